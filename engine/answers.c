@@ -1,0 +1,2 @@
+/* answers.c — see answers.h. */
+#include "answers.h"

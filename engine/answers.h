@@ -1,0 +1,138 @@
+/* answers.h — the choices of a run: what the wizard asks and what an
+ * answers.ini file holds.
+ *
+ * The file is INI: "[section]" headers, "key = value" lines, full-line
+ * comments starting with '#' or ';', blank lines. Values are taken as
+ * written (trimmed; no inline comments, no quoting, no escapes, no
+ * continuation lines), so what a person sees is what the program reads. The
+ * file is parsed, never executed. Every key has a default; a file may hold
+ * any subset. Problems are collected, not just the first: each names the
+ * file, the line, the key, the rule and the fix.
+ *
+ * The key table (answers_keys()) is the one source for the parser, the
+ * wizard's help lines, assets/answers.ini.example and the answers.ini(5) man
+ * page. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "validate.h"
+
+#define ANSWERS_MAX_FILE   (64 * 1024)  /* bytes */
+#define ANSWERS_MAX_LINE   1024         /* bytes, newline excluded */
+
+enum ide_id {
+        IDE_VSCODE,
+        IDE_CURSOR,
+        IDE_ANTIGRAVITY,
+        _IDE_MAX,
+};
+
+enum on_failure {
+        ON_FAILURE_ROLLBACK,   /* undo everything this run did, exit 5 */
+        ON_FAILURE_KEEP,       /* keep the changes, exit 4; --resume continues */
+};
+
+struct answers {
+        /* [user] */
+        char username[USERNAME_MAX + 1];
+        char full_name[65];
+        char password_hash[256];  /* "" = generate a password */
+        unsigned password_length; /* generated password length, 16..64 */
+        bool copy_root_ssh_keys;
+        /* [ides] */
+        bool ide[_IDE_MAX];
+        char ide_catalog[4096];   /* "" = the installed catalog */
+        /* [network] */
+        uint16_t rdp_port;
+        uint16_t ssh_port;
+        bool firewall;
+        /* [security] */
+        bool hardening;           /* sshd drop-in */
+        bool fail2ban;
+        /* [desktop] */
+        bool display_manager;     /* install lightdm (not needed for RDP) */
+        bool screen_locker;       /* install a screen locker (blanks RDP sessions) */
+        bool sound;               /* audio redirection over RDP */
+        /* [system] */
+        bool upgrade;             /* apt-get dist-upgrade before installing */
+        char apt_mirror[512];     /* "" = keep the server's apt sources */
+        /* [run] */
+        enum log_level log_level;
+        enum on_failure on_failure;
+};
+
+enum answers_type {
+        ANSWERS_STRING,
+        ANSWERS_BOOL,
+        ANSWERS_PORT,
+        ANSWERS_UINT,
+        ANSWERS_ENUM,
+        ANSWERS_LIST,
+        ANSWERS_PATH,
+        ANSWERS_URL,
+};
+
+struct answers_key {
+        const char *section;      /* "user" */
+        const char *name;         /* "username" */
+        enum answers_type type;
+        const char *default_value;/* as written in a file: "devuser", "yes", "" */
+        const char *values;       /* allowed values for ENUM/LIST/UINT ranges: "debug, info, warning, error" */
+        const char *summary;      /* one line: shown in the wizard and --help-answers */
+        const char *doc;          /* a paragraph: example file and man page */
+        bool secret;              /* never written back by answers_format() */
+};
+
+const struct answers_key *answers_keys(size_t *ret_n);
+const char *answers_type_name(enum answers_type t);   /* "string", "boolean", "port", … */
+
+struct answers_error {
+        unsigned line;            /* 0 = not tied to a line (cross-field or I/O) */
+        char key[80];             /* "[user] username", or "" */
+        char message[512];        /* the rule and the fix */
+};
+
+struct answers_errors {
+        struct answers_error *v;
+        size_t n;
+};
+void answers_errors_release(struct answers_errors *e);
+/* "answers.ini:4: [user] username: must start with …" into buf. */
+void answers_error_format(const char *filename, const struct answers_error *e, char *buf,
+                          size_t size);
+
+/* Defaults for every key. */
+void answers_init(struct answers *a);
+
+/* Sets one key from its text form, with the same validation as the file.
+ * The wizard calls this for each field. 0, -ENOENT for an unknown key (err
+ * lists the section's keys), -EINVAL with err filled for a bad value. */
+int answers_set(struct answers *a, const char *section, const char *key, const char *value,
+                char *err, size_t errlen);
+/* The text form of a key's current value ("yes", "3389", "vscode, cursor"). */
+int answers_get(const struct answers *a, const char *section, const char *key, char *buf,
+                size_t size);
+
+/* Parses a whole file over *a (which the caller initialised, so a file can
+ * pre-fill on top of defaults). Checks encoding (UTF-8, no NUL, BOM
+ * allowed), line length, syntax, unknown sections and keys, duplicate keys,
+ * each value, then the cross-field rules of answers_check(). Returns 0, or
+ * -EINVAL with every problem in errs; on -EINVAL *a is left as it was.
+ * I/O problems return -errno with one error (line 0) saying what to do. */
+int answers_load(const char *path, struct answers *a, struct answers_errors *errs);
+int answers_parse(const char *data, size_t len, struct answers *a, struct answers_errors *errs);
+
+/* Cross-field rules: RDP and SSH ports differ, RDP port is not xrdp-sesman's
+ * own 3350, etc. Appends to errs; returns 0 or -EINVAL. */
+int answers_check(const struct answers *a, struct answers_errors *errs);
+
+/* The answers as an INI file (secret keys left out), with a header line;
+ * with_docs adds each key's summary as a comment. Caller frees. */
+char *answers_format(const struct answers *a, bool with_docs);
+
+const char *ide_id_name(enum ide_id id);      /* "vscode" */
+const char *on_failure_name(enum on_failure f);/* "rollback" */

@@ -1,0 +1,2 @@
+/* apt.c — see apt.h. */
+#include "apt.h"

@@ -1,0 +1,2 @@
+/* check.c — see check.h. */
+#include "check.h"

@@ -1,0 +1,2 @@
+/* checkpoint.c — see checkpoint.h. */
+#include "checkpoint.h"

@@ -1,0 +1,2 @@
+/* engine.c — see engine.h. */
+#include "engine.h"

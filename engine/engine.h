@@ -1,0 +1,70 @@
+/* engine.h — the engine thread: preflight, then the phases, with
+ * checkpoints, journal, events, prompts and rollback.
+ *
+ * DESIGN: the UI (main thread) creates the engine with the answers and the
+ * phase table, starts it, and then only reads events from engine_events()
+ * and sends answers / cancel with engine_send(). The engine never touches
+ * the terminal and never blocks on the UI except while a prompt waits for
+ * its answer. When no UI can answer (unattended, or the terminal went away)
+ * the answers' on_failure policy decides.
+ *
+ * Exit codes (vps-provision(8) documents them; never a flat 1 for an
+ * expected failure): */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "answers.h"
+#include "events.h"
+#include "paths.h"
+#include "phase.h"
+#include "preflight.h"
+#include "queue.h"
+
+enum exit_code {
+        EXIT_OK = 0,             /* done (or nothing to do) */
+        EXIT_INTERNAL = 1,       /* a bug or out of memory: please report */
+        EXIT_USAGE = 2,          /* bad command line or answers file; nothing changed */
+        EXIT_PREFLIGHT = 3,      /* preflight refused this server; nothing changed */
+        EXIT_FAILED_KEPT = 4,    /* a phase failed, changes kept: fix and --resume */
+        EXIT_ROLLED_BACK = 5,    /* a phase failed and everything was rolled back */
+        EXIT_LOCKED = 6,         /* another run holds the lock */
+        EXIT_INTERRUPTED = 7,    /* cancelled or killed by a signal; --resume continues */
+        EXIT_ROLLBACK_FAILED = 8,/* a rollback left some changes in place (listed) */
+        EXIT_UNFINISHED = 9,     /* an earlier run is unfinished: --resume or --rollback */
+        EXIT_NOT_ROOT = 10,      /* must run as root */
+};
+
+const char *exit_code_meaning(int code);   /* one line, for --help and the man page */
+
+struct engine_opts {
+        enum session_mode mode;         /* provision, dry-run, resume, rollback */
+        struct answers answers;
+        bool interactive;               /* prompts are answered by a UI */
+        bool force;                     /* see vps-provision(8) --force */
+        bool assume_yes;                /* --rollback without confirmation */
+        const struct phase *const *phases;
+        size_t n_phases;
+        struct paths paths;
+        struct preflight_env preflight;
+};
+
+struct engine;
+
+int engine_new(const struct engine_opts *o, struct engine **ret);
+/* Starts the engine thread. */
+int engine_start(struct engine *e);
+/* Engine → UI events. Owned by the engine; valid until engine_free(). */
+struct queue *engine_events(struct engine *e);
+/* UI → engine (EV_ANSWER, EV_CANCEL); takes ownership. */
+void engine_send(struct engine *e, struct event *ev);
+/* No UI can answer any more (terminal lost): prompts follow the policy,
+ * with on_failure forced to keep (so nothing is undone unseen). */
+void engine_detach_ui(struct engine *e);
+/* Waits for the engine thread; returns the exit code. */
+int engine_join(struct engine *e);
+void engine_free(struct engine *e);
+
+/* The phase table the engine was given plus the synthetic "preflight". */
+size_t engine_phase_count(const struct engine *e);

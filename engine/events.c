@@ -1,0 +1,2 @@
+/* events.c — see events.h. */
+#include "events.h"

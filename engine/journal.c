@@ -1,0 +1,2 @@
+/* journal.c — see journal.h. */
+#include "journal.h"

@@ -1,0 +1,2 @@
+/* lock.c — see lock.h. */
+#include "lock.h"

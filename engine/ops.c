@@ -1,0 +1,2 @@
+/* ops.c — see ops.h. */
+#include "ops.h"

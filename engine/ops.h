@@ -1,0 +1,90 @@
+/* ops.h — the system changes a phase may make, each journaled with its undo
+ * before it is made, each idempotent (asking for what is already so changes
+ * nothing and journals nothing).
+ *
+ * Every function runs inside the current action of the phase (see phase.h),
+ * sends its commands' output to the log and the dashboard's log pane, and on
+ * failure calls phase_fail() with a message that names what failed and
+ * returns a negative errno (-EIO for "a command failed"). Commands run
+ * through run_command(): argv arrays, never a shell string.
+ *
+ * Return values: 0 = changed, 1 = nothing to do (already so), < 0 = error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "phase.h"
+
+struct secret;
+
+struct ops_run_opts {
+        const void *stdin_data;   /* bytes for the child's stdin (a secret goes here) */
+        size_t stdin_len;
+        unsigned timeout_ms;      /* 0 = 10 minutes */
+        enum log_level level;     /* level of the child's output lines in the log (default INFO) */
+        bool ok_statuses_any;     /* a non-zero exit is returned, not a failure */
+};
+
+/* Runs a command that makes no change worth undoing (or whose undo the
+ * caller journaled with phase_journal()). Returns the exit status (0 unless
+ * ok_statuses_any), or < 0 after phase_fail(). o may be NULL. */
+int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_opts *o);
+/* Runs a read-only query and returns its stdout (caller frees). Returns the
+ * exit status (>= 0, *ret_out set) or -errno (not started). No phase_fail(). */
+int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out);
+
+/* apt-get update, waiting for a dpkg lock held by another process (saying
+ * who holds it) and retrying with backoff (2, 4, 8 … s, 5 tries) on
+ * network errors. */
+int ops_apt_update(struct phase_ctx *c);
+/* apt-get dist-upgrade (journaled as not undoable). */
+int ops_apt_upgrade(struct phase_ctx *c);
+
+enum {
+        OPS_APT_NO_RECOMMENDS = 1 << 0,
+};
+/* Installs pkgs in one apt transaction. The packages it would newly add are
+ * learned by simulation and journaled (undo: purge them) before anything
+ * is installed; progress comes from apt's status channel and is reported
+ * with phase_progress() scaled into [from, to] of the phase. */
+int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
+                    double to);
+
+/* Writes a whole file atomically. An existing file with other content is
+ * backed up first (undo: restore it, hash-checked); a new one is journaled
+ * as created (undo: remove). Same content, mode and owner: 1, no change. */
+int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size_t len,
+                   mode_t mode, uid_t uid, gid_t gid);
+/* Removes a file after backing it up (undo: restore). Missing: 1. */
+int ops_remove_file(struct phase_ctx *c, const char *path);
+/* Creates one directory (parents must exist). Exists: 1. */
+int ops_mkdir(struct phase_ctx *c, const char *path, mode_t mode, uid_t uid, gid_t gid);
+
+/* useradd --create-home --shell SHELL --comment FULL_NAME --user-group.
+ * Undo: userdel --remove. Exists: 1. */
+int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
+                 const char *shell);
+/* groupadd [--system]. Undo: groupdel. Exists: 1. */
+int ops_group_add(struct phase_ctx *c, const char *group, bool system);
+/* gpasswd --add. Undo: gpasswd --delete. Already a member: 1. */
+int ops_group_add_member(struct phase_ctx *c, const char *user, const char *group);
+/* chpasswd with "user:password" on stdin (never argv/env/log); with
+ * hashed=true the secret is a crypt(3) hash (chpasswd -e). Not journaled on
+ * its own: the user it belongs to is. */
+int ops_set_password(struct phase_ctx *c, const char *user, const struct secret *pw,
+                     bool hashed);
+
+/* systemctl enable [--now]. Undo: disable [--now]. Already enabled: 1
+ * (and started when now). */
+int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now);
+/* systemctl restart / reload-or-restart (no undo of its own). */
+int ops_unit_restart(struct phase_ctx *c, const char *unit, bool reload);
+/* Journals "restart unit when undone" — call before changing a unit's
+ * config so that a rollback restores the config first, then restarts. */
+int ops_unit_restart_on_undo(struct phase_ctx *c, const char *unit);
+
+/* update-alternatives --set NAME PATH. Undo: back to the previous choice
+ * (or --auto). Already set: 1. */
+int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path);

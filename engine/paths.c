@@ -1,0 +1,2 @@
+/* paths.c — see paths.h. */
+#include "paths.h"

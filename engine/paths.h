@@ -1,0 +1,33 @@
+/* paths.h — where the program keeps its state, logs, lock and data.
+ *
+ * Defaults (DESIGN.md): state /var/lib/vps-provision (sessions/,
+ * checkpoints/, backups/, journal-ID.jsonl), logs /var/log/vps-provision,
+ * lock /run/lock/vps-provision.lock, data /usr/share/vps-provision (or the
+ * source tree's assets/ when the program runs from its build directory).
+ * Each can be moved with an environment variable (documented in
+ * vps-provision(8)): VPS_PROVISION_STATE_DIR, VPS_PROVISION_LOG_DIR,
+ * VPS_PROVISION_LOCK, VPS_PROVISION_DATA_DIR. */
+#pragma once
+
+#include <limits.h>
+#include <stddef.h>
+
+struct paths {
+        char state_dir[PATH_MAX];
+        char sessions_dir[PATH_MAX];
+        char checkpoints_dir[PATH_MAX];
+        char backups_dir[PATH_MAX];
+        char log_dir[PATH_MAX];
+        char lock_path[PATH_MAX];
+        char data_dir[PATH_MAX];
+};
+
+/* Fills p from defaults and the environment; -EINVAL with err filled when an
+ * override is not an absolute path. */
+int paths_init(struct paths *p, char *err, size_t errlen);
+/* state_dir/journal-ID.jsonl, log_dir/ID.log, data_dir/NAME. */
+void paths_journal(const struct paths *p, const char *session_id, char *buf, size_t size);
+void paths_log(const struct paths *p, const char *session_id, char *buf, size_t size);
+void paths_data(const struct paths *p, const char *name, char *buf, size_t size);
+/* Creates the state tree (0700) and log dir (0700). */
+int paths_create(const struct paths *p);

@@ -1,0 +1,2 @@
+/* preflight.c — see preflight.h. */
+#include "preflight.h"

@@ -1,0 +1,2 @@
+/* rollback.c — see rollback.h. */
+#include "rollback.h"

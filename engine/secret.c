@@ -1,0 +1,2 @@
+/* secret.c — see secret.h. */
+#include "secret.h"

@@ -1,0 +1,551 @@
+/* util.c — see util.h. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void oom(void)
+{
+        static const char msg[] = "vps-provision: out of memory\n";
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        void *q = realloc(p, n ? n : 1);
+        if (!q)
+                oom();
+        return q;
+}
+
+char *xstrdup(const char *s)
+{
+        char *p = strdup(s ? s : "");
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *p = strndup(s, n);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        return p;
+}
+
+size_t strv_length(char *const *v)
+{
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+void strv_push_take(char ***v, char *s)
+{
+        size_t n = strv_length(*v);
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = s;
+        (*v)[n + 1] = NULL;
+}
+
+void strv_push(char ***v, const char *s)
+{
+        strv_push_take(v, xstrdup(s));
+}
+
+void strv_pushf(char ***v, const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        va_end(ap);
+        strv_push_take(v, p);
+}
+
+char **strv_copy(char *const *v)
+{
+        char **r = NULL;
+        for (size_t i = 0; v && v[i]; i++)
+                strv_push(&r, v[i]);
+        if (!r)
+                r = xcalloc(1, sizeof(char *));
+        return r;
+}
+
+bool strv_contains(char *const *v, const char *s)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **v)
+{
+        size_t n = strv_length(v);
+        if (n > 1)
+                qsort(v, n, sizeof(char *), cmp_str);
+}
+
+char *strv_join(char *const *v, const char *sep)
+{
+        struct buf b;
+        buf_init(&b, SIZE_MAX);
+        for (size_t i = 0; v && v[i]; i++) {
+                if (i)
+                        buf_append(&b, sep, strlen(sep));
+                buf_append(&b, v[i], strlen(v[i]));
+        }
+        return buf_steal(&b);
+}
+
+void strv_free(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+void buf_init(struct buf *b, size_t max)
+{
+        *b = (struct buf){ .max = max };
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+        if (n > b->max || b->len > b->max - n)
+                return -E2BIG;
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 64;
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                b->data = xrealloc(b->data, cap);
+                b->cap = cap;
+        }
+        if (n)
+                memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+        int n, r;
+
+        va_start(ap, fmt);
+        n = vasprintf(&p, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                oom();
+        r = buf_append(b, p, (size_t)n);
+        free(p);
+        return r;
+}
+
+char *buf_steal(struct buf *b)
+{
+        char *p = b->data ? b->data : xstrdup("");
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return p;
+}
+
+void buf_release(struct buf *b)
+{
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+}
+
+void iso8601(time_t t, char ret[ISO8601_MAX])
+{
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ret, ISO8601_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void iso8601_now(char ret[ISO8601_MAX])
+{
+        iso8601(time(NULL), ret);
+}
+
+int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(unsigned ms)
+{
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+        char tmp[PATH_MAX];
+
+        if (strscpy(tmp, sizeof(tmp), path) < 0)
+                return -ENAMETOOLONG;
+        for (char *p = tmp + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct buf b;
+        char chunk[8192];
+
+        if (fd < 0)
+                return -errno;
+        buf_init(&b, max);
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        buf_release(&b);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                if (buf_append(&b, chunk, (size_t)n) < 0) {
+                        buf_release(&b);
+                        return -EFBIG;
+                }
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret_data = buf_steal(&b);
+        return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int fsync_dir_of(const char *path)
+{
+        char tmp[PATH_MAX];
+        if (strscpy(tmp, sizeof(tmp), path) < 0)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      uid_t uid, gid_t gid)
+{
+        char tmp[PATH_MAX];
+        int fd, r;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.vpsp-XXXXXX", path) >= (int)sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, data, len);
+        if (r == 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+                r = -errno;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        return fsync_dir_of(path);
+}
+
+int copy_file_synced(const char *from, const char *to, mode_t mode)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = read_file(from, (size_t)1 << 30, &data, &len);
+        if (r < 0)
+                return r;
+        return write_file_atomic(to, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
+
+bool path_exists(const char *path)
+{
+        struct stat st;
+        return lstat(path, &st) == 0;
+}
+
+void sha256_hex(const void *data, size_t len, char ret[SHA256_HEX])
+{
+        struct sha256_ctx *c = sha256_begin();
+        sha256_add(c, data, len);
+        sha256_end(c, ret);
+}
+
+struct sha256_ctx {
+        EVP_MD_CTX *md;
+};
+
+struct sha256_ctx *sha256_begin(void)
+{
+        struct sha256_ctx *c = xmalloc(sizeof(*c));
+        c->md = EVP_MD_CTX_new();
+        if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+                oom();
+        return c;
+}
+
+void sha256_add(struct sha256_ctx *c, const void *data, size_t len)
+{
+        if (len)
+                EVP_DigestUpdate(c->md, data, len);
+}
+
+void sha256_end(struct sha256_ctx *c, char ret[SHA256_HEX])
+{
+        unsigned char d[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        static const char hex[] = "0123456789abcdef";
+
+        EVP_DigestFinal_ex(c->md, d, &n);
+        for (unsigned i = 0; i < n && i < 32; i++) {
+                ret[2 * i] = hex[d[i] >> 4];
+                ret[2 * i + 1] = hex[d[i] & 15];
+        }
+        ret[64] = '\0';
+        EVP_MD_CTX_free(c->md);
+        free(c);
+}
+
+int sha256_file(const char *path, char ret[SHA256_HEX])
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char chunk[65536];
+        struct sha256_ctx *c;
+
+        if (fd < 0)
+                return -errno;
+        c = sha256_begin();
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        char junk[SHA256_HEX];
+                        sha256_end(c, junk);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                sha256_add(c, chunk, (size_t)n);
+        }
+        sha256_end(c, ret);
+        return 0;
+}
+
+int parse_long(const char *s, long min, long max, long *ret)
+{
+        char *end;
+        long v;
+
+        if (!s || !*s || isspace((unsigned char)*s))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end != '\0')
+                return -EINVAL;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_bool(const char *s, bool *ret)
+{
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+        while (p < end) {
+                unsigned c = *p;
+                size_t n;
+                uint32_t cp;
+
+                if (c == 0)
+                        return false;
+                if (c < 0x80) {
+                        p++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else
+                        return false;
+                if ((size_t)(end - p) <= n)
+                        return false;
+                for (size_t i = 1; i <= n; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (p[i] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                p += n + 1;
+        }
+        return true;
+}
+
+void wipe(void *p, size_t n)
+{
+        if (p && n)
+                explicit_bzero(p, n);
+}
+
+char *strstrip(char *s)
+{
+        char *e;
+        char *b = s;
+
+        while (*b && isspace((unsigned char)*b))
+                b++;
+        if (b != s)
+                memmove(s, b, strlen(b) + 1);
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char)e[-1]))
+                *--e = '\0';
+        return s;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int strscpy(char *dst, size_t size, const char *src)
+{
+        size_t n = strlen(src);
+        if (size == 0)
+                return -ENAMETOOLONG;
+        if (n >= size) {
+                memcpy(dst, src, size - 1);
+                dst[size - 1] = '\0';
+                return -ENAMETOOLONG;
+        }
+        memcpy(dst, src, n + 1);
+        return 0;
+}

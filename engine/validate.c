@@ -1,0 +1,2 @@
+/* validate.c — see validate.h. */
+#include "validate.h"

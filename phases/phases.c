@@ -1,0 +1,12 @@
+/* phases.c — the phase table. */
+#include "phases.h"
+
+static const struct phase *const table[] = {
+        NULL,
+};
+
+const struct phase *const *phases_all(size_t *ret_n)
+{
+        *ret_n = 0;
+        return table;
+}

@@ -1,0 +1,9 @@
+/* phases.h — the provisioning phases in the order they run. */
+#pragma once
+
+#include <stddef.h>
+
+#include "phase.h"
+
+/* The table of every phase, in run order; weights sum to 100. */
+const struct phase *const *phases_all(size_t *ret_n);

@@ -1,0 +1,2 @@
+#include "phases.h"
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+/* render_json.c */
+#include "engine.h"

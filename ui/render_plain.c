@@ -1,0 +1,2 @@
+/* render_plain.c */
+#include "engine.h"
