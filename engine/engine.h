@@ -41,6 +41,7 @@ const char *exit_code_meaning(int code);   /* one line, for --help and the man p
 struct engine_opts {
         enum session_mode mode;         /* provision, dry-run, resume, rollback */
         struct answers answers;
+        bool answers_from_file;         /* --resume: these answers replace the run's stored ones */
         bool interactive;               /* prompts are answered by a UI */
         bool force;                     /* see vps-provision(8) --force */
         bool assume_yes;                /* --rollback without confirmation */

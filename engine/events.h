@@ -32,6 +32,7 @@ enum event_type {
         EV_PROMPT,
         EV_CREDENTIALS,
         EV_SESSION_END,
+        EV_PLAN,            /* dry run: one phase's planned steps */
         /* engine → UI; may be coalesced when the UI falls behind */
         EV_LOG,
         /* UI → engine */
@@ -168,6 +169,10 @@ struct event {
                         int prompt_id;
                         enum prompt_choice choice;
                 } answer;
+                struct {
+                        int phase_index;
+                        char **steps;        /* strv of "TYPE\ttarget\tdescription" */
+                } plan;
         };
 };
 

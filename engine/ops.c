@@ -1,2 +1,676 @@
-/* ops.c — see ops.h. */
+/* ops.c — journaled, idempotent system changes for phases (see ops.h).
+ *
+ * DESIGN: every operation first finds out whether the change is already so
+ * (and returns 1 without journaling), then journals the change with its
+ * undo (write-ahead, fsync'd), then makes it. A crash between the two
+ * leaves an undo for a change that may not have happened, which is why
+ * every undo in rollback.c checks before it acts. */
 #include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apt.h"
+#include "engine_int.h"
+#include "journal.h"
+#include "log.h"
+#include "run.h"
+#include "secret.h"
+
+#define DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
+#define APT_TIMEOUT_MS (90u * 60u * 1000u)
+#define LOCK_WAIT_MS (30u * 60u * 1000u)
+#define STATUS_FD 3
+
+static void on_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                    bool truncated)
+{
+        ctx_output_line(userdata, stream, line, len, truncated);
+}
+
+/* "apt-get install xfce4 …" for messages (argv never holds a secret). */
+static char *cmdline(const char *const *argv)
+{
+        return strv_join((char *const *)argv, " ");
+}
+
+int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_opts *o)
+{
+        struct run_opts ro;
+        struct run_result res;
+        _cleanup_free_ char *cmd = cmdline(argv);
+        char why[256];
+        int r;
+
+        run_opts_init(&ro);
+        ro.argv = argv;
+        ro.on_line = on_line;
+        ro.userdata = c;
+        ro.timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+        if (o && o->stdin_data) {
+                ro.stdin_data = o->stdin_data;
+                ro.stdin_len = o->stdin_len;
+        }
+        log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
+        r = run_command(&ro, &res);
+        if (r < 0)
+                return phase_fail(c, r, "cannot run %s: %s", argv[0],
+                                  run_describe(r, &res, argv[0], why, sizeof(why)));
+        if (r != 0 && !(o && o->ok_statuses_any))
+                return phase_fail(c, -EIO, "\"%s\" %s", cmd,
+                                  run_describe(r, &res, argv[0], why, sizeof(why)));
+        return r;
+}
+
+struct query {
+        struct phase_ctx *c;
+        struct buf out;
+};
+
+static void query_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                       bool truncated)
+{
+        struct query *q = userdata;
+        (void)truncated;
+        if (stream == RUN_STDOUT) {
+                buf_append(&q->out, line, len);
+                buf_append(&q->out, "\n", 1);
+        } else
+                log_line(LOG_DEBUG, phase_id(q->c), line, len);
+}
+
+int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out)
+{
+        struct run_opts ro;
+        struct query q = { .c = c };
+        int r;
+
+        buf_init(&q.out, 16u << 20);
+        run_opts_init(&ro);
+        ro.argv = argv;
+        ro.on_line = query_line;
+        ro.userdata = &q;
+        ro.timeout_ms = DEFAULT_TIMEOUT_MS;
+        ro.line_max = 65536;
+        r = run_command(&ro, NULL);
+        if (r < 0) {
+                buf_release(&q.out);
+                return r;
+        }
+        *ret_out = buf_steal(&q.out);
+        return r;
+}
+
+/* Waits while another process (unattended-upgrades at boot, typically)
+ * holds dpkg's lock, saying who, so a fresh VPS does not fail its first run. */
+static int wait_dpkg_lock(struct phase_ctx *c)
+{
+        int64_t t0 = now_ms();
+        bool said = false;
+
+        for (;;) {
+                pid_t pid = 0;
+                char comm[64] = "";
+                int r = apt_lock_holder(NULL, &pid, comm, sizeof(comm));
+
+                if (r <= 0)
+                        return 0;   /* free, or cannot tell: apt's own Lock::Timeout waits */
+                if (!said) {
+                        phase_log(c, LOG_WARNING,
+                                  "waiting for %s (pid %d) to release the package manager lock…",
+                                  comm[0] ? comm : "another process", (int)pid);
+                        said = true;
+                }
+                phase_progress(c, c->fraction, "waiting for %s (pid %d) to finish",
+                               comm[0] ? comm : "the package manager", (int)pid);
+                if (phase_cancel_requested(c))
+                        return -ECANCELED;
+                if (now_ms() - t0 > LOCK_WAIT_MS)
+                        return phase_fail(c, -EBUSY,
+                                          "%s (pid %d) has held the package manager lock for 30 minutes; wait for it to finish (or stop it) and run vps-provision --resume",
+                                          comm[0] ? comm : "another process", (int)pid);
+                sleep_ms(2000);
+        }
+}
+
+int ops_apt_update(struct phase_ctx *c)
+{
+        const char *const words[] = { "update", NULL };
+        _cleanup_strv_ char **argv = apt_argv(-1, words);
+        struct ops_run_opts o = { .timeout_ms = 20u * 60u * 1000u, .ok_statuses_any = true };
+        bool implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "apt-get update",
+                                              "Refreshing package lists (apt-get update)");
+        unsigned delay = 2;
+        int r = 0;
+
+        for (int attempt = 1; attempt <= 5; attempt++) {
+                r = wait_dpkg_lock(c);
+                if (r < 0)
+                        break;
+                r = ops_run(c, (const char *const *)argv, &o);
+                if (r == 0)
+                        break;
+                if (r < 0)
+                        break;
+                if (attempt == 5) {
+                        r = phase_fail(c, -EIO,
+                                       "apt-get update failed 5 times (last exit status %d); check the network and the apt sources in /etc/apt, then run vps-provision --resume",
+                                       r);
+                        break;
+                }
+                phase_log(c, LOG_WARNING, "apt-get update failed (exit status %d); retrying in %u s (attempt %d of 5)",
+                          r, delay, attempt + 1);
+                sleep_ms(delay * 1000);
+                delay *= 2;
+                r = -EAGAIN;
+        }
+        if (implicit)
+                phase_action_end(c, r);
+        return r < 0 ? r : 0;
+}
+
+struct apt_run {
+        struct phase_ctx *c;
+        double from, to;
+        bool seen_download;
+        char last_error[512];
+};
+
+static void apt_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                     bool truncated)
+{
+        struct apt_run *a = userdata;
+        struct apt_status st;
+        double span = a->to - a->from, f;
+
+        if (stream != RUN_STATUS) {
+                if (len >= 2 && line[0] == 'E' && line[1] == ':')
+                        snprintf(a->last_error, sizeof(a->last_error), "%.*s", (int)len, line);
+                ctx_output_line(a->c, stream, line, len, truncated);
+                return;
+        }
+        if (apt_status_parse(line, len, &st) < 0)
+                return;
+        switch (st.kind) {
+        case APT_ST_DOWNLOAD:
+                a->seen_download = true;
+                f = a->from + span * 0.3 * st.percent / 100.0;
+                phase_progress(a->c, f, "%s", st.message);
+                break;
+        case APT_ST_INSTALL:
+                f = a->seen_download ? a->from + span * (0.3 + 0.7 * st.percent / 100.0)
+                                     : a->from + span * st.percent / 100.0;
+                phase_progress(a->c, f, "%s", st.message);
+                break;
+        case APT_ST_ERROR:
+                snprintf(a->last_error, sizeof(a->last_error), "%s: %s", st.pkg, st.message);
+                phase_log(a->c, LOG_ERROR, "dpkg: %s: %s", st.pkg, st.message);
+                break;
+        case APT_ST_CONFFILE:
+                phase_log(a->c, LOG_WARNING, "configuration file question: %s (kept the installed one)",
+                          st.message);
+                break;
+        default:
+                break;
+        }
+}
+
+/* Runs apt-get with its status channel feeding the phase's progress. */
+static int apt_run_words(struct phase_ctx *c, const char *const *words, double from, double to,
+                         const char *what)
+{
+        _cleanup_strv_ char **argv = apt_argv(STATUS_FD, words);
+        _cleanup_free_ char *cmd = cmdline((const char *const *)argv);
+        struct apt_run a = { .c = c, .from = from, .to = to };
+        struct run_opts ro;
+        struct run_result res;
+        char why[256];
+        int r;
+
+        r = wait_dpkg_lock(c);
+        if (r < 0)
+                return r;
+        run_opts_init(&ro);
+        ro.argv = (const char *const *)argv;
+        ro.on_line = apt_line;
+        ro.userdata = &a;
+        ro.status_fd = STATUS_FD;
+        ro.timeout_ms = APT_TIMEOUT_MS;
+        log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
+        r = run_command(&ro, &res);
+        if (r == 0) {
+                phase_progress(c, to, NULL);
+                return 0;
+        }
+        run_describe(r, &res, argv[0], why, sizeof(why));
+        if (a.last_error[0])
+                return phase_fail(c, -EIO, "%s failed (%s): %s", what, why, a.last_error);
+        return phase_fail(c, r < 0 ? r : -EIO, "%s failed: apt-get %s", what, why);
+}
+
+int ops_apt_upgrade(struct phase_ctx *c)
+{
+        const char *const words[] = { "dist-upgrade", NULL };
+        struct undo u = { .kind = UNDO_NOTHING };
+        bool implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "apt-get dist-upgrade",
+                                              "Upgrading installed packages");
+        int r;
+
+        r = phase_journal(c, "COMMAND_EXEC", "apt-get dist-upgrade", &u) < 0 ? -EIO : 0;
+        if (r == 0)
+                r = apt_run_words(c, words, c->fraction, c->fraction, "upgrading the installed packages");
+        if (implicit)
+                phase_action_end(c, r);
+        return r;
+}
+
+int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
+                    double to)
+{
+        _cleanup_strv_ char **words = NULL, **new_pkgs = NULL, **upgraded = NULL;
+        _cleanup_free_ char *target = NULL, *title = NULL;
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES };
+        char err[512] = "";
+        bool implicit;
+        int r;
+
+        strv_push(&words, "install");
+        if (flags & OPS_APT_NO_RECOMMENDS)
+                strv_push(&words, "--no-install-recommends");
+        for (size_t i = 0; pkgs[i]; i++)
+                strv_push(&words, pkgs[i]);
+        target = strv_join((char *const *)pkgs, " ");
+
+        r = apt_simulate_install((const char *const *)words, &new_pkgs, &upgraded, err,
+                                 sizeof(err));
+        if (r == -ENOENT)
+                return phase_fail(c, r,
+                                  "no package \"%s\" in the configured apt sources; check /etc/apt/sources.list* (and [system] apt_mirror)",
+                                  err);
+        if (r < 0)
+                return phase_fail(c, r, "apt cannot plan the installation of %s: %s", target,
+                                  err[0] ? err : strerror(-r));
+        if (strv_length(new_pkgs) == 0 && strv_length(upgraded) == 0) {
+                phase_log(c, LOG_INFO, "already installed: %s", target);
+                phase_progress(c, to, NULL);
+                return 1;
+        }
+
+        title = xasprintf("Installing %zu package%s (%s)", strv_length(new_pkgs),
+                          strv_length(new_pkgs) == 1 ? "" : "s", target);
+        implicit = ctx_action_auto_begin(c, "PACKAGE_INSTALL", target, title);
+        u.list = new_pkgs;
+        if (phase_journal(c, "PACKAGE_INSTALL", target, &u) < 0) {
+                r = -EIO;
+                goto out;
+        }
+        phase_log(c, LOG_INFO, "%zu new package%s, %zu upgraded", strv_length(new_pkgs),
+                  strv_length(new_pkgs) == 1 ? "" : "s", strv_length(upgraded));
+        r = apt_run_words(c, (const char *const *)words, from, to, "installing packages");
+out:
+        if (implicit)
+                phase_action_end(c, r);
+        return r;
+}
+
+/* "/etc/xrdp/xrdp.ini" → "etc_xrdp_xrdp.ini" for a backup's name. */
+static void flatten(const char *path, char *buf, size_t size)
+{
+        size_t n = 0;
+        for (const char *p = path; *p && n + 1 < size; p++) {
+                if (*p == '/' && p == path)
+                        continue;
+                buf[n++] = *p == '/' ? '_' : *p;
+        }
+        buf[n] = '\0';
+}
+
+/* Copies path into the session's backup directory; fills the backup's path
+ * and sha256. */
+static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, size_t size,
+                       char ret_sha[SHA256_HEX])
+{
+        char flat[200];
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int fd, r;
+
+        flatten(path, flat, sizeof(flat));
+        if (snprintf(ret_backup, size, "%s/%s.XXXXXX", ctx_backup_dir(c), flat) >= (int)size)
+                return -ENAMETOOLONG;
+        r = read_file(path, 256u << 20, &data, &len);
+        if (r < 0)
+                return r;
+        fd = mkostemp(ret_backup, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        r = write_file_atomic(ret_backup, data, len, 0600, (uid_t)-1, (gid_t)-1);
+        if (r < 0) {
+                unlink(ret_backup);
+                return r;
+        }
+        sha256_hex(data, len, ret_sha);
+        return 0;
+}
+
+int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size_t len,
+                   mode_t mode, uid_t uid, gid_t gid)
+{
+        struct stat st;
+        struct undo u = { 0 };
+        char backup[PATH_MAX];
+        const char *type;
+        bool implicit;
+        int r;
+
+        if (lstat(path, &st) == 0) {
+                _cleanup_free_ char *old = NULL;
+                size_t old_len = 0;
+
+                if (!S_ISREG(st.st_mode))
+                        return phase_fail(c, -EEXIST,
+                                          "%s exists and is not a regular file; move it away and run again",
+                                          path);
+                if (read_file(path, 256u << 20, &old, &old_len) == 0 && old_len == len &&
+                    memcmp(old, data, len) == 0 && (st.st_mode & 07777) == mode &&
+                    st.st_uid == uid && st.st_gid == gid)
+                        return 1;
+                implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
+                r = backup_file(c, path, backup, sizeof(backup), u.sha256);
+                if (r < 0) {
+                        r = phase_fail(c, r, "cannot back up %s before changing it: %s", path,
+                                       strerror(-r));
+                        goto out;
+                }
+                u.kind = UNDO_RESTORE_FILE;
+                u.path = (char *)path;
+                u.backup = backup;
+                u.mode = st.st_mode & 07777;
+                u.uid = st.st_uid;
+                u.gid = st.st_gid;
+                type = "FILE_MODIFY";
+        } else {
+                implicit = ctx_action_auto_begin(c, "FILE_CREATE", path, path);
+                u.kind = UNDO_REMOVE_FILE;
+                u.path = (char *)path;
+                sha256_hex(data, len, u.sha256);
+                type = "FILE_CREATE";
+        }
+        if (phase_journal(c, type, path, &u) < 0) {
+                r = -EIO;
+                goto out;
+        }
+        r = write_file_atomic(path, data, len, mode, uid, gid);
+        if (r < 0)
+                r = phase_fail(c, r, "cannot write %s: %s", path, strerror(-r));
+        else
+                phase_log(c, LOG_INFO, "%s %s", type[5] == 'C' ? "created" : "updated", path);
+out:
+        if (implicit)
+                phase_action_end(c, r);
+        return r;
+}
+
+int ops_remove_file(struct phase_ctx *c, const char *path)
+{
+        struct stat st;
+        struct undo u = { .kind = UNDO_RESTORE_FILE };
+        char backup[PATH_MAX];
+        bool implicit;
+        int r;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 1 : phase_fail(c, -errno, "cannot look at %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return phase_fail(c, -EISDIR, "%s is not a regular file; not removing it", path);
+        implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
+        r = backup_file(c, path, backup, sizeof(backup), u.sha256);
+        if (r < 0) {
+                r = phase_fail(c, r, "cannot back up %s before removing it: %s", path,
+                               strerror(-r));
+                goto out;
+        }
+        u.path = (char *)path;
+        u.backup = backup;
+        u.mode = st.st_mode & 07777;
+        u.uid = st.st_uid;
+        u.gid = st.st_gid;
+        if (phase_journal(c, "FILE_MODIFY", path, &u) < 0) {
+                r = -EIO;
+                goto out;
+        }
+        if (unlink(path) < 0)
+                r = phase_fail(c, -errno, "cannot remove %s: %m", path);
+        else {
+                fsync_dir_of(path);
+                phase_log(c, LOG_INFO, "removed %s", path);
+                r = 0;
+        }
+out:
+        if (implicit)
+                phase_action_end(c, r);
+        return r;
+}
+
+int ops_mkdir(struct phase_ctx *c, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+        struct stat st;
+        struct undo u = { .kind = UNDO_REMOVE_DIR, .path = (char *)path };
+
+        if (lstat(path, &st) == 0) {
+                if (S_ISDIR(st.st_mode))
+                        return 1;
+                return phase_fail(c, -ENOTDIR, "%s exists and is not a directory", path);
+        }
+        if (phase_journal(c, "FILE_CREATE", path, &u) < 0)
+                return -EIO;
+        if (mkdir(path, mode) < 0)
+                return phase_fail(c, -errno, "cannot create directory %s: %m", path);
+        if (chmod(path, mode) < 0 || lchown(path, uid, gid) < 0)
+                return phase_fail(c, -errno, "cannot set owner/mode of %s: %m", path);
+        return 0;
+}
+
+/* Exit status of a query command, its output discarded. */
+static int query_status(struct phase_ctx *c, const char *const *argv, char **ret_out)
+{
+        char *out = NULL;
+        int r = ops_query(c, argv, &out);
+        if (r < 0)
+                return phase_fail(c, r, "cannot run %s: %s", argv[0], strerror(-r));
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
+        return r;
+}
+
+int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
+                 const char *shell)
+{
+        const char *const q[] = { "getent", "passwd", user, NULL };
+        struct undo u = { .kind = UNDO_DELETE_USER, .name = (char *)user };
+        const char *argv[12];
+        size_t n = 0;
+        bool implicit;
+        int r;
+
+        r = query_status(c, q, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        implicit = ctx_action_auto_begin(c, "USER_CREATE", user, user);
+        argv[n++] = "useradd";
+        argv[n++] = "--create-home";
+        argv[n++] = "--user-group";
+        argv[n++] = "--shell";
+        argv[n++] = shell;
+        if (full_name && *full_name) {
+                argv[n++] = "--comment";
+                argv[n++] = full_name;
+        }
+        argv[n++] = user;
+        argv[n] = NULL;
+        r = phase_journal(c, "USER_CREATE", user, &u) < 0 ? -EIO : ops_run(c, argv, NULL);
+        if (implicit)
+                phase_action_end(c, r);
+        return r < 0 ? r : 0;
+}
+
+int ops_group_add(struct phase_ctx *c, const char *group, bool system)
+{
+        const char *const q[] = { "getent", "group", group, NULL };
+        const char *const add_sys[] = { "groupadd", "--system", group, NULL };
+        const char *const add[] = { "groupadd", group, NULL };
+        struct undo u = { .kind = UNDO_DELETE_GROUP, .name = (char *)group };
+        int r;
+
+        r = query_status(c, q, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        if (phase_journal(c, "USER_MODIFY", group, &u) < 0)
+                return -EIO;
+        r = ops_run(c, system ? add_sys : add, NULL);
+        return r < 0 ? r : 0;
+}
+
+int ops_group_add_member(struct phase_ctx *c, const char *user, const char *group)
+{
+        const char *const q[] = { "id", "-nG", user, NULL };
+        const char *const argv[] = { "gpasswd", "--add", user, group, NULL };
+        struct undo u = { .kind = UNDO_REMOVE_GROUP_MEMBER, .name = (char *)user,
+                          .value = (char *)group };
+        _cleanup_free_ char *out = NULL;
+        char *save = NULL;
+        int r;
+
+        r = query_status(c, q, &out);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                for (char *w = strtok_r(out, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+                        if (strcmp(w, group) == 0)
+                                return 1;
+        if (phase_journal(c, "USER_MODIFY", user, &u) < 0)
+                return -EIO;
+        r = ops_run(c, argv, NULL);
+        return r < 0 ? r : 0;
+}
+
+int ops_set_password(struct phase_ctx *c, const char *user, const struct secret *pw,
+                     bool hashed)
+{
+        const char *const plain[] = { "chpasswd", NULL };
+        const char *const crypted[] = { "chpasswd", "--encrypted", NULL };
+        size_t ul = strlen(user), pl = secret_len(pw);
+        struct secret *line = NULL;
+        struct ops_run_opts o = { 0 };
+        char *b;
+        int r;
+
+        /* "user:password\n" assembled in locked memory, sent on stdin */
+        r = secret_alloc(ul + 1 + pl + 1, &line);
+        if (r < 0)
+                return phase_fail(c, r, "cannot allocate locked memory: %s", strerror(-r));
+        b = secret_buffer(line);
+        memcpy(b, user, ul);
+        b[ul] = ':';
+        memcpy(b + ul + 1, secret_str(pw), pl);
+        b[ul + 1 + pl] = '\n';
+        o.stdin_data = b;
+        o.stdin_len = ul + 1 + pl + 1;
+        r = ops_run(c, hashed ? crypted : plain, &o);
+        secret_free(line);
+        return r < 0 ? r : 0;
+}
+
+int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now)
+{
+        const char *const q_en[] = { "systemctl", "is-enabled", unit, NULL };
+        const char *const q_act[] = { "systemctl", "is-active", unit, NULL };
+        const char *const en_now[] = { "systemctl", "enable", "--now", unit, NULL };
+        const char *const en[] = { "systemctl", "enable", unit, NULL };
+        const char *const start[] = { "systemctl", "start", unit, NULL };
+        _cleanup_free_ char *state = NULL;
+        struct undo u = { .name = (char *)unit };
+        int r;
+
+        r = query_status(c, q_en, &state);
+        if (r < 0)
+                return r;
+        if (r == 0 && startswith(state, "enabled")) {
+                if (!now)
+                        return 1;
+                r = query_status(c, q_act, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+                u.kind = UNDO_STOP_UNIT;
+                if (phase_journal(c, "SERVICE_START", unit, &u) < 0)
+                        return -EIO;
+                r = ops_run(c, start, NULL);
+                return r < 0 ? r : 0;
+        }
+        u.kind = UNDO_DISABLE_UNIT;
+        if (phase_journal(c, "SERVICE_ENABLE", unit, &u) < 0)
+                return -EIO;
+        r = ops_run(c, now ? en_now : en, NULL);
+        return r < 0 ? r : 0;
+}
+
+int ops_unit_restart(struct phase_ctx *c, const char *unit, bool reload)
+{
+        const char *const argv[] = { "systemctl", reload ? "reload-or-restart" : "restart", unit,
+                                     NULL };
+        int r = ops_run(c, argv, NULL);
+        return r < 0 ? r : 0;
+}
+
+int ops_unit_restart_on_undo(struct phase_ctx *c, const char *unit)
+{
+        struct undo u = { .kind = UNDO_RESTART_UNIT, .name = (char *)unit };
+        return phase_journal(c, "COMMAND_EXEC", unit, &u) < 0 ? -EIO : 0;
+}
+
+int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path)
+{
+        const char *const q[] = { "update-alternatives", "--query", name, NULL };
+        const char *const set[] = { "update-alternatives", "--set", name, path, NULL };
+        _cleanup_free_ char *out = NULL;
+        char value[PATH_MAX] = "";
+        bool manual = false;
+        struct undo u = { .kind = UNDO_SET_ALTERNATIVE, .name = (char *)name };
+        char *save = NULL;
+        int r;
+
+        r = query_status(c, q, &out);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return phase_fail(c, -ENOENT, "no alternatives group \"%s\" (is its package installed?)",
+                                  name);
+        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                if (startswith(l, "Value: "))
+                        strscpy(value, sizeof(value), l + 7);
+                else if (startswith(l, "Status: "))
+                        manual = strcmp(l + 8, "manual") == 0;
+                else if (l[0] == '\0')
+                        break;   /* the first stanza is the group's own */
+        }
+        if (strcmp(value, path) == 0)
+                return 1;
+        u.value = manual ? value : (char *)"";
+        if (phase_journal(c, "COMMAND_EXEC", name, &u) < 0)
+                return -EIO;
+        r = ops_run(c, set, NULL);
+        return r < 0 ? r : 0;
+}

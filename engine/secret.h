@@ -24,6 +24,12 @@ int secret_generate_password(size_t len, struct secret **ret);
 /* Copies len bytes of text into a new secret (for a password typed in). */
 int secret_from(const char *text, size_t len, struct secret **ret);
 
+/* A zero-filled secret with room for len bytes (plus a NUL), to assemble
+ * text that contains a secret (e.g. chpasswd's "user:password\n") without
+ * it ever touching ordinary memory. */
+int secret_alloc(size_t len, struct secret **ret);
+char *secret_buffer(struct secret *s);
+
 const char *secret_str(const struct secret *s);
 size_t secret_len(const struct secret *s);
 /* Wipes, unlocks and unmaps; NULL is fine. */
