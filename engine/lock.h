@@ -22,8 +22,12 @@ struct lock_info {
 
 struct lock;
 
-/* 0 on success. -EBUSY when another live process holds it: ret_holder is
- * filled from the file (pid 0 if unreadable). Other -errno on I/O errors.
+/* 0 on success. -EBUSY when another live process holds it: ret_holder (may
+ * be NULL) is filled from the file (pid 0 if unreadable). -EPERM when path
+ * is a symlink or not a regular file owned by us (the directory is
+ * world-writable: someone else's file is never trusted). -EINVAL when
+ * operation has control characters or is 32 bytes or longer. Other -errno
+ * on I/O errors. The parent directory is created (0755) when missing.
  * ret_note (may be NULL) gets a message when a stale lock was taken over,
  * else an empty string. */
 int lock_acquire(const char *path, const char *operation, struct lock **ret,

@@ -22,12 +22,17 @@ struct paths {
         char data_dir[PATH_MAX];
 };
 
-/* Fills p from defaults and the environment; -EINVAL with err filled when an
- * override is not an absolute path. */
+/* Fills p from defaults and the environment; -EINVAL with err filled (the
+ * variable, its value, why and what to do) when an override is not an
+ * absolute path, has a ".." component or a control character, or is too
+ * long. An empty variable counts as unset; a trailing slash is dropped. p
+ * is written only on success. */
 int paths_init(struct paths *p, char *err, size_t errlen);
-/* state_dir/journal-ID.jsonl, log_dir/ID.log, data_dir/NAME. */
+/* state_dir/journal-ID.jsonl, log_dir/ID.log, data_dir/NAME; buf is ""
+ * when the path does not fit in size. */
 void paths_journal(const struct paths *p, const char *session_id, char *buf, size_t size);
 void paths_log(const struct paths *p, const char *session_id, char *buf, size_t size);
 void paths_data(const struct paths *p, const char *name, char *buf, size_t size);
-/* Creates the state tree (0700) and log dir (0700). */
+/* Creates the state tree (0700) and log dir (0700) like mkdir -p; existing
+ * ones get mode 0700 too. 0 or -errno (-ENOTDIR when a file is in the way). */
 int paths_create(const struct paths *p);
