@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "checkpoint.h"
@@ -683,6 +684,11 @@ void engine_detach_ui(struct engine *e)
         e->o.answers.on_failure = ON_FAILURE_KEEP;
         /* wake a prompt waiting for an answer */
         queue_push(e->commands, event_new(EV_ANSWER));
+}
+
+void engine_global_init(void)
+{
+        curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 const char *exit_code_meaning(int code)

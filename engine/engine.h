@@ -36,7 +36,10 @@ enum exit_code {
         EXIT_NOT_ROOT = 10,      /* must run as root */
 };
 
-const char *exit_code_meaning(int code);   /* one line, for --help and the man page */
+const char *exit_code_meaning(int code);
+
+/* Process-wide set-up (libcurl); call once from main() before any thread. */
+void engine_global_init(void);   /* one line, for --help and the man page */
 
 struct engine_opts {
         enum session_mode mode;         /* provision, dry-run, resume, rollback */
