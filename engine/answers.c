@@ -1,2 +1,1420 @@
-/* answers.c — see answers.h. */
+/* answers.c — see answers.h.
+ *
+ * DESIGN: two parallel tables indexed by enum key_id describe every key:
+ * keys[] is the public part (section, name, type, default, docs) and
+ * fields[] says where the value lives in struct answers and how it is
+ * checked. set_value() is the one place a text value becomes a field, so
+ * the file parser and the wizard (answers_set) say the same words;
+ * get_value() is its inverse, used by answers_get, answers_format and the
+ * example file.
+ *
+ * The parser is hand-written (not libinih: Debian's build gives handlers no
+ * line numbers, caps lines at 200 bytes and treats an inline ';' as a
+ * comment). It walks the text line by line into a copy of the caller's
+ * struct, records every problem with its line, and copies the result back
+ * only when there was none. Values are never echoed for secret keys, and
+ * other echoes are cut to QUOTE_MAX bytes with control characters masked. */
 #include "answers.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+#define QUOTE_MAX 40            /* bytes of a user's text echoed in a message */
+#define WRAP_WIDTH 78           /* columns of the example file's comments */
+
+enum key_id {
+        K_USERNAME,
+        K_FULL_NAME,
+        K_PASSWORD_HASH,
+        K_PASSWORD_LENGTH,
+        K_COPY_ROOT_SSH_KEYS,
+        K_IDES_INSTALL,
+        K_IDES_CATALOG,
+        K_RDP_PORT,
+        K_SSH_PORT,
+        K_FIREWALL,
+        K_HARDENING,
+        K_FAIL2BAN,
+        K_DISPLAY_MANAGER,
+        K_SCREEN_LOCKER,
+        K_SOUND,
+        K_UPGRADE,
+        K_APT_MIRROR,
+        K_LOG_LEVEL,
+        K_ON_FAILURE,
+        _K_MAX,
+};
+
+/* Sections in file order, each with the comment the example file puts
+ * above it. */
+static const struct {
+        const char *name;
+        const char *doc;
+} sections[] = {
+        { "user", "The developer account: the person who logs in over RDP and SSH and gets "
+                  "sudo rights." },
+        { "ides", "The editors installed for that account." },
+        { "network", "The ports people connect on, and the firewall in front of them." },
+        { "security", "SSH hardening and protection against password guessing." },
+        { "desktop", "Extras on the XFCE desktop that is reached over RDP." },
+        { "system", "The base system and where its packages come from." },
+        { "run", "How this run itself behaves: its log and what happens when a step "
+                 "fails." },
+};
+
+static const char *const ide_names[_IDE_MAX] = {
+        [IDE_VSCODE] = "vscode",
+        [IDE_CURSOR] = "cursor",
+        [IDE_ANTIGRAVITY] = "antigravity",
+};
+
+/* Our own mapping (log.c has its own for the log file's "INFO" form). */
+static const char *const log_level_names[_LOG_LEVEL_MAX] = {
+        [LOG_DEBUG] = "debug",
+        [LOG_INFO] = "info",
+        [LOG_WARNING] = "warning",
+        [LOG_ERROR] = "error",
+};
+
+static const char *const on_failure_names[] = {
+        [ON_FAILURE_ROLLBACK] = "rollback",
+        [ON_FAILURE_KEEP] = "keep",
+};
+
+static const struct answers_key keys[_K_MAX] = {
+        [K_USERNAME] = {
+                "user", "username", ANSWERS_STRING, "devuser", NULL,
+                "Login name of the developer account to create (or adopt).",
+                "The login name of the account that gets the desktop, sudo rights and "
+                "the IDEs. Debian's rules apply: it starts with a lower-case letter, "
+                "then lower-case letters, digits, \"_\" or \"-\", at most 32 characters, "
+                "and it is not a name the system keeps for itself (root, admin, sudo, "
+                "www-data, ...) or an existing system account. If a regular account of "
+                "that name (uid 1000 or above) already exists, it is adopted instead of "
+                "created, so a second run is safe. The default devuser is plainly not a "
+                "system name; use your own name if you would rather log in as yourself.",
+                false,
+        },
+        [K_FULL_NAME] = {
+                "user", "full_name", ANSWERS_STRING, "", NULL,
+                "Full name of the person, stored with the account (optional).",
+                "The person's full name, stored in the account's comment (GECOS) field, "
+                "where finger and some desktop menus show it. It changes nothing else. "
+                "At most 64 bytes of UTF-8 text; \":\", \",\" and \"=\" are not allowed "
+                "because they separate fields in /etc/passwd. Empty by default; fill it "
+                "in if you want the name to appear on the desktop.",
+                false,
+        },
+        [K_PASSWORD_HASH] = {
+                "user", "password_hash", ANSWERS_STRING, "", NULL,
+                "A crypt(3) hash of the account's password; empty = generate one.",
+                "A hash of the account's password in the form chpasswd -e takes: "
+                "yescrypt ($y$), sha512crypt ($6$), sha256crypt ($5$) or bcrypt ($2b$). "
+                "Empty (the default) means a strong random password is generated and "
+                "shown once at the end of the run, which is safest: no password ever "
+                "sits in a file. Set a hash only when the password must be known in "
+                "advance; make one with \"mkpasswd -m yescrypt\" (package whois). Never "
+                "write a plain-text password here. This key is never written back when "
+                "answers are saved; keep a file that holds it private (chmod 600).",
+                true,
+        },
+        [K_PASSWORD_LENGTH] = {
+                "user", "password_length", ANSWERS_UINT, "20", "16..64",
+                "Length of the generated password (16 to 64 characters).",
+                "How many characters the generated password has, from 16 to 64; ignored "
+                "when password_hash is set. The default 20 random characters are far "
+                "beyond the reach of any guessing attack while still short enough to "
+                "type when the RDP client cannot paste. Raise it if a policy asks for "
+                "longer passwords.",
+                false,
+        },
+        [K_COPY_ROOT_SSH_KEYS] = {
+                "user", "copy_root_ssh_keys", ANSWERS_BOOL, "yes", "yes, no",
+                "Let root's SSH keys log in as the developer too.",
+                "Copies root's ~/.ssh/authorized_keys to the new account, so whoever can "
+                "log in as root with a key today can also log in as the developer. Yes "
+                "by default, because the usual next step is to stop working as root. Say "
+                "no when the developer should use keys of their own, or when root's keys "
+                "belong to an administrator who should not have the developer's account.",
+                false,
+        },
+        [K_IDES_INSTALL] = {
+                "ides", "install", ANSWERS_LIST, "vscode, cursor, antigravity",
+                "vscode, cursor, antigravity, none",
+                "Which IDEs to install: vscode, cursor, antigravity, or none.",
+                "A comma-separated list of the IDEs to install: vscode (Visual Studio "
+                "Code), cursor (Cursor) and antigravity (Google Antigravity); or none. "
+                "Each is downloaded from its vendor as the catalog says and checked "
+                "against the catalog's checksum before it is installed. All three by "
+                "default, since this is a developer workstation and an IDE nobody opens "
+                "costs only disk space. List fewer to save download time and several "
+                "hundred megabytes of disk per IDE, or write none for a bare desktop. "
+                "Each IDE may be named once.",
+                false,
+        },
+        [K_IDES_CATALOG] = {
+                "ides", "catalog", ANSWERS_PATH, "", NULL,
+                "Path of another IDE catalog; empty = the one installed with the program.",
+                "The absolute path of an IDE catalog: the file that says where each IDE "
+                "is downloaded from and which checksum it must have. Empty (the default) "
+                "uses the catalog installed with vps-provision, which matches its "
+                "release. Point it at your own copy to pin other versions or to download "
+                "from a mirror of your own.",
+                false,
+        },
+        [K_RDP_PORT] = {
+                "network", "rdp_port", ANSWERS_PORT, "3389", "1..65535",
+                "TCP port of the Remote Desktop (xrdp) server.",
+                "The TCP port xrdp listens on for Remote Desktop connections. 3389 is "
+                "the standard port that every RDP client tries first. Another port only "
+                "cuts down the noise of automated scans (clients then connect to "
+                "host:port). It must differ from ssh_port and may not be 3350, the port "
+                "on which xrdp talks to its own session manager (xrdp-sesman).",
+                false,
+        },
+        [K_SSH_PORT] = {
+                "network", "ssh_port", ANSWERS_PORT, "22", "1..65535",
+                "TCP port of the SSH server, kept open in the firewall.",
+                "The TCP port the SSH server listens on after the run, and that the "
+                "firewall keeps open. 22 by default: the port you are most likely "
+                "connected on right now. If you change it, keep your current session "
+                "open until you have logged in on the new port. It must differ from "
+                "rdp_port and may not be 3350 (xrdp-sesman's port).",
+                false,
+        },
+        [K_FIREWALL] = {
+                "network", "firewall", ANSWERS_BOOL, "yes", "yes, no",
+                "Turn on a firewall (ufw) that lets in only SSH and RDP.",
+                "Turns on ufw with incoming connections denied, except SSH (ssh_port) and "
+                "RDP (rdp_port). Yes by default, because a desktop server on the internet "
+                "should expose nothing else. Say no only when another firewall, such as "
+                "the cloud provider's or your own nftables rules, already protects the "
+                "server.",
+                false,
+        },
+        [K_HARDENING] = {
+                "security", "hardening", ANSWERS_BOOL, "yes", "yes, no",
+                "Tighten the SSH server's settings with a drop-in file.",
+                "Installs a configuration drop-in for the SSH server (sshd) that tightens "
+                "its settings, for example no password log-in for root and fewer "
+                "authentication attempts. It is checked with sshd -t before it takes "
+                "effect, and a rollback removes it. Yes by default, because the stock "
+                "settings are lenient for a server reachable from the internet. Say no "
+                "if you manage the SSH configuration yourself, for example with a "
+                "configuration-management tool.",
+                false,
+        },
+        [K_FAIL2BAN] = {
+                "security", "fail2ban", ANSWERS_BOOL, "yes", "yes, no",
+                "Ban addresses that keep failing to log in (fail2ban).",
+                "Installs fail2ban, which bans for a while any address that fails to log "
+                "in over and over. Yes by default, because every server on the internet "
+                "sees password guessing within minutes of booting. Say no when another "
+                "tool already does this, or when many people reach the server from one "
+                "shared address, where one person's typos could lock out the rest.",
+                false,
+        },
+        [K_DISPLAY_MANAGER] = {
+                "desktop", "display_manager", ANSWERS_BOOL, "no", "yes, no",
+                "Install a local graphical login screen (lightdm); not needed for RDP.",
+                "Installs a display manager (lightdm), which starts a local X server with "
+                "a graphical login screen. On a headless server nobody sees that screen; "
+                "it only takes memory and fights xrdp for the user's session, so a "
+                "person who is logged in locally cannot log in over RDP. No by default, "
+                "since RDP sessions are started by xrdp itself. Say yes only if the "
+                "machine also has a monitor, or a virtual console you log in to.",
+                false,
+        },
+        [K_SCREEN_LOCKER] = {
+                "desktop", "screen_locker", ANSWERS_BOOL, "no", "yes, no",
+                "Install a screen locker (blanks and locks idle RDP sessions).",
+                "Installs a screen locker, which blanks and locks the session after some "
+                "idle time. Over RDP that only gets in the way: the RDP client already "
+                "sits behind your own computer's lock, and a locked remote session asks "
+                "for the password again, and sometimes cannot be unlocked over RDP at "
+                "all. No by default. Say yes if a policy demands locking of remote "
+                "sessions as well.",
+                false,
+        },
+        [K_SOUND] = {
+                "desktop", "sound", ANSWERS_BOOL, "yes", "yes, no",
+                "Play the remote session's sound on the RDP client.",
+                "Installs the xrdp sound module, so sound played in the remote session, "
+                "from a video or a call, comes out of the RDP client's speakers. Yes by "
+                "default, as it costs little and people expect it. Say no on a server "
+                "where nobody needs sound, to install a few packages less.",
+                false,
+        },
+        [K_UPGRADE] = {
+                "system", "upgrade", ANSWERS_BOOL, "no", "yes, no",
+                "Upgrade every installed package first (apt-get dist-upgrade).",
+                "Runs apt-get dist-upgrade before installing anything, bringing every "
+                "installed package to its newest version. No by default, because an "
+                "upgrade can replace the kernel (which then needs a reboot), makes the "
+                "run longer and its result less predictable, and a rollback cannot undo "
+                "it. Say yes on a freshly created server whose image is old; security "
+                "updates are worth having.",
+                false,
+        },
+        [K_APT_MIRROR] = {
+                "system", "apt_mirror", ANSWERS_URL, "", NULL,
+                "Debian mirror URL to use; empty = keep the server's apt sources.",
+                "The http:// or https:// URL of a Debian mirror to use instead of the "
+                "server's own apt sources, e.g. http://deb.debian.org/debian. Empty (the "
+                "default) keeps the sources the server came with, which hosting "
+                "providers usually point at a mirror close to the server. Set it when "
+                "those sources are slow, broken, or not a mirror you trust.",
+                false,
+        },
+        [K_LOG_LEVEL] = {
+                "run", "log_level", ANSWERS_ENUM, "info", "debug, info, warning, error",
+                "How much the log file records: debug, info, warning or error.",
+                "How much the run's log file records: debug (every command and its "
+                "output), info (each step and its result), warning, or error. info by "
+                "default: enough to see what was done and where something failed. Use "
+                "debug when a step fails and you want to report it. Passwords are "
+                "removed from the log at every level.",
+                false,
+        },
+        [K_ON_FAILURE] = {
+                "run", "on_failure", ANSWERS_ENUM, "rollback", "rollback, keep",
+                "When a step fails: rollback (undo this run's changes) or keep them.",
+                "What to do when a step fails. rollback undoes every change this run "
+                "made, newest first, and exits with status 5; keep leaves the changes in "
+                "place and exits with status 4, so you can look at the system and "
+                "continue later with --resume. rollback by default, so that a failure "
+                "leaves the server as it was. Choose keep while you investigate a "
+                "failing step.",
+                false,
+        },
+};
+
+/* Where a key's value lives in struct answers and how it is checked. */
+struct field {
+        size_t offset, size;    /* STRING, PATH, URL, BOOL, PORT, UINT */
+        long min, max;          /* UINT */
+        const char *const *names;
+        size_t n_names;         /* ENUM, LIST */
+        int (*check)(const char *value, char *err, size_t errlen);      /* STRING */
+};
+
+#define AT(f) .offset = offsetof(struct answers, f), .size = sizeof(((struct answers *)0)->f)
+
+static int check_username(const char *value, char *err, size_t errlen)
+{
+        return validate_username(value, NULL, NULL, err, errlen);
+}
+
+static const struct field fields[_K_MAX] = {
+        [K_USERNAME] = { AT(username), .check = check_username },
+        [K_FULL_NAME] = { AT(full_name), .check = validate_full_name },
+        [K_PASSWORD_HASH] = { AT(password_hash), .check = validate_password_hash },
+        [K_PASSWORD_LENGTH] = { AT(password_length), .min = 16, .max = 64 },
+        [K_COPY_ROOT_SSH_KEYS] = { AT(copy_root_ssh_keys) },
+        [K_IDES_INSTALL] = { .names = ide_names, .n_names = _IDE_MAX },
+        [K_IDES_CATALOG] = { AT(ide_catalog) },
+        [K_RDP_PORT] = { AT(rdp_port) },
+        [K_SSH_PORT] = { AT(ssh_port) },
+        [K_FIREWALL] = { AT(firewall) },
+        [K_HARDENING] = { AT(hardening) },
+        [K_FAIL2BAN] = { AT(fail2ban) },
+        [K_DISPLAY_MANAGER] = { AT(display_manager) },
+        [K_SCREEN_LOCKER] = { AT(screen_locker) },
+        [K_SOUND] = { AT(sound) },
+        [K_UPGRADE] = { AT(upgrade) },
+        [K_APT_MIRROR] = { AT(apt_mirror) },
+        [K_LOG_LEVEL] = { .names = log_level_names, .n_names = _LOG_LEVEL_MAX },
+        [K_ON_FAILURE] = { .names = on_failure_names, .n_names = ELEMENTSOF(on_failure_names) },
+};
+
+_Static_assert(ELEMENTSOF(keys) == _K_MAX && ELEMENTSOF(fields) == _K_MAX,
+               "every key needs an entry in keys[] and fields[]");
+
+const struct answers_key *answers_keys(size_t *ret_n)
+{
+        if (ret_n)
+                *ret_n = _K_MAX;
+        return keys;
+}
+
+const char *answers_type_name(enum answers_type t)
+{
+        switch (t) {
+        case ANSWERS_STRING: return "string";
+        case ANSWERS_BOOL: return "boolean";
+        case ANSWERS_PORT: return "port";
+        case ANSWERS_UINT: return "number";
+        case ANSWERS_ENUM: return "choice";
+        case ANSWERS_LIST: return "list";
+        case ANSWERS_PATH: return "path";
+        case ANSWERS_URL: return "URL";
+        }
+        return "?";
+}
+
+const char *ide_id_name(enum ide_id id)
+{
+        return (unsigned)id < _IDE_MAX ? ide_names[id] : NULL;
+}
+
+const char *on_failure_name(enum on_failure f)
+{
+        return (unsigned)f < ELEMENTSOF(on_failure_names) ? on_failure_names[f] : NULL;
+}
+
+/* Index of a section by exact name, or -1. */
+static int section_find(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                if (strcmp(sections[i].name, name) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/* Key id by section and exact name, or -1. */
+static int key_find(const char *section, const char *name)
+{
+        for (int i = 0; i < _K_MAX; i++)
+                if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+                        return i;
+        return -1;
+}
+
+const struct answers_key *answers_key_find(const char *section, const char *key)
+{
+        int id = key_find(section, key);
+        return id < 0 ? NULL : &keys[id];
+}
+
+/* ASCII lower case of c. */
+static char lower(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* Edit distance (insert, delete, replace, swap of neighbours), ignoring
+ * case; long words count as far apart. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+        enum { MAXW = 48 };
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned d[MAXW + 1][MAXW + 1];
+
+        if (la > MAXW || lb > MAXW)
+                return 1000;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = (unsigned)i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = (unsigned)j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        char ca = lower(a[i - 1]), cb = lower(b[j - 1]);
+                        unsigned best = d[i - 1][j - 1] + (ca != cb);
+
+                        if (d[i - 1][j] + 1 < best)
+                                best = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < best)
+                                best = d[i][j - 1] + 1;
+                        if (i > 1 && j > 1 && ca == lower(b[j - 2]) && cb == lower(a[i - 2]) &&
+                            d[i - 2][j - 2] + 1 < best)
+                                best = d[i - 2][j - 2] + 1;
+                        d[i][j] = best;
+                }
+        return d[la][lb];
+}
+
+/* Is word close enough to candidate to suggest it? A few typos, or a
+ * shortened form ("warn" for "warning"). */
+static bool near(const char *word, const char *candidate)
+{
+        size_t len = strlen(candidate), wl = strlen(word);
+        unsigned limit = len >= 9 ? 3 : len >= 4 ? 2 : 1;
+
+        if (wl >= 3 && wl < len && strncasecmp(word, candidate, wl) == 0)
+                return true;
+        return edit_distance(word, candidate) <= limit;
+}
+
+/* The closest of names[0..n) to word, or NULL when none is close. */
+static const char *closest(const char *word, const char *const *names, size_t n)
+{
+        const char *best = NULL;
+        unsigned bd = 1000;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned d = edit_distance(word, names[i]);
+                if (d < bd && near(word, names[i])) {
+                        bd = d;
+                        best = names[i];
+                }
+        }
+        return best;
+}
+
+/* A person's text made fit to quote in a message: in double quotes, cut to
+ * QUOTE_MAX bytes (on a UTF-8 boundary, then "..."), control characters
+ * shown as '?'. */
+static const char *quote(const char *s, char out[static QUOTE_MAX + 8])
+{
+        size_t n = strlen(s), o = 0;
+        bool cut = n > QUOTE_MAX;
+
+        if (cut) {
+                n = QUOTE_MAX;
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        out[o++] = '"';
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                out[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        if (cut) {
+                memcpy(out + o, "...", 3);
+                o += 3;
+        }
+        out[o++] = '"';
+        out[o] = '\0';
+        return out;
+}
+
+/* Writes the error sentence; truncation of a long message is harmless. */
+_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                (void)!vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+/* "debug, info, warning or error" */
+static void join_or(const char *const *names, size_t n, const char *last_word, char *out,
+                    size_t size)
+{
+        struct buf b;
+
+        buf_init(&b, size ? size - 1 : 0);
+        for (size_t i = 0; i < n; i++) {
+                const char *sep = i == 0 ? "" : i + 1 == n ? last_word : ", ";
+                (void)buf_printf(&b, "%s%s", sep, names[i]);
+        }
+        (void)!snprintf(out, size, "%s", b.data ? b.data : "");
+        buf_release(&b);
+}
+
+/* What a key takes, in words, for messages and the example file. */
+static void describe_values(enum key_id id, char *out, size_t size)
+{
+        const struct field *f = &fields[id];
+        char list[96];
+
+        switch (keys[id].type) {
+        case ANSWERS_BOOL:
+                (void)!snprintf(out, size, "yes or no");
+                break;
+        case ANSWERS_PORT:
+                (void)!snprintf(out, size, "a port number between 1 and 65535");
+                break;
+        case ANSWERS_UINT:
+                (void)!snprintf(out, size, "a whole number between %ld and %ld", f->min, f->max);
+                break;
+        case ANSWERS_ENUM:
+                join_or(f->names, f->n_names, " or ", list, sizeof(list));
+                (void)!snprintf(out, size, "%s", list);
+                break;
+        case ANSWERS_LIST:
+                join_or(f->names, f->n_names, " and ", list, sizeof(list));
+                (void)!snprintf(out, size, "a comma-separated list of %s (or none)", list);
+                break;
+        case ANSWERS_PATH:
+                (void)!snprintf(out, size, "an absolute path, or nothing");
+                break;
+        case ANSWERS_URL:
+                (void)!snprintf(out, size, "an http:// or https:// URL, or nothing");
+                break;
+        case ANSWERS_STRING:
+                (void)!snprintf(out, size, "text");
+                break;
+        }
+}
+
+/* Index of value among names (any case), or -1. */
+static int name_index(const char *value, const char *const *names, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcasecmp(value, names[i]) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/* The [ides] install list: "vscode, cursor", "none". */
+static int parse_ide_list(const char *value, bool ret[_IDE_MAX], char *err, size_t errlen)
+{
+        _cleanup_free_ char *copy = xstrdup(value);
+        bool seen[_IDE_MAX] = { false }, none = false, any = false;
+        char q[QUOTE_MAX + 8], all[96];
+        char *p = copy;
+
+        join_or(ide_names, _IDE_MAX, " and ", all, sizeof(all));
+        for (;;) {
+                char *comma = strchr(p, ',');
+                char *item;
+                int i;
+
+                if (comma)
+                        *comma = '\0';
+                item = strstrip(p);
+                if (!*item)
+                        return fail(err, errlen, "has an empty item (two commas in a row, or a "
+                                    "comma at one end); write e.g. \"vscode, cursor\"");
+                if (strcasecmp(item, "none") == 0) {
+                        if (none)
+                                return fail(err, errlen, "lists \"none\" twice; write it once");
+                        none = true;
+                } else if ((i = name_index(item, ide_names, _IDE_MAX)) >= 0) {
+                        if (seen[i])
+                                return fail(err, errlen, "lists \"%s\" twice; name each IDE once",
+                                            ide_names[i]);
+                        seen[i] = any = true;
+                } else {
+                        const char *near_name = closest(item, ide_names, _IDE_MAX);
+                        if (strpbrk(item, " \t"))
+                                return fail(err, errlen, "%s is not a known IDE; separate IDE "
+                                            "names with commas, e.g. \"vscode, cursor\"",
+                                            quote(item, q));
+                        if (near_name)
+                                return fail(err, errlen, "%s is not a known IDE; did you mean "
+                                            "\"%s\"? Choose from %s, or write none",
+                                            quote(item, q), near_name, all);
+                        return fail(err, errlen, "%s is not a known IDE; choose from %s, or "
+                                    "write none", quote(item, q), all);
+                }
+                if (!comma)
+                        break;
+                p = comma + 1;
+        }
+        if (none && any)
+                return fail(err, errlen, "combines \"none\" with IDE names; write either none "
+                            "or a list such as \"vscode, cursor\"");
+        memcpy(ret, seen, sizeof(seen));
+        return 0;
+}
+
+/* Sets a string-like field after its check, or fails on its length. */
+static int set_string(struct answers *a, enum key_id id, const char *value, char *err,
+                      size_t errlen)
+{
+        const struct field *f = &fields[id];
+        size_t len = strlen(value);
+
+        if (len >= f->size)
+                return fail(err, errlen, "is %zu bytes long; the limit is %zu", len, f->size - 1);
+        memcpy((char *)a + f->offset, value, len + 1);
+        return 0;
+}
+
+/* The one place a text value becomes a field: value is already trimmed. */
+static int set_value(struct answers *a, enum key_id id, const char *value, char *err,
+                     size_t errlen)
+{
+        const struct answers_key *k = &keys[id];
+        const struct field *f = &fields[id];
+        char q[QUOTE_MAX + 8], allowed[160];
+        const char *near_name;
+        long v;
+        int i, r;
+
+        describe_values(id, allowed, sizeof(allowed));
+        for (const char *p = value; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        return fail(err, errlen, "contains the control character 0x%02X (at "
+                                    "character %zu); remove it",
+                                    c, (size_t)(p - value) + 1);
+        }
+        if (!*value) {
+                if (!*k->default_value) {
+                        ((char *)a + f->offset)[0] = '\0';
+                        return 0;
+                }
+                if (k->type != ANSWERS_STRING)
+                        return fail(err, errlen, "is empty; write %s, or delete the line to "
+                                    "keep the default (%s)",
+                                    allowed, k->default_value);
+        }
+
+        switch (k->type) {
+        case ANSWERS_STRING:
+                r = f->check(value, err, errlen);
+                if (r < 0)
+                        return -EINVAL;
+                return set_string(a, id, value, err, errlen);
+        case ANSWERS_PATH:
+                if (validate_abs_path(value, err, errlen) < 0)
+                        return -EINVAL;
+                return set_string(a, id, value, err, errlen);
+        case ANSWERS_URL:
+                if (validate_url(value, err, errlen) < 0)
+                        return -EINVAL;
+                return set_string(a, id, value, err, errlen);
+        case ANSWERS_BOOL: {
+                bool b;
+                if (parse_bool(value, &b) < 0)
+                        return fail(err, errlen, "must be yes or no (%s is neither)",
+                                    quote(value, q));
+                *(bool *)((char *)a + f->offset) = b;
+                return 0;
+        }
+        case ANSWERS_PORT: {
+                uint16_t port;
+                if (validate_port(value, &port, err, errlen) < 0)
+                        return -EINVAL;
+                *(uint16_t *)((char *)a + f->offset) = port;
+                return 0;
+        }
+        case ANSWERS_UINT:
+                if (strspn(value, "0123456789") != strlen(value))
+                        return fail(err, errlen, "must be a whole number between %ld and %ld "
+                                    "(%s is not one)", f->min, f->max, quote(value, q));
+                if (strlen(value) > 9 || parse_long(value, 0, 999999999, &v) < 0 || v > f->max)
+                        return fail(err, errlen, "must be between %ld and %ld (%s is too large)",
+                                    f->min, f->max, strlen(value) <= 20 ? value : "the number");
+                if (v < f->min)
+                        return fail(err, errlen, "must be between %ld and %ld (%ld is too small)",
+                                    f->min, f->max, v);
+                *(unsigned *)((char *)a + f->offset) = (unsigned)v;
+                return 0;
+        case ANSWERS_ENUM:
+                i = name_index(value, f->names, f->n_names);
+                if (i < 0) {
+                        near_name = closest(value, f->names, f->n_names);
+                        if (near_name)
+                                return fail(err, errlen, "must be one of %s (%s is not one of "
+                                            "them; did you mean \"%s\"?)",
+                                            allowed, quote(value, q), near_name);
+                        return fail(err, errlen, "must be one of %s (%s is not one of them)",
+                                    allowed, quote(value, q));
+                }
+                if (id == K_LOG_LEVEL)
+                        a->log_level = (enum log_level)i;
+                else
+                        a->on_failure = (enum on_failure)i;
+                return 0;
+        case ANSWERS_LIST:
+                return parse_ide_list(value, a->ide, err, errlen);
+        }
+        return -EINVAL;
+}
+
+/* The text form of a key's value into b. */
+static void get_value(const struct answers *a, enum key_id id, struct buf *b)
+{
+        const struct field *f = &fields[id];
+        const char *p = (const char *)a + f->offset;
+        bool any = false;
+
+        switch (keys[id].type) {
+        case ANSWERS_STRING:
+        case ANSWERS_PATH:
+        case ANSWERS_URL:
+                (void)buf_printf(b, "%.*s", (int)strnlen(p, f->size), p);
+                break;
+        case ANSWERS_BOOL:
+                (void)buf_printf(b, "%s", *(const bool *)p ? "yes" : "no");
+                break;
+        case ANSWERS_PORT:
+                (void)buf_printf(b, "%u", (unsigned)*(const uint16_t *)p);
+                break;
+        case ANSWERS_UINT:
+                (void)buf_printf(b, "%u", *(const unsigned *)p);
+                break;
+        case ANSWERS_ENUM:
+                if (id == K_LOG_LEVEL)
+                        (void)buf_printf(b, "%s", (unsigned)a->log_level < _LOG_LEVEL_MAX
+                                                          ? log_level_names[a->log_level] : "info");
+                else
+                        (void)buf_printf(b, "%s", on_failure_name(a->on_failure)
+                                                          ? on_failure_name(a->on_failure) : "rollback");
+                break;
+        case ANSWERS_LIST:
+                for (int i = 0; i < _IDE_MAX; i++)
+                        if (a->ide[i]) {
+                                (void)buf_printf(b, "%s%s", any ? ", " : "", ide_names[i]);
+                                any = true;
+                        }
+                if (!any)
+                        (void)buf_printf(b, "none");
+                break;
+        }
+}
+
+void answers_init(struct answers *a)
+{
+        *a = (struct answers){
+                .username = "devuser",
+                .password_length = 20,
+                .copy_root_ssh_keys = true,
+                .ide = { [IDE_VSCODE] = true, [IDE_CURSOR] = true, [IDE_ANTIGRAVITY] = true },
+                .rdp_port = 3389,
+                .ssh_port = 22,
+                .firewall = true,
+                .hardening = true,
+                .fail2ban = true,
+                .display_manager = false,
+                .screen_locker = false,
+                .sound = true,
+                .upgrade = false,
+                .log_level = LOG_INFO,
+                .on_failure = ON_FAILURE_ROLLBACK,
+        };
+}
+
+/* "user, ides, network …" as "[user], [ides] … and [run]". */
+static void section_list(char *out, size_t size)
+{
+        const char *names[ELEMENTSOF(sections)];
+        char tmp[ELEMENTSOF(sections)][24];
+
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+                (void)!snprintf(tmp[i], sizeof(tmp[i]), "[%s]", sections[i].name);
+                names[i] = tmp[i];
+        }
+        join_or(names, ELEMENTSOF(sections), " and ", out, size);
+}
+
+/* The keys of a section as "username, full_name, …". */
+static void section_keys(const char *section, char *out, size_t size)
+{
+        const char *names[_K_MAX];
+        size_t n = 0;
+
+        for (int i = 0; i < _K_MAX; i++)
+                if (strcmp(keys[i].section, section) == 0)
+                        names[n++] = keys[i].name;
+        join_or(names, n, " and ", out, size);
+}
+
+/* Explains an unknown key name of a known section into err: the key of
+ * another section it belongs to, or the closest key, and the section's
+ * keys. */
+static void unknown_key(const char *section, const char *key, char *err, size_t errlen)
+{
+        const char *names[_K_MAX];
+        char q[QUOTE_MAX + 8], list[256];
+        const char *near_name;
+        size_t n = 0;
+
+        section_keys(section, list, sizeof(list));
+        for (int i = 0; i < _K_MAX; i++)
+                if (strcmp(keys[i].name, key) == 0) {
+                        (void)fail(err, errlen, "%s belongs in [%s], not [%s]; move the line "
+                                   "under the [%s] header",
+                                   quote(key, q), keys[i].section, section, keys[i].section);
+                        return;
+                }
+        for (int i = 0; i < _K_MAX; i++)
+                if (strcmp(keys[i].section, section) == 0)
+                        names[n++] = keys[i].name;
+        near_name = closest(key, names, n);
+        if (near_name)
+                (void)fail(err, errlen, "unknown key %s; did you mean \"%s\"? [%s] has the keys %s",
+                           quote(key, q), near_name, section, list);
+        else
+                (void)fail(err, errlen, "unknown key %s; [%s] has the keys %s", quote(key, q),
+                           section, list);
+}
+
+/* Explains an unknown section name into err. */
+static void unknown_section(const char *name, char *err, size_t errlen)
+{
+        const char *names[ELEMENTSOF(sections)];
+        char q[QUOTE_MAX + 8], list[160];
+        const char *near_name;
+
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                names[i] = sections[i].name;
+        section_list(list, sizeof(list));
+        near_name = closest(name, names, ELEMENTSOF(sections));
+        quote(name, q);
+        /* [q without its quotes] */
+        q[strlen(q) - 1] = '\0';
+        if (near_name)
+                (void)fail(err, errlen, "unknown section [%s]; did you mean [%s]? The sections "
+                           "are %s", q + 1, near_name, list);
+        else
+                (void)fail(err, errlen, "unknown section [%s]; the sections are %s", q + 1, list);
+}
+
+int answers_set(struct answers *a, const char *section, const char *key, const char *value,
+                char *err, size_t errlen)
+{
+        _cleanup_free_ char *v = NULL;
+        struct answers copy;
+        int id, r;
+
+        if (section_find(section) < 0) {
+                unknown_section(section, err, errlen);
+                return -ENOENT;
+        }
+        id = key_find(section, key);
+        if (id < 0) {
+                unknown_key(section, key, err, errlen);
+                return -ENOENT;
+        }
+        v = strstrip(xstrdup(value));
+        copy = *a;
+        r = set_value(&copy, (enum key_id)id, v, err, errlen);
+        if (r == 0)
+                *a = copy;
+        wipe(&copy, sizeof(copy));
+        wipe(v, strlen(v));
+        return r;
+}
+
+int answers_get(const struct answers *a, const char *section, const char *key, char *buf,
+                size_t size)
+{
+        struct buf b;
+        int id = key_find(section, key), r = 0;
+
+        if (id < 0)
+                return -ENOENT;
+        buf_init(&b, 1 << 16);
+        get_value(a, (enum key_id)id, &b);
+        if (!size || b.len >= size)
+                r = -ENOBUFS;
+        else
+                memcpy(buf, b.data ? b.data : "", b.len + 1);
+        wipe(b.data, b.len);
+        buf_release(&b);
+        return r;
+}
+
+void answers_errors_release(struct answers_errors *e)
+{
+        if (!e)
+                return;
+        free(e->v);
+        e->v = NULL;
+        e->n = 0;
+}
+
+/* Appends one error; key may be NULL. */
+_printf_(4, 0) static void add_errorv(struct answers_errors *e, unsigned line, const char *key,
+                                      const char *fmt, va_list ap)
+{
+        struct answers_error *x;
+
+        e->v = xrealloc(e->v, (e->n + 1) * sizeof(*e->v));
+        x = &e->v[e->n++];
+        x->line = line;
+        (void)strscpy(x->key, sizeof(x->key), key ? key : "");
+        (void)!vsnprintf(x->message, sizeof(x->message), fmt, ap);
+}
+
+_printf_(4, 5) static void add_error(struct answers_errors *e, unsigned line, const char *key,
+                                     const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        add_errorv(e, line, key, fmt, ap);
+        va_end(ap);
+}
+
+/* "[network] rdp_port" */
+static void key_label(enum key_id id, char out[80])
+{
+        (void)!snprintf(out, 80, "[%s] %s", keys[id].section, keys[id].name);
+}
+
+void answers_error_format(const char *filename, const struct answers_error *e, char *buf,
+                          size_t size)
+{
+        char line[16] = "";
+
+        if (!size)
+                return;
+        if (!filename)
+                filename = "answers.ini";
+        if (e->line)
+                (void)!snprintf(line, sizeof(line), ":%u", e->line);
+        if (e->key[0])
+                (void)!snprintf(buf, size, "%s%s: %s: %s", filename, line, e->key, e->message);
+        else
+                (void)!snprintf(buf, size, "%s%s: %s", filename, line, e->message);
+}
+
+/* The cross-field rules. line[] says where each key was read (0 = not
+ * from a file); keys marked bad had their own error and are not judged
+ * again. */
+static void check_cross(const struct answers *a, const unsigned line[_K_MAX],
+                        const bool bad[_K_MAX], struct answers_errors *errs)
+{
+        char label[80];
+
+        if (!bad[K_RDP_PORT] && !bad[K_SSH_PORT] && a->rdp_port == a->ssh_port) {
+                /* Report on whichever of the two was written last. */
+                bool on_ssh = line[K_SSH_PORT] > line[K_RDP_PORT];
+                enum key_id id = on_ssh ? K_SSH_PORT : K_RDP_PORT;
+
+                key_label(id, label);
+                add_error(errs, line[id], label,
+                          "is the same port as [network] %s (%u); RDP and SSH each need a "
+                          "port of their own: change one of them (the defaults are 3389 "
+                          "for RDP and 22 for SSH)",
+                          on_ssh ? "rdp_port" : "ssh_port", (unsigned)a->rdp_port);
+        }
+        for (int id = K_RDP_PORT; id <= K_SSH_PORT; id++) {
+                uint16_t port = id == K_RDP_PORT ? a->rdp_port : a->ssh_port;
+                if (bad[id] || port != 3350)
+                        continue;
+                key_label((enum key_id)id, label);
+                add_error(errs, line[id], label,
+                          "3350 is the port of xrdp-sesman, xrdp's session manager, which "
+                          "must keep it; choose another port, e.g. %s",
+                          id == K_RDP_PORT ? "3389" : "22");
+        }
+}
+
+int answers_check(const struct answers *a, struct answers_errors *errs)
+{
+        unsigned line[_K_MAX] = { 0 };
+        bool bad[_K_MAX] = { false };
+        size_t before = errs->n;
+
+        check_cross(a, line, bad, errs);
+        return errs->n > before ? -EINVAL : 0;
+}
+
+/* State of one parse. */
+struct parser {
+        struct answers a;             /* the copy being filled */
+        struct answers_errors *errs;
+        size_t first;                 /* errs->n when the parse began */
+        unsigned line[_K_MAX];        /* where each key was set; 0 = not in the file */
+        bool bad[_K_MAX];             /* its value was refused */
+        int section;                  /* index in sections[], or NO_SECTION / BAD_SECTION */
+        bool full;                    /* ANSWERS_MAX_ERRORS reached */
+};
+
+enum { NO_SECTION = -1, BAD_SECTION = -2 };
+
+/* Records a problem of the file unless the limit is reached. */
+_printf_(4, 5) static void parser_error(struct parser *p, unsigned line, const char *key,
+                                        const char *fmt, ...)
+{
+        va_list ap;
+
+        if (p->full)
+                return;
+        if (p->errs->n - p->first + 1 >= ANSWERS_MAX_ERRORS) {
+                add_error(p->errs, line, NULL, "more than %d problems; stopped reading here. "
+                          "Is this an answers file? Compare it with answers.ini.example",
+                          ANSWERS_MAX_ERRORS - 1);
+                p->full = true;
+                return;
+        }
+        va_start(ap, fmt);
+        add_errorv(p->errs, line, key, fmt, ap);
+        va_end(ap);
+}
+
+/* Offset of the first byte that does not start a well-formed UTF-8
+ * sequence, or len when the text is UTF-8. */
+static size_t utf8_bad_offset(const char *s, size_t len)
+{
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = (unsigned char)s[i];
+                size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+                if (n > len - i || !utf8_valid(s + i, n))
+                        return i;
+                i += n;
+        }
+        return len;
+}
+
+/* A "[name]" line. */
+static void parse_section(struct parser *p, unsigned lineno, char *s)
+{
+        char *close = strchr(s, ']'), err[512], q[QUOTE_MAX + 8];
+        char *name;
+
+        p->section = BAD_SECTION;
+        if (!close) {
+                parser_error(p, lineno, NULL, "a section header must be a name in square "
+                             "brackets, e.g. \"[user]\" (the \"]\" is missing)");
+                return;
+        }
+        if (close[1] != '\0') {
+                parser_error(p, lineno, NULL, "has text after the section header's \"]\"; a "
+                             "header must be alone on its line (comments go on a line of their "
+                             "own)");
+                return;
+        }
+        *close = '\0';
+        name = strstrip(s + 1);
+        if (!*name) {
+                parser_error(p, lineno, NULL, "has an empty section header \"[]\"; write a "
+                             "section name such as \"[user]\"");
+                return;
+        }
+        p->section = section_find(name);
+        if (p->section < 0) {
+                char label[80];
+
+                p->section = BAD_SECTION;
+                unknown_section(name, err, sizeof(err));
+                quote(name, q);
+                q[strlen(q) - 1] = '\0';
+                (void)!snprintf(label, sizeof(label), "[%s]", q + 1);
+                parser_error(p, lineno, label, "%s", err);
+        }
+}
+
+/* A "key = value" line (eq points at the '='). */
+static void parse_assignment(struct parser *p, unsigned lineno, char *s, char *eq)
+{
+        char err[512], label[80], q[QUOTE_MAX + 8];
+        const char *section;
+        char *key, *value;
+        int id;
+
+        *eq = '\0';
+        key = strstrip(s);
+        value = strstrip(eq + 1);
+        if (!*key) {
+                parser_error(p, lineno, NULL, "has nothing before \"=\"; write a setting as "
+                             "\"key = value\"");
+                return;
+        }
+        if (p->section == BAD_SECTION)
+                return;         /* the section's header was reported */
+        if (p->section == NO_SECTION) {
+                for (int i = 0; i < _K_MAX; i++)
+                        if (strcmp(keys[i].name, key) == 0) {
+                                key_label((enum key_id)i, label);
+                                parser_error(p, lineno, label, "comes before any section "
+                                             "header; put \"[%s]\" on a line above it",
+                                             keys[i].section);
+                                return;
+                        }
+                section_list(err, sizeof(err));
+                parser_error(p, lineno, NULL, "the key %s comes before any section header, and "
+                             "no section has a key of that name; the sections are %s",
+                             quote(key, q), err);
+                return;
+        }
+        section = sections[p->section].name;
+        id = key_find(section, key);
+        if (id < 0) {
+                unknown_key(section, key, err, sizeof(err));
+                quote(key, q);
+                q[strlen(q) - 1] = '\0';
+                (void)!snprintf(label, sizeof(label), "[%s] %s", section, q + 1);
+                parser_error(p, lineno, label, "%s", err);
+                return;
+        }
+        key_label((enum key_id)id, label);
+        if (p->line[id]) {
+                parser_error(p, lineno, label, "is set twice, on lines %u and %u; keep only one "
+                             "of them", p->line[id], lineno);
+                return;
+        }
+        p->line[id] = lineno;
+        if (set_value(&p->a, (enum key_id)id, value, err, sizeof(err)) < 0) {
+                p->bad[id] = true;
+                /* A common slip: a comment after the value. */
+                if (!keys[id].secret && (strstr(value, " #") || strstr(value, " ;")))
+                        parser_error(p, lineno, label, "%s; comments must be on a line of "
+                                     "their own", err);
+                else
+                        parser_error(p, lineno, label, "%s", err);
+        }
+        wipe(err, sizeof(err));
+}
+
+/* A line without '=' that is not a comment or a header. */
+static void parse_other(struct parser *p, unsigned lineno, const char *s)
+{
+        size_t wl = strcspn(s, " \t:");
+        char word[64], label[80];
+        int id = -1;
+
+        if (p->section >= 0 && wl < sizeof(word)) {
+                memcpy(word, s, wl);
+                word[wl] = '\0';
+                id = key_find(sections[p->section].name, word);
+        }
+        if (id >= 0) {
+                key_label((enum key_id)id, label);
+                parser_error(p, lineno, label, "has no \"=\" after the key; write it as "
+                             "\"%s = value\"", keys[id].name);
+                return;
+        }
+        if (p->section == BAD_SECTION)
+                return;
+        parser_error(p, lineno, NULL, "is not a setting, a section header or a comment; "
+                     "write settings as \"key = value\", sections as \"[name]\" and comments "
+                     "as lines starting with \"#\"");
+}
+
+/* One line of the file, without its line ending. */
+static void parse_line(struct parser *p, unsigned lineno, const char *line, size_t len)
+{
+        _cleanup_free_ char *copy = NULL;
+        const char *nul;
+        char *s, *eq;
+        size_t bad;
+
+        if (len > ANSWERS_MAX_LINE) {
+                parser_error(p, lineno, NULL, "is %zu bytes long; the limit is %d bytes per "
+                             "line. Is this an answers file?", len, ANSWERS_MAX_LINE);
+                return;
+        }
+        nul = memchr(line, '\0', len);
+        if (nul) {
+                parser_error(p, lineno, NULL, "contains a NUL byte (at byte %zu); an answers "
+                             "file must be plain UTF-8 text: save it as such",
+                             (size_t)(nul - line) + 1);
+                return;
+        }
+        bad = utf8_bad_offset(line, len);
+        if (bad < len) {
+                parser_error(p, lineno, NULL, "is not valid UTF-8 (byte 0x%02X at byte %zu); "
+                             "save the file as UTF-8 (a Latin-1 or Windows editor may have "
+                             "written it)", (unsigned char)line[bad], bad + 1);
+                return;
+        }
+        copy = xstrndup(line, len);
+        s = strstrip(copy);
+        if (*s == '\0' || *s == '#' || *s == ';')
+                goto out;
+        if (*s == '[')
+                parse_section(p, lineno, s);
+        else if ((eq = strchr(s, '=')))
+                parse_assignment(p, lineno, s, eq);
+        else
+                parse_other(p, lineno, s);
+out:
+        wipe(copy, len);
+}
+
+int answers_parse(const char *data, size_t len, struct answers *a, struct answers_errors *errs)
+{
+        struct parser p = { .a = *a, .errs = errs, .first = errs->n, .section = NO_SECTION };
+        const char *s = data, *end = data + len;
+        unsigned lineno = 0;
+        int r = 0;
+
+        if (len > ANSWERS_MAX_FILE) {
+                add_error(errs, 0, NULL, "is %zu bytes long; an answers file may have at most "
+                          "%d bytes. Is this the right file?", len, ANSWERS_MAX_FILE);
+                wipe(&p.a, sizeof(p.a));
+                return -EFBIG;
+        }
+        if (len >= 2 && (((unsigned char)s[0] == 0xff && (unsigned char)s[1] == 0xfe) ||
+                         ((unsigned char)s[0] == 0xfe && (unsigned char)s[1] == 0xff))) {
+                add_error(errs, 1, NULL, "the file is UTF-16 text (it starts with a UTF-16 "
+                          "byte-order mark); save it as UTF-8 instead");
+                wipe(&p.a, sizeof(p.a));
+                return -EINVAL;
+        }
+        if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+                s += 3;
+        while (s < end && !p.full) {
+                const char *nl = memchr(s, '\n', (size_t)(end - s));
+                const char *le = nl ? nl : end;
+
+                lineno++;
+                if (le > s && le[-1] == '\r')
+                        le--;
+                parse_line(&p, lineno, s, (size_t)(le - s));
+                s = nl ? nl + 1 : end;
+        }
+        if (!p.full)
+                check_cross(&p.a, p.line, p.bad, errs);
+        if (errs->n > p.first)
+                r = -EINVAL;
+        else
+                *a = p.a;
+        wipe(&p.a, sizeof(p.a));
+        return r;
+}
+
+int answers_load(const char *path, struct answers *a, struct answers_errors *errs)
+{
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                add_error(errs, 0, NULL, "is a directory; give the path of the answers file "
+                          "itself");
+                return -EISDIR;
+        }
+        r = read_file(path, ANSWERS_MAX_FILE, &data, &len);
+        switch (r) {
+        case 0:
+                break;
+        case -ENOENT:
+                add_error(errs, 0, NULL, "no such file; check the path (answers.ini.example "
+                          "shows the format)");
+                return r;
+        case -EACCES:
+        case -EPERM:
+                add_error(errs, 0, NULL, "cannot be read: permission denied; run as root, or "
+                          "make the file readable by the user running vps-provision");
+                return r;
+        case -EFBIG:
+                add_error(errs, 0, NULL, "is larger than %d bytes, the most an answers file "
+                          "may have; is this the right file?", ANSWERS_MAX_FILE);
+                return r;
+        case -EISDIR:
+                add_error(errs, 0, NULL, "is a directory; give the path of the answers file "
+                          "itself");
+                return r;
+        default:
+                add_error(errs, 0, NULL, "cannot be read: %s; check the file and try again",
+                          strerror(-r));
+                return r;
+        }
+        r = answers_parse(data, len, a, errs);
+        wipe(data, len);
+        return r;
+}
+
+/* Appends text as "# "-prefixed comment lines wrapped at WRAP_WIDTH. */
+static void append_wrapped(struct buf *b, const char *text)
+{
+        const char *p = text;
+        size_t col = 0;
+
+        while (*p) {
+                size_t wl = strcspn(p, " ");
+                if (col == 0) {
+                        (void)buf_printf(b, "#");
+                        col = 1;
+                } else if (col + 1 + wl > WRAP_WIDTH) {
+                        (void)buf_printf(b, "\n#");
+                        col = 1;
+                }
+                (void)buf_printf(b, " %.*s", (int)wl, p);
+                col += 1 + wl;
+                p += wl;
+                p += strspn(p, " ");
+        }
+        if (col)
+                (void)buf_printf(b, "\n");
+}
+
+/* "key = value" (or "key =" when empty). */
+static void append_setting(struct buf *b, const struct answers *a, enum key_id id)
+{
+        struct buf v;
+
+        buf_init(&v, 1 << 16);
+        get_value(a, id, &v);
+        if (v.len)
+                (void)buf_printf(b, "%s = %s\n", keys[id].name, v.data);
+        else
+                (void)buf_printf(b, "%s =\n", keys[id].name);
+        wipe(v.data, v.len);
+        buf_release(&v);
+}
+
+char *answers_format(const struct answers *a, bool with_docs)
+{
+        struct buf b;
+
+        buf_init(&b, SIZE_MAX);
+        (void)buf_printf(&b, "# vps-provision answers (the password hash is never written "
+                         "here)\n");
+        for (size_t s = 0; s < ELEMENTSOF(sections); s++) {
+                (void)buf_printf(&b, "\n[%s]\n", sections[s].name);
+                for (int i = 0; i < _K_MAX; i++) {
+                        if (strcmp(keys[i].section, sections[s].name) != 0 || keys[i].secret)
+                                continue;
+                        if (with_docs)
+                                (void)buf_printf(&b, "# %s\n", keys[i].summary);
+                        append_setting(&b, a, (enum key_id)i);
+                }
+        }
+        return buf_steal(&b);
+}
+
+static const char example_header[] =
+        "# answers.ini - the choices for \"vps-provision --unattended answers.ini\"\n"
+        "#\n"
+        "# This file answers the questions the wizard would ask, so that a server can\n"
+        "# be set up with nobody at the keyboard. Every key has a default: keep only\n"
+        "# the lines you want to change. This example lists every key with its\n"
+        "# default value.\n"
+        "#\n"
+        "# Format:\n"
+        "#   [section]      starts a section; each key belongs to one section\n"
+        "#   key = value    sets a key; spaces around \"=\" and at the ends are ignored\n"
+        "#   # comment      a line starting with \"#\" or \";\" is a comment\n"
+        "#\n"
+        "# Values are taken exactly as written: no quotes, no escapes, and no comment\n"
+        "# after a value on the same line (\"firewall = yes # on\" is an error).\n"
+        "# Booleans are yes or no. Lists are separated by commas. Each key may be set\n"
+        "# once. Section and key names are lower case. The file is UTF-8 text (LF or\n"
+        "# CRLF line ends) of at most 64 KiB, with lines of at most 1024 bytes.\n"
+        "#\n"
+        "# The file is read, never executed. Every problem in it is reported at once,\n"
+        "# with its line, and nothing on the server changes until the file is clean.\n"
+        "# To check a file without touching the server:\n"
+        "#   vps-provision --dry-run --unattended answers.ini\n";
+
+char *answers_example(void)
+{
+        struct answers a;
+        struct buf b;
+        char allowed[160], *line;
+
+        answers_init(&a);
+        buf_init(&b, SIZE_MAX);
+        (void)buf_printf(&b, "%s", example_header);
+        for (size_t s = 0; s < ELEMENTSOF(sections); s++) {
+                (void)buf_printf(&b, "\n\n[%s]\n", sections[s].name);
+                append_wrapped(&b, sections[s].doc);
+                for (int i = 0; i < _K_MAX; i++) {
+                        const struct answers_key *k = &keys[i];
+                        if (strcmp(k->section, sections[s].name) != 0)
+                                continue;
+                        describe_values((enum key_id)i, allowed, sizeof(allowed));
+                        line = xasprintf("%s: %s", k->name, k->summary);
+                        (void)buf_printf(&b, "\n");
+                        append_wrapped(&b, line);
+                        free(line);
+                        (void)buf_printf(&b, "#\n");
+                        append_wrapped(&b, k->doc);
+                        if (k->type == ANSWERS_STRING)
+                                line = xasprintf("Default: %s.", *k->default_value
+                                                                         ? k->default_value
+                                                                         : "(empty)");
+                        else
+                                line = xasprintf("Allowed: %s. Default: %s.", allowed,
+                                                 *k->default_value ? k->default_value
+                                                                   : "(empty)");
+                        append_wrapped(&b, line);
+                        free(line);
+                        append_setting(&b, &a, (enum key_id)i);
+                }
+        }
+        return buf_steal(&b);
+}

@@ -23,6 +23,7 @@
 
 #define ANSWERS_MAX_FILE   (64 * 1024)  /* bytes */
 #define ANSWERS_MAX_LINE   1024         /* bytes, newline excluded */
+#define ANSWERS_MAX_ERRORS 50           /* a parse stops collecting after this many */
 
 enum ide_id {
         IDE_VSCODE,
@@ -88,6 +89,8 @@ struct answers_key {
 };
 
 const struct answers_key *answers_keys(size_t *ret_n);
+/* The entry of one key, or NULL when the section has no such key. */
+const struct answers_key *answers_key_find(const char *section, const char *key);
 const char *answers_type_name(enum answers_type t);   /* "string", "boolean", "port", … */
 
 struct answers_error {
@@ -96,12 +99,15 @@ struct answers_error {
         char message[512];        /* the rule and the fix */
 };
 
+/* Zero-initialise before first use; parsers append to it (errors already in
+ * it are kept), answers_errors_release() frees and empties it. */
 struct answers_errors {
         struct answers_error *v;
         size_t n;
 };
 void answers_errors_release(struct answers_errors *e);
-/* "answers.ini:4: [user] username: must start with …" into buf. */
+/* "answers.ini:4: [user] username: must start with …" into buf; without
+ * ":4" when the line is 0 and without the key part when the key is "". */
 void answers_error_format(const char *filename, const struct answers_error *e, char *buf,
                           size_t size);
 
@@ -113,7 +119,9 @@ void answers_init(struct answers *a);
  * lists the section's keys), -EINVAL with err filled for a bad value. */
 int answers_set(struct answers *a, const char *section, const char *key, const char *value,
                 char *err, size_t errlen);
-/* The text form of a key's current value ("yes", "3389", "vscode, cursor"). */
+/* The text form of a key's current value ("yes", "3389", "vscode, cursor";
+ * the secret password_hash too: the caller decides where it may go). 0,
+ * -ENOENT for an unknown key, -ENOBUFS when buf is too small. */
 int answers_get(const struct answers *a, const char *section, const char *key, char *buf,
                 size_t size);
 
@@ -122,17 +130,28 @@ int answers_get(const struct answers *a, const char *section, const char *key, c
  * allowed), line length, syntax, unknown sections and keys, duplicate keys,
  * each value, then the cross-field rules of answers_check(). Returns 0, or
  * -EINVAL with every problem in errs; on -EINVAL *a is left as it was.
- * I/O problems return -errno with one error (line 0) saying what to do. */
+ * I/O problems return -errno with one error (line 0) saying what to do:
+ * -ENOENT, -EACCES, -EISDIR, -EFBIG (over ANSWERS_MAX_FILE), …
+ * Values are checked with validate.h (the username against this machine's
+ * /etc/passwd and /etc/group). At most ANSWERS_MAX_ERRORS problems are
+ * collected; a last one then says the rest was not read. */
 int answers_load(const char *path, struct answers *a, struct answers_errors *errs);
 int answers_parse(const char *data, size_t len, struct answers *a, struct answers_errors *errs);
 
-/* Cross-field rules: RDP and SSH ports differ, RDP port is not xrdp-sesman's
- * own 3350, etc. Appends to errs; returns 0 or -EINVAL. */
+/* Cross-field rules: RDP and SSH ports differ, and neither is xrdp-sesman's
+ * own 3350. Appends to errs (line 0; answers_parse() puts them on the line
+ * of the key it read); returns 0 or -EINVAL. */
 int answers_check(const struct answers *a, struct answers_errors *errs);
 
 /* The answers as an INI file (secret keys left out), with a header line;
  * with_docs adds each key's summary as a comment. Caller frees. */
 char *answers_format(const struct answers *a, bool with_docs);
+
+/* The full documented example file (assets/answers.ini.example is this text,
+ * byte for byte): a header that explains the format, then every section and
+ * key with its doc as comments and its default as an active line. Parsing it
+ * gives exactly answers_init()'s defaults. Caller frees. */
+char *answers_example(void);
 
 const char *ide_id_name(enum ide_id id);      /* "vscode" */
 const char *on_failure_name(enum on_failure f);/* "rollback" */

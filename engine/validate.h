@@ -21,7 +21,8 @@
  * see validate.c) and not an existing system account or group (uid/gid
  * below 1000, or 65534) in passwd_path / group_path (NULL = /etc/passwd,
  * /etc/group). An existing regular account (uid >= 1000) is accepted: the
- * user phase adopts it. */
+ * user phase adopts it. A file that does not exist holds no accounts; one
+ * that cannot be read gives its -errno with err saying so. */
 int validate_username(const char *name, const char *passwd_path, const char *group_path,
                       char *err, size_t errlen);
 
