@@ -176,6 +176,8 @@ struct event {
         };
 };
 
+/* Zeroed, with time_ms = wall_ms(); also log.level = LOG_INFO,
+ * log.phase_index = -1, progress.phase_index = -1, progress.eta_ms = -1. */
 struct event *event_new(enum event_type type);
 void event_free(struct event *ev);
 static inline void event_freep(struct event **ev) { event_free(*ev); }
@@ -185,8 +187,14 @@ const char *event_type_name(enum event_type t);    /* "phase_start" */
 const char *phase_state_name(enum phase_state s);  /* "pending", "running", "done", … */
 const char *session_status_name(enum session_status s); /* data model: "COMPLETED" … */
 const char *prompt_choice_name(enum prompt_choice c);   /* "retry", "rollback", "keep" */
+const char *prompt_kind_name(enum prompt_kind k);       /* "phase_failed", "confirm_rollback" */
+const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run", "resume", "rollback" */
 
-/* One JSON object for the --json renderer. A credentials event includes the
- * password (the one place it is ever serialized; the caller prints it once
- * and frees the string with wipe()). */
+/* One JSON object for the --json renderer:
+ * {"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7, …the
+ * type's fields in snake_case}. NULL strings are null; strings that are not
+ * UTF-8 get U+FFFD for their bad bytes. A prompt also lists its "choices".
+ * A credentials event includes the password (the one place it is ever
+ * serialized; the caller prints it once and frees the string with wipe()).
+ * The caller frees the object with json_object_put(). */
 struct json_object *event_to_json(const struct event *ev);

@@ -24,7 +24,9 @@ enum log_level {
 
 struct secret;
 
-/* Opens (creating 0600, or tightening an existing file to 0600) and appends. */
+/* Opens (creating 0600, or tightening an existing file to 0600) and appends.
+ * A symlink (-ELOOP) or anything but a regular file (-EINVAL) is refused.
+ * Calling it again replaces the open file. Default level: LOG_INFO. */
 int log_open(const char *path);
 void log_close(void);
 const char *log_path(void);            /* NULL when no file is open */
@@ -37,11 +39,13 @@ int log_level_from_string(const char *s, enum log_level *ret); /* debug|info|war
 /* scope: the phase id or "engine"; NULL = "-". */
 void log_write(enum log_level level, const char *scope, const char *fmt, ...) _printf_(3, 4);
 void log_writev(enum log_level level, const char *scope, const char *fmt, va_list ap) _printf_(3, 0);
-/* A line of a child's output, written as is (after redaction/escaping). */
+/* A line of a child's output, written as is (after redaction/escaping).
+ * One trailing "\n" (or "\r\n") is taken as the line's end and dropped. */
 void log_line(enum log_level level, const char *scope, const char *line, size_t len);
 
 /* Secrets: the log keeps a pointer (no copy) until unregistered; the secret
- * must outlive its registration. */
+ * must outlive its registration. Every non-empty secret is redacted, however
+ * short; registering one twice registers it once. */
 void log_register_secret(const struct secret *s);
 void log_unregister_secret(const struct secret *s);
 
