@@ -27,6 +27,7 @@ static const char *const type_names[_EV_TYPE_MAX] = {
         [EV_PROMPT] = "prompt",
         [EV_CREDENTIALS] = "credentials",
         [EV_SESSION_END] = "session_end",
+        [EV_PLAN] = "plan",
         [EV_LOG] = "log",
         [EV_ANSWER] = "answer",
         [EV_CANCEL] = "cancel",
@@ -139,6 +140,9 @@ void event_free(struct event *ev)
         case EV_SESSION_END:
                 free(ev->session_end.message);
                 strv_free(ev->session_end.summary);
+                break;
+        case EV_PLAN:
+                strv_free(ev->plan.steps);
                 break;
         case EV_LOG:
                 free(ev->log.text);
@@ -486,6 +490,27 @@ struct json_object *event_to_json(const struct event *ev)
                 add_str(o, "message", ev->session_end.message);
                 add(o, "summary", jstrv(ev->session_end.summary));
                 break;
+        case EV_PLAN: {
+                /* each step "TYPE\ttarget\tdescription" as an object */
+                struct json_object *steps = json_object_new_array();
+                for (size_t i = 0; ev->plan.steps && ev->plan.steps[i]; i++) {
+                        const char *s1 = ev->plan.steps[i], *t1 = strchr(s1, '\t');
+                        const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+                        struct json_object *st = json_object_new_object();
+                        if (t1 && t2) {
+                                json_object_object_add(st, "action_type",
+                                                       json_object_new_string_len(s1, (int)(t1 - s1)));
+                                json_object_object_add(st, "target",
+                                                       json_object_new_string_len(t1 + 1, (int)(t2 - t1 - 1)));
+                                json_object_object_add(st, "description", json_object_new_string(t2 + 1));
+                        } else
+                                json_object_object_add(st, "description", json_object_new_string(s1));
+                        json_object_array_add(steps, st);
+                }
+                add_int(o, "phase_index", ev->plan.phase_index);
+                add(o, "steps", steps);
+                break;
+        }
         case EV_LOG:
                 add_str(o, "level", log_level_name(ev->log.level));
                 add_int(o, "phase_index", ev->log.phase_index);

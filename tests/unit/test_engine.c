@@ -1,14 +1,734 @@
-/* test_engine.c — placeholder until the module's tests are written. */
+/* test_engine.c — the engine thread end to end with fake phases.
+ *
+ * The phases make real, journaled changes in a scratch directory (files via
+ * ops_write_file, a stub command via ops_run), so checkpoints, the journal,
+ * rollback, resume, prompts, cancel, the lock and the dry run are exercised
+ * for real; the test thread plays the UI. */
 #include "testlib.h"
 
-static void not_written(void **state)
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+#include "engine.h"
+#include "journal.h"
+#include "lock.h"
+#include "ops.h"
+#include "secret.h"
+#include "session.h"
+
+static char *T;          /* scratch root */
+static char stubs[PATH_MAX];
+static char files[PATH_MAX];
+
+/* ---- fake phases --------------------------------------------------------- */
+
+static char *file_path(const char *name)
+{
+        return test_path(files, name);
+}
+
+static int alpha_plan(struct phase_ctx *c)
+{
+        phase_plan(c, "FILE_CREATE", "alpha.txt", "write alpha.txt");
+        return 0;
+}
+
+static int alpha_verify(struct phase_ctx *c)
+{
+        char *p = file_path("alpha.txt");
+        char *s = test_read(p);
+        int ok = s && strcmp(s, "alpha\n") == 0;
+        phase_verify_digest(c, "%s", s ? s : "");
+        if (!ok)
+                phase_verify_note(c, "alpha.txt is missing");
+        free(s);
+        free(p);
+        return ok;
+}
+
+static int alpha_wait_cancel;   /* alpha waits up to 5 s for a cancel */
+
+static int alpha_run(struct phase_ctx *c)
+{
+        char *p = file_path("alpha.txt");
+        int r;
+
+        phase_action_begin(c, "FILE_CREATE", p, "Writing alpha.txt");
+        r = ops_write_file(c, p, "alpha\n", 6, 0644, getuid(), getgid());
+        phase_action_end(c, r);
+        free(p);
+        if (alpha_wait_cancel) {
+                for (int i = 0; i < 500; i++) {
+                        if (phase_cancel_requested(c))
+                                return -ECANCELED;
+                        phase_progress(c, i / 500.0, "waiting");
+                        usleep(10000);
+                }
+        }
+        return r < 0 ? r : 0;
+}
+
+static int beta_verify(struct phase_ctx *c)
+{
+        char *p = file_path("beta.txt");
+        int ok = path_exists(p);
+        (void)c;
+        free(p);
+        return ok;
+}
+
+static int beta_run(struct phase_ctx *c)
+{
+        const char *const argv[] = { "beta-cmd", "--go", NULL };
+        char *p = file_path("beta.txt");
+        int r;
+
+        r = ops_write_file(c, p, "beta\n", 5, 0600, getuid(), getgid());
+        free(p);
+        if (r < 0)
+                return r;
+        phase_action_begin(c, "COMMAND_EXEC", "beta-cmd", "Running beta-cmd");
+        r = ops_run(c, argv, NULL);
+        return phase_action_end(c, r < 0 ? r : 0);
+}
+
+static int gamma_run(struct phase_ctx *c)
+{
+        struct secret *pw = NULL;
+        int r = secret_generate_password(20, &pw);
+        if (r < 0)
+                return phase_fail(c, r, "no password");
+        phase_set_credentials(c, "devuser", pw);
+        phase_summary(c, "gamma summary line");
+        return 0;
+}
+
+static int gamma_verify(struct phase_ctx *c)
+{
+        (void)c;
+        return 0;   /* runs every time, like the summary phase */
+}
+
+static int never_verifies(struct phase_ctx *c)
+{
+        phase_verify_note(c, "it never verifies");
+        return 0;
+}
+
+static bool disabled(const struct answers *a)
+{
+        (void)a;
+        return false;
+}
+
+static const struct phase alpha = { .id = "alpha", .title = "Alpha", .weight = 30,
+                                    .plan = alpha_plan, .verify = alpha_verify, .run = alpha_run };
+static const struct phase beta = { .id = "beta", .title = "Beta", .weight = 60,
+                                   .verify = beta_verify, .run = beta_run };
+static const struct phase gamma_ = { .id = "gamma", .title = "Gamma", .weight = 9,
+                                     .verify = gamma_verify, .run = gamma_run };
+static const struct phase off = { .id = "off", .title = "Off", .weight = 1,
+                                  .enabled = disabled, .run = gamma_run };
+static const struct phase broken = { .id = "broken", .title = "Broken", .weight = 1,
+                                     .verify = never_verifies, .run = gamma_verify };
+
+static const struct phase *table[] = { &alpha, &beta, &off, &gamma_ };
+
+/* ---- harness --------------------------------------------------------- */
+
+struct run {
+        int code;
+        struct event **ev;
+        size_t n;
+        int prompts;
+};
+
+enum responder { RESPOND_NONE, RESPOND_RETRY_FIXED, RESPOND_ROLLBACK, RESPOND_KEEP,
+                 RESPOND_CANCEL_ON_ALPHA };
+
+static void set_beta_exit(int code)
+{
+        char body[128];
+        snprintf(body, sizeof(body), "echo beta output line; echo beta error >&2; exit %d", code);
+        test_stub(stubs, "beta-cmd", body);
+}
+
+static void fake_system(const char *os_id, const char *version)
+{
+        char *p, buf[512];
+
+        p = test_path(T, "os-release");
+        snprintf(buf, sizeof(buf), "NAME=\"%s\"\nID=%s\nVERSION_ID=\"%s\"\nVERSION_CODENAME=trixie\n",
+                 strcmp(os_id, "debian") == 0 ? "Debian GNU/Linux" : "Ubuntu", os_id, version);
+        test_write(p, buf);
+        free(p);
+}
+
+static void engine_opts_for(struct engine_opts *o, enum session_mode mode,
+                            const struct phase *const *phases, size_t n)
+{
+        char err[256];
+        char *p;
+
+        memset(o, 0, sizeof(*o));
+        o->mode = mode;
+        answers_init(&o->answers);
+        o->phases = phases;
+        o->n_phases = n;
+        assert_int_equal(paths_init(&o->paths, err, sizeof(err)), 0);
+        preflight_env_default(&o->preflight);
+        o->preflight.os_release = (p = test_path(T, "os-release"));
+        o->preflight.proc = test_path(T, "proc");
+        o->preflight.root = "/";
+        o->preflight.dpkg_dir = test_path(T, "dpkg");
+        o->preflight.run_dir = test_path(T, "run");
+        o->preflight.sys = NULL;
+        o->preflight.euid = 0;
+        o->preflight.mirror_url = NULL;
+        o->preflight.min_disk_gb = 0;
+        o->preflight.min_ram_mb = 1;
+}
+
+static void engine_opts_release(struct engine_opts *o)
+{
+        free((char *)o->preflight.os_release);
+        free((char *)o->preflight.proc);
+        free((char *)o->preflight.dpkg_dir);
+        free((char *)o->preflight.run_dir);
+}
+
+static void run_engine(struct engine_opts *o, enum responder resp, struct run *ret)
+{
+        struct engine *e = NULL;
+        struct queue *q;
+        bool ended = false;
+
+        memset(ret, 0, sizeof(*ret));
+        assert_int_equal(engine_new(o, &e), 0);
+        assert_int_equal(engine_start(e), 0);
+        q = engine_events(e);
+        while (!ended) {
+                struct event *ev = queue_wait_pop(q, 20000);
+                assert_non_null(ev);   /* the engine never goes silent for 20 s here */
+                if (ev->type == EV_PROMPT) {
+                        struct event *a = event_new(EV_ANSWER);
+                        ret->prompts++;
+                        a->answer.prompt_id = ev->prompt.id;
+                        switch (resp) {
+                        case RESPOND_RETRY_FIXED:
+                                set_beta_exit(0);
+                                a->answer.choice = CHOICE_RETRY;
+                                break;
+                        case RESPOND_ROLLBACK:
+                                a->answer.choice = CHOICE_ROLLBACK;
+                                break;
+                        default:
+                                a->answer.choice = CHOICE_KEEP;
+                        }
+                        engine_send(e, a);
+                }
+                if (resp == RESPOND_CANCEL_ON_ALPHA && ev->type == EV_PHASE_START &&
+                    strcmp(ev->phase_start.id, "alpha") == 0)
+                        engine_send(e, event_new(EV_CANCEL));
+                ended = ev->type == EV_SESSION_END;
+                ret->ev = realloc(ret->ev, (ret->n + 1) * sizeof(*ret->ev));
+                ret->ev[ret->n++] = ev;
+        }
+        ret->code = engine_join(e);
+        engine_free(e);
+}
+
+static void run_release(struct run *r)
+{
+        for (size_t i = 0; i < r->n; i++)
+                event_free(r->ev[i]);
+        free(r->ev);
+}
+
+static const struct event *find_event(const struct run *r, enum event_type t, size_t nth)
+{
+        for (size_t i = 0; i < r->n; i++)
+                if (r->ev[i]->type == t && nth-- == 0)
+                        return r->ev[i];
+        return NULL;
+}
+
+static enum phase_state end_state(const struct run *r, const char *id)
+{
+        enum phase_state st = _PHASE_STATE_MAX;
+        for (size_t i = 0; i < r->n; i++)
+                if (r->ev[i]->type == EV_PHASE_END && strcmp(r->ev[i]->phase_end.id, id) == 0)
+                        st = r->ev[i]->phase_end.state;
+        return st;
+}
+
+static int count(const char *hay, const char *needle)
+{
+        int n = 0;
+        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+static char *state_path(const char *rel)
+{
+        char *s = test_path(T, "state");
+        char *p = test_path(s, rel);
+        free(s);
+        return p;
+}
+
+static int setup(void **state)
+{
+        char *p;
+        (void)state;
+
+        T = test_tmpdir();
+        snprintf(stubs, sizeof(stubs), "%s/bin", T);
+        snprintf(files, sizeof(files), "%s/files", T);
+        assert_int_equal(mkdir(stubs, 0755), 0);
+        assert_int_equal(mkdir(files, 0755), 0);
+        test_path_prepend(stubs);
+        set_beta_exit(0);
+        fake_system("debian", "13");
+        p = test_path(T, "proc");
+        mkdir(p, 0755);
+        free(p);
+        p = test_path(T, "proc/meminfo");
+        test_write(p, "MemTotal:        8000000 kB\n");
+        free(p);
+        p = test_path(T, "dpkg");
+        mkdir(p, 0755);
+        free(p);
+        p = test_path(T, "dpkg/updates");
+        mkdir(p, 0755);
+        free(p);
+        p = test_path(T, "dpkg/status");
+        test_write(p, "");
+        free(p);
+        p = test_path(T, "run");
+        mkdir(p, 0755);
+        free(p);
+
+        p = test_path(T, "state");
+        setenv("VPS_PROVISION_STATE_DIR", p, 1);
+        free(p);
+        p = test_path(T, "log");
+        setenv("VPS_PROVISION_LOG_DIR", p, 1);
+        free(p);
+        p = test_path(T, "lock/vps-provision.lock");
+        setenv("VPS_PROVISION_LOCK", p, 1);
+        free(p);
+        return 0;
+}
+
+static int teardown(void **state)
 {
         (void)state;
-        fail_msg("tests for engine are not written yet");
+        test_rmtree(T);
+        return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void full_run_then_rerun_skips(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        const struct event *ev;
+        double last = -1;
+        struct checkpoint cp;
+        struct session s;
+        char *p;
+        (void)state;
+
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+
+        ev = find_event(&r, EV_SESSION_START, 0);
+        assert_non_null(ev);
+        assert_int_equal(ev->session.n_phases, 5);   /* preflight + 4 */
+        assert_string_equal(ev->session.phases[0].id, "preflight");
+        assert_int_equal(ev->session.phases[3].state, PHASE_DISABLED);
+        assert_non_null(ev->session.log_path);
+        assert_non_null(find_event(&r, EV_PREFLIGHT, 0));
+        assert_int_equal(end_state(&r, "alpha"), PHASE_DONE);
+        assert_int_equal(end_state(&r, "beta"), PHASE_DONE);
+        assert_int_equal(end_state(&r, "gamma"), PHASE_DONE);
+        assert_int_equal(end_state(&r, "off"), _PHASE_STATE_MAX);   /* never started */
+
+        /* progress never goes backwards and ends at 1 */
+        for (size_t i = 0; i < r.n; i++)
+                if (r.ev[i]->type == EV_PROGRESS) {
+                        assert_true(r.ev[i]->progress.overall >= last - 1e-9);
+                        last = r.ev[i]->progress.overall;
+                }
+        assert_true(last > 0.999);
+
+        /* credentials once, before the end, with a real password */
+        ev = find_event(&r, EV_CREDENTIALS, 0);
+        assert_non_null(ev);
+        assert_null(find_event(&r, EV_CREDENTIALS, 1));
+        assert_string_equal(ev->credentials.username, "devuser");
+        assert_non_null(ev->credentials.password);
+        assert_int_equal(secret_len(ev->credentials.password), 20);
+        ev = find_event(&r, EV_SESSION_END, 0);
+        assert_int_equal(ev->session_end.exit_code, 0);
+        assert_int_equal(ev->session_end.status, SESSION_COMPLETED);
+        assert_true(strv_contains(ev->session_end.summary, "gamma summary line"));
+
+        /* the stub ran with its argv; its output went to the log events */
+        p = test_stub_calls(stubs);
+        assert_non_null(strstr(p, "beta-cmd --go"));
+        free(p);
+
+        /* checkpoints of verified phases; none for the always-running one */
+        p = state_path("checkpoints");
+        assert_int_equal(checkpoint_read(p, "alpha", &cp), 0);
+        assert_int_equal(checkpoint_read(p, "beta", &cp), 0);
+        assert_int_equal(checkpoint_read(p, "gamma", &cp), -ENOENT);
+        free(p);
+
+        /* session file: completed, never the password */
+        {
+                char path[PATH_MAX];
+                char *dir = state_path("sessions");
+                assert_int_equal(session_find_latest(dir, 0, path, sizeof(path)), 0);
+                assert_int_equal(session_load(path, &s), 0);
+                assert_int_equal(s.status, SESSION_COMPLETED);
+                assert_int_equal(s.exit_code, 0);
+                const char *pw = secret_str(find_event(&r, EV_CREDENTIALS, 0)->credentials.password);
+                char *txt = test_read(path);
+                assert_null(strstr(txt, pw));
+                free(txt);
+                /* the log neither */
+                txt = test_read(s.log_path);
+                assert_non_null(txt);
+                assert_null(strstr(txt, pw));
+                assert_non_null(strstr(txt, "beta output line"));
+                free(txt);
+                session_release(&s);
+                free(dir);
+        }
+        run_release(&r);
+
+        /* second run: verified phases are skipped and nothing is journaled */
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_int_equal(end_state(&r, "alpha"), PHASE_SKIPPED);
+        assert_int_equal(end_state(&r, "beta"), PHASE_SKIPPED);
+        assert_int_equal(end_state(&r, "gamma"), PHASE_DONE);
+        p = test_stub_calls(stubs);
+        assert_int_equal(count(p, "beta-cmd --go"), 1);   /* not run again */
+        free(p);
+        run_release(&r);
+
+        /* a rollback undoes the first run (the second changed nothing) */
+        engine_opts_release(&o);
+        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        p = file_path("alpha.txt");
+        assert_false(path_exists(p));
+        free(p);
+        p = file_path("beta.txt");
+        assert_false(path_exists(p));
+        free(p);
+        p = state_path("checkpoints");
+        assert_int_equal(checkpoint_read(p, "alpha", &cp), -ENOENT);
+        free(p);
+        run_release(&r);
+
+        /* and a second rollback has nothing left to do */
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "nothing to roll back"));
+        run_release(&r);
+        engine_opts_release(&o);
+}
+
+static void failure_rolls_back_unattended(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        const struct event *ev;
+        char *p;
+        (void)state;
+
+        set_beta_exit(3);
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        o.answers.on_failure = ON_FAILURE_ROLLBACK;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_ROLLED_BACK);
+        assert_int_equal(r.prompts, 0);
+        assert_int_equal(end_state(&r, "beta"), PHASE_FAILED);
+        assert_int_equal(end_state(&r, "gamma"), _PHASE_STATE_MAX);
+        ev = find_event(&r, EV_SESSION_END, 0);
+        assert_int_equal(ev->session_end.status, SESSION_ROLLED_BACK);
+        assert_non_null(strstr(ev->session_end.message, "beta-cmd --go"));
+        assert_non_null(strstr(ev->session_end.message, "exited with status 3"));
+        assert_null(find_event(&r, EV_CREDENTIALS, 0));
+        p = file_path("alpha.txt");
+        assert_false(path_exists(p));   /* undone */
+        free(p);
+        p = file_path("beta.txt");
+        assert_false(path_exists(p));
+        free(p);
+        run_release(&r);
+        engine_opts_release(&o);
+        set_beta_exit(0);
+}
+
+static void failure_kept_then_unfinished_then_resume(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        char *p, id[SESSION_ID_MAX];
+        (void)state;
+
+        set_beta_exit(1);
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        o.answers.on_failure = ON_FAILURE_KEEP;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_FAILED_KEPT);
+        strscpy(id, sizeof(id), find_event(&r, EV_SESSION_START, 0)->session.session_id);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
+        p = file_path("alpha.txt");
+        assert_true(path_exists(p));     /* kept */
+        free(p);
+        run_release(&r);
+
+        /* a new run refuses: the earlier one is unfinished */
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_UNFINISHED);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, id));
+        run_release(&r);
+
+        /* resume once the cause is fixed: same session, finished */
+        set_beta_exit(0);
+        engine_opts_release(&o);
+        engine_opts_for(&o, MODE_RESUME, table, ELEMENTSOF(table));
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_string_equal(find_event(&r, EV_SESSION_START, 0)->session.session_id, id);
+        assert_int_equal(end_state(&r, "alpha"), PHASE_SKIPPED);
+        assert_int_equal(end_state(&r, "beta"), PHASE_DONE);
+        run_release(&r);
+
+        /* nothing left to resume */
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "no unfinished run"));
+        run_release(&r);
+
+        /* clean up for the next test */
+        engine_opts_release(&o);
+        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        run_release(&r);
+        engine_opts_release(&o);
+}
+
+static void interactive_retry_and_rollback(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        const struct event *pr;
+        char *p, *alpha_file;
+        bool listed = false;
+        (void)state;
+
+        /* retry after the cause is fixed */
+        set_beta_exit(2);
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        o.interactive = true;
+        run_engine(&o, RESPOND_RETRY_FIXED, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_int_equal(r.prompts, 1);
+        pr = find_event(&r, EV_PROMPT, 0);
+        assert_int_equal(pr->prompt.kind, PROMPT_PHASE_FAILED);
+        assert_non_null(strstr(pr->prompt.title, "Beta"));
+        /* the failure dialog gets the command's last output lines */
+        assert_true(strv_contains(pr->prompt.tail, "beta output line"));
+        assert_true(strv_contains(pr->prompt.tail, "beta error"));
+        run_release(&r);
+
+        /* roll back: the dialog lists the exact undo actions first */
+        engine_opts_release(&o);
+        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(&o, RESPOND_NONE, &r);
+        run_release(&r);
+        engine_opts_release(&o);
+
+        set_beta_exit(2);
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        o.interactive = true;
+        run_engine(&o, RESPOND_ROLLBACK, &r);
+        assert_int_equal(r.code, EXIT_ROLLED_BACK);
+        pr = find_event(&r, EV_PROMPT, 0);
+        assert_non_null(pr);
+        alpha_file = file_path("alpha.txt");
+        for (size_t i = 0; pr->prompt.undo && pr->prompt.undo[i]; i++)
+                if (strstr(pr->prompt.undo[i], alpha_file))
+                        listed = true;
+        assert_true(listed);
+        assert_false(path_exists(alpha_file));
+        free(alpha_file);
+        run_release(&r);
+
+        /* keep: exit 4, changes stay */
+        run_engine(&o, RESPOND_KEEP, &r);
+        assert_int_equal(r.code, EXIT_FAILED_KEPT);
+        p = file_path("alpha.txt");
+        assert_true(path_exists(p));
+        free(p);
+        run_release(&r);
+        engine_opts_release(&o);
+
+        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        run_release(&r);
+        engine_opts_release(&o);
+        set_beta_exit(0);
+}
+
+static void cancel_stops_at_safe_point(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        (void)state;
+
+        alpha_wait_cancel = 1;
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(&o, RESPOND_CANCEL_ON_ALPHA, &r);
+        alpha_wait_cancel = 0;
+        assert_int_equal(r.code, EXIT_INTERRUPTED);
+        assert_int_equal(end_state(&r, "beta"), _PHASE_STATE_MAX);  /* never started */
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
+        run_release(&r);
+        engine_opts_release(&o);
+
+        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        run_release(&r);
+        engine_opts_release(&o);
+}
+
+static void lock_held_gives_6(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        struct lock *l = NULL;
+        struct lock_info h;
+        char note[128];
+        (void)state;
+
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        assert_int_equal(lock_acquire(o.paths.lock_path, "test", &l, &h, note, sizeof(note)), 0);
+        /* flock is per open file: a second acquire in this process still conflicts */
+        run_engine(&o, RESPOND_NONE, &r);
+        lock_release(l);
+        assert_int_equal(r.code, EXIT_LOCKED);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "pid"));
+        run_release(&r);
+        engine_opts_release(&o);
+}
+
+static void preflight_refusal_writes_nothing(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        char *p;
+        (void)state;
+
+        p = state_path("");
+        test_rmtree(p);
+        free(p);
+        fake_system("ubuntu", "24.04");
+        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_PREFLIGHT);
+        assert_true(find_event(&r, EV_PREFLIGHT, 0)->preflight.refused);
+        p = state_path("");
+        assert_false(path_exists(p));
+        free(p);
+        run_release(&r);
+        fake_system("debian", "13");
+        engine_opts_release(&o);
+}
+
+static void dry_run_plans_and_writes_nothing(void **state)
+{
+        struct engine_opts o;
+        struct run r;
+        const struct event *ev;
+        char *p;
+        (void)state;
+
+        p = state_path("");
+        test_rmtree(p);
+        free(p);
+        engine_opts_for(&o, MODE_DRY_RUN, table, ELEMENTSOF(table));
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        /* one plan event per enabled phase, none for the disabled one */
+        assert_non_null(find_event(&r, EV_PLAN, 2));
+        assert_null(find_event(&r, EV_PLAN, 3));
+        ev = find_event(&r, EV_PLAN, 0);
+        assert_int_equal(ev->plan.phase_index, 1);
+        assert_string_equal(ev->plan.steps[0], "FILE_CREATE\talpha.txt\twrite alpha.txt");
+        p = state_path("");
+        assert_false(path_exists(p));
+        free(p);
+        p = file_path("alpha.txt");
+        assert_false(path_exists(p));
+        free(p);
+        run_release(&r);
+        engine_opts_release(&o);
+}
+
+static void unverifiable_phase_fails(void **state)
+{
+        const struct phase *t[] = { &broken };
+        struct engine_opts o;
+        struct run r;
+        (void)state;
+
+        engine_opts_for(&o, MODE_PROVISION, t, 1);
+        o.answers.on_failure = ON_FAILURE_ROLLBACK;
+        run_engine(&o, RESPOND_NONE, &r);
+        assert_int_equal(r.code, EXIT_ROLLED_BACK);
+        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message,
+                               "does not verify: it never verifies"));
+        run_release(&r);
+        engine_opts_release(&o);
 }
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(not_written) };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(full_run_then_rerun_skips),
+                cmocka_unit_test(failure_rolls_back_unattended),
+                cmocka_unit_test(failure_kept_then_unfinished_then_resume),
+                cmocka_unit_test(interactive_retry_and_rollback),
+                cmocka_unit_test(cancel_stops_at_safe_point),
+                cmocka_unit_test(lock_held_gives_6),
+                cmocka_unit_test(preflight_refusal_writes_nothing),
+                cmocka_unit_test(dry_run_plans_and_writes_nothing),
+                cmocka_unit_test(unverifiable_phase_fails),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
 }
