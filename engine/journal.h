@@ -117,8 +117,10 @@ int journal_record_result(struct journal *j, uint64_t seq, enum undo_result r,
 size_t journal_count(const struct journal *j);                   /* change records */
 const struct journal_entry *journal_entry_at(const struct journal *j, size_t i); /* in seq order */
 /* Change records still to undo (result PENDING or FAILED), in the given
- * session (NULL = any), newest first. Returns a malloc'd array of pointers
- * into the journal; caller frees the array only. */
+ * session (NULL = any), newest first. UNDO_NOTHING records are included
+ * (their undo is "skipped"). Returns a malloc'd array of pointers into the
+ * journal (NULL when none); they stay valid across later appends until
+ * journal_free(). Caller frees the array only. */
 size_t journal_pending(const struct journal *j, const char *session_id,
                        const struct journal_entry ***ret);
 

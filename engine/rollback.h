@@ -3,13 +3,33 @@
  * rollback_apply() matches journal.h's undo_apply_fn: journal_rollback()
  * calls it for each entry, newest first. Every undo is idempotent and
  * checks before it acts:
- *   purge_packages   apt-get purge of those listed that are still installed,
- *                    then autoremove --purge of what only they pulled in
- *   remove_file      unlink if present
+ *   nothing          skipped
+ *   purge_packages   apt-get purge of those listed that dpkg-query still shows
+ *                    (installed or config-files), then autoremove --purge of
+ *                    what only they pulled in (an autoremove failure is
+ *                    reported in msg but the undo counts as done)
+ *   remove_file      unlink if present; when the journal has a sha256 and the
+ *                    file no longer matches it, the file is moved aside to
+ *                    PATH.vps-provision-modified instead (msg says so)
  *   restore_file     sha256 of the backup must match the journal, else the
- *                    file is left alone and the undo fails with a message
- *   delete_user      userdel --remove if the user exists (sessions ended first)
- *   …
+ *                    file is left alone and the undo fails with a message;
+ *                    content, mode, uid and gid restored atomically
+ *   remove_dir       rmdir; a directory that is not empty is left in place
+ *                    and the undo fails (-ENOTEMPTY) saying so
+ *   delete_user      userdel --remove if getent passwd knows the user
+ *                    (loginctl terminate-user and pkill -KILL -u first)
+ *   delete_group     groupdel if getent group knows it
+ *   remove_group_member  gpasswd --delete if getent group lists the user
+ *   disable_unit     systemctl disable --now if enabled, stop if only active
+ *   stop_unit        systemctl stop if active
+ *   unmask_unit      systemctl unmask [--runtime] if masked
+ *   restart_unit     systemctl try-reload-or-restart if active
+ *   set_alternative  update-alternatives --auto / --set unless already so;
+ *                    skipped when the link group no longer exists
+ *   ufw_delete_rule  ufw delete RULE…; skipped when ufw is not installed or
+ *                    says the rule does not exist
+ *   ufw_disable      ufw --force disable if "ufw status" says active
+ *   remove_apt_source  unlink the source file and each keyring present
  * Commands go through run_command() (argv only); their output lines are
  * passed to on_line so the log and UI show them. */
 #pragma once

@@ -101,8 +101,16 @@ struct session {
         int exit_code;
 };
 
-/* "20261122-101500" from the wall clock (UTC). */
+/* "20261122-101500" from the wall clock (UTC). Two runs started in the same
+ * second get the same id: use session_new_unique_id() where that matters. */
 void session_new_id(char ret[SESSION_ID_MAX]);
+/* session_new_id(), with "-2", "-3", … appended while DIR/session-ID.json
+ * already exists (ids still sort by time, then by that suffix). 0 or
+ * -EEXIST/-ENAMETOOLONG. Callers hold the run lock, so no one else picks an
+ * id in between. */
+int session_new_unique_id(const char *dir, char ret[SESSION_ID_MAX]);
+/* session_init() zeroes answers (answers_init() is the caller's to call);
+ * developer_user.uid/gid start at -1. */
 void session_init(struct session *s, const char *id);
 void session_release(struct session *s);
 
@@ -125,5 +133,6 @@ int session_path(const char *dir, const char *id, char *buf, size_t size);
  * only those whose status is in the mask (1 << enum session_status);
  * mask 0 = any. -ENOENT when none. */
 int session_find_latest(const char *dir, unsigned status_mask, char *buf, size_t size);
-/* Every session id in dir, newest first (strv). */
+/* Every session id in dir, newest first (strv; never NULL, empty when the
+ * directory is missing or holds none). Caller frees with strv_free(). */
 char **session_list(const char *dir);

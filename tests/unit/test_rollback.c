@@ -1,14 +1,736 @@
-/* test_rollback.c — placeholder until the module's tests are written. */
+/* test_rollback.c — every undo kind against a fake system: files in a temp
+ * directory, and stub commands (dpkg-query, apt-get, getent, userdel,
+ * systemctl, update-alternatives, ufw, …) as the *only* directory on PATH,
+ * so nothing real can ever be run. Each stub logs its argv to calls.log. */
 #include "testlib.h"
 
-static void not_written(void **state)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rollback.h"
+
+#define S(x) ((char *)(x))
+
+static char *stubs;   /* the whole PATH */
+static char *root;    /* files live here */
+
+struct lines {
+        unsigned n;
+        char last[256];
+};
+
+static void collect_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                         bool truncated)
+{
+        struct lines *l = userdata;
+        (void)stream;
+        (void)truncated;
+        (void)len;
+        l->n++;
+        snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+static struct lines seen;
+static struct rollback_env env = { .on_line = collect_line, .userdata = &seen,
+                                   .timeout_ms = 60000 };
+
+static int setup_all(void **state)
 {
         (void)state;
-        fail_msg("tests for rollback are not written yet");
+        stubs = test_tmpdir();
+        root = test_tmpdir();
+        setenv("PATH", stubs, 1);   /* nothing but stubs */
+        return 0;
+}
+
+/* Fresh calls.log and no leftover stubs from the previous test. */
+static int setup_each(void **state)
+{
+        static const char *const names[] = { "dpkg-query", "apt-get", "getent", "userdel",
+                                              "groupdel", "gpasswd", "pkill", "loginctl",
+                                              "systemctl", "update-alternatives", "ufw" };
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = test_path(stubs, names[i]);
+                unlink(p);
+        }
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        unlink(log);
+        seen = (struct lines){ 0 };
+        return 0;
+}
+
+/* Applies u as a journal entry; returns the result, msg in msg. */
+static int apply(const struct undo *u, char *msg, size_t msglen)
+{
+        struct journal_entry e = { .seq = 7, .type = S("X"), .undo = *u };
+        return rollback_apply(&env, &e, msg, msglen);
+}
+
+static void assert_calls(const char *want)
+{
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        if (strcmp(calls, want) != 0)
+                fail_msg("calls.log:\n%s\nwanted:\n%s", calls, want);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+        if (!strstr(hay, needle))
+                fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+}
+
+/* A file with content and mode under root; returns its path (caller frees). */
+static char *make_file(const char *name, const char *content, mode_t mode)
+{
+        char *p = test_path(root, name);
+        test_write(p, content);
+        assert_int_equal(chmod(p, mode), 0);
+        return p;
+}
+
+static mode_t mode_of(const char *p)
+{
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        return st.st_mode & 07777;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static struct undo restore_undo(const char *path, const char *backup, const char *content)
+{
+        struct undo u = { .kind = UNDO_RESTORE_FILE, .path = S(path), .backup = S(backup),
+                          .mode = 0640, .uid = getuid(), .gid = getgid() };
+        sha256_hex(content, strlen(content), u.sha256);
+        return u;
+}
+
+static void test_restore_file(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *target = make_file("sshd_config", "changed by us\n", 0600);
+        _cleanup_free_ char *backup = make_file("sshd_config.bak", "original\n", 0600);
+        struct undo u = restore_undo(target, backup, "original\n");
+        char msg[1024];
+
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *now = test_read(target);
+        assert_string_equal(now, "original\n");
+        assert_int_equal(mode_of(target), 0640);
+        assert_contains(msg, "restored");
+        /* idempotent: already as in the backup */
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        /* the file was deleted meanwhile: it comes back */
+        assert_int_equal(unlink(target), 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        free(now);
+        now = test_read(target);
+        assert_string_equal(now, "original\n");
+        /* only the mode differs: restored too */
+        assert_int_equal(chmod(target, 0666), 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_int_equal(mode_of(target), 0640);
+        assert_calls("");
+}
+
+static void test_restore_file_tampered_backup(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *target = make_file("xrdp.ini", "ours\n", 0600);
+        _cleanup_free_ char *backup = make_file("xrdp.ini.bak", "tampered\n", 0600);
+        struct undo u = restore_undo(target, backup, "original\n");
+        char msg[1024];
+
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "does not match");
+        assert_contains(msg, "left as it is");
+        _cleanup_free_ char *now = test_read(target);
+        assert_string_equal(now, "ours\n");
+        assert_int_equal(mode_of(target), 0600);
+}
+
+static void test_restore_file_missing_backup(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *target = make_file("sesman.ini", "ours\n", 0600);
+        _cleanup_free_ char *backup = test_path(root, "nonexistent.bak");
+        struct undo u = restore_undo(target, backup, "original\n");
+        char msg[1024];
+
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -ENOENT);
+        assert_contains(msg, "missing");
+        assert_contains(msg, backup);
+        _cleanup_free_ char *now = test_read(target);
+        assert_string_equal(now, "ours\n");
+
+        /* relative paths are refused outright */
+        u.path = S("etc/x");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+}
+
+static void test_remove_file(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *p = make_file("45-vps.rules", "rules\n", 0644);
+        struct undo u = { .kind = UNDO_REMOVE_FILE, .path = p };
+        char msg[1024];
+
+        sha256_hex("rules\n", 6, u.sha256);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_false(path_exists(p));
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);   /* already gone */
+
+        /* changed since we wrote it: kept aside, not destroyed */
+        test_write(p, "edited by the admin\n");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_false(path_exists(p));
+        _cleanup_free_ char *aside = xasprintf("%s.vps-provision-modified", p);
+        _cleanup_free_ char *kept = test_read(aside);
+        assert_string_equal(kept, "edited by the admin\n");
+        assert_contains(msg, "moved aside");
+
+        /* no checksum recorded: removed whatever it holds */
+        u.sha256[0] = '\0';
+        test_write(p, "anything\n");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_false(path_exists(p));
+
+        /* a directory in its place is left alone */
+        assert_int_equal(mkdir(p, 0700), 0);
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_true(path_exists(p));
+        rmdir(p);
+}
+
+static void test_remove_dir(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *d = test_path(root, "conf.d");
+        _cleanup_free_ char *f = test_path(root, "conf.d/admin.conf");
+        struct undo u = { .kind = UNDO_REMOVE_DIR, .path = d };
+        char msg[1024];
+
+        assert_int_equal(mkdir(d, 0755), 0);
+        test_write(f, "x");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -ENOTEMPTY);
+        assert_true(path_exists(f));
+        assert_contains(msg, "not empty");
+        assert_contains(msg, d);
+
+        assert_int_equal(unlink(f), 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_false(path_exists(d));
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+}
+
+static void test_remove_apt_source(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *src = make_file("vscode.sources", "Types: deb\n", 0644);
+        _cleanup_free_ char *key1 = make_file("microsoft.gpg", "k", 0644);
+        _cleanup_free_ char *key2 = test_path(root, "never-written.gpg");
+        char *keys[] = { key1, key2, NULL };
+        struct undo u = { .kind = UNDO_REMOVE_APT_SOURCE, .path = src, .list = keys };
+        char msg[1024];
+
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_false(path_exists(src));
+        assert_false(path_exists(key1));
+        assert_contains(msg, "2 files");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("");
+}
+
+/* ---- packages ---------------------------------------------------------- */
+
+#define APT_PURGE "apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold purge"
+
+static void test_purge_only_installed(void **state)
+{
+        (void)state;
+        char *pkgs[] = { S("xrdp"), S("xfce4"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        char msg[1024];
+
+        /* dpkg knows xrdp as installed, xfce4 not at all (exit 1) */
+        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'; echo 'dpkg-query: no packages found matching xfce4' >&2; exit 1");
+        test_stub(stubs, "apt-get", "echo 'Removing xrdp (0.10.1-1) ...'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        /* the query asked about both, by name, after the format */
+        assert_contains(calls, "${binary:Package}");
+        assert_contains(calls, " xrdp xfce4\n");
+        /* apt-get was given exactly the installed one, then autoremove */
+        assert_contains(calls, "\n" APT_PURGE " xrdp\napt-get -y -q autoremove --purge\n");
+        assert_contains(msg, "purged 1 of 2");
+        /* the command's lines reached on_line */
+        assert_true(seen.n >= 2);
+        assert_string_equal(seen.last, "Removing xrdp (0.10.1-1) ...");
+}
+
+static void test_purge_config_files_state(void **state)
+{
+        (void)state;
+        char *pkgs[] = { S("xrdp"), S("xorgxrdp"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        char msg[1024];
+
+        /* removed but not purged (rc) still counts; "un" does not */
+        test_stub(stubs, "dpkg-query", "printf 'rc \\txrdp\\nun \\txorgxrdp\\n'");
+        test_stub(stubs, "apt-get", "exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, APT_PURGE " xrdp\n");
+}
+
+static void test_purge_none_installed(void **state)
+{
+        (void)state;
+        char *pkgs[] = { S("xrdp"), S("xfce4"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        char msg[1024];
+
+        test_stub(stubs, "dpkg-query", "printf 'un \\txrdp\\n'; exit 1");
+        test_stub(stubs, "apt-get", "exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_null(strstr(calls, "apt-get"));
+        assert_contains(msg, "none of the 2 packages");
+}
+
+static void test_purge_failures(void **state)
+{
+        (void)state;
+        char *pkgs[] = { S("xrdp"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        char msg[1024];
+
+        /* apt-get fails: the error says what apt said */
+        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'");
+        test_stub(stubs, "apt-get", "echo 'E: Could not get lock /var/lib/dpkg/lock-frontend' >&2; exit 100");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "apt-get purge exited with status 100");
+        assert_contains(msg, "Could not get lock");
+
+        /* dpkg-query itself broken */
+        test_stub(stubs, "dpkg-query", "exit 2");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "dpkg-query");
+
+        /* dpkg-query missing altogether */
+        _cleanup_free_ char *dq = test_path(stubs, "dpkg-query");
+        unlink(dq);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -ENOENT);
+        assert_contains(msg, "not found on PATH");
+
+        /* something that is not a package name never reaches a command */
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        unlink(log);
+        char *bad[] = { S("-oAPT::Get::Foo=1"), NULL };
+        u.list = bad;
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_calls("");
+}
+
+static void test_purge_autoremove_fails(void **state)
+{
+        (void)state;
+        char *pkgs[] = { S("xrdp"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        char msg[1024];
+
+        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'");
+        test_stub(stubs, "apt-get", "case \"$*\" in *autoremove*) exit 100;; esac; exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);   /* the purge itself worked */
+        assert_contains(msg, "autoremove");
+        assert_contains(msg, "by hand");
+}
+
+/* ---- users and groups -------------------------------------------------- */
+
+static void test_delete_user(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_DELETE_USER, .name = S("devuser") };
+        char msg[1024];
+
+        test_stub(stubs, "getent", "echo 'devuser:x:1001:1001::/home/devuser:/bin/bash'");
+        test_stub(stubs, "loginctl", "exit 1");   /* no logind: ignored */
+        test_stub(stubs, "pkill", "exit 1");      /* no processes: ignored */
+        test_stub(stubs, "userdel", "exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("getent passwd devuser\n"
+                     "loginctl terminate-user devuser\n"
+                     "pkill -KILL -u devuser\n"
+                     "userdel --remove devuser\n");
+
+        /* gone already: getent says 2 and nothing else runs */
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        unlink(log);
+        test_stub(stubs, "getent", "exit 2");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("getent passwd devuser\n");
+
+        /* root is never deleted, and odd names never reach a command */
+        unlink(log);
+        u.name = S("root");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        u.name = S("-f");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_calls("");
+}
+
+static void test_delete_user_busy_then_gone(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_DELETE_USER, .name = S("devuser") };
+        char msg[1024];
+        _cleanup_free_ char *marker = test_path(root, "userdel-once");
+        _cleanup_free_ char *body = xasprintf("if [ -e '%s' ]; then exit 0; fi; : > '%s'; "
+                                              "echo 'userdel: user devuser is currently used by process 42' >&2; exit 8",
+                                              marker, marker);
+
+        test_stub(stubs, "getent", "exit 0");
+        test_stub(stubs, "pkill", "exit 0");
+        test_stub(stubs, "userdel", body);
+        /* loginctl missing: not a problem */
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "userdel --remove devuser\npkill -KILL -u devuser\nuserdel --remove devuser\n");
+
+        /* userdel cannot remove the home directory: a failure with words */
+        test_stub(stubs, "userdel", "exit 12");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "home directory");
+
+        /* userdel fails otherwise */
+        test_stub(stubs, "userdel", "echo 'userdel: cannot lock /etc/passwd' >&2; exit 1");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "cannot lock /etc/passwd");
+
+        /* getent broken */
+        test_stub(stubs, "getent", "exit 3");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "getent passwd");
+}
+
+static void test_delete_group(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_DELETE_GROUP, .name = S("devusers") };
+        char msg[1024];
+
+        test_stub(stubs, "getent", "echo 'devusers:x:1002:'");
+        test_stub(stubs, "groupdel", "exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("getent group devusers\ngroupdel devusers\n");
+
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        unlink(log);
+        test_stub(stubs, "getent", "exit 2");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("getent group devusers\n");
+
+        test_stub(stubs, "getent", "exit 0");
+        test_stub(stubs, "groupdel", "echo \"groupdel: cannot remove the primary group of user 'devuser'\" >&2; exit 8");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "primary group");
+}
+
+static void test_remove_group_member(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_REMOVE_GROUP_MEMBER, .name = S("devuser"),
+                          .value = S("sudo") };
+        char msg[1024];
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+
+        test_stub(stubs, "getent", "echo 'sudo:x:27:alice,devuser,bob'");
+        test_stub(stubs, "gpasswd", "echo 'Removing user devuser from group sudo'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("getent group sudo\ngpasswd --delete devuser sudo\n");
+
+        /* not a member (a longer name that starts the same does not count) */
+        unlink(log);
+        test_stub(stubs, "getent", "echo 'sudo:x:27:alice,devuser2'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("getent group sudo\n");
+
+        /* no members at all, or no group */
+        unlink(log);
+        test_stub(stubs, "getent", "echo 'sudo:x:27:'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        test_stub(stubs, "getent", "exit 2");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("getent group sudo\ngetent group sudo\n");
+
+        /* gpasswd fails */
+        test_stub(stubs, "getent", "echo 'sudo:x:27:devuser'");
+        test_stub(stubs, "gpasswd", "exit 3");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "gpasswd --delete devuser sudo");
+}
+
+/* ---- units ------------------------------------------------------------- */
+
+/* A systemctl stub whose is-enabled / is-active answers are given. */
+static void stub_systemctl(const char *enabled, const char *active, int other_exit)
+{
+        _cleanup_free_ char *body = xasprintf(
+                "case \"$1\" in\n"
+                "is-enabled) echo '%s'; [ '%s' = enabled ] && exit 0; exit 1;;\n"
+                "is-active) echo '%s'; [ '%s' = active ] && exit 0; exit 3;;\n"
+                "esac\nexit %d",
+                enabled, enabled, active, active, other_exit);
+        test_stub(stubs, "systemctl", body);
+}
+
+static void reset_calls(void)
+{
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        unlink(log);
+}
+
+static void test_disable_unit(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_DISABLE_UNIT, .name = S("xrdp.service") };
+        char msg[1024];
+
+        stub_systemctl("enabled", "active", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("systemctl is-enabled xrdp.service\nsystemctl is-active xrdp.service\n"
+                     "systemctl disable --now xrdp.service\n");
+
+        reset_calls();
+        stub_systemctl("disabled", "active", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "systemctl stop xrdp.service\n");
+
+        reset_calls();
+        stub_systemctl("disabled", "inactive", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("systemctl is-enabled xrdp.service\nsystemctl is-active xrdp.service\n");
+
+        stub_systemctl("enabled", "active", 1);
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "systemctl disable --now xrdp.service exited with status 1");
+}
+
+static void test_stop_unmask_restart_unit(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_STOP_UNIT, .name = S("xrdp-sesman.service") };
+        char msg[1024];
+
+        stub_systemctl("enabled", "active", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("systemctl is-active xrdp-sesman.service\nsystemctl stop xrdp-sesman.service\n");
+        reset_calls();
+        stub_systemctl("enabled", "inactive", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("systemctl is-active xrdp-sesman.service\n");
+
+        u.kind = UNDO_UNMASK_UNIT;
+        u.name = S("lightdm.service");
+        reset_calls();
+        stub_systemctl("masked", "inactive", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("systemctl is-enabled lightdm.service\nsystemctl unmask lightdm.service\n");
+        reset_calls();
+        stub_systemctl("disabled", "inactive", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("systemctl is-enabled lightdm.service\n");
+
+        u.kind = UNDO_RESTART_UNIT;
+        u.name = S("ssh.service");
+        reset_calls();
+        stub_systemctl("enabled", "active", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("systemctl is-active ssh.service\nsystemctl try-reload-or-restart ssh.service\n");
+        reset_calls();
+        stub_systemctl("enabled", "inactive", 0);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("systemctl is-active ssh.service\n");
+
+        /* no systemctl at all: a failure that says so */
+        _cleanup_free_ char *p = test_path(stubs, "systemctl");
+        unlink(p);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -ENOENT);
+        assert_contains(msg, "not found on PATH");
+
+        /* not a unit name */
+        u.name = S("--all");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+}
+
+/* ---- alternatives ------------------------------------------------------ */
+
+static void stub_alternatives(const char *status, const char *value)
+{
+        _cleanup_free_ char *body = xasprintf(
+                "case \"$1\" in\n"
+                "--query) printf 'Name: x-session-manager\\nLink: /usr/bin/x-session-manager\\n"
+                "Status: %s\\nBest: /usr/bin/startxfce4\\nValue: %s\\n\\n"
+                "Alternative: /usr/bin/startxfce4\\nPriority: 50\\n';;\n"
+                "esac\nexit 0",
+                status, value);
+        test_stub(stubs, "update-alternatives", body);
+}
+
+static void test_set_alternative(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_SET_ALTERNATIVE, .name = S("x-session-manager"),
+                          .value = S("") };
+        char msg[1024];
+
+        stub_alternatives("manual", "/usr/bin/xfce4-session");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("update-alternatives --query x-session-manager\n"
+                     "update-alternatives --auto x-session-manager\n");
+        reset_calls();
+        stub_alternatives("auto", "/usr/bin/startxfce4");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("update-alternatives --query x-session-manager\n");
+
+        u.value = S("/usr/bin/startxfce4");
+        reset_calls();
+        stub_alternatives("manual", "/usr/bin/xfce4-session");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("update-alternatives --query x-session-manager\n"
+                     "update-alternatives --set x-session-manager /usr/bin/startxfce4\n");
+        reset_calls();
+        stub_alternatives("manual", "/usr/bin/startxfce4");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("update-alternatives --query x-session-manager\n");
+        /* "auto" with the same value is still switched to manual */
+        reset_calls();
+        stub_alternatives("auto", "/usr/bin/startxfce4");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+
+        /* the link group is gone (its package purged): nothing to do */
+        reset_calls();
+        test_stub(stubs, "update-alternatives", "echo 'update-alternatives: error: no alternatives for x-session-manager' >&2; exit 2");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("update-alternatives --query x-session-manager\n");
+}
+
+/* ---- firewall ---------------------------------------------------------- */
+
+static void test_ufw(void **state)
+{
+        (void)state;
+        char *rule[] = { S("allow"), S("3389/tcp"), NULL };
+        struct undo u = { .kind = UNDO_UFW_DELETE_RULE, .list = rule };
+        char msg[1024];
+
+        test_stub(stubs, "ufw", "echo 'Rule deleted'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("ufw delete allow 3389/tcp\n");
+
+        test_stub(stubs, "ufw", "echo 'Could not delete non-existent rule'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+
+        test_stub(stubs, "ufw", "echo 'ERROR: problem running iptables' >&2; exit 1");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "problem running iptables");
+
+        u = (struct undo){ .kind = UNDO_UFW_DISABLE };
+        reset_calls();
+        test_stub(stubs, "ufw", "case \"$1\" in status) echo 'Status: active';; esac; exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("ufw status\nufw --force disable\n");
+        reset_calls();
+        test_stub(stubs, "ufw", "case \"$1\" in status) echo 'Status: inactive';; esac; exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_calls("ufw status\n");
+
+        /* ufw not installed (purged earlier in the rollback): nothing to do */
+        _cleanup_free_ char *p = test_path(stubs, "ufw");
+        unlink(p);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        u = (struct undo){ .kind = UNDO_UFW_DELETE_RULE, .list = rule };
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+}
+
+static void test_nothing_and_unknown(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_NOTHING };
+        char msg[1024];
+
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        u.kind = _UNDO_KIND_MAX;
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_contains(msg, "unknown undo kind");
+        assert_calls("");
+}
+
+/* rollback_apply plugged into journal_rollback, as the engine does. */
+static void test_with_journal(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *jpath = test_path(root, "journal.jsonl");
+        _cleanup_free_ char *f = make_file("created.conf", "x", 0644);
+        _cleanup_free_ char *d = test_path(root, "created.d");
+        struct journal *j = NULL;
+        char err[256];
+        const struct journal_entry **list = NULL;
+        size_t n;
+
+        assert_int_equal(mkdir(d, 0755), 0);
+        assert_int_equal(journal_open(jpath, &j, err, sizeof(err)), 0);
+        struct undo ud = { .kind = UNDO_REMOVE_DIR, .path = d };
+        struct undo uf = { .kind = UNDO_REMOVE_FILE, .path = f };
+        struct undo uu = { .kind = UNDO_DELETE_USER, .name = S("devuser") };
+        journal_append(j, "S", "p", "FILE_CREATE", d, &ud);
+        journal_append(j, "S", "p", "FILE_CREATE", f, &uf);
+        journal_append(j, "S", "user", "USER_CREATE", "devuser", &uu);
+        test_stub(stubs, "getent", "exit 3");   /* broken: the user undo fails */
+
+        n = journal_pending(j, "S", &list);
+        assert_int_equal(journal_rollback(j, (const struct journal_entry *const *)list, n,
+                                          rollback_apply, &env), 1);
+        free(list);
+        assert_false(path_exists(f));
+        assert_false(path_exists(d));
+        assert_int_equal(journal_entry_at(j, 2)->result, UNDO_FAILED);
+        assert_non_null(strstr(journal_entry_at(j, 2)->result_message, "getent"));
+        assert_int_equal(journal_entry_at(j, 0)->result, UNDO_OK);
+        journal_free(j);
 }
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(not_written) };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(test_restore_file, setup_each),
+                cmocka_unit_test_setup(test_restore_file_tampered_backup, setup_each),
+                cmocka_unit_test_setup(test_restore_file_missing_backup, setup_each),
+                cmocka_unit_test_setup(test_remove_file, setup_each),
+                cmocka_unit_test_setup(test_remove_dir, setup_each),
+                cmocka_unit_test_setup(test_remove_apt_source, setup_each),
+                cmocka_unit_test_setup(test_purge_only_installed, setup_each),
+                cmocka_unit_test_setup(test_purge_config_files_state, setup_each),
+                cmocka_unit_test_setup(test_purge_none_installed, setup_each),
+                cmocka_unit_test_setup(test_purge_failures, setup_each),
+                cmocka_unit_test_setup(test_purge_autoremove_fails, setup_each),
+                cmocka_unit_test_setup(test_delete_user, setup_each),
+                cmocka_unit_test_setup(test_delete_user_busy_then_gone, setup_each),
+                cmocka_unit_test_setup(test_delete_group, setup_each),
+                cmocka_unit_test_setup(test_remove_group_member, setup_each),
+                cmocka_unit_test_setup(test_disable_unit, setup_each),
+                cmocka_unit_test_setup(test_stop_unmask_restart_unit, setup_each),
+                cmocka_unit_test_setup(test_set_alternative, setup_each),
+                cmocka_unit_test_setup(test_ufw, setup_each),
+                cmocka_unit_test_setup(test_nothing_and_unknown, setup_each),
+                cmocka_unit_test_setup(test_with_journal, setup_each),
+        };
+        return cmocka_run_group_tests(tests, setup_all, NULL);
 }
