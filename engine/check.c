@@ -97,17 +97,9 @@ static struct json_object *string_or_null(const char *s)
 }
 
 /* The health check document; overall is the worst status seen. */
-struct json_object *check_list_to_json(const struct check_list *l)
+struct json_object *check_list_checks_json(const struct check_list *l)
 {
-        struct json_object *o = json_object_new_object();
         struct json_object *checks = json_object_new_array();
-        enum check_status overall = CHECK_PASS;
-        char now[ISO8601_MAX];
-
-        if (check_count(l, CHECK_FAIL) > 0)
-                overall = CHECK_FAIL;
-        else if (check_count(l, CHECK_WARN) > 0)
-                overall = CHECK_WARN;
 
         for (size_t i = 0; i < l->n; i++) {
                 const struct check *c = &l->v[i];
@@ -126,6 +118,23 @@ struct json_object *check_list_to_json(const struct check_list *l)
                 json_object_object_add(co, "details", details);
                 json_object_array_add(checks, co);
         }
+
+        return checks;
+}
+
+struct json_object *check_list_to_json(const struct check_list *l)
+{
+        struct json_object *o = json_object_new_object();
+        struct json_object *checks;
+        enum check_status overall = CHECK_PASS;
+        char now[ISO8601_MAX];
+
+        if (check_count(l, CHECK_FAIL) > 0)
+                overall = CHECK_FAIL;
+        else if (check_count(l, CHECK_WARN) > 0)
+                overall = CHECK_WARN;
+
+        checks = check_list_checks_json(l);
 
         iso8601_now(now);
         json_object_object_add(o, "timestamp", json_object_new_string(now));

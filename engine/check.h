@@ -42,5 +42,7 @@ size_t check_count(const struct check_list *l, enum check_status status);
 const char *check_status_name(enum check_status s);  /* "pass" / "warn" / "fail" */
 void check_list_release(struct check_list *l);
 
+/* Just the "checks" array: [{"name","category","status","message","fix","details"}]. */
+struct json_object *check_list_checks_json(const struct check_list *l);
 /* {"timestamp":…, "overall_status":"pass|warn|fail", "checks":[…]} */
 struct json_object *check_list_to_json(const struct check_list *l);

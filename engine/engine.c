@@ -1183,8 +1183,11 @@ static int open_session_files(struct engine *e, char *err, size_t errlen)
         if (journal_repaired(e->journal))
                 log_write(LOG_WARNING, "engine",
                           "the journal's last line was torn (the previous run died while writing it) and has been cut off");
-        snprintf(e->backup_dir, sizeof(e->backup_dir), "%s/%s", e->o.paths.backups_dir,
-                 e->session.session_id);
+        if (snprintf(e->backup_dir, sizeof(e->backup_dir), "%s/%s", e->o.paths.backups_dir,
+                     e->session.session_id) >= (int)sizeof(e->backup_dir)) {
+                snprintf(err, errlen, "the state directory path is too long");
+                return -ENAMETOOLONG;
+        }
         r = mkdir_p(e->backup_dir, 0700);
         if (r < 0) {
                 snprintf(err, errlen, "cannot create %s: %s", e->backup_dir, strerror(-r));
@@ -1238,7 +1241,7 @@ static int prepare_session(struct engine *e)
                         e->slots[i].state = e->slots[i].enabled ? PHASE_PENDING : PHASE_DISABLED;
                 }
         } else {
-                char id[SESSION_ID_MAX], path[PATH_MAX];
+                char id[SESSION_ID_MAX];
 
                 if (!e->o.force && find_session(e, UNFINISHED_MASK, &prev) == 0) {
                         finish(e, EXIT_UNFINISHED, SESSION_FAILED,
@@ -1247,16 +1250,8 @@ static int prepare_session(struct engine *e)
                         session_release(&prev);
                         return EXIT_UNFINISHED;
                 }
-                session_new_id(id);
-                /* two runs in the same second get distinct ids */
-                for (int k = 2; k < 100; k++) {
-                        session_path(e->o.paths.sessions_dir, id, path, sizeof(path));
-                        if (!path_exists(path))
-                                break;
-                        char base[SESSION_ID_MAX];
-                        session_new_id(base);
-                        snprintf(id, sizeof(id), "%.15s-%d", base, k);
-                }
+                if (session_new_unique_id(e->o.paths.sessions_dir, id) < 0)
+                        session_new_id(id);
                 session_init(&e->session, id);
                 e->session.mode = e->o.mode;
                 e->session.answers = e->o.answers;

@@ -5,9 +5,8 @@
  * become JSON null; bytes that are not well-formed UTF-8 become U+FFFD, so
  * the output is always valid JSON whatever a child printed.
  *
- * The preflight event's facts and checks are written here from the struct
- * fields (check.c and preflight.c are separate modules; their JSON is the
- * data model's, this is the event stream's). */
+ * The preflight event's facts and checks use the data model's JSON of
+ * preflight.c and check.c. */
 #include "events.h"
 
 #include <json-c/json.h>
@@ -72,23 +71,6 @@ struct event *event_new(enum event_type type)
         return ev;
 }
 
-/* Frees what a check_list owns (check.c's check_list_release() does the
- * same; kept here so events do not depend on that module). */
-static void free_checks(struct check_list *l)
-{
-        for (size_t i = 0; i < l->n; i++) {
-                struct check *c = &l->v[i];
-                free(c->name);
-                free(c->category);
-                free(c->message);
-                free(c->fix);
-                strv_free(c->details);
-        }
-        free(l->v);
-        l->v = NULL;
-        l->n = 0;
-}
-
 void event_free(struct event *ev)
 {
         if (!ev)
@@ -105,7 +87,7 @@ void event_free(struct event *ev)
                 free(ev->session.phases);
                 break;
         case EV_PREFLIGHT:
-                free_checks(&ev->preflight.checks);
+                check_list_release(&ev->preflight.checks);
                 break;
         case EV_PHASE_START:
                 free(ev->phase_start.id);
@@ -222,20 +204,6 @@ const char *prompt_kind_name(enum prompt_kind k)
         return "unknown";
 }
 
-/* Same names as check.c's check_status_name(). */
-static const char *check_status_str(enum check_status s)
-{
-        switch (s) {
-        case CHECK_PASS:
-                return "pass";
-        case CHECK_WARN:
-                return "warn";
-        case CHECK_FAIL:
-                return "fail";
-        }
-        return "unknown";
-}
-
 /* Length of the well-formed UTF-8 sequence of 2..4 bytes at p, or 0. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
 {
@@ -337,51 +305,6 @@ static void add_double(struct json_object *o, const char *key, double v)
         add(o, key, json_object_new_double(v));
 }
 
-/* The server's facts (the fields of struct vps_info). */
-static struct json_object *vps_info_json(const struct vps_info *v)
-{
-        struct json_object *o = json_object_new_object();
-
-        add_str(o, "hostname", v->hostname);
-        add_str(o, "ip_address", v->ip_address);
-        add_str(o, "os_name", v->os_name);
-        add_str(o, "os_id", v->os_id);
-        add_str(o, "os_version", v->os_version);
-        add_str(o, "os_codename", v->os_codename);
-        add_str(o, "kernel_version", v->kernel_version);
-        add_str(o, "architecture", v->architecture);
-        add_str(o, "virtualization", v->virtualization);
-        add_int(o, "cpu_cores", v->cpu_cores);
-        add_int(o, "ram_mb", v->ram_mb);
-        add_int(o, "disk_space_gb", v->disk_space_gb);
-        add_double(o, "disk_available_gb", v->disk_available_gb);
-        add_bool(o, "validated", v->validated);
-        return o;
-}
-
-/* The checks as an array of {name, category, status, message, fix, details}. */
-static struct json_object *checks_json(const struct check_list *l)
-{
-        struct json_object *a = json_object_new_array();
-
-        for (size_t i = 0; l->v && i < l->n; i++) {
-                const struct check *c = &l->v[i];
-                struct json_object *o = json_object_new_object();
-                struct json_object *d = json_object_new_object();
-
-                add_str(o, "name", c->name);
-                add_str(o, "category", c->category);
-                add_str(o, "status", check_status_str(c->status));
-                add_str(o, "message", c->message);
-                add_str(o, "fix", c->fix);
-                for (size_t k = 0; c->details && c->details[k] && c->details[k + 1]; k += 2)
-                        add_str(d, c->details[k], c->details[k + 1]);
-                add(o, "details", d);
-                json_object_array_add(a, o);
-        }
-        return a;
-}
-
 /* The choices a prompt of this kind offers, in the order they are shown. */
 static struct json_object *choices_json(enum prompt_kind k)
 {
@@ -427,8 +350,8 @@ struct json_object *event_to_json(const struct event *ev)
                 break;
         }
         case EV_PREFLIGHT:
-                add(o, "info", vps_info_json(&ev->preflight.info));
-                add(o, "checks", checks_json(&ev->preflight.checks));
+                add(o, "info", vps_info_to_json(&ev->preflight.info));
+                add(o, "checks", check_list_checks_json(&ev->preflight.checks));
                 add_bool(o, "refused", ev->preflight.refused);
                 break;
         case EV_PHASE_START:

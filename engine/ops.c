@@ -271,21 +271,24 @@ int ops_apt_upgrade(struct phase_ctx *c)
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to)
 {
-        _cleanup_strv_ char **words = NULL, **new_pkgs = NULL, **upgraded = NULL;
+        _cleanup_strv_ char **words = NULL, **args = NULL, **new_pkgs = NULL, **upgraded = NULL;
         _cleanup_free_ char *target = NULL, *title = NULL;
         struct undo u = { .kind = UNDO_PURGE_PACKAGES };
         char err[512] = "";
         bool implicit;
         int r;
 
-        strv_push(&words, "install");
+        /* the simulation gets exactly the words the install gets after "install" */
         if (flags & OPS_APT_NO_RECOMMENDS)
-                strv_push(&words, "--no-install-recommends");
+                strv_push(&args, "--no-install-recommends");
         for (size_t i = 0; pkgs[i]; i++)
-                strv_push(&words, pkgs[i]);
+                strv_push(&args, pkgs[i]);
+        strv_push(&words, "install");
+        for (size_t i = 0; args && args[i]; i++)
+                strv_push(&words, args[i]);
         target = strv_join((char *const *)pkgs, " ");
 
-        r = apt_simulate_install((const char *const *)words, &new_pkgs, &upgraded, err,
+        r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
                                  sizeof(err));
         if (r == -ENOENT)
                 return phase_fail(c, r,

@@ -70,25 +70,6 @@ static const char *const ide_method_names[] = {
         [IDE_METHOD_SNAP] = "SNAP",
 };
 
-/* The answers' own spellings (answers.c owns them; repeated until merge). */
-static const char *const ide_names[_IDE_MAX] = {
-        [IDE_VSCODE] = "vscode",
-        [IDE_CURSOR] = "cursor",
-        [IDE_ANTIGRAVITY] = "antigravity",
-};
-
-static const char *const log_level_names[_LOG_LEVEL_MAX] = {
-        [LOG_DEBUG] = "debug",
-        [LOG_INFO] = "info",
-        [LOG_WARNING] = "warning",
-        [LOG_ERROR] = "error",
-};
-
-static const char *const on_failure_names[] = {
-        [ON_FAILURE_ROLLBACK] = "rollback",
-        [ON_FAILURE_KEEP] = "keep",
-};
-
 static const char *name_of(const char *const *table, size_t n, unsigned v)
 {
         return v < n && table[v] ? table[v] : "UNKNOWN";
@@ -350,28 +331,6 @@ static struct json_object *strv_to_json(char *const *v)
         return a;
 }
 
-/* The data model's VPSInstance (preflight.c will own this after the merge). */
-static struct json_object *vps_to_json(const struct vps_info *v)
-{
-        struct json_object *o = json_object_new_object();
-
-        add_str(o, "hostname", v->hostname);
-        add_str(o, "ip_address", v->ip_address);
-        add_str(o, "os_name", v->os_name);
-        add_str(o, "os_id", v->os_id);
-        add_str(o, "os_version", v->os_version);
-        add_str(o, "os_codename", v->os_codename);
-        add_str(o, "kernel_version", v->kernel_version);
-        add_str(o, "architecture", v->architecture);
-        add_str(o, "virtualization", v->virtualization);
-        add_int(o, "cpu_cores", v->cpu_cores);
-        add_int(o, "ram_mb", v->ram_mb);
-        add_int(o, "disk_space_gb", v->disk_space_gb);
-        add_double(o, "disk_available_gb", v->disk_available_gb);
-        add_bool(o, "validated", v->validated);
-        return o;
-}
-
 /* The data model's ProvisioningAction. */
 static struct json_object *action_to_json(const struct session_action *a)
 {
@@ -442,32 +401,28 @@ static struct json_object *ide_to_json(const struct session_ide *d)
         return o;
 }
 
-/* The answers, leaving out everything about the password. */
+/* The answers as {"section": {"key": "value", …}} in the very words an
+ * answers file would hold (answers_get over the key table), secret keys
+ * left out, so every key is carried and none is spelled twice. */
 static struct json_object *answers_to_json(const struct answers *a)
 {
         struct json_object *o = json_object_new_object();
-        struct json_object *ides = json_object_new_array();
+        const struct answers_key *k;
+        size_t n;
 
-        add_str(o, "username", a->username);
-        add_str(o, "full_name", a->full_name);
-        add_bool(o, "copy_root_ssh_keys", a->copy_root_ssh_keys);
-        for (unsigned i = 0; i < _IDE_MAX; i++)
-                if (a->ide[i])
-                        json_object_array_add(ides, json_object_new_string(ide_names[i]));
-        json_object_object_add(o, "ides", ides);
-        add_str(o, "ide_catalog", a->ide_catalog);
-        add_int(o, "rdp_port", a->rdp_port);
-        add_int(o, "ssh_port", a->ssh_port);
-        add_bool(o, "firewall", a->firewall);
-        add_bool(o, "hardening", a->hardening);
-        add_bool(o, "fail2ban", a->fail2ban);
-        add_bool(o, "display_manager", a->display_manager);
-        add_bool(o, "screen_locker", a->screen_locker);
-        add_bool(o, "sound", a->sound);
-        add_bool(o, "upgrade", a->upgrade);
-        add_str(o, "apt_mirror", a->apt_mirror);
-        add_str(o, "log_level", NAME_OF(log_level_names, a->log_level));
-        add_str(o, "on_failure", NAME_OF(on_failure_names, a->on_failure));
+        k = answers_keys(&n);
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *sec;
+                char buf[4096];
+
+                if (k[i].secret || answers_get(a, k[i].section, k[i].name, buf, sizeof(buf)) < 0)
+                        continue;
+                if (!json_object_object_get_ex(o, k[i].section, &sec)) {
+                        sec = json_object_new_object();
+                        json_object_object_add(o, k[i].section, sec);
+                }
+                add_str(sec, k[i].name, buf);
+        }
         return o;
 }
 
@@ -490,7 +445,7 @@ struct json_object *session_to_json(const struct session *s)
         add_int(o, "exit_code", s->exit_code);
         add_str(o, "journal_path", s->journal_path);
         add_str(o, "log_path", s->log_path);
-        json_object_object_add(o, "vps_info", vps_to_json(&s->vps_info));
+        json_object_object_add(o, "vps_info", vps_info_to_json(&s->vps_info));
         for (size_t i = 0; i < s->n_phases; i++)
                 json_object_array_add(phases, phase_to_json(&s->phases[i]));
         json_object_object_add(o, "phases", phases);
@@ -640,30 +595,6 @@ static struct reader rd_object(struct reader *rd, const char *key)
         return (struct reader){ .o = rd_get(rd, key, json_type_object), .bad = false };
 }
 
-/* Reads vps_info back (preflight.c will own this after the merge). */
-static int vps_from_json(struct json_object *o, struct vps_info *v)
-{
-        struct reader rd = { .o = o };
-        int64_t cores = v->cpu_cores;
-
-        rd_text(&rd, "hostname", v->hostname, sizeof(v->hostname));
-        rd_text(&rd, "ip_address", v->ip_address, sizeof(v->ip_address));
-        rd_text(&rd, "os_name", v->os_name, sizeof(v->os_name));
-        rd_text(&rd, "os_id", v->os_id, sizeof(v->os_id));
-        rd_text(&rd, "os_version", v->os_version, sizeof(v->os_version));
-        rd_text(&rd, "os_codename", v->os_codename, sizeof(v->os_codename));
-        rd_text(&rd, "kernel_version", v->kernel_version, sizeof(v->kernel_version));
-        rd_text(&rd, "architecture", v->architecture, sizeof(v->architecture));
-        rd_text(&rd, "virtualization", v->virtualization, sizeof(v->virtualization));
-        rd_int(&rd, "cpu_cores", 0, INT32_MAX, &cores);
-        v->cpu_cores = (int)cores;
-        rd_int(&rd, "ram_mb", 0, INT64_MAX, &v->ram_mb);
-        rd_int(&rd, "disk_space_gb", 0, INT64_MAX, &v->disk_space_gb);
-        rd_double(&rd, "disk_available_gb", &v->disk_available_gb);
-        rd_bool(&rd, "validated", &v->validated);
-        return rd.bad ? -EBADMSG : 0;
-}
-
 /* Reads one action back; action_type is required. */
 static int action_from_json(struct json_object *o, struct session_action *a)
 {
@@ -750,50 +681,26 @@ static int ide_from_json(struct json_object *o, struct session_ide *d)
         return rd.bad || !d->ide_name ? -EBADMSG : 0;
 }
 
-/* Reads "configuration" back into the answers (the password hash stays empty). */
+/* Reads "configuration" back through answers_set(), so a stored value is
+ * checked by the same rules as a file; keys it lacks keep their defaults.
+ * The password hash is never stored and stays empty. */
 static int answers_from_json(struct json_object *o, struct answers *a)
 {
-        struct reader rd = { .o = o };
-        struct json_object *ides;
-        int64_t rdp = a->rdp_port, ssh = a->ssh_port;
+        answers_init(a);
+        json_object_object_foreach(o, section, keys) {
+                if (!json_object_is_type(keys, json_type_object))
+                        return -EBADMSG;
+                json_object_object_foreach(keys, key, value) {
+                        char err[512];
+                        const struct answers_key *k = answers_key_find(section, key);
 
-        rd_text(&rd, "username", a->username, sizeof(a->username));
-        rd_text(&rd, "full_name", a->full_name, sizeof(a->full_name));
-        rd_bool(&rd, "copy_root_ssh_keys", &a->copy_root_ssh_keys);
-        ides = rd_get(&rd, "ides", json_type_array);
-        if (ides) {
-                for (unsigned i = 0; i < _IDE_MAX; i++)
-                        a->ide[i] = false;
-                for (size_t k = 0; k < json_object_array_length(ides); k++) {
-                        struct json_object *e = json_object_array_get_idx(ides, k);
-                        unsigned i;
-
-                        if (!json_object_is_type(e, json_type_string))
+                        if (!k || k->secret || !json_object_is_type(value, json_type_string) ||
+                            answers_set(a, section, key, json_object_get_string(value), err,
+                                        sizeof(err)) < 0)
                                 return -EBADMSG;
-                        for (i = 0; i < _IDE_MAX; i++)
-                                if (strcmp(ide_names[i], json_object_get_string(e)) == 0)
-                                        break;
-                        if (i == _IDE_MAX)
-                                return -EBADMSG;
-                        a->ide[i] = true;
                 }
         }
-        rd_text(&rd, "ide_catalog", a->ide_catalog, sizeof(a->ide_catalog));
-        rd_int(&rd, "rdp_port", 0, UINT16_MAX, &rdp);
-        rd_int(&rd, "ssh_port", 0, UINT16_MAX, &ssh);
-        a->rdp_port = (uint16_t)rdp;
-        a->ssh_port = (uint16_t)ssh;
-        rd_bool(&rd, "firewall", &a->firewall);
-        rd_bool(&rd, "hardening", &a->hardening);
-        rd_bool(&rd, "fail2ban", &a->fail2ban);
-        rd_bool(&rd, "display_manager", &a->display_manager);
-        rd_bool(&rd, "screen_locker", &a->screen_locker);
-        rd_bool(&rd, "sound", &a->sound);
-        rd_bool(&rd, "upgrade", &a->upgrade);
-        rd_text(&rd, "apt_mirror", a->apt_mirror, sizeof(a->apt_mirror));
-        RD_ENUM(&rd, "log_level", log_level_names, &a->log_level);
-        RD_ENUM(&rd, "on_failure", on_failure_names, &a->on_failure);
-        return rd.bad ? -EBADMSG : 0;
+        return 0;
 }
 
 /* Reads back everything session_to_json() writes; *ret only on success. */
@@ -830,7 +737,7 @@ int session_from_json(struct json_object *o, struct session *ret)
                 goto fail;
 
         v = rd_get(&rd, "vps_info", json_type_object);
-        if (rd.bad || (v && vps_from_json(v, &s.vps_info) < 0))
+        if (rd.bad || (v && vps_info_from_json(v, &s.vps_info) < 0))
                 goto fail;
 
         v = rd_get(&rd, "phases", json_type_array);
