@@ -2,16 +2,23 @@
 # tests/e2e/lib.sh — helpers for end-to-end test scripts (source it, bash).
 #
 #   . "$(dirname "$0")/lib.sh"
-#   th_require            # skip (exit 77) where the harness cannot run, fail in CI
-#   th_up web             # boots host "web"; it is stopped and removed on exit
-#   th_exec web apt-get -q update
+#   th_require                      # skip (exit 77) where it cannot run; fail in CI
+#   th_up web                       # boot host "web" (th_up a b: two in parallel)
+#   th_step "installing"            # timestamped progress line
+#   th_exec web apt-get -q update   # as root inside; status passed through
+#   th_ssh web 'systemctl is-active ssh'
 #   th_assert "sshd answers" th_ssh web true
+#   th_assert_eq "hostname" web "$(th_exec web hostname)"
+#   th_timeout 300 th_exec web vps-provision --unattended /root/answers.ini
+#   th_fail "what went wrong"       # console + journal tails, exit 1
+#   th_tmpdir dir; th_free_port; th_port web
 #
 # Every host a test starts with th_up is stopped and removed when the test
-# ends, passes, fails or is interrupted (EXIT/INT/TERM), each within a bounded
-# time. VPSP_TEST_KEEP=1 keeps them for a look afterwards (testhost list, then
-# testhost rm NAME or testhost gc). A test killed with SIGKILL cannot clean up:
-# testhost gc does it later.
+# ends, passes, fails or is interrupted (EXIT/INT/TERM), each within a
+# bounded time (bash runs the INT/TERM trap once the current command ends).
+# VPSP_TEST_KEEP=1 keeps them for a look afterwards (testhost list, then
+# testhost rm NAME or testhost gc). A test killed with SIGKILL cannot clean
+# up: th_up removes a host of the same name first, testhost gc removes all.
 
 TH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TH_TESTHOST=${TH_TESTHOST:-$TH_DIR/testhost}
