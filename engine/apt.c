@@ -1,2 +1,317 @@
-/* apt.c — see apt.h. */
+/* apt.c — see apt.h.
+ *
+ * Everything here asks; nothing changes the system. The changes themselves
+ * run in ops.c with the argv built by apt_argv(). */
 #include "apt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+
+/* apt-get's output is small text; dpkg's database of a full desktop lists
+ * ~2,000 packages at ~60 bytes each. 16 MiB leaves room for any system. */
+#define QUERY_MAX (16u << 20)
+
+static bool parse_percent(const char *s, size_t n, double *ret)
+{
+        char tmp[32], *end;
+
+        if (n == 0 || n >= sizeof(tmp))
+                return false;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        errno = 0;
+        *ret = strtod(tmp, &end);
+        return errno == 0 && end == tmp + n;
+}
+
+int apt_status_parse(const char *line, size_t len, struct apt_status *ret)
+{
+        static const struct {
+                const char *word;
+                enum apt_status_kind kind;
+        } kinds[] = {
+                { "dlstatus", APT_ST_DOWNLOAD },   { "pmstatus", APT_ST_INSTALL },
+                { "pmerror", APT_ST_ERROR },       { "pmconffile", APT_ST_CONFFILE },
+                { "media-change", APT_ST_OTHER },
+        };
+        const char *end = line + len, *colon, *field, *pct = NULL;
+        size_t i;
+
+        memset(ret, 0, sizeof(*ret));
+        colon = memchr(line, ':', len);
+        if (!colon)
+                return -EINVAL;
+        for (i = 0; i < ELEMENTSOF(kinds); i++)
+                if (strlen(kinds[i].word) == (size_t)(colon - line) &&
+                    memcmp(kinds[i].word, line, (size_t)(colon - line)) == 0)
+                        break;
+        if (i == ELEMENTSOF(kinds))
+                return -EINVAL;
+        ret->kind = kinds[i].kind;
+
+        /* "KIND:PKG:PERCENT:MESSAGE". PKG may itself hold a ':' (an
+         * architecture qualifier, "libc6:amd64"), MESSAGE may hold any: the
+         * percent is the first field after KIND that is wholly a number. */
+        field = colon + 1;
+        for (const char *p = field; p < end;) {
+                const char *next = memchr(p, ':', (size_t)(end - p));
+                if (!next)
+                        break;
+                if (p > field && parse_percent(p, (size_t)(next - p), &ret->percent)) {
+                        pct = p;
+                        snprintf(ret->pkg, sizeof(ret->pkg), "%.*s", (int)(p - 1 - field), field);
+                        snprintf(ret->message, sizeof(ret->message), "%.*s",
+                                 (int)(end - next - 1), next + 1);
+                        break;
+                }
+                p = next + 1;
+        }
+        if (!pct)
+                return -EINVAL;
+        if (ret->percent < 0)
+                ret->percent = 0;
+        if (ret->percent > 100)
+                ret->percent = 100;
+        return 0;
+}
+
+char **apt_argv(int status_fd, const char *const *words)
+{
+        char **v = NULL;
+
+        strv_push(&v, "apt-get");
+        strv_push(&v, "-y");
+        strv_push(&v, "-q");
+        /* keep the installed version of a changed conffile, never ask */
+        strv_push(&v, "-o");
+        strv_push(&v, "Dpkg::Options::=--force-confdef");
+        strv_push(&v, "-o");
+        strv_push(&v, "Dpkg::Options::=--force-confold");
+        /* no pty: output comes through our pipes, line by line */
+        strv_push(&v, "-o");
+        strv_push(&v, "Dpkg::Use-Pty=0");
+        strv_push(&v, "-o");
+        strv_pushf(&v, "DPkg::Lock::Timeout=%d", APT_LOCK_TIMEOUT_S);
+        if (status_fd >= 0) {
+                strv_push(&v, "-o");
+                strv_pushf(&v, "APT::Status-Fd=%d", status_fd);
+        }
+        for (size_t i = 0; words && words[i]; i++)
+                strv_push(&v, words[i]);
+        return v;
+}
+
+int apt_installed(char ***ret)
+{
+        const char *const argv[] = {
+                "dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Architecture}\n",
+                NULL,
+        };
+        const char *const arch_argv[] = { "dpkg", "--print-architecture", NULL };
+        _cleanup_free_ char *out = NULL, *native = NULL;
+        char **list = NULL, *save = NULL;
+        int r;
+
+        r = run_capture(arch_argv, 256, &native);
+        if (r != 0)
+                return r < 0 ? r : -EIO;
+        strstrip(native);
+        r = run_capture(argv, QUERY_MAX, &out);
+        if (r != 0)
+                return r < 0 ? r : -EIO;
+
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *name, *arch, *tab;
+
+                /* "ii " = wanted install, installed, no error flag */
+                if (strncmp(line, "ii ", 3) != 0 || !(tab = strchr(line, '\t')))
+                        continue;
+                name = tab + 1;
+                tab = strchr(name, '\t');
+                if (!tab)
+                        continue;
+                *tab = '\0';
+                arch = tab + 1;
+                if (strcmp(arch, native) == 0 || strcmp(arch, "all") == 0 || !arch[0])
+                        strv_push(&list, name);
+                else
+                        strv_pushf(&list, "%s:%s", name, arch);
+        }
+        if (!list)
+                list = xcalloc(1, sizeof(char *));
+        strv_sort(list);
+        *ret = list;
+        return 0;
+}
+
+bool apt_is_installed(char *const *installed, const char *pkg)
+{
+        return strv_contains(installed, pkg);
+}
+
+/* "Inst NAME [OLD] (NEW REPO [ARCH])": NAME, and whether [OLD] is there. */
+static bool parse_inst(char *line, char **ret_name, bool *ret_upgrade)
+{
+        char *name, *sp;
+
+        if (!startswith(line, "Inst "))
+                return false;
+        name = line + 5;
+        sp = strchr(name, ' ');
+        if (sp)
+                *sp = '\0';
+        if (!name[0])
+                return false;
+        *ret_name = name;
+        *ret_upgrade = sp && sp[1] == '[';
+        return true;
+}
+
+/* The package named in "E: Unable to locate package NAME" or
+ * "E: Package 'NAME' has no installation candidate". */
+static bool missing_package(const char *line, char *err, size_t errlen)
+{
+        const char *p;
+
+        if ((p = strstr(line, "Unable to locate package "))) {
+                snprintf(err, errlen, "%s", p + strlen("Unable to locate package "));
+                return true;
+        }
+        if ((p = strstr(line, "Package '")) && strstr(line, "has no installation candidate")) {
+                const char *q = strchr(p + 9, '\'');
+                snprintf(err, errlen, "%.*s", q ? (int)(q - p - 9) : 0, p + 9);
+                return true;
+        }
+        return false;
+}
+
+/* Collects stdout and stderr together, in the order they arrive. */
+static void collect_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                         bool truncated)
+{
+        struct buf *b = userdata;
+
+        (void)stream;
+        (void)truncated;
+        if (buf_append(b, line, len) < 0 || buf_append(b, "\n", 1) < 0)
+                return;   /* over the cap: the rest is not needed to plan */
+}
+
+int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_upgraded,
+                         char *err, size_t errlen)
+{
+        _cleanup_strv_ char **argv = NULL, **fresh = NULL, **upgraded = NULL;
+        _cleanup_free_ char *out = NULL;
+        struct run_opts o;
+        struct run_result res;
+        struct buf b;
+        char *save = NULL, first_error[512] = "", missing[256] = "";
+        int r;
+
+        if (err && errlen)
+                err[0] = '\0';
+        strv_push(&argv, "apt-get");
+        strv_push(&argv, "-s");
+        strv_push(&argv, "-q");
+        /* a simulation only reads; without this, apt-get -s as root still
+         * takes dpkg's lock and would queue behind unattended-upgrades */
+        strv_push(&argv, "-o");
+        strv_push(&argv, "Debug::NoLocking=1");
+        strv_push(&argv, "install");
+        for (size_t i = 0; pkgs && pkgs[i]; i++)
+                strv_push(&argv, pkgs[i]);
+
+        buf_init(&b, QUERY_MAX);
+        run_opts_init(&o);
+        o.argv = (const char *const *)argv;
+        o.timeout_ms = 10u * 60u * 1000u;
+        o.line_max = 8192;
+        o.on_line = collect_line;
+        o.userdata = &b;
+        r = run_command(&o, &res);
+        out = buf_steal(&b);
+        buf_release(&b);
+        if (r < 0) {
+                if (err && errlen)
+                        run_describe(r, &res, "apt-get", err, errlen);
+                return r;
+        }
+
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *name;
+                bool up;
+
+                if (parse_inst(line, &name, &up)) {
+                        strv_push(up ? &upgraded : &fresh, name);
+                        continue;
+                }
+                if (!startswith(line, "E: "))
+                        continue;
+                if (!missing[0] && missing_package(line, missing, sizeof(missing)))
+                        continue;
+                if (!first_error[0])
+                        snprintf(first_error, sizeof(first_error), "%s", line + 3);
+        }
+        if (missing[0]) {
+                if (err && errlen)
+                        snprintf(err, errlen, "%s", missing);
+                return -ENOENT;
+        }
+        if (r != 0) {
+                if (err && errlen) {
+                        if (first_error[0])
+                                snprintf(err, errlen, "%s", first_error);
+                        else
+                                run_describe(r, &res, "apt-get", err, errlen);
+                }
+                return -EIO;
+        }
+        if (!fresh)
+                fresh = xcalloc(1, sizeof(char *));
+        if (!upgraded)
+                upgraded = xcalloc(1, sizeof(char *));
+        strv_sort(fresh);
+        strv_sort(upgraded);
+        *ret_new = fresh;
+        fresh = NULL;
+        if (ret_upgraded) {
+                *ret_upgraded = upgraded;
+                upgraded = NULL;
+        }
+        return 0;
+}
+
+int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_t comm_size)
+{
+        _cleanup_close_ int fd = -1;
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        char path[64];
+        _cleanup_free_ char *comm = NULL;
+
+        if (ret_comm && comm_size)
+                ret_comm[0] = '\0';
+        fd = open(lock_path ? lock_path : APT_LOCK_FRONTEND, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* dpkg and apt lock with fcntl(F_SETLK); F_GETLK reports the holder
+         * without taking anything (a read-only fd may ask about a write lock) */
+        if (fcntl(fd, F_GETLK, &fl) < 0)
+                return -errno;
+        if (fl.l_type == F_UNLCK)
+                return 0;
+        if (ret_pid)
+                *ret_pid = fl.l_pid;
+        if (ret_comm && comm_size && fl.l_pid > 0) {
+                snprintf(path, sizeof(path), "/proc/%d/comm", (int)fl.l_pid);
+                if (read_file(path, 256, &comm, NULL) >= 0)
+                        snprintf(ret_comm, comm_size, "%s", strstrip(comm));
+        }
+        return 1;
+}

@@ -28,11 +28,17 @@ struct apt_status {
  * friends. The message may contain ':'. -EINVAL on a line of another shape. */
 int apt_status_parse(const char *line, size_t len, struct apt_status *ret);
 
-/* The argv prefix for a non-interactive apt-get that reports on fd
- * status_fd (-1 = no status): apt-get -y -q -o Dpkg::Options::=--force-confdef
+/* How long apt itself waits for dpkg's lock before giving up (seconds);
+ * ops.c waits longer in front of it, saying who holds the lock. */
+#define APT_LOCK_TIMEOUT_S 900
+/* The lock every dpkg frontend (apt, unattended-upgrades, aptitude) takes. */
+#define APT_LOCK_FRONTEND "/var/lib/dpkg/lock-frontend"
+
+/* The argv for a non-interactive apt-get that reports on fd status_fd
+ * (-1 = no status): apt-get -y -q -o Dpkg::Options::=--force-confdef
  * -o Dpkg::Options::=--force-confold -o Dpkg::Use-Pty=0
- * -o DPkg::Lock::Timeout=… -o APT::Status-Fd=N, followed by the caller's
- * words. The result is a strv the caller frees. */
+ * -o DPkg::Lock::Timeout=APT_LOCK_TIMEOUT_S [-o APT::Status-Fd=N], followed
+ * by the caller's words. The result is a strv the caller frees. */
 char **apt_argv(int status_fd, const char *const *words);
 
 /* Installed packages ("ii" in dpkg's database) as sorted strv of
@@ -40,13 +46,15 @@ char **apt_argv(int status_fd, const char *const *words);
 int apt_installed(char ***ret);
 bool apt_is_installed(char *const *installed, const char *pkg);
 
-/* Runs "apt-get -s install …" (no changes, no lock needed) and returns the
+/* Runs "apt-get -s install WORDS" (no changes, no lock needed; words are
+ * what follows "install": options and package names) and returns the
  * packages the install would newly add (ret_new) and upgrade (ret_upgraded,
- * may be NULL). A package apt cannot find fails with -ENOENT and its name
- * in err. */
+ * may be NULL), sorted. A package apt cannot find fails with -ENOENT and
+ * its name in err; any other refusal with -EIO and apt's "E:" line in err. */
 int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_upgraded,
                          char *err, size_t errlen);
 
-/* If dpkg's frontend lock is held by another process, fills the holder's
- * pid and command name and returns 1; 0 when free; -errno on error. */
-int apt_lock_holder(pid_t *ret_pid, char *ret_comm, size_t comm_size);
+/* If the lock file (NULL = APT_LOCK_FRONTEND) is locked by another process,
+ * fills the holder's pid and command name and returns 1; 0 when free or
+ * missing; -errno on error. Only asks (F_GETLK); never takes the lock. */
+int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_t comm_size);

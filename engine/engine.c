@@ -658,8 +658,9 @@ void engine_free(struct engine *e)
                 close(e->cancel_efd);
         journal_free(e->journal);
         lock_release(e->lock);
-        if (e->have_session)
-                session_release(&e->session);
+        /* prepared (or loaded) even when no file was written: release it
+         * whatever have_session says; a zeroed session releases fine */
+        session_release(&e->session);
         if (e->cred_pw) {
                 log_unregister_secret(e->cred_pw);
                 secret_free(e->cred_pw);
@@ -1038,7 +1039,10 @@ static int step_phase(struct engine *e, int i)
                 r = p->run ? p->run(&c) : 0;
                 if (c.action)
                         phase_action_end(&c, r);
-                if (r >= 0) {
+                if (r >= 0 && !p->verify) {
+                        /* a phase without state of its own (the summary):
+                         * done when it ran, no checkpoint, runs every time */
+                } else if (r >= 0) {
                         int v = call_verify(&c, digest);
                         if (v == 1) {
                                 struct checkpoint n = { 0 };
@@ -1327,6 +1331,14 @@ static int run_rollback_mode(struct engine *e)
                         }
                         journal_free(j);
                         j = NULL;
+                        /* an unfinished run with nothing left to undo (it
+                         * failed before its first change): rolling it back
+                         * is only closing it, so a new run may start */
+                        if (s.status == SESSION_FAILED || s.status == SESSION_IN_PROGRESS ||
+                            s.status == SESSION_INITIALIZING) {
+                                s.status = SESSION_ROLLED_BACK;
+                                (void)session_save(&s, path);
+                        }
                 }
                 session_release(&s);
         }

@@ -48,6 +48,8 @@ struct phase {
          * inputs digest; a change of them re-runs the phase. NULL = none. */
         void (*inputs)(const struct answers *a, struct sha256_ctx *c);
         int (*plan)(struct phase_ctx *ctx);
+        /* NULL = the phase has no state of its own to check (the summary):
+         * it runs every time and is done when run() succeeds; no checkpoint. */
         int (*verify)(struct phase_ctx *ctx);
         int (*run)(struct phase_ctx *ctx);
 };

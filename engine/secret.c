@@ -58,7 +58,7 @@ struct secret {
 };
 
 /* Maps, locks and marks a region large enough for len bytes of text. */
-static int secret_alloc(size_t len, struct secret **ret)
+int secret_alloc(size_t len, struct secret **ret)
 {
         long page = sysconf(_SC_PAGESIZE);
         size_t need, map_len;
@@ -206,6 +206,11 @@ int secret_from(const char *text, size_t len, struct secret **ret)
                 memcpy(s->text, text, len);
         *ret = s;
         return 0;
+}
+
+char *secret_buffer(struct secret *s)
+{
+        return s ? s->text : NULL;
 }
 
 const char *secret_str(const struct secret *s)

@@ -171,6 +171,7 @@ void session_init(struct session *s, const char *id)
         s->mode = MODE_PROVISION;
         s->developer_user.uid = -1;
         s->developer_user.gid = -1;
+        answers_init(&s->answers);   /* the defaults, so a bare session reads back */
 }
 
 /* Frees what an action owns. */
@@ -301,24 +302,6 @@ static void add_int(struct json_object *o, const char *key, int64_t v)
 static void add_bool(struct json_object *o, const char *key, bool v)
 {
         json_object_object_add(o, key, json_object_new_boolean(v));
-}
-
-/* A double in its shortest form that reads back to the same value
- * ("75.3", not "75.299999999999997"). */
-static void add_double(struct json_object *o, const char *key, double v)
-{
-        char text[64];
-
-        if (!isfinite(v)) {
-                json_object_object_add(o, key, NULL);
-                return;
-        }
-        for (int prec = 15; prec <= 17; prec++) {
-                snprintf(text, sizeof(text), "%.*g", prec, v);
-                if (strtod(text, NULL) == v)
-                        break;
-        }
-        json_object_object_add(o, key, json_object_new_double_s(v, text));
 }
 
 /* A strv as an array of strings ([] for NULL). */
@@ -526,21 +509,6 @@ static void rd_bool(struct reader *rd, const char *key, bool *dst)
 
         if (v)
                 *dst = json_object_get_boolean(v);
-}
-
-/* A number member (integer or not). */
-static void rd_double(struct reader *rd, const char *key, double *dst)
-{
-        struct json_object *v;
-
-        if (rd->bad || !json_object_object_get_ex(rd->o, key, &v) ||
-            json_object_is_type(v, json_type_null))
-                return;
-        if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
-                rd->bad = true;
-                return;
-        }
-        *dst = json_object_get_double(v);
 }
 
 /* An enum written by name; an unknown name is bad. */

@@ -165,7 +165,7 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                 int decile = (int)floor(ev->progress.phase * 10.0);
                 r->overall = ev->progress.overall;
                 if (ev->progress.detail && decile > r->last_decile && decile > 0 && decile < 10) {
-                        char eta[64] = "";
+                        char eta[96] = "";
                         if (ev->progress.eta_ms >= 0) {
                                 fmt_duration(ev->progress.eta_ms, d, sizeof(d));
                                 snprintf(eta, sizeof(eta), ", about %s left", d);

@@ -1,14 +1,240 @@
-/* test_apt.c — placeholder until the module's tests are written. */
+/* test_apt.c — apt's status channel, the argv, dpkg's package list, the
+ * install simulation (against stub apt-get / dpkg-query on PATH) and the
+ * lock holder (a real fcntl lock held by a child). */
 #include "testlib.h"
 
-static void not_written(void **state)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apt.h"
+#include "util.h"
+
+static char *T;
+static char stubs[PATH_MAX];
+
+static void status_lines(void **state)
+{
+        struct apt_status st;
+        const char *l;
+        (void)state;
+
+        l = "pmstatus:xfce4-panel:42.8571:Unpacking xfce4-panel (amd64)";
+        assert_int_equal(apt_status_parse(l, strlen(l), &st), 0);
+        assert_int_equal(st.kind, APT_ST_INSTALL);
+        assert_string_equal(st.pkg, "xfce4-panel");
+        assert_true(st.percent > 42.85 && st.percent < 42.86);
+        assert_string_equal(st.message, "Unpacking xfce4-panel (amd64)");
+
+        /* architecture-qualified package, message with colons */
+        l = "pmstatus:libc6:amd64:12.5:Configuring libc6:amd64: almost";
+        assert_int_equal(apt_status_parse(l, strlen(l), &st), 0);
+        assert_string_equal(st.pkg, "libc6:amd64");
+        assert_true(st.percent == 12.5);
+        assert_string_equal(st.message, "Configuring libc6:amd64: almost");
+
+        l = "dlstatus:3:27.0154:Retrieving file 3 of 41";
+        assert_int_equal(apt_status_parse(l, strlen(l), &st), 0);
+        assert_int_equal(st.kind, APT_ST_DOWNLOAD);
+        assert_true(st.percent > 27.0 && st.percent < 27.1);
+        assert_string_equal(st.message, "Retrieving file 3 of 41");
+
+        l = "pmerror:/var/cache/apt/archives/x_1_amd64.deb:50:trying to overwrite '/usr/bin/x'";
+        assert_int_equal(apt_status_parse(l, strlen(l), &st), 0);
+        assert_int_equal(st.kind, APT_ST_ERROR);
+        assert_string_equal(st.pkg, "/var/cache/apt/archives/x_1_amd64.deb");
+        assert_string_equal(st.message, "trying to overwrite '/usr/bin/x'");
+
+        l = "pmconffile:/etc/x.conf:80:'/etc/x.conf' '/etc/x.conf.dpkg-new' 1 1";
+        assert_int_equal(apt_status_parse(l, strlen(l), &st), 0);
+        assert_int_equal(st.kind, APT_ST_CONFFILE);
+
+        /* percent is clamped; len is honoured (the rest is not read) */
+        l = "pmstatus:a:250:x and more";
+        assert_int_equal(apt_status_parse(l, 16, &st), 0);
+        assert_true(st.percent == 100);
+        assert_string_equal(st.message, "x");
+
+        /* not apt's shapes */
+        assert_int_equal(apt_status_parse("hello", 5, &st), -EINVAL);
+        assert_int_equal(apt_status_parse("pmstatus:pkg:notanumber:x", 25, &st), -EINVAL);
+        assert_int_equal(apt_status_parse("other:pkg:1:x", 13, &st), -EINVAL);
+        assert_int_equal(apt_status_parse("", 0, &st), -EINVAL);
+}
+
+static void argv_shape(void **state)
+{
+        const char *const words[] = { "install", "--no-install-recommends", "xrdp", NULL };
+        char **v;
+        char *j;
+        (void)state;
+
+        v = apt_argv(3, words);
+        j = strv_join(v, " ");
+        assert_string_equal(j, "apt-get -y -q -o Dpkg::Options::=--force-confdef "
+                               "-o Dpkg::Options::=--force-confold -o Dpkg::Use-Pty=0 "
+                               "-o DPkg::Lock::Timeout=900 -o APT::Status-Fd=3 "
+                               "install --no-install-recommends xrdp");
+        free(j);
+        strv_free(v);
+
+        v = apt_argv(-1, NULL);
+        assert_false(strv_contains(v, "APT::Status-Fd=-1"));
+        assert_string_equal(v[strv_length(v) - 1], "DPkg::Lock::Timeout=900");
+        strv_free(v);
+}
+
+static void installed_list(void **state)
+{
+        char **l = NULL;
+        (void)state;
+
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query",
+                  "printf 'ii \\tzsh\\tamd64\\n'\n"
+                  "printf 'rc \\told-removed\\tamd64\\n'\n"
+                  "printf 'ii \\tlibc6\\ti386\\n'\n"
+                  "printf 'iU \\thalf-configured\\tamd64\\n'\n"
+                  "printf 'ii \\tbase-files\\tall\\n'\n");
+        assert_int_equal(apt_installed(&l), 0);
+        assert_int_equal(strv_length(l), 3);
+        assert_string_equal(l[0], "base-files");
+        assert_string_equal(l[1], "libc6:i386");
+        assert_string_equal(l[2], "zsh");
+        assert_true(apt_is_installed(l, "zsh"));
+        assert_false(apt_is_installed(l, "old-removed"));
+        assert_false(apt_is_installed(l, "half-configured"));
+        strv_free(l);
+
+        test_stub(stubs, "dpkg-query", "echo broken >&2; exit 2");
+        assert_int_equal(apt_installed(&l), -EIO);
+}
+
+static void simulate(void **state)
+{
+        char **fresh = NULL, **up = NULL, err[256];
+        char *calls;
+        const char *const pkgs[] = { "--no-install-recommends", "xrdp", "ufw", NULL };
+        (void)state;
+
+        test_stub(stubs, "apt-get",
+                  "echo 'Reading package lists...'\n"
+                  "echo 'Inst xrdp (0.10.1-3 Debian:13.0/stable [amd64])'\n"
+                  "echo 'Inst libssl3t64 [3.5.0-1] (3.5.1-1 Debian:13.1/stable [amd64])'\n"
+                  "echo 'Inst ufw (0.36.2-9 Debian:13.0/stable [all])'\n"
+                  "echo 'Conf xrdp (0.10.1-3 Debian:13.0/stable [amd64])'\n");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, &up, err, sizeof(err)), 0);
+        assert_int_equal(strv_length(fresh), 2);
+        assert_string_equal(fresh[0], "ufw");
+        assert_string_equal(fresh[1], "xrdp");
+        assert_int_equal(strv_length(up), 1);
+        assert_string_equal(up[0], "libssl3t64");
+        strv_free(fresh);
+        strv_free(up);
+        calls = test_stub_calls(stubs);
+        assert_non_null(strstr(calls, "apt-get -s -q -o Debug::NoLocking=1 install "
+                                      "--no-install-recommends xrdp ufw"));
+        free(calls);
+
+        /* nothing to do: empty lists, not NULL */
+        test_stub(stubs, "apt-get", "echo 'xrdp is already the newest version'");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, NULL, err, sizeof(err)), 0);
+        assert_non_null(fresh);
+        assert_int_equal(strv_length(fresh), 0);
+        strv_free(fresh);
+
+        test_stub(stubs, "apt-get", "echo 'E: Unable to locate package xrdpp' >&2; exit 100");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, NULL, err, sizeof(err)), -ENOENT);
+        assert_string_equal(err, "xrdpp");
+
+        test_stub(stubs, "apt-get",
+                  "echo \"E: Package 'ghost' has no installation candidate\" >&2; exit 100");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, NULL, err, sizeof(err)), -ENOENT);
+        assert_string_equal(err, "ghost");
+
+        test_stub(stubs, "apt-get",
+                  "echo 'E: Unmet dependencies. Try apt --fix-broken install' >&2; exit 100");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, NULL, err, sizeof(err)), -EIO);
+        assert_string_equal(err, "Unmet dependencies. Try apt --fix-broken install");
+
+        test_stub(stubs, "apt-get", "exit 100");
+        assert_int_equal(apt_simulate_install(pkgs, &fresh, NULL, err, sizeof(err)), -EIO);
+        assert_non_null(strstr(err, "100"));
+}
+
+static void lock_holder(void **state)
+{
+        char *lock = test_path(T, "lock-frontend");
+        int pipefd[2];
+        char comm[64], c;
+        pid_t pid, holder = 0;
+        (void)state;
+
+        /* missing file and an unlocked file: free */
+        assert_int_equal(apt_lock_holder(lock, &holder, comm, sizeof(comm)), 0);
+        test_write(lock, "");
+        assert_int_equal(apt_lock_holder(lock, &holder, comm, sizeof(comm)), 0);
+
+        assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+                int fd = open(lock, O_RDWR);
+                prctl(PR_SET_NAME, "fake-upgrades");
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
+                        _exit(1);
+                (void)!write(pipefd[1], "x", 1);
+                pause();
+                _exit(0);
+        }
+        close(pipefd[1]);
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        close(pipefd[0]);
+
+        assert_int_equal(apt_lock_holder(lock, &holder, comm, sizeof(comm)), 1);
+        assert_int_equal(holder, pid);
+        assert_string_equal(comm, "fake-upgrades");
+
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        assert_int_equal(apt_lock_holder(lock, &holder, comm, sizeof(comm)), 0);
+        free(lock);
+}
+
+static int setup(void **state)
 {
         (void)state;
-        fail_msg("tests for apt are not written yet");
+        T = test_tmpdir();
+        snprintf(stubs, sizeof(stubs), "%s/bin", T);
+        assert_int_equal(mkdir_p(stubs, 0755), 0);
+        test_path_prepend(stubs);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        test_cleanup_all();
+        return 0;
 }
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(not_written) };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(status_lines),
+                cmocka_unit_test(argv_shape),
+                cmocka_unit_test(installed_list),
+                cmocka_unit_test(simulate),
+                cmocka_unit_test(lock_holder),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
 }

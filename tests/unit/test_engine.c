@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "enginelib.h"
 #include "engine.h"
 #include "journal.h"
 #include "lock.h"
@@ -87,13 +88,14 @@ static int beta_run(struct phase_ctx *c)
         char *p = file_path("beta.txt");
         int r;
 
-        r = ops_write_file(c, p, "beta\n", 5, 0600, getuid(), getgid());
-        free(p);
-        if (r < 0)
-                return r;
+        /* the file is the proof the command succeeded: written after it */
         phase_action_begin(c, "COMMAND_EXEC", "beta-cmd", "Running beta-cmd");
         r = ops_run(c, argv, NULL);
-        return phase_action_end(c, r < 0 ? r : 0);
+        r = phase_action_end(c, r < 0 ? r : 0);
+        if (r >= 0)
+                r = ops_write_file(c, p, "beta\n", 5, 0600, getuid(), getgid());
+        free(p);
+        return r < 0 ? r : 0;
 }
 
 static int gamma_run(struct phase_ctx *c)
@@ -107,10 +109,10 @@ static int gamma_run(struct phase_ctx *c)
         return 0;
 }
 
-static int gamma_verify(struct phase_ctx *c)
+static int succeeds(struct phase_ctx *c)
 {
         (void)c;
-        return 0;   /* runs every time, like the summary phase */
+        return 0;
 }
 
 static int never_verifies(struct phase_ctx *c)
@@ -130,22 +132,15 @@ static const struct phase alpha = { .id = "alpha", .title = "Alpha", .weight = 3
 static const struct phase beta = { .id = "beta", .title = "Beta", .weight = 60,
                                    .verify = beta_verify, .run = beta_run };
 static const struct phase gamma_ = { .id = "gamma", .title = "Gamma", .weight = 9,
-                                     .verify = gamma_verify, .run = gamma_run };
+                                     .run = gamma_run };   /* no verify: runs every time, like the summary */
 static const struct phase off = { .id = "off", .title = "Off", .weight = 1,
                                   .enabled = disabled, .run = gamma_run };
 static const struct phase broken = { .id = "broken", .title = "Broken", .weight = 1,
-                                     .verify = never_verifies, .run = gamma_verify };
+                                     .verify = never_verifies, .run = succeeds };
 
 static const struct phase *table[] = { &alpha, &beta, &off, &gamma_ };
 
 /* ---- harness --------------------------------------------------------- */
-
-struct run {
-        int code;
-        struct event **ev;
-        size_t n;
-        int prompts;
-};
 
 enum responder { RESPOND_NONE, RESPOND_RETRY_FIXED, RESPOND_ROLLBACK, RESPOND_KEEP,
                  RESPOND_CANCEL_ON_ALPHA };
@@ -157,113 +152,34 @@ static void set_beta_exit(int code)
         test_stub(stubs, "beta-cmd", body);
 }
 
-static void fake_system(const char *os_id, const char *version)
+static void respond(struct engine *e, const struct event *ev, void *userdata)
 {
-        char *p, buf[512];
+        enum responder resp = *(enum responder *)userdata;
 
-        p = test_path(T, "os-release");
-        snprintf(buf, sizeof(buf), "NAME=\"%s\"\nID=%s\nVERSION_ID=\"%s\"\nVERSION_CODENAME=trixie\n",
-                 strcmp(os_id, "debian") == 0 ? "Debian GNU/Linux" : "Ubuntu", os_id, version);
-        test_write(p, buf);
-        free(p);
-}
-
-static void engine_opts_for(struct engine_opts *o, enum session_mode mode,
-                            const struct phase *const *phases, size_t n)
-{
-        char err[256];
-        char *p;
-
-        memset(o, 0, sizeof(*o));
-        o->mode = mode;
-        answers_init(&o->answers);
-        o->phases = phases;
-        o->n_phases = n;
-        assert_int_equal(paths_init(&o->paths, err, sizeof(err)), 0);
-        preflight_env_default(&o->preflight);
-        o->preflight.os_release = (p = test_path(T, "os-release"));
-        o->preflight.proc = test_path(T, "proc");
-        o->preflight.root = "/";
-        o->preflight.dpkg_dir = test_path(T, "dpkg");
-        o->preflight.run_dir = test_path(T, "run");
-        o->preflight.sys = NULL;
-        o->preflight.euid = 0;
-        o->preflight.mirror_url = NULL;
-        o->preflight.min_disk_gb = 0;
-        o->preflight.min_ram_mb = 1;
-}
-
-static void engine_opts_release(struct engine_opts *o)
-{
-        free((char *)o->preflight.os_release);
-        free((char *)o->preflight.proc);
-        free((char *)o->preflight.dpkg_dir);
-        free((char *)o->preflight.run_dir);
-}
-
-static void run_engine(struct engine_opts *o, enum responder resp, struct run *ret)
-{
-        struct engine *e = NULL;
-        struct queue *q;
-        bool ended = false;
-
-        memset(ret, 0, sizeof(*ret));
-        assert_int_equal(engine_new(o, &e), 0);
-        assert_int_equal(engine_start(e), 0);
-        q = engine_events(e);
-        while (!ended) {
-                struct event *ev = queue_wait_pop(q, 20000);
-                assert_non_null(ev);   /* the engine never goes silent for 20 s here */
-                if (ev->type == EV_PROMPT) {
-                        struct event *a = event_new(EV_ANSWER);
-                        ret->prompts++;
-                        a->answer.prompt_id = ev->prompt.id;
-                        switch (resp) {
-                        case RESPOND_RETRY_FIXED:
-                                set_beta_exit(0);
-                                a->answer.choice = CHOICE_RETRY;
-                                break;
-                        case RESPOND_ROLLBACK:
-                                a->answer.choice = CHOICE_ROLLBACK;
-                                break;
-                        default:
-                                a->answer.choice = CHOICE_KEEP;
-                        }
-                        engine_send(e, a);
+        if (ev->type == EV_PROMPT) {
+                struct event *a = event_new(EV_ANSWER);
+                a->answer.prompt_id = ev->prompt.id;
+                switch (resp) {
+                case RESPOND_RETRY_FIXED:
+                        set_beta_exit(0);
+                        a->answer.choice = CHOICE_RETRY;
+                        break;
+                case RESPOND_ROLLBACK:
+                        a->answer.choice = CHOICE_ROLLBACK;
+                        break;
+                default:
+                        a->answer.choice = CHOICE_KEEP;
                 }
-                if (resp == RESPOND_CANCEL_ON_ALPHA && ev->type == EV_PHASE_START &&
-                    strcmp(ev->phase_start.id, "alpha") == 0)
-                        engine_send(e, event_new(EV_CANCEL));
-                ended = ev->type == EV_SESSION_END;
-                ret->ev = realloc(ret->ev, (ret->n + 1) * sizeof(*ret->ev));
-                ret->ev[ret->n++] = ev;
+                engine_send(e, a);
         }
-        ret->code = engine_join(e);
-        engine_free(e);
+        if (resp == RESPOND_CANCEL_ON_ALPHA && ev->type == EV_PHASE_START &&
+            strcmp(ev->phase_start.id, "alpha") == 0)
+                engine_send(e, event_new(EV_CANCEL));
 }
 
-static void run_release(struct run *r)
+static void run_engine(struct engine_opts *o, enum responder resp, struct etest_run *ret)
 {
-        for (size_t i = 0; i < r->n; i++)
-                event_free(r->ev[i]);
-        free(r->ev);
-}
-
-static const struct event *find_event(const struct run *r, enum event_type t, size_t nth)
-{
-        for (size_t i = 0; i < r->n; i++)
-                if (r->ev[i]->type == t && nth-- == 0)
-                        return r->ev[i];
-        return NULL;
-}
-
-static enum phase_state end_state(const struct run *r, const char *id)
-{
-        enum phase_state st = _PHASE_STATE_MAX;
-        for (size_t i = 0; i < r->n; i++)
-                if (r->ev[i]->type == EV_PHASE_END && strcmp(r->ev[i]->phase_end.id, id) == 0)
-                        st = r->ev[i]->phase_end.state;
-        return st;
+        etest_run(o, respond, &resp, ret);
 }
 
 static int count(const char *hay, const char *needle)
@@ -284,7 +200,6 @@ static char *state_path(const char *rel)
 
 static int setup(void **state)
 {
-        char *p;
         (void)state;
 
         T = test_tmpdir();
@@ -294,35 +209,7 @@ static int setup(void **state)
         assert_int_equal(mkdir(files, 0755), 0);
         test_path_prepend(stubs);
         set_beta_exit(0);
-        fake_system("debian", "13");
-        p = test_path(T, "proc");
-        mkdir(p, 0755);
-        free(p);
-        p = test_path(T, "proc/meminfo");
-        test_write(p, "MemTotal:        8000000 kB\n");
-        free(p);
-        p = test_path(T, "dpkg");
-        mkdir(p, 0755);
-        free(p);
-        p = test_path(T, "dpkg/updates");
-        mkdir(p, 0755);
-        free(p);
-        p = test_path(T, "dpkg/status");
-        test_write(p, "");
-        free(p);
-        p = test_path(T, "run");
-        mkdir(p, 0755);
-        free(p);
-
-        p = test_path(T, "state");
-        setenv("VPS_PROVISION_STATE_DIR", p, 1);
-        free(p);
-        p = test_path(T, "log");
-        setenv("VPS_PROVISION_LOG_DIR", p, 1);
-        free(p);
-        p = test_path(T, "lock/vps-provision.lock");
-        setenv("VPS_PROVISION_LOCK", p, 1);
-        free(p);
+        etest_host(T);
         return 0;
 }
 
@@ -338,7 +225,7 @@ static int teardown(void **state)
 static void full_run_then_rerun_skips(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         const struct event *ev;
         double last = -1;
         struct checkpoint cp;
@@ -346,21 +233,21 @@ static void full_run_then_rerun_skips(void **state)
         char *p;
         (void)state;
 
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
 
-        ev = find_event(&r, EV_SESSION_START, 0);
+        ev = etest_find(&r, EV_SESSION_START, 0);
         assert_non_null(ev);
         assert_int_equal(ev->session.n_phases, 5);   /* preflight + 4 */
         assert_string_equal(ev->session.phases[0].id, "preflight");
         assert_int_equal(ev->session.phases[3].state, PHASE_DISABLED);
         assert_non_null(ev->session.log_path);
-        assert_non_null(find_event(&r, EV_PREFLIGHT, 0));
-        assert_int_equal(end_state(&r, "alpha"), PHASE_DONE);
-        assert_int_equal(end_state(&r, "beta"), PHASE_DONE);
-        assert_int_equal(end_state(&r, "gamma"), PHASE_DONE);
-        assert_int_equal(end_state(&r, "off"), _PHASE_STATE_MAX);   /* never started */
+        assert_non_null(etest_find(&r, EV_PREFLIGHT, 0));
+        assert_int_equal(etest_end_state(&r, "alpha"), PHASE_DONE);
+        assert_int_equal(etest_end_state(&r, "beta"), PHASE_DONE);
+        assert_int_equal(etest_end_state(&r, "gamma"), PHASE_DONE);
+        assert_int_equal(etest_end_state(&r, "off"), _PHASE_STATE_MAX);   /* never started */
 
         /* progress never goes backwards and ends at 1 */
         for (size_t i = 0; i < r.n; i++)
@@ -371,13 +258,13 @@ static void full_run_then_rerun_skips(void **state)
         assert_true(last > 0.999);
 
         /* credentials once, before the end, with a real password */
-        ev = find_event(&r, EV_CREDENTIALS, 0);
+        ev = etest_find(&r, EV_CREDENTIALS, 0);
         assert_non_null(ev);
-        assert_null(find_event(&r, EV_CREDENTIALS, 1));
+        assert_null(etest_find(&r, EV_CREDENTIALS, 1));
         assert_string_equal(ev->credentials.username, "devuser");
         assert_non_null(ev->credentials.password);
         assert_int_equal(secret_len(ev->credentials.password), 20);
-        ev = find_event(&r, EV_SESSION_END, 0);
+        ev = etest_find(&r, EV_SESSION_END, 0);
         assert_int_equal(ev->session_end.exit_code, 0);
         assert_int_equal(ev->session_end.status, SESSION_COMPLETED);
         assert_true(strv_contains(ev->session_end.summary, "gamma summary line"));
@@ -402,7 +289,7 @@ static void full_run_then_rerun_skips(void **state)
                 assert_int_equal(session_load(path, &s), 0);
                 assert_int_equal(s.status, SESSION_COMPLETED);
                 assert_int_equal(s.exit_code, 0);
-                const char *pw = secret_str(find_event(&r, EV_CREDENTIALS, 0)->credentials.password);
+                const char *pw = secret_str(etest_find(&r, EV_CREDENTIALS, 0)->credentials.password);
                 char *txt = test_read(path);
                 assert_null(strstr(txt, pw));
                 free(txt);
@@ -415,22 +302,22 @@ static void full_run_then_rerun_skips(void **state)
                 session_release(&s);
                 free(dir);
         }
-        run_release(&r);
+        etest_run_release(&r);
 
         /* second run: verified phases are skipped and nothing is journaled */
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        assert_int_equal(end_state(&r, "alpha"), PHASE_SKIPPED);
-        assert_int_equal(end_state(&r, "beta"), PHASE_SKIPPED);
-        assert_int_equal(end_state(&r, "gamma"), PHASE_DONE);
+        assert_int_equal(etest_end_state(&r, "alpha"), PHASE_SKIPPED);
+        assert_int_equal(etest_end_state(&r, "beta"), PHASE_SKIPPED);
+        assert_int_equal(etest_end_state(&r, "gamma"), PHASE_DONE);
         p = test_stub_calls(stubs);
         assert_int_equal(count(p, "beta-cmd --go"), 1);   /* not run again */
         free(p);
-        run_release(&r);
+        etest_run_release(&r);
 
         /* a rollback undoes the first run (the second changed nothing) */
-        engine_opts_release(&o);
-        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        etest_opts_release(&o);
+        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
         o.assume_yes = true;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
@@ -443,104 +330,104 @@ static void full_run_then_rerun_skips(void **state)
         p = state_path("checkpoints");
         assert_int_equal(checkpoint_read(p, "alpha", &cp), -ENOENT);
         free(p);
-        run_release(&r);
+        etest_run_release(&r);
 
         /* and a second rollback has nothing left to do */
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "nothing to roll back"));
-        run_release(&r);
-        engine_opts_release(&o);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "nothing to roll back"));
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 static void failure_rolls_back_unattended(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         const struct event *ev;
         char *p;
         (void)state;
 
         set_beta_exit(3);
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         o.answers.on_failure = ON_FAILURE_ROLLBACK;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
         assert_int_equal(r.prompts, 0);
-        assert_int_equal(end_state(&r, "beta"), PHASE_FAILED);
-        assert_int_equal(end_state(&r, "gamma"), _PHASE_STATE_MAX);
-        ev = find_event(&r, EV_SESSION_END, 0);
+        assert_int_equal(etest_end_state(&r, "beta"), PHASE_FAILED);
+        assert_int_equal(etest_end_state(&r, "gamma"), _PHASE_STATE_MAX);
+        ev = etest_find(&r, EV_SESSION_END, 0);
         assert_int_equal(ev->session_end.status, SESSION_ROLLED_BACK);
         assert_non_null(strstr(ev->session_end.message, "beta-cmd --go"));
         assert_non_null(strstr(ev->session_end.message, "exited with status 3"));
-        assert_null(find_event(&r, EV_CREDENTIALS, 0));
+        assert_null(etest_find(&r, EV_CREDENTIALS, 0));
         p = file_path("alpha.txt");
         assert_false(path_exists(p));   /* undone */
         free(p);
         p = file_path("beta.txt");
         assert_false(path_exists(p));
         free(p);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
         set_beta_exit(0);
 }
 
 static void failure_kept_then_unfinished_then_resume(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         char *p, id[SESSION_ID_MAX];
         (void)state;
 
         set_beta_exit(1);
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         o.answers.on_failure = ON_FAILURE_KEEP;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_FAILED_KEPT);
-        strscpy(id, sizeof(id), find_event(&r, EV_SESSION_START, 0)->session.session_id);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
+        strscpy(id, sizeof(id), etest_find(&r, EV_SESSION_START, 0)->session.session_id);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
         p = file_path("alpha.txt");
         assert_true(path_exists(p));     /* kept */
         free(p);
-        run_release(&r);
+        etest_run_release(&r);
 
         /* a new run refuses: the earlier one is unfinished */
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_UNFINISHED);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, id));
-        run_release(&r);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, id));
+        etest_run_release(&r);
 
         /* resume once the cause is fixed: same session, finished */
         set_beta_exit(0);
-        engine_opts_release(&o);
-        engine_opts_for(&o, MODE_RESUME, table, ELEMENTSOF(table));
+        etest_opts_release(&o);
+        etest_opts(&o, T, MODE_RESUME, table, ELEMENTSOF(table));
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        assert_string_equal(find_event(&r, EV_SESSION_START, 0)->session.session_id, id);
-        assert_int_equal(end_state(&r, "alpha"), PHASE_SKIPPED);
-        assert_int_equal(end_state(&r, "beta"), PHASE_DONE);
-        run_release(&r);
+        assert_string_equal(etest_find(&r, EV_SESSION_START, 0)->session.session_id, id);
+        assert_int_equal(etest_end_state(&r, "alpha"), PHASE_SKIPPED);
+        assert_int_equal(etest_end_state(&r, "beta"), PHASE_DONE);
+        etest_run_release(&r);
 
         /* nothing left to resume */
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "no unfinished run"));
-        run_release(&r);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "no unfinished run"));
+        etest_run_release(&r);
 
         /* clean up for the next test */
-        engine_opts_release(&o);
-        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        etest_opts_release(&o);
+        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
         o.assume_yes = true;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 static void interactive_retry_and_rollback(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         const struct event *pr;
         char *p, *alpha_file;
         bool listed = false;
@@ -548,33 +435,33 @@ static void interactive_retry_and_rollback(void **state)
 
         /* retry after the cause is fixed */
         set_beta_exit(2);
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         o.interactive = true;
         run_engine(&o, RESPOND_RETRY_FIXED, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_int_equal(r.prompts, 1);
-        pr = find_event(&r, EV_PROMPT, 0);
+        pr = etest_find(&r, EV_PROMPT, 0);
         assert_int_equal(pr->prompt.kind, PROMPT_PHASE_FAILED);
         assert_non_null(strstr(pr->prompt.title, "Beta"));
         /* the failure dialog gets the command's last output lines */
         assert_true(strv_contains(pr->prompt.tail, "beta output line"));
         assert_true(strv_contains(pr->prompt.tail, "beta error"));
-        run_release(&r);
+        etest_run_release(&r);
 
         /* roll back: the dialog lists the exact undo actions first */
-        engine_opts_release(&o);
-        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        etest_opts_release(&o);
+        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
         o.assume_yes = true;
         run_engine(&o, RESPOND_NONE, &r);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 
         set_beta_exit(2);
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         o.interactive = true;
         run_engine(&o, RESPOND_ROLLBACK, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
-        pr = find_event(&r, EV_PROMPT, 0);
+        pr = etest_find(&r, EV_PROMPT, 0);
         assert_non_null(pr);
         alpha_file = file_path("alpha.txt");
         for (size_t i = 0; pr->prompt.undo && pr->prompt.undo[i]; i++)
@@ -583,7 +470,7 @@ static void interactive_retry_and_rollback(void **state)
         assert_true(listed);
         assert_false(path_exists(alpha_file));
         free(alpha_file);
-        run_release(&r);
+        etest_run_release(&r);
 
         /* keep: exit 4, changes stay */
         run_engine(&o, RESPOND_KEEP, &r);
@@ -591,89 +478,89 @@ static void interactive_retry_and_rollback(void **state)
         p = file_path("alpha.txt");
         assert_true(path_exists(p));
         free(p);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 
-        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
         o.assume_yes = true;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
         set_beta_exit(0);
 }
 
 static void cancel_stops_at_safe_point(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         (void)state;
 
         alpha_wait_cancel = 1;
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         run_engine(&o, RESPOND_CANCEL_ON_ALPHA, &r);
         alpha_wait_cancel = 0;
         assert_int_equal(r.code, EXIT_INTERRUPTED);
-        assert_int_equal(end_state(&r, "beta"), _PHASE_STATE_MAX);  /* never started */
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
-        run_release(&r);
-        engine_opts_release(&o);
+        assert_int_equal(etest_end_state(&r, "beta"), _PHASE_STATE_MAX);  /* never started */
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
+        etest_run_release(&r);
+        etest_opts_release(&o);
 
-        engine_opts_for(&o, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
         o.assume_yes = true;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 static void lock_held_gives_6(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         struct lock *l = NULL;
         struct lock_info h;
         char note[128];
         (void)state;
 
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         assert_int_equal(lock_acquire(o.paths.lock_path, "test", &l, &h, note, sizeof(note)), 0);
         /* flock is per open file: a second acquire in this process still conflicts */
         run_engine(&o, RESPOND_NONE, &r);
         lock_release(l);
         assert_int_equal(r.code, EXIT_LOCKED);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message, "pid"));
-        run_release(&r);
-        engine_opts_release(&o);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "pid"));
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 static void preflight_refusal_writes_nothing(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         char *p;
         (void)state;
 
         p = state_path("");
         test_rmtree(p);
         free(p);
-        fake_system("ubuntu", "24.04");
-        engine_opts_for(&o, MODE_PROVISION, table, ELEMENTSOF(table));
+        etest_os(T, "ubuntu", "24.04");
+        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_PREFLIGHT);
-        assert_true(find_event(&r, EV_PREFLIGHT, 0)->preflight.refused);
+        assert_true(etest_find(&r, EV_PREFLIGHT, 0)->preflight.refused);
         p = state_path("");
         assert_false(path_exists(p));
         free(p);
-        run_release(&r);
-        fake_system("debian", "13");
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_os(T, "debian", "13");
+        etest_opts_release(&o);
 }
 
 static void dry_run_plans_and_writes_nothing(void **state)
 {
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         const struct event *ev;
         char *p;
         (void)state;
@@ -681,13 +568,13 @@ static void dry_run_plans_and_writes_nothing(void **state)
         p = state_path("");
         test_rmtree(p);
         free(p);
-        engine_opts_for(&o, MODE_DRY_RUN, table, ELEMENTSOF(table));
+        etest_opts(&o, T, MODE_DRY_RUN, table, ELEMENTSOF(table));
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
         /* one plan event per enabled phase, none for the disabled one */
-        assert_non_null(find_event(&r, EV_PLAN, 2));
-        assert_null(find_event(&r, EV_PLAN, 3));
-        ev = find_event(&r, EV_PLAN, 0);
+        assert_non_null(etest_find(&r, EV_PLAN, 2));
+        assert_null(etest_find(&r, EV_PLAN, 3));
+        ev = etest_find(&r, EV_PLAN, 0);
         assert_int_equal(ev->plan.phase_index, 1);
         assert_string_equal(ev->plan.steps[0], "FILE_CREATE\talpha.txt\twrite alpha.txt");
         p = state_path("");
@@ -696,25 +583,25 @@ static void dry_run_plans_and_writes_nothing(void **state)
         p = file_path("alpha.txt");
         assert_false(path_exists(p));
         free(p);
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 static void unverifiable_phase_fails(void **state)
 {
         const struct phase *t[] = { &broken };
         struct engine_opts o;
-        struct run r;
+        struct etest_run r;
         (void)state;
 
-        engine_opts_for(&o, MODE_PROVISION, t, 1);
+        etest_opts(&o, T, MODE_PROVISION, t, 1);
         o.answers.on_failure = ON_FAILURE_ROLLBACK;
         run_engine(&o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
-        assert_non_null(strstr(find_event(&r, EV_SESSION_END, 0)->session_end.message,
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message,
                                "does not verify: it never verifies"));
-        run_release(&r);
-        engine_opts_release(&o);
+        etest_run_release(&r);
+        etest_opts_release(&o);
 }
 
 int main(void)

@@ -570,7 +570,7 @@ static void test_names(void **state)
 {
         static const char *const types[] = {
                 "session_start", "preflight", "phase_start", "phase_end", "action_start",
-                "action_end", "progress", "prompt", "credentials", "session_end", "log",
+                "action_end", "progress", "prompt", "credentials", "session_end", "plan", "log",
                 "answer", "cancel",
         };
         static const char *const states[] = {

@@ -311,7 +311,7 @@ static void test_data_model_names(void **state)
                 "\"installed_at\"", "\"verified\": true", "\"verification_errors\"",
                 "\"mode\": \"resume\"", "\"tool_version\"", "\"resumed_from\"",
                 "\"journal_path\"", "\"log_path\"", "\"exit_code\": 4", "\"configuration\"",
-                "\"rdp_port\": 3390", "\"on_failure\": \"keep\"", "\"log_level\": \"debug\"",
+                "\"rdp_port\": \"3390\"", "\"on_failure\": \"keep\"", "\"log_level\": \"debug\"",
                 "\"status\": \"DISABLED\"",
         };
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
