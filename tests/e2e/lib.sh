@@ -48,7 +48,7 @@ th_skip() {
 th_require() {
         [ "$(id -u)" = 0 ] || th_skip "end-to-end tests boot containers: run them as root (tests/run does)"
         local c pkg
-        for c in systemd-nspawn:systemd-container debootstrap:debootstrap ssh:openssh-client ss:iproute2 nsenter:util-linux; do
+        for c in systemd-nspawn:systemd-container debootstrap:debootstrap ssh:openssh-client ss:iproute2 nsenter:util-linux apt-cacher-ng:apt-cacher-ng; do
                 pkg=${c#*:}
                 command -v "${c%%:*}" >/dev/null 2>&1 || th_skip "${c%%:*} missing: apt-get install $pkg"
         done
