@@ -762,7 +762,8 @@ static int step_preflight(struct engine *e)
         if (!env.mirror_url) {
                 if (e->o.answers.apt_mirror[0])
                         strscpy(mirror, sizeof(mirror), e->o.answers.apt_mirror);
-                else if (preflight_default_mirror("/etc/apt", mirror, sizeof(mirror)) < 0)
+                else if (!env.apt_dir ||
+                         preflight_default_mirror(env.apt_dir, mirror, sizeof(mirror)) < 0)
                         mirror[0] = '\0';
                 env.mirror_url = mirror[0] ? mirror : NULL;
         }

@@ -53,6 +53,7 @@ void preflight_env_default(struct preflight_env *env)
                 .sys = "/sys",
                 .euid = geteuid(),
                 .mirror_url = NULL,
+                .apt_dir = "/etc/apt",
                 .network_timeout_ms = DEFAULT_TIMEOUT_MS,
                 .min_ram_mb = 1900,
                 .min_disk_gb = 10,

@@ -42,6 +42,8 @@ struct preflight_env {
         const char *sys;          /* /sys: VM detection (class/dmi/id/sys_vendor, hypervisor/type) */
         uid_t euid;
         const char *mirror_url;   /* archive to test for reachability; NULL = skip that check */
+        const char *apt_dir;      /* /etc/apt: where the engine finds the default mirror when
+                                   * the answers name none; NULL = no default (tests) */
         unsigned network_timeout_ms;  /* 5000; 0 means that default */
         int64_t min_ram_mb;       /* 1900: a "2 GiB" VPS reports ~1950-2000 MB of MemTotal,
                                    * so the bar sits a little under 2048; messages say

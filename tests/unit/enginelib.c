@@ -75,6 +75,7 @@ void etest_opts(struct engine_opts *o, const char *root, enum session_mode mode,
         o->preflight.sys = NULL;
         o->preflight.euid = 0;
         o->preflight.mirror_url = NULL;
+        o->preflight.apt_dir = NULL;   /* no network check in unit tests */
         o->preflight.min_disk_gb = 0;
         o->preflight.min_ram_mb = 1;
 }
