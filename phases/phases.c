@@ -2,6 +2,9 @@
 #include "phases.h"
 
 static const struct phase *const table[] = {
+        &phase_ide_vscode,
+        &phase_ide_cursor,
+        &phase_ide_antigravity,
         NULL,
 };
 

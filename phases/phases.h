@@ -7,3 +7,7 @@
 
 /* The table of every phase, in run order; weights sum to 100. */
 const struct phase *const *phases_all(size_t *ret_n);
+
+extern const struct phase phase_ide_vscode;
+extern const struct phase phase_ide_cursor;
+extern const struct phase phase_ide_antigravity;
