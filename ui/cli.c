@@ -10,7 +10,7 @@
 
 static const struct cli_option options[] = {
         { "unattended", 'u', "FILE", "run without questions, with the answers in FILE",
-          "Provision without the wizard, taking every choice from the answers file FILE (see answers.ini(5)). "
+          "Provision without the wizard, taking every choice from the answers file FILE (see vps-provision-answers(5)). "
           "Without a terminal, progress is printed line by line and the generated password once, marked. "
           "A phase that fails is handled as the file's [run] on_failure says." },
         { "answers", 'a', "FILE", "pre-fill the wizard with the answers in FILE",
@@ -71,7 +71,7 @@ void cli_usage(FILE *f)
         for (int c = 0; c <= EXIT_NOT_ROOT; c++)
                 fprintf(f, "  %2d  %s\n", c, exit_code_meaning(c));
         fprintf(f, "\nFiles: /var/lib/vps-provision (state), /var/log/vps-provision (logs).\n"
-                   "See vps-provision(8) and answers.ini(5).\n");
+                   "See vps-provision(8) and vps-provision-answers(5).\n");
 }
 
 int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
