@@ -118,10 +118,14 @@ static size_t uri_len(const char *uri)
         return n;
 }
 
-bool ide_source_names_uri(const char *text, const char *uri)
+bool ide_source_names_uri(const char *text, const char *uri_in)
 {
-        size_t n = uri_len(uri);
+        size_t n = uri_len(uri_in);
+        _cleanup_free_ char *uri = xstrndup(uri_in, n);
         const char *line = text;
+
+        if (n == 0)
+                return false;
 
         while (line && *line) {
                 const char *end = strchr(line, '\n'), *s = line, *hit;
