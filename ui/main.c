@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "answers.h"
@@ -19,7 +20,14 @@
 #include "phases.h"
 #include "render.h"
 #include "secret.h"
+#include "tui.h"
 #include "util.h"
+
+#ifdef VPSP_TESTPHASES
+/* Only in vps-provision-testphases (tests/tui/fake_phases.c): lets the
+ * tests point preflight at a fake dpkg directory. */
+void testphases_preflight(struct preflight_env *env);
+#endif
 
 /* Prints every problem of an answers file, then the exit-2 hint. */
 static void print_answers_errors(const char *path, const struct answers_errors *errs)
@@ -47,6 +55,7 @@ static int setup_signals(void)
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGHUP);
         sigaddset(&set, SIGQUIT);
+        sigaddset(&set, SIGWINCH);   /* the full-screen UI redraws on it */
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -68,6 +77,8 @@ static int run_lines(struct engine *e, bool json, bool verbose, int sfd)
                 if (sfd >= 0 && (p[1].revents & POLLIN)) {
                         struct signalfd_siginfo si;
                         while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGWINCH)
+                                        continue;
                                 if (si.ssi_signo == SIGHUP) {
                                         engine_detach_ui(e);
                                         continue;
@@ -91,12 +102,122 @@ static int run_lines(struct engine *e, bool json, bool verbose, int sfd)
         return engine_join(e);
 }
 
+/* Saves the wizard's choices for the next server: root-only, no secret
+ * keys (answers_format() leaves them out). Returns a line for the end
+ * screen, or NULL. */
+static char *save_answers(const char *session_id, void *userdata)
+{
+        const struct engine_opts *o = userdata;
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX + 64];
+        int r;
+
+        if (!session_id || !session_id[0])
+                return NULL;
+        snprintf(path, sizeof(path), "%s/answers-%s.ini", o->paths.state_dir, session_id);
+        text = answers_format(&o->answers, true);
+        r = write_file_atomic(path, text, strlen(text), 0600, 0, 0);
+        if (r < 0)
+            return xasprintf("Your choices could not be saved to %s: %s", path, strerror(-r));
+        return xasprintf("Your choices are saved in %s (no password in it): "
+                         "vps-provision --unattended FILE repeats them on the next server.", path);
+}
+
+/* The terminal is too small (or unusable) for the full-screen UI: say so and
+ * offer the plain mode with the answers as they are. True = go plain. */
+static bool offer_plain(const char *why, const struct cli *cli, const struct answers *a)
+{
+        char line[16] = "";
+
+        fprintf(stderr, "vps-provision: %s.\n", why);
+        if (cli->mode != MODE_PROVISION) {
+                fprintf(stderr, "vps-provision: enlarge the window and run again, or add --plain.\n");
+                return false;
+        }
+        fprintf(stderr,
+                "Enlarge the window and run vps-provision again,\n"
+                "or go on here in plain mode (progress line by line)\n"
+                "with %s:\nuser %s, RDP port %u, SSH port %u.\n"
+                "Continue in plain mode? [y/N] ",
+                cli->answers_path ? "the answers from the file" : "the default answers", a->username,
+                a->rdp_port, a->ssh_port);
+        fflush(stderr);
+        if (!fgets(line, sizeof(line), stdin))
+                return false;
+        return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* Full-screen run: the wizard (new provisioning runs only), then the
+ * dashboard. Returns the exit code. */
+static int run_tui(struct engine_opts *o, int sfd, const struct tui_caps *caps)
+{
+        struct engine *e = NULL;
+        struct tui_dashboard_result res;
+        int r, code;
+
+        if (o->mode == MODE_PROVISION) {
+                struct preflight_env env = o->preflight;
+                struct check_list checks = { 0 };
+                struct vps_info vps = { 0 };
+                struct tui_wizard_opts w = {
+                        .caps = caps, .sfd = sfd, .vps = &vps, .checks = &checks,
+                        .phases = o->phases, .n_phases = o->n_phases,
+                };
+                enum tui_wizard_result wr;
+
+                /* the facts for the welcome page; no network here (the
+                 * engine's own preflight also checks the archive) */
+                env.mirror_url = NULL;
+                preflight_gather(&env, &vps);
+                w.refused = preflight_check(&env, &vps, o->force, &checks) > 0;
+                wr = tui_wizard_run(&o->answers, &w);
+                check_list_release(&checks);
+                switch (wr) {
+                case TUI_WIZARD_START:
+                        break;
+                case TUI_WIZARD_REFUSED:
+                        fprintf(stderr, "vps-provision: preflight refused this server (see the checks); nothing was changed\n");
+                        return EXIT_PREFLIGHT;
+                case TUI_WIZARD_HANGUP:
+                case TUI_WIZARD_CANCEL:
+                        fprintf(stderr, "vps-provision: cancelled in the wizard; nothing was changed\n");
+                        return EXIT_INTERRUPTED;
+                }
+        }
+
+        r = engine_new(o, &e);
+        if (r < 0) {
+                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+                return EXIT_INTERNAL;
+        }
+        r = engine_start(e);
+        if (r < 0) {
+                fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
+                engine_free(e);
+                return EXIT_INTERNAL;
+        }
+        code = tui_dashboard_run(e, sfd, caps, o->mode == MODE_PROVISION ? save_answers : NULL, o, &res);
+        if (code == -ENOTTY) {
+                /* ncurses could not start after all: follow the run in lines */
+                code = run_lines(e, false, false, sfd);
+        } else if (!res.hangup) {
+                /* a copy in the terminal after the screen is gone (never the password) */
+                printf("%s: %s (exit code %d)\n", code == 0 ? "Done" : "Stopped", res.end_message, code);
+                if (res.log_path[0])
+                        printf("log: %s\n", res.log_path);
+        }
+        engine_free(e);
+        return code;
+}
+
 int main(int argc, char **argv)
 {
         struct cli cli;
         struct engine_opts o = { 0 };
         struct engine *e = NULL;
         char err[512];
+        struct tui_caps caps;
+        bool full, plain_confirmed = false;
         size_t n_phases;
         int sfd, r, code;
 
@@ -134,33 +255,54 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        /* Until the full-screen UI exists every run is line-based: it needs
-         * its answers from a file. */
-        if (cli.mode == MODE_PROVISION && !cli.answers_path) {
-                fprintf(stderr, "vps-provision: give the answers with --unattended FILE "
-                                "(see /usr/share/doc/vps-provision/examples/answers.ini.example)\n");
-                return EXIT_USAGE;
-        }
-        if (cli.mode == MODE_ROLLBACK && !cli.yes) {
-                fprintf(stderr, "vps-provision: --rollback without the full-screen UI needs --yes "
-                                "(it undoes every change of the last run)\n");
-                return EXIT_USAGE;
-        }
         if (cli.mode != MODE_DRY_RUN && geteuid() != 0) {
                 fprintf(stderr, "vps-provision: must run as root (try: sudo vps-provision %s)\n",
                         argc > 1 ? argv[1] : "");
                 return EXIT_NOT_ROOT;
         }
 
+        /* The full-screen UI: a terminal on both ends, not asked away. A dry
+         * run is always lines (it only prints a plan). */
+        full = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.plain && !cli.json &&
+               !cli.unattended && cli.mode != MODE_DRY_RUN;
+        tui_caps_detect(&caps);
+        if (full && tui_term_check(STDOUT_FILENO, err, sizeof(err)) < 0) {
+                if (!offer_plain(err, &cli, &o.answers))
+                        return EXIT_USAGE;
+                full = false;
+                plain_confirmed = true;
+        }
+        if (!full && cli.mode == MODE_PROVISION && !cli.answers_path && !plain_confirmed) {
+                fprintf(stderr, "vps-provision: give the answers with --unattended FILE "
+                                "(see /usr/share/doc/vps-provision/examples/answers.ini.example)\n");
+                return EXIT_USAGE;
+        }
+        if (!full && cli.mode == MODE_ROLLBACK && !cli.yes) {
+                fprintf(stderr, "vps-provision: --rollback without the full-screen UI needs --yes "
+                                "(it undoes every change of the last run)\n");
+                return EXIT_USAGE;
+        }
+
         o.mode = cli.mode;
         o.force = cli.force;
         o.assume_yes = cli.yes;
-        o.interactive = false;
+        o.interactive = full;
         o.phases = phases_all(&n_phases);
         o.n_phases = n_phases;
         preflight_env_default(&o.preflight);
+#ifdef VPSP_TESTPHASES
+        testphases_preflight(&o.preflight);
+#endif
 
         sfd = setup_signals();
+        if (full) {
+                tui_term_save(STDOUT_FILENO);
+                code = run_tui(&o, sfd, &caps);
+                log_close();
+                if (sfd >= 0)
+                        close(sfd);
+                return code;
+        }
         r = engine_new(&o, &e);
         if (r < 0) {
                 fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
