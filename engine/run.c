@@ -67,11 +67,11 @@
 /* How long to keep reading after the child exited while something it left
  * behind still holds the output pipes open. */
 #define LINGER_MS 1000
-/* How often to look whether the child has exited: while its output is
- * open (only matters for the linger above), and once all of it is closed
- * (then the exit is imminent, usually). */
+/* How often to look whether the child has exited while its output is open
+ * (only matters for the linger above). Once all of it is closed the exit
+ * is usually a matter of microseconds: look after 1 ms, then back off
+ * doubling up to TICK_MS for a child that closed its output and runs on. */
 #define TICK_MS 100
-#define TICK_CLOSED_MS 5
 #define CHUNK (64 * 1024)
 /* Reads per stream and wake-up, so one chatty stream cannot starve the rest. */
 #define READS_PER_WAKEUP 16
@@ -428,6 +428,7 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
         unsigned grace = o->kill_after_ms ? o->kill_after_ms : DEFAULT_KILL_AFTER_MS;
         bool exited = false, terminating = false, killed = false, all_closed;
         bool watch_cancel = o->cancel_fd >= 0;
+        int closed_tick = 1;
 
         if (*in_fd >= 0 && o->stdin_len == 0)
                 stdin_close(in_fd);
@@ -490,8 +491,11 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
                         wake = min_deadline(wake, kill_at);
                 if (exited)
                         wake = min_deadline(wake, linger_until);
-                if (!exited)
-                        wake = min_deadline(wake, now + (all_closed ? TICK_CLOSED_MS : TICK_MS));
+                if (!exited && all_closed) {
+                        wake = min_deadline(wake, now + closed_tick);
+                        closed_tick = closed_tick * 2 < TICK_MS ? closed_tick * 2 : TICK_MS;
+                } else if (!exited)
+                        wake = min_deadline(wake, now + TICK_MS);
                 timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
 
                 r = poll(pfd, (nfds_t)n, timeout);
