@@ -78,7 +78,7 @@ static int helper_fds(void)
         if (!d)
                 return 3;
         while ((de = readdir(d)))
-                if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+                if (de->d_name[0] != '.' && strtol(de->d_name, NULL, 10) != dirfd(d))
                         printf("%s\n", de->d_name);
         closedir(d);
         return 0;
@@ -366,6 +366,14 @@ static void test_invalid_args(void **state)
         assert_int_equal(run_command(&o, NULL), -EBADF);
 }
 
+/* A pid printed by the child ("echo $!"). */
+static pid_t pid_of(const char *s)
+{
+        long v = 0;
+        assert_int_equal(parse_long(s, 2, INT_MAX, &v), 0);
+        return (pid_t)v;
+}
+
 static bool pid_gone(pid_t pid)
 {
         char path[64], *stat;
@@ -428,7 +436,7 @@ static void test_timeout_kill_group(void **state)
         assert_true(res.duration_ms < 5000);
         l = nth(&c, RUN_STDOUT, 0);
         assert_non_null(l);
-        grandchild = (pid_t)atoi(l->data);
+        grandchild = pid_of(l->data);
         assert_true(grandchild > 1);
         for (int i = 0; i < 200 && !pid_gone(grandchild); i++)
                 sleep_ms(10);
@@ -461,7 +469,7 @@ static void test_timeout_orphaned_grandchild(void **state)
         assert_true(res.duration_ms < 10000);
         l = nth(&c, RUN_STDOUT, 0);
         assert_non_null(l);
-        grandchild = (pid_t)atoi(l->data);
+        grandchild = pid_of(l->data);
         assert_true(grandchild > 1);
         for (int i = 0; i < 200 && !pid_gone(grandchild); i++)
                 sleep_ms(10);
@@ -484,7 +492,7 @@ static void test_background_holder(void **state)
         assert_true(res.duration_ms < 5000);
         l = nth(&c, RUN_STDOUT, 0);
         assert_non_null(l);
-        bg = (pid_t)atoi(l->data);
+        bg = pid_of(l->data);
         assert_true(bg > 1);
         assert_false(pid_gone(bg)); /* not ours to kill: it was not a timeout */
         kill(bg, SIGKILL);
