@@ -774,6 +774,9 @@ int run_capture(const char *const *argv, size_t max, char **ret_out)
 
         run_opts_init(&o);
         o.argv = argv;
+        /* queries (dpkg-query, getent, systemctl is-enabled) answer in
+         * seconds; a hung one must not hang a rollback */
+        o.timeout_ms = RUN_CAPTURE_TIMEOUT_MS;
         buf_init(&cap.b, max);
         /* Output past max stops the child (TERM, then KILL): a runaway
          * query must not keep us reading forever. */

@@ -73,10 +73,12 @@ void run_opts_init(struct run_opts *o);
  * engine thread calls it while the UI thread runs. Never calls the shell. */
 int run_command(const struct run_opts *opts, struct run_result *ret_result);
 
-/* Convenience: runs argv with the default environment and returns its
- * stdout (NUL-terminated, at most max bytes; more → the call fails with
+/* Convenience: runs argv with the default environment and a timeout of
+ * RUN_CAPTURE_TIMEOUT_MS (then 128+SIGKILL, as run_command()), and returns
+ * its stdout (NUL-terminated, at most max bytes; more → the call fails with
  * -E2BIG after the child is reaped; stderr is discarded). Returns like
  * run_command(); *ret_out is set (caller frees) whenever the return is >= 0. */
+#define RUN_CAPTURE_TIMEOUT_MS (5u * 60u * 1000u)
 int run_capture(const char *const *argv, size_t max, char **ret_out);
 
 /* The environment every child gets unless the caller passes its own: PATH
