@@ -5,9 +5,12 @@
 
 #include "phase.h"
 
-/* The table of every phase, in run order; weights sum to 100. */
+/* The table of every phase, in run order (NULL-terminated); weights sum to 100. */
 const struct phase *const *phases_all(size_t *ret_n);
 
+extern const struct phase phase_system_prep;
+extern const struct phase phase_desktop;
+extern const struct phase phase_rdp;
 extern const struct phase phase_ide_vscode;
 extern const struct phase phase_ide_cursor;
 extern const struct phase phase_ide_antigravity;

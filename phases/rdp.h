@@ -1,0 +1,27 @@
+/* rdp.h — the pure parts of the rdp phase, for its tests. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The group whose members the polkit rule lets do the listed actions
+ * without a password (the user phase creates it and puts the developer in). */
+#define RDP_POLKIT_GROUP "devusers"
+
+/* The polkit rule file's text, and the action ids it allows (NULL-terminated). */
+extern const char rdp_polkit_rule[];
+extern const char *const rdp_polkit_actions[];
+
+/* xrdp.ini: the value of "port" in the [Globals] section (section and key
+ * names compared without case, spaces around '=' allowed, ';' and '#'
+ * comment lines skipped) into buf, trimmed. 0, -ENOENT when the section or
+ * the key is missing, -ENOBUFS when buf is too small. */
+int rdp_ini_get_port(const char *ini, char *buf, size_t size);
+
+/* A copy of ini with [Globals] port set to port: the first "port" line of
+ * that section becomes "port=N", or one is added right after the section
+ * header when the section has none. Every other byte stays as it was. 0 with
+ * *ret set (caller frees), 1 when the port is already exactly N (*ret
+ * untouched), -ENOENT when there is no [Globals] section. */
+int rdp_ini_set_port(const char *ini, uint16_t port, char **ret);
