@@ -429,6 +429,17 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_PROMPT:
                 event_free(d->prompt);
                 d->prompt = ev;
+                if (!ev->prompt.tail) {
+                        /* no command output to show: the phase's own last lines */
+                        size_t idx[8], n = 0;
+                        for (size_t k = d->ring_n; k > 0 && n < ELEMENTSOF(idx); k--) {
+                                size_t i = (d->ring_start + k - 1) % LOG_RING;
+                                if (d->ring[i].phase == d->cur_phase)
+                                        idx[n++] = i;
+                        }
+                        while (n > 0)
+                                strv_push(&ev->prompt.tail, d->ring[idx[--n]].text);
+                }
                 d->prompt_undo_view = ev->prompt.kind == PROMPT_CONFIRM_ROLLBACK;
                 d->prompt_sel = 0;
                 d->undo_scroll = 0;
@@ -669,7 +680,8 @@ static void draw_prompt(struct dash *d, int cols, int rows)
                 box_at(d, y, x, h, w);
                 style_off(d, C_DIALOG, A_NORMAL);
                 style_on(d, C_FAIL, A_BOLD);
-                put(y, x + 2, w - 4, " Roll back ");
+                putf(y, x + 2, w - 4, " %s ",
+                     p->prompt.kind == PROMPT_CONFIRM_ROLLBACK && p->prompt.title ? p->prompt.title : "Roll back");
                 style_off(d, C_FAIL, A_BOLD);
                 y += 2;
                 snprintf(head, sizeof(head), "These %zu change%s will be undone, newest first%s:", n_undo,

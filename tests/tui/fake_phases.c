@@ -175,6 +175,9 @@ static int run_fail(struct phase_ctx *c)
         phase_action_begin(c, "COMMAND", "steps", "Running the step that may fail");
         r = steps(c, "checking", 4);
         if (r == 0 && fail_count < env_long("VPSP_TEST_FAIL_TIMES", 0)) {
+                /* a command's output: what the failure dialog shows as the tail */
+                const char *const argv[] = { "/bin/echo", "output of a command just before the failure", NULL };
+                (void)ops_run(c, argv, NULL);
                 fail_count++;
                 phase_log(c, LOG_INFO, "the test asks this step to fail (attempt %d)", fail_count);
                 r = phase_fail(c, -EIO, "the test step failed on purpose (attempt %d of VPSP_TEST_FAIL_TIMES)",
