@@ -367,7 +367,7 @@ static enum nav run_page(struct wiz *w, struct page *pg)
                                         move_focus(w, pg, 1);
                                         continue;
                                 } else {
-                                        pressed = pg->next;
+                                        pressed = pg->next ? pg->next : pg->cancel;
                                 }
                                 break;
                         default:
@@ -408,37 +408,40 @@ static char *welcome_text(struct wiz *w)
         struct buf b;
 
         buf_init(&b, 64 * 1024);
-        (void)buf_printf(&b,
-                         "This turns this server into a remote developer workstation: an XFCE desktop "
-                         "reached over Remote Desktop (xrdp), a developer account with sudo, the IDEs you "
-                         "choose, a firewall and SSH hardening. Every change is recorded with its undo. "
-                         "Nothing is changed until you press Start on the review page.\n\n");
-        if (v) {
-                (void)buf_printf(&b, "This server (%s):\n", v->hostname[0] ? v->hostname : "unnamed");
-                (void)buf_printf(&b, "  System:   %s %s%s%s%s, %s\n", v->os_name[0] ? v->os_name : "unknown OS",
-                                 v->os_version, v->os_codename[0] ? " (" : "", v->os_codename,
-                                 v->os_codename[0] ? ")" : "", v->architecture);
-                (void)buf_printf(&b, "  CPU, RAM: %d core%s, %lld MiB\n", v->cpu_cores,
-                                 v->cpu_cores == 1 ? "" : "s", (long long)v->ram_mb);
-                (void)buf_printf(&b, "  Disk:     %.1f GiB free of %lld GiB\n", v->disk_available_gb,
-                                 (long long)v->disk_space_gb);
-                (void)buf_printf(&b, "  Address:  %s\n", v->ip_address[0] ? v->ip_address : "unknown");
-        }
-        if (w->o->checks && w->o->checks->n) {
-                (void)buf_printf(&b, "\nChecks:\n");
-                for (size_t i = 0; i < w->o->checks->n; i++) {
-                        const struct check *c = &w->o->checks->v[i];
-                        (void)buf_printf(&b, "  %s %s: %s\n",
-                                         c->status == CHECK_PASS ? "ok  " : c->status == CHECK_WARN ? "WARN" : "FAIL",
-                                         c->name, c->message);
-                        if (c->status != CHECK_PASS && c->fix)
-                                (void)buf_printf(&b, "       -> %s\n", c->fix);
+        if (w->o->refused)
+                (void)buf_printf(&b, "This server cannot be set up: it does not meet the requirements marked "
+                                     "FAIL below. Nothing was changed. Fix what they say and run "
+                                     "vps-provision again.\n\n");
+        else
+                (void)buf_printf(&b,
+                                 "This turns this server into a remote developer workstation: an XFCE desktop "
+                                 "reached over Remote Desktop (xrdp), a developer account with sudo, the IDEs "
+                                 "you choose, a firewall and SSH hardening. Every change is recorded with its "
+                                 "undo. Nothing is changed until you press Start on the review page.\n\n");
+        if (w->o->checks) {
+                /* failures and warnings first: they are what needs reading */
+                for (int pass = 0; pass < 2; pass++) {
+                        for (size_t i = 0; i < w->o->checks->n; i++) {
+                                const struct check *c = &w->o->checks->v[i];
+                                if ((pass == 0) != (c->status != CHECK_PASS))
+                                        continue;
+                                (void)buf_printf(&b, "%s %s: %s\n",
+                                                 c->status == CHECK_PASS ? "ok  " : c->status == CHECK_WARN ? "WARN" : "FAIL",
+                                                 c->name, c->message);
+                                if (c->status != CHECK_PASS && c->fix)
+                                        (void)buf_printf(&b, "     -> %s\n", c->fix);
+                        }
                 }
         }
-        if (w->o->refused)
-                (void)buf_printf(&b, "\nThis server does not meet the requirements above (FAIL), so the setup "
-                                     "cannot start. Nothing was changed. Fix what the checks say and run "
-                                     "vps-provision again.\n");
+        if (v) {
+                (void)buf_printf(&b, "\nThis server (%s): %s %s%s%s%s, %s; %d CPU%s, %lld MiB RAM, "
+                                 "%.1f GiB disk free; address %s\n",
+                                 v->hostname[0] ? v->hostname : "unnamed", v->os_name[0] ? v->os_name : "unknown OS",
+                                 v->os_version, v->os_codename[0] ? " (" : "", v->os_codename,
+                                 v->os_codename[0] ? ")" : "", v->architecture, v->cpu_cores,
+                                 v->cpu_cores == 1 ? "" : "s", (long long)v->ram_mb, v->disk_available_gb,
+                                 v->ip_address[0] ? v->ip_address : "unknown");
+        }
         return buf_steal(&b);
 }
 
