@@ -61,6 +61,7 @@ struct wiz {
 
 struct page {
         enum page_id id;
+        int cols, rows;                        /* the terminal size it was drawn for */
         newtComponent form, err, back, next, cancel;
         newtComponent order[MAX_FIELDS + 3];  /* focus order: fields, then buttons */
         size_t n_order;
@@ -169,6 +170,7 @@ static void page_begin(struct wiz *w, struct page *pg, enum page_id id)
 
         memset(pg, 0, sizeof(*pg));
         pg->id = id;
+        (void)tui_term_size(STDOUT_FILENO, &pg->cols, &pg->rows);
         root_text(w, id);
         snprintf(title, sizeof(title), "%s", page_titles[id]);
         newtCenteredWindow(WIN_W, WIN_H, title);
@@ -208,6 +210,10 @@ static void page_end(struct wiz *w, struct page *pg, const char *next_text, bool
         }
         if (w->o->sfd >= 0)
                 newtFormWatchFd(pg->form, w->o->sfd, NEWT_FD_READ);
+        /* newtFormRun() sets SIGWINCH back to SIG_DFL, which discards a
+         * pending one before the signalfd is read: look at the size
+         * instead, four times a second */
+        newtFormSetTimer(pg->form, 250);
         newtFormSetCurrent(pg->form, pg->order[0]);
 }
 
@@ -339,6 +345,13 @@ static enum nav run_page(struct wiz *w, struct page *pg)
                 newtComponent pressed = NULL;
 
                 newtFormRun(pg->form, &es);
+                if (es.reason == NEWT_EXIT_TIMER) {
+                        int cols, rows;
+                        if (tui_term_size(STDOUT_FILENO, &cols, &rows) == 0 &&
+                            (cols != pg->cols || rows != pg->rows))
+                                return NAV_REDRAW;
+                        continue;
+                }
                 if (es.reason == NEWT_EXIT_FDREADY) {
                         int r = on_signal(w);
                         if (r >= 0)
@@ -385,13 +398,8 @@ static enum nav run_page(struct wiz *w, struct page *pg)
                                 return NAV_CANCEL;
                         return NAV_REDRAW;
                 }
-                if (pressed == pg->back) {
-                        /* keep what was typed, checked or not, for the way back */
-                        for (size_t i = 0; i < pg->n_f; i++)
-                                if (!pg->f[i].checkbox)
-                                        strscpy(pg->f[i].draft, DRAFT_MAX, newtEntryGetValue(pg->f[i].co));
-                        return NAV_BACK;
-                }
+                if (pressed == pg->back)
+                        return NAV_BACK;    /* what was typed is kept, checked or not */
                 if (pressed == pg->next) {
                         if (check_all(w, pg))
                                 return NAV_NEXT;
@@ -606,7 +614,7 @@ static enum nav wait_for_size(struct wiz *w)
                          cols, rows, TUI_MIN_COLS, TUI_MIN_ROWS);
                 newtDrawRootText(0, 0, msg);
                 newtRefresh();
-                if (poll(p, w->o->sfd >= 0 ? 2 : 1, -1) < 0)
+                if (poll(p, w->o->sfd >= 0 ? 2 : 1, 250) < 0)
                         continue;
                 if (p[0].revents & POLLIN) {
                         unsigned char k = 0;
@@ -680,7 +688,11 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
                 default: build_review(w, &pg); break;
                 }
                 nav = run_page(w, &pg);
-                if (nav == NAV_NEXT || nav == NAV_BACK) {
+                /* what was typed or ticked survives Back, a redraw and a resize */
+                for (size_t i = 0; i < pg.n_f; i++)
+                        if (!pg.f[i].checkbox)
+                                strscpy(pg.f[i].draft, DRAFT_MAX, newtEntryGetValue(pg.f[i].co));
+                if (nav == NAV_NEXT || nav == NAV_BACK || nav == NAV_REDRAW) {
                         if (id == P_IDES)
                                 set_ides(w, &pg);
                         else if (id == P_OPTIONS)
