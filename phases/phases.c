@@ -12,9 +12,14 @@ static const struct phase *const table[] = {
         &phase_system_prep,
         &phase_desktop,
         &phase_rdp,
+        &phase_user,
         &phase_ide_vscode,
         &phase_ide_cursor,
         &phase_ide_antigravity,
+        &phase_terminal,
+        &phase_hardening,
+        &phase_verification,
+        &phase_summary_phase,
         NULL,
 };
 

@@ -1,0 +1,586 @@
+/* hardening.c — SSH server settings, fail2ban and the firewall.
+ *
+ * DESIGN: three independent parts, each chosen in the answers, run in the
+ * order that can never lock the operator out:
+ *
+ *   1. sshd ([security] hardening): a drop-in in /etc/ssh/sshd_config.d,
+ *      named to sort early because sshd keeps the first value it reads. It
+ *      is checked twice before sshd reloads: as a candidate with "sshd -t
+ *      -f" on a throwaway main file that includes it and then the real
+ *      configuration (a bad file never reaches the live directory), and
+ *      once in place with "sshd -t" (it is taken out again if that fails).
+ *      PermitRootLogin prohibit-password is set only when root has a key:
+ *      otherwise root's password may be the only way in.
+ *   2. fail2ban ([security] fail2ban): the sshd jail on the SSH port,
+ *      reading the systemd journal (Debian 12/13 log sshd only there).
+ *   3. ufw ([network] firewall): incoming denied by default; the SSH port
+ *      (and every port sshd listens on now, so a session on the old port
+ *      is never cut off by its own run) and the RDP port are allowed BEFORE
+ *      the firewall is enabled. Each rule added is journaled as "ufw delete
+ *      RULE", enabling as "ufw disable"; rules that were there stay.
+ *
+ * The verification phase looks at the result from outside; verify() here
+ * only checks what this phase wrote and that sshd listens on its port. */
+#include "hardening.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "ops.h"
+#include "phases.h"
+#include "sysfile.h"
+#include "verification.h"
+
+#define SSHD "/usr/sbin/sshd"
+#define SSHD_CONFIG "/etc/ssh/sshd_config"
+#define ROOT_KEYS "/root/.ssh/authorized_keys"
+#define UFW_DEFAULTS "/etc/default/ufw"
+#define MAX_PORTS 16
+
+char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key)
+{
+        return xasprintf(
+                "# SSH server settings written by vps-provision; removed by its rollback.\n"
+                "# sshd keeps the first value it reads for an option, so this file is\n"
+                "# named to sort before the other drop-ins.\n"
+                "Port %u\n"
+                "%s"
+                "MaxAuthTries %d\n"
+                "LoginGraceTime 30\n"
+                "PermitEmptyPasswords no\n",
+                (unsigned)ssh_port,
+                root_has_key ? "# root logs in with its key only (root has an authorized key).\n"
+                               "PermitRootLogin prohibit-password\n"
+                             : "# PermitRootLogin is left as it was: root has no authorized key.\n",
+                HARDENING_MAX_AUTH_TRIES);
+}
+
+char *hardening_jail_text(uint16_t ssh_port)
+{
+        return xasprintf("# fail2ban jail written by vps-provision; removed by its rollback.\n"
+                         "[sshd]\n"
+                         "enabled = true\n"
+                         "port = %u\n"
+                         "backend = systemd\n"
+                         "maxretry = 5\n"
+                         "findtime = 10m\n"
+                         "bantime = 1h\n",
+                         (unsigned)ssh_port);
+}
+
+char *hardening_sshd_test_config(const char *candidate_path, const char *sshd_config)
+{
+        return xasprintf("Include %s\nInclude %s\n", candidate_path, sshd_config);
+}
+
+/* Calls fn for each line of text (without its newline) until it returns true. */
+static bool each_line(const char *text, bool (*fn)(const char *line, size_t len, void *u), void *u)
+{
+        for (const char *l = text; l && *l;) {
+                const char *e = strchr(l, '\n');
+                size_t len = e ? (size_t)(e - l) : strlen(l);
+                if (fn(l, len, u))
+                        return true;
+                l = e ? e + 1 : l + len;
+        }
+        return false;
+}
+
+struct ports_acc {
+        uint16_t *ports;
+        size_t n, max;
+};
+
+static bool port_line(const char *line, size_t len, void *u)
+{
+        struct ports_acc *p = u;
+        char num[8];
+        long v;
+
+        if (len < 6 || len - 5 >= sizeof(num) || strncmp(line, "port ", 5) != 0)
+                return false;
+        memcpy(num, line + 5, len - 5);
+        num[len - 5] = '\0';
+        if (parse_long(num, 1, 65535, &v) < 0 || p->n >= p->max)
+                return false;
+        p->ports[p->n++] = (uint16_t)v;
+        return false;
+}
+
+size_t hardening_sshd_ports(const char *sshd_T, uint16_t *ports, size_t max)
+{
+        struct ports_acc p = { .ports = ports, .max = max };
+        each_line(sshd_T, port_line, &p);
+        return p.n;
+}
+
+struct value_acc {
+        const char *key;
+        char *value;
+};
+
+static bool value_line(const char *line, size_t len, void *u)
+{
+        struct value_acc *v = u;
+        size_t kl = strlen(v->key);
+
+        if (len > kl && strncmp(line, v->key, kl) == 0 && line[kl] == ' ') {
+                v->value = xstrndup(line + kl + 1, len - kl - 1);
+                return true;
+        }
+        return false;
+}
+
+char *hardening_sshd_value(const char *sshd_T, const char *key)
+{
+        struct value_acc v = { .key = key };
+        each_line(sshd_T, value_line, &v);
+        return v.value;
+}
+
+static bool exact_line(const char *line, size_t len, void *u)
+{
+        const char *want = u;
+        while (len && (line[len - 1] == ' ' || line[len - 1] == '\r'))
+                len--;
+        return len == strlen(want) && strncmp(line, want, len) == 0;
+}
+
+bool hardening_ufw_added(const char *show_added, const char *rule)
+{
+        _cleanup_free_ char *want = xasprintf("ufw %s", rule);
+        return each_line(show_added, exact_line, want);
+}
+
+bool hardening_ufw_active(const char *status)
+{
+        return each_line(status, exact_line, (void *)"Status: active");
+}
+
+static bool allow_line(const char *line, size_t len, void *u)
+{
+        const char *pp = u;
+        size_t n = strlen(pp), i;
+
+        /* "22/tcp                     ALLOW       Anywhere" (also " (v6)") */
+        if (len <= n || strncmp(line, pp, n) != 0 || (line[n] != ' '))
+                return false;
+        i = n;
+        while (i < len && line[i] == ' ')
+                i++;
+        if (len - i >= 5 && strncmp(line + i, "(v6)", 4) == 0) {
+                i += 4;
+                while (i < len && line[i] == ' ')
+                        i++;
+        }
+        return (len - i >= 5 && strncmp(line + i, "ALLOW", 5) == 0) ||
+               (len - i >= 5 && strncmp(line + i, "LIMIT", 5) == 0);
+}
+
+bool hardening_ufw_allows(const char *status, const char *port_proto)
+{
+        return each_line(status, allow_line, (void *)port_proto);
+}
+
+/* ---- the phase ------------------------------------------------------------ */
+
+static bool hardening_enabled(const struct answers *a)
+{
+        return a->hardening || a->fail2ban || a->firewall;
+}
+
+static void hardening_inputs(const struct answers *a, struct sha256_ctx *d)
+{
+        char buf[96];
+        int n = snprintf(buf, sizeof(buf), "ssh %u rdp %u hardening %d fail2ban %d firewall %d\n",
+                         (unsigned)a->ssh_port, (unsigned)a->rdp_port, a->hardening, a->fail2ban,
+                         a->firewall);
+        sha256_add(d, buf, (size_t)n);
+}
+
+static bool root_has_key(void)
+{
+        _cleanup_free_ char *keys = sysfile_read(ROOT_KEYS);
+        const char *p = keys;
+        size_t n = 0;
+
+        /* a key line: neither blank nor a comment */
+        for (const char *l = p; l && *l;) {
+                const char *e = strchr(l, '\n');
+                size_t len = e ? (size_t)(e - l) : strlen(l);
+                size_t i = 0;
+                while (i < len && (l[i] == ' ' || l[i] == '\t'))
+                        i++;
+                if (i < len && l[i] != '#' && l[i] != '\r')
+                        n++;
+                l = e ? e + 1 : l + len;
+        }
+        return n > 0;
+}
+
+static int hardening_plan(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+
+        if (a->hardening)
+                phase_plan(c, "FILE_CREATE", HARDENING_SSHD_DROPIN,
+                           "SSH server on port %u, MaxAuthTries %d%s (checked with sshd -t), then reload ssh",
+                           (unsigned)a->ssh_port, HARDENING_MAX_AUTH_TRIES,
+                           root_has_key() ? ", root by key only" : ", root login left as is (root has no key)");
+        if (a->fail2ban) {
+                phase_plan(c, "PACKAGE_INSTALL", "fail2ban", "install fail2ban");
+                phase_plan(c, "FILE_CREATE", HARDENING_JAIL, "sshd jail on port %u",
+                           (unsigned)a->ssh_port);
+                phase_plan(c, "SERVICE_ENABLE", "fail2ban", "enable and start fail2ban");
+        }
+        if (a->firewall) {
+                phase_plan(c, "PACKAGE_INSTALL", "ufw", "install ufw");
+                phase_plan(c, "COMMAND_EXEC", "ufw", "allow SSH %u/tcp and RDP %u/tcp, deny other incoming",
+                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+                phase_plan(c, "SERVICE_ENABLE", "ufw", "turn the firewall on (after the rules)");
+        }
+        return 0;
+}
+
+/* stdout of a query, or NULL when it could not run or failed. */
+static char *query_ok(struct phase_ctx *c, const char *const *argv)
+{
+        char *out = NULL;
+        int r = ops_query(c, argv, &out);
+        if (r != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static int hardening_verify(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        bool ok = true;
+
+        if (a->hardening) {
+                _cleanup_free_ char *text = hardening_sshd_text(a->ssh_port, root_has_key());
+                if (!sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0)) {
+                        phase_verify_note(c, "%s is missing or differs", HARDENING_SSHD_DROPIN);
+                        ok = false;
+                } else if (health_port_listening(a->ssh_port) != 1) {
+                        phase_verify_note(c, "sshd does not listen on port %u", (unsigned)a->ssh_port);
+                        ok = false;
+                }
+                phase_verify_digest(c, "sshd %s", text);
+        }
+        if (a->fail2ban) {
+                _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
+                const char *const active[] = { "systemctl", "is-active", "--quiet", "fail2ban", NULL };
+                char *out = NULL;
+
+                if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
+                        phase_verify_note(c, "%s is missing or differs", HARDENING_JAIL);
+                        ok = false;
+                } else if (ops_query(c, active, &out) != 0) {
+                        phase_verify_note(c, "fail2ban is not running");
+                        ok = false;
+                }
+                free(out);
+                phase_verify_digest(c, "jail %s", text);
+        }
+        if (a->firewall) {
+                const char *const status[] = { "ufw", "status", NULL };
+                _cleanup_free_ char *out = query_ok(c, status);
+                char ssh[16], rdp[16];
+
+                snprintf(ssh, sizeof(ssh), "%u/tcp", (unsigned)a->ssh_port);
+                snprintf(rdp, sizeof(rdp), "%u/tcp", (unsigned)a->rdp_port);
+                if (!out || !hardening_ufw_active(out)) {
+                        phase_verify_note(c, "the firewall (ufw) is not active");
+                        ok = false;
+                } else if (!hardening_ufw_allows(out, ssh) || !hardening_ufw_allows(out, rdp)) {
+                        phase_verify_note(c, "the firewall does not allow both %s and %s", ssh, rdp);
+                        ok = false;
+                }
+        }
+        return ok ? 1 : 0;
+}
+
+/* Puts the sshd drop-in back as it was (old = NULL: it did not exist). */
+static void sshd_put_back(struct phase_ctx *c, const char *old)
+{
+        if (old)
+                (void)ops_write_file(c, HARDENING_SSHD_DROPIN, old, strlen(old), 0644, 0, 0);
+        else
+                (void)ops_remove_file(c, HARDENING_SSHD_DROPIN);
+}
+
+/* Waits up to timeout_ms for a TCP listener on port (sshd re-executes
+ * itself on reload; fail2ban and xrdp take a moment to bind). */
+static bool wait_listening(uint16_t port, unsigned timeout_ms)
+{
+        int64_t end = now_ms() + timeout_ms;
+        for (;;) {
+                if (health_port_listening(port) == 1)
+                        return true;
+                if (now_ms() > end)
+                        return false;
+                sleep_ms(200);
+        }
+}
+
+static int harden_sshd(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        bool key = root_has_key();
+        _cleanup_free_ char *text = hardening_sshd_text(a->ssh_port, key);
+        _cleanup_free_ char *old = NULL, *cand = NULL, *main_text = NULL, *main_path = NULL;
+        struct ops_run_opts quiet = { .ok_statuses_any = true };
+        int r;
+
+        phase_action_begin(c, "FILE_CREATE", HARDENING_SSHD_DROPIN, "SSH server settings");
+        if (!path_exists(SSHD)) {
+                phase_log(c, LOG_WARNING, "no SSH server (%s) is installed: nothing to harden", SSHD);
+                return phase_action_end(c, 0);
+        }
+        if (!key)
+                phase_log(c, LOG_WARNING,
+                          "root has no key in %s: PermitRootLogin is left as it is, so root is not locked out",
+                          ROOT_KEYS);
+        if (sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0))
+                return phase_action_end(c, 0);
+
+        /* 1. the candidate alone, before it reaches the live directory */
+        r = sysfile_write_temp(phase_paths(c)->state_dir, "sshd-candidate.conf", text, 0600, &cand);
+        if (r >= 0) {
+                main_text = hardening_sshd_test_config(cand, SSHD_CONFIG);
+                r = sysfile_write_temp(phase_paths(c)->state_dir, "sshd-main.conf", main_text, 0600,
+                                       &main_path);
+        }
+        if (r < 0) {
+                if (cand)
+                        unlink(cand);
+                return phase_action_end(c, phase_fail(c, r, "cannot write a candidate sshd configuration in %s: %s",
+                                                      phase_paths(c)->state_dir, strerror(-r)));
+        }
+        {
+                const char *const test[] = { SSHD, "-t", "-f", main_path, NULL };
+                r = ops_run(c, test, &quiet);
+        }
+        unlink(main_path);
+        unlink(cand);
+        if (r < 0)
+                return phase_action_end(c, r);
+        if (r != 0)
+                return phase_action_end(c, phase_fail(c, -EINVAL,
+                        "sshd -t rejects the new SSH settings (exit status %d, see the log); nothing was changed",
+                        r));
+
+        /* 2. in place, checked again with everything else in the directory */
+        old = sysfile_read(HARDENING_SSHD_DROPIN);
+        r = ops_unit_restart_on_undo(c, "ssh");
+        if (r >= 0)
+                r = ops_write_file(c, HARDENING_SSHD_DROPIN, text, strlen(text), 0644, 0, 0);
+        if (r < 0)
+                return phase_action_end(c, r);
+        {
+                const char *const test[] = { SSHD, "-t", NULL };
+                r = ops_run(c, test, &quiet);
+        }
+        if (r != 0) {
+                sshd_put_back(c, old);
+                return phase_action_end(c, phase_fail(c, r < 0 ? r : -EINVAL,
+                        "sshd -t rejects the SSH configuration with %s in it (exit status %d); it was put back as it was",
+                        HARDENING_SSHD_DROPIN, r));
+        }
+        r = ops_unit_restart(c, "ssh", true);
+        if (r < 0)
+                return phase_action_end(c, r);
+        if (!wait_listening(a->ssh_port, 10000))
+                return phase_action_end(c, phase_fail(c, -EIO,
+                        "sshd was reloaded but does not listen on port %u; look at journalctl -u ssh",
+                        (unsigned)a->ssh_port));
+        phase_log(c, LOG_INFO, "sshd listens on port %u", (unsigned)a->ssh_port);
+        return phase_action_end(c, 0);
+}
+
+static int setup_fail2ban(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        const char *const pkgs[] = { "fail2ban", "python3-systemd", NULL };
+        const char *const active[] = { "systemctl", "is-active", "--quiet", "fail2ban", NULL };
+        _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
+        char *out = NULL;
+        bool was_active;
+        int r;
+
+        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
+        if (r < 0)
+                return r;
+        phase_action_begin(c, "FILE_CREATE", HARDENING_JAIL, "fail2ban jail for sshd on port %u",
+                           (unsigned)a->ssh_port);
+        was_active = ops_query(c, active, &out) == 0;
+        free(out);
+        if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
+                if (was_active)
+                        r = ops_unit_restart_on_undo(c, "fail2ban");
+                if (r >= 0)
+                        r = ops_write_file(c, HARDENING_JAIL, text, strlen(text), 0644, 0, 0);
+                if (r >= 0 && was_active)
+                        r = ops_unit_restart(c, "fail2ban", false);
+                if (r < 0)
+                        return phase_action_end(c, r);
+        }
+        r = ops_unit_enable(c, "fail2ban", true);
+        if (r < 0)
+                return phase_action_end(c, r);
+        /* the server answers a moment after systemd says it started */
+        {
+                const char *const jail[] = { "fail2ban-client", "status", "sshd", NULL };
+                int64_t end = now_ms() + 20000;
+                for (;;) {
+                        out = NULL;
+                        r = ops_query(c, jail, &out);
+                        free(out);
+                        if (r == 0)
+                                break;
+                        if (now_ms() > end)
+                                return phase_action_end(c, phase_fail(c, -EIO,
+                                        "fail2ban runs but its sshd jail does not answer (fail2ban-client status sshd); look at journalctl -u fail2ban"));
+                        sleep_ms(500);
+                }
+        }
+        return phase_action_end(c, 0);
+}
+
+/* Adds "ufw allow PORT/tcp" unless ufw already has it, journaled first. */
+static int ufw_allow(struct phase_ctx *c, uint16_t port, const char *added)
+{
+        char pp[16], target[48];
+        const char *rule[] = { "allow", pp, NULL };
+        const char *const argv[] = { "ufw", "allow", pp, NULL };
+        struct undo u = { .kind = UNDO_UFW_DELETE_RULE, .list = (char **)rule };
+        int r;
+
+        snprintf(pp, sizeof(pp), "%u/tcp", (unsigned)port);
+        snprintf(target, sizeof(target), "ufw allow %s", pp);
+        if (hardening_ufw_added(added, target + 4)) {
+                phase_log(c, LOG_INFO, "the firewall already allows %s", pp);
+                return 1;
+        }
+        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                return -EIO;
+        r = ops_run(c, argv, NULL);
+        return r < 0 ? r : 0;
+}
+
+static int setup_firewall(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        const char *const pkgs[] = { "ufw", NULL };
+        const char *const show[] = { "ufw", "show", "added", NULL };
+        const char *const status[] = { "ufw", "status", NULL };
+        const char *const sshd_T[] = { SSHD, "-T", NULL };
+        _cleanup_free_ char *defaults = NULL, *policy = NULL, *added = NULL, *st = NULL;
+        _cleanup_free_ char *sshd_out = NULL;
+        uint16_t ports[MAX_PORTS + 2];
+        size_t n = 0;
+        bool policy_changed = false;
+        int r;
+
+        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
+        if (r < 0)
+                return r;
+        phase_action_begin(c, "COMMAND_EXEC", "ufw", "Firewall: SSH %u/tcp and RDP %u/tcp",
+                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+
+        /* default deny incoming, in ufw's own defaults file (restored on rollback) */
+        defaults = sysfile_read(UFW_DEFAULTS);
+        policy = sysfile_get_key(defaults, "DEFAULT_INPUT_POLICY");
+        if (!policy || strcmp(policy, "DROP") != 0) {
+                _cleanup_free_ char *text = sysfile_set_key(defaults, "DEFAULT_INPUT_POLICY", "\"DROP\"");
+                r = ops_write_file(c, UFW_DEFAULTS, text, strlen(text), 0644, 0, 0);
+                if (r < 0)
+                        return phase_action_end(c, r);
+                policy_changed = true;
+        }
+
+        /* every port sshd listens on now stays reachable, plus the answers' ports */
+        ports[n++] = a->ssh_port;
+        if (path_exists(SSHD)) {
+                sshd_out = query_ok(c, sshd_T);
+                if (sshd_out)
+                        n += hardening_sshd_ports(sshd_out, ports + n, MAX_PORTS);
+        }
+        ports[n++] = a->rdp_port;
+
+        added = query_ok(c, show);
+        if (!added)
+                return phase_action_end(c, phase_fail(c, -EIO, "\"ufw show added\" failed; is ufw installed correctly?"));
+        for (size_t i = 0; i < n; i++) {
+                bool dup = false;
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || ports[j] == ports[i];
+                if (dup)
+                        continue;
+                r = ufw_allow(c, ports[i], added);
+                if (r < 0)
+                        return phase_action_end(c, r);
+        }
+
+        /* only now, with SSH allowed, may the firewall come on */
+        st = query_ok(c, status);
+        if (!st)
+                return phase_action_end(c, phase_fail(c, -EIO, "\"ufw status\" failed"));
+        if (!hardening_ufw_active(st)) {
+                const char *const enable[] = { "ufw", "--force", "enable", NULL };
+                struct undo u = { .kind = UNDO_UFW_DISABLE };
+                if (phase_journal(c, "SERVICE_ENABLE", "ufw", &u) < 0)
+                        return phase_action_end(c, -EIO);
+                r = ops_run(c, enable, NULL);
+        } else if (policy_changed) {
+                const char *const reload[] = { "ufw", "reload", NULL };
+                r = ops_run(c, reload, NULL);
+        }
+        if (r < 0)
+                return phase_action_end(c, r);
+        r = ops_unit_enable(c, "ufw", false);
+        return phase_action_end(c, r < 0 ? r : 0);
+}
+
+static int hardening_run(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        int r;
+
+        if (a->hardening) {
+                r = harden_sshd(c);
+                if (r < 0)
+                        return r;
+        }
+        phase_progress(c, 0.3, NULL);
+        if (a->fail2ban) {
+                r = setup_fail2ban(c);
+                if (r < 0)
+                        return r;
+        }
+        phase_progress(c, 0.6, NULL);
+        if (a->firewall) {
+                r = setup_firewall(c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+const struct phase phase_hardening = {
+        .id = "hardening",
+        .title = "Security hardening",
+        .summary = "SSH server settings, fail2ban for SSH, and a firewall that lets in only SSH and RDP",
+        .weight = 4,
+        .enabled = hardening_enabled,
+        .inputs = hardening_inputs,
+        .plan = hardening_plan,
+        .verify = hardening_verify,
+        .run = hardening_run,
+};

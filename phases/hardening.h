@@ -1,0 +1,37 @@
+/* hardening.h — the pure parts of the hardening phase (the sshd drop-in,
+ * the fail2ban jail, reading sshd -T and ufw output), declared for the unit
+ * tests; the phase itself is phase_hardening in phases.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HARDENING_SSHD_DROPIN "/etc/ssh/sshd_config.d/10-vps-provision.conf"
+#define HARDENING_JAIL "/etc/fail2ban/jail.d/vps-provision.local"
+#define HARDENING_MAX_AUTH_TRIES 4
+
+/* The sshd drop-in: Port ssh_port, MaxAuthTries, LoginGraceTime,
+ * PermitEmptyPasswords no, and PermitRootLogin prohibit-password only when
+ * root_has_key (otherwise root's login is left as it is). Caller frees. */
+char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key);
+/* The fail2ban jail drop-in: the sshd jail on ssh_port, reading the
+ * systemd journal. Caller frees. */
+char *hardening_jail_text(uint16_t ssh_port);
+/* A throwaway main configuration for "sshd -t -f": the candidate drop-in
+ * first (so it wins as it will when installed), then the real one. */
+char *hardening_sshd_test_config(const char *candidate_path, const char *sshd_config);
+
+/* The ports of "port N" lines in sshd -T output, in order, at most max;
+ * returns how many. */
+size_t hardening_sshd_ports(const char *sshd_T, uint16_t *ports, size_t max);
+/* The value of the first "KEY value" line of sshd -T output (keys are lower
+ * case there); NULL when absent. Caller frees. */
+char *hardening_sshd_value(const char *sshd_T, const char *key);
+
+/* "ufw show added" lists "ufw allow 22/tcp" lines: is "ufw RULE" one? */
+bool hardening_ufw_added(const char *show_added, const char *rule);
+/* "ufw status": "Status: active"? */
+bool hardening_ufw_active(const char *status);
+/* "ufw status": an ALLOW (or LIMIT) line for port_proto ("22/tcp")? */
+bool hardening_ufw_allows(const char *status, const char *port_proto);

@@ -1,0 +1,210 @@
+/* test_phase_hardening.c — the hardening phase's pure parts: the sshd
+ * drop-in (only known keywords; PermitRootLogin only with a root key), the
+ * fail2ban jail, the sshd -t candidate file, reading sshd -T and ufw output
+ * (in the formats sshd and ufw print), and the key=value edits of
+ * /etc/default/ufw. */
+#include "testlib.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hardening.h"
+#include "sysfile.h"
+#include "util.h"
+
+/* The keyword of every non-comment line must be one sshd knows, and each
+ * appears once (sshd takes the first value; a second would be ignored). */
+static void assert_sshd_lines(const char *text)
+{
+        static const char *const known[] = { "Port", "PermitRootLogin", "MaxAuthTries",
+                                             "LoginGraceTime", "PermitEmptyPasswords" };
+        char **seen = NULL;
+        char *copy = xstrdup(text), *save = NULL;
+
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char kw[64];
+                bool ok = false;
+                if (l[0] == '#')
+                        continue;
+                assert_int_equal(sscanf(l, "%63s", kw), 1);
+                for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                        ok = ok || strcmp(kw, known[i]) == 0;
+                if (!ok)
+                        fail_msg("unexpected sshd line \"%s\"", l);
+                assert_false(strv_contains(seen, kw));
+                strv_push(&seen, kw);
+                assert_non_null(strchr(l, ' '));
+        }
+        strv_free(seen);
+        free(copy);
+}
+
+static void sshd_text(void **state)
+{
+        (void)state;
+        char *with = hardening_sshd_text(2222, true);
+        char *without = hardening_sshd_text(22, false);
+
+        assert_sshd_lines(with);
+        assert_sshd_lines(without);
+        assert_non_null(strstr(with, "\nPort 2222\n"));
+        assert_non_null(strstr(with, "\nPermitRootLogin prohibit-password\n"));
+        assert_non_null(strstr(with, "\nMaxAuthTries 4\n"));
+        assert_non_null(strstr(with, "\nPermitEmptyPasswords no\n"));
+        assert_non_null(strstr(without, "\nPort 22\n"));
+        /* no root key: root's login is not touched */
+        assert_null(strstr(without, "\nPermitRootLogin"));
+        free(with);
+        free(without);
+}
+
+static void jail_text(void **state)
+{
+        (void)state;
+        char *t = hardening_jail_text(2299);
+        assert_true(startswith(t, "# "));
+        assert_non_null(strstr(t, "\n[sshd]\nenabled = true\nport = 2299\nbackend = systemd\n"));
+        free(t);
+}
+
+static void test_config(void **state)
+{
+        (void)state;
+        char *t = hardening_sshd_test_config("/var/lib/x/cand.conf", "/etc/ssh/sshd_config");
+        /* the candidate first: the first value wins, as it will once installed */
+        assert_string_equal(t, "Include /var/lib/x/cand.conf\nInclude /etc/ssh/sshd_config\n");
+        free(t);
+}
+
+static const char sshd_T[] =
+        "port 22\n"
+        "port 24011\n"
+        "addressfamily any\n"
+        "listenaddress 127.0.0.1:24011\n"
+        "listenaddress 127.0.0.1:22\n"
+        "maxauthtries 4\n"
+        "permitrootlogin prohibit-password\n"
+        "portx 9\n";
+
+static void sshd_T_parsing(void **state)
+{
+        (void)state;
+        uint16_t ports[4];
+        char *v;
+
+        assert_int_equal(hardening_sshd_ports(sshd_T, ports, 4), 2);
+        assert_int_equal(ports[0], 22);
+        assert_int_equal(ports[1], 24011);
+        assert_int_equal(hardening_sshd_ports(sshd_T, ports, 1), 1);
+        assert_int_equal(hardening_sshd_ports("port 0\nport 70000\nport x\n", ports, 4), 0);
+        v = hardening_sshd_value(sshd_T, "permitrootlogin");
+        assert_string_equal(v, "prohibit-password");
+        free(v);
+        v = hardening_sshd_value(sshd_T, "maxauthtries");
+        assert_string_equal(v, "4");
+        free(v);
+        assert_null(hardening_sshd_value(sshd_T, "port2"));
+        assert_null(hardening_sshd_value(sshd_T, "maxauth"));
+}
+
+static const char ufw_added[] =
+        "Added user rules (see 'ufw status' for running firewall):\n"
+        "ufw allow 22/tcp\n"
+        "ufw allow 3389/tcp\n";
+
+static const char ufw_status_active[] =
+        "Status: active\n"
+        "\n"
+        "To                         Action      From\n"
+        "--                         ------      ----\n"
+        "22/tcp                     ALLOW       Anywhere\n"
+        "3389/tcp                   ALLOW       Anywhere\n"
+        "2222/tcp                   DENY        Anywhere\n"
+        "22/tcp (v6)                ALLOW       Anywhere (v6)\n"
+        "3389/tcp (v6)              ALLOW       Anywhere (v6)\n";
+
+static void ufw_parsing(void **state)
+{
+        (void)state;
+        assert_true(hardening_ufw_added(ufw_added, "allow 22/tcp"));
+        assert_true(hardening_ufw_added(ufw_added, "allow 3389/tcp"));
+        assert_false(hardening_ufw_added(ufw_added, "allow 2/tcp"));
+        assert_false(hardening_ufw_added("Added user rules (see 'ufw status' for running firewall):\n(None)\n",
+                                         "allow 22/tcp"));
+
+        assert_true(hardening_ufw_active(ufw_status_active));
+        assert_false(hardening_ufw_active("Status: inactive\n"));
+        assert_true(hardening_ufw_allows(ufw_status_active, "22/tcp"));
+        assert_true(hardening_ufw_allows(ufw_status_active, "3389/tcp"));
+        /* a DENY rule, a prefix of another port, or no rule at all are not "allowed" */
+        assert_false(hardening_ufw_allows(ufw_status_active, "2222/tcp"));
+        assert_false(hardening_ufw_allows(ufw_status_active, "2/tcp"));
+        assert_false(hardening_ufw_allows(ufw_status_active, "22"));
+        assert_false(hardening_ufw_allows("Status: inactive\n", "22/tcp"));
+        assert_true(hardening_ufw_allows("22/tcp (v6)                LIMIT       Anywhere (v6)\n", "22/tcp"));
+}
+
+static void ufw_defaults_edit(void **state)
+{
+        (void)state;
+        const char *deflt = "# /etc/default/ufw\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"ACCEPT\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n";
+        char *v = sysfile_get_key(deflt, "DEFAULT_INPUT_POLICY");
+        char *n, *v2;
+
+        assert_string_equal(v, "ACCEPT");
+        n = sysfile_set_key(deflt, "DEFAULT_INPUT_POLICY", "\"DROP\"");
+        assert_string_equal(n, "# /etc/default/ufw\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n");
+        v2 = sysfile_get_key(n, "DEFAULT_INPUT_POLICY");
+        assert_string_equal(v2, "DROP");
+        assert_null(sysfile_get_key(deflt, "DEFAULT_INPUT"));
+        assert_null(sysfile_get_key(NULL, "X"));
+        free(v);
+        free(v2);
+        free(n);
+        n = sysfile_set_key("A=1", "B", "2");
+        assert_string_equal(n, "A=1\nB=2\n");
+        free(n);
+}
+
+static void sysfile_checks(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();
+        char *p = test_path(dir, "f");
+        char *tmp = NULL, *back;
+
+        test_write(p, "hello\n");
+        assert_int_equal(chmod(p, 0640), 0);
+        assert_true(sysfile_is(p, "hello\n", 0640, getuid(), getgid()));
+        assert_false(sysfile_is(p, "hello\n", 0644, getuid(), getgid()));
+        assert_false(sysfile_is(p, "hello", 0640, getuid(), getgid()));
+        assert_false(sysfile_is(dir, "", 0700, getuid(), getgid()));
+        assert_int_equal(sysfile_write_temp(dir, "cand", "x y\n", 0440, &tmp), 0);
+        assert_true(startswith(tmp, dir));
+        assert_true(sysfile_is(tmp, "x y\n", 0440, getuid(), getgid()));
+        back = sysfile_read(tmp);
+        assert_string_equal(back, "x y\n");
+        assert_null(sysfile_read("/nonexistent/vpsp"));
+        unlink(tmp);
+        free(back);
+        free(tmp);
+        free(p);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(sshd_text),
+                cmocka_unit_test(jail_text),
+                cmocka_unit_test(test_config),
+                cmocka_unit_test(sshd_T_parsing),
+                cmocka_unit_test(ufw_parsing),
+                cmocka_unit_test(ufw_defaults_edit),
+                cmocka_unit_test(sysfile_checks),
+        };
+        int r = cmocka_run_group_tests(tests, NULL, NULL);
+        test_cleanup_all();
+        return r;
+}
