@@ -44,6 +44,7 @@
 #include "journal.h"
 #include "ops.h"
 #include "phases.h"
+#include "run.h"
 #include "session.h"
 
 #define KEY_MAX_BYTES   (1u << 20)
@@ -790,6 +791,336 @@ static int setup_repository(struct phase_ctx *c, struct ide_job *j)
         return phase_action_end(c, 0);
 }
 
+/* ---- prefetch: the packages of every IDE still to install, at once --------
+ *
+ * The first IDE phase to run downloads the packages of all enabled IDEs in
+ * one apt run (apt fetches from the vendors' hosts in parallel) into apt's
+ * package cache, through a private apt configuration in the state
+ * directory: the sources, keyrings (checked against the pinned
+ * fingerprints) and lists live there, so nothing of the system's apt
+ * configuration changes, only its package cache fills. apt refreshes the
+ * private lists (checking the Release signatures) and names each package's
+ * file, size and sha256 from the signed index; the files themselves come
+ * side by side through engine/fetch (apt would fetch one host at a time
+ * from repositories on one server) and are checked against that sha256. Each phase then
+ * configures its repository and installs as usual, and apt finds the
+ * package already downloaded (same hash). A failed prefetch only costs time:
+ * the phases download what is missing themselves.
+ * VPS_PROVISION_IDE_PREFETCH=0 turns it off (to measure the difference). */
+
+#define APT_ARCHIVES "/var/cache/apt/archives"
+
+static bool prefetch_ran;
+
+
+/* The installed-state of a package: true when dpkg has it configured. */
+static bool pkg_installed(struct phase_ctx *c, const char *pkg)
+{
+        const char *const dq[] = { "dpkg-query", "-W", "-f=${db:Status-Abbrev}", pkg, NULL };
+        _cleanup_free_ char *out = NULL;
+
+        return ops_query(c, dq, &out) == 0 && startswith(out, "ii");
+}
+
+static void prefetch_line(void *userdata, enum run_stream stream, const char *line, size_t len,
+                          bool truncated)
+{
+        (void)stream;
+        (void)len;
+        (void)truncated;
+        phase_log(userdata, LOG_DEBUG, "prefetch: %s", line);
+}
+
+/* Runs argv in cwd, its output into the log at debug level. Exit status or -errno. */
+static int prefetch_cmd(struct phase_ctx *c, const char *const *argv, const char *cwd)
+{
+        struct run_opts ro;
+
+        run_opts_init(&ro);
+        ro.argv = argv;
+        ro.cwd = cwd;
+        ro.timeout_ms = 30 * 60 * 1000;
+        ro.on_line = prefetch_line;
+        ro.userdata = c;
+        return run_command(&ro, NULL);
+}
+
+/* One package's record from apt-cache show: where it is and what it hashes to. */
+struct prefetch_deb {
+        char *filename, *sha256, *cache_name, *url, *dest;
+        uint64_t size;
+};
+
+static void prefetch_deb_release(struct prefetch_deb *d)
+{
+        free(d->filename);
+        free(d->sha256);
+        free(d->cache_name);
+        free(d->url);
+        free(d->dest);
+        *d = (struct prefetch_deb){ 0 };
+}
+
+/* The value of "Field: value" in one record [rec, end), or NULL. */
+static char *record_field(const char *rec, const char *end, const char *field)
+{
+        size_t fl = strlen(field);
+
+        for (const char *l = rec; l && l < end; ) {
+                const char *nl = memchr(l, '\n', (size_t)(end - l));
+                size_t len = nl ? (size_t)(nl - l) : (size_t)(end - l);
+
+                if (len > fl + 1 && strncmp(l, field, fl) == 0 && l[fl] == ':') {
+                        const char *v = l + fl + 1;
+
+                        while (v < l + len && *v == ' ')
+                                v++;
+                        return xstrndup(v, (size_t)(l + len - v));
+                }
+                l = nl ? nl + 1 : NULL;
+        }
+        return NULL;
+}
+
+/* apt's name for a package in its cache: NAME_VERSION_ARCH.deb, with '_',
+ * ':' and '%' written as %XX (an epoch's colon as %3a). */
+static void cache_quote(struct buf *b, const char *s)
+{
+        for (; *s; s++)
+                if (*s == '_' || *s == ':' || *s == '%' || (unsigned char)*s <= 0x20 ||
+                    (unsigned char)*s >= 0x7f)
+                        (void)buf_printf(b, "%%%02x", (unsigned char)*s);
+                else
+                        (void)buf_append(b, s, 1);
+}
+
+char *ide_apt_cache_name(const char *pkg, const char *version, const char *arch)
+{
+        struct buf b;
+
+        buf_init(&b, 4096);
+        cache_quote(&b, pkg);
+        (void)buf_append(&b, "_", 1);
+        cache_quote(&b, version);
+        (void)buf_append(&b, "_", 1);
+        cache_quote(&b, arch);
+        (void)buf_append(&b, ".deb", 4);
+        return buf_steal(&b);
+}
+
+/* Finds pkg's record in apt-cache show output and fills d. */
+static int prefetch_parse_record(const char *records, const char *pkg, struct prefetch_deb *d)
+{
+        const char *rec = records;
+
+        while (rec && *rec) {
+                const char *end = strstr(rec, "\n\n");
+                _cleanup_free_ char *name = NULL, *ver = NULL, *arch = NULL, *size = NULL;
+
+                if (!end)
+                        end = rec + strlen(rec);
+                name = record_field(rec, end, "Package");
+                if (name && strcmp(name, pkg) == 0) {
+                        long sz;
+
+                        ver = record_field(rec, end, "Version");
+                        arch = record_field(rec, end, "Architecture");
+                        size = record_field(rec, end, "Size");
+                        d->filename = record_field(rec, end, "Filename");
+                        d->sha256 = record_field(rec, end, "SHA256");
+                        if (!ver || !arch || !size || !d->filename || !d->sha256 ||
+                            parse_long(size, 1, LONG_MAX, &sz) < 0 || strlen(d->sha256) != 64 ||
+                            strstr(d->filename, "..") || strchr(ver, '/') || strchr(arch, '/')) {
+                                prefetch_deb_release(d);
+                                return -EINVAL;
+                        }
+                        d->size = (uint64_t)sz;
+                        d->cache_name = ide_apt_cache_name(pkg, ver, arch);
+                        return 0;
+                }
+                rec = *end ? end + 2 : NULL;
+        }
+        return -ENOENT;
+}
+
+static void prefetch_all(struct phase_ctx *c)
+{
+        const struct answers *a = phase_answers(c);
+        const char *env = getenv("VPS_PROVISION_IDE_PREFETCH");
+        char path[PATH_MAX], err[1024], dir[PATH_MAX] = "", lists[PATH_MAX + 16],
+             debs[PATH_MAX + 16], sources[PATH_MAX + 16];
+        struct ide_catalog cat = { 0 };
+        const struct ide_entry *todo[_IDE_MAX];
+        struct fetch_req reqs[_IDE_MAX];
+        struct fetch_result res[_IDE_MAX];
+        char *keyfile[_IDE_MAX] = { NULL };
+        _cleanup_strv_ char **pkgs = NULL;
+        struct buf text;
+        struct fetch_opts fo;
+        size_t n = 0, moved = 0;
+        uint64_t bytes = 0;
+        int64_t t0 = now_ms();
+        int r;
+
+        if (prefetch_ran || (env && strcmp(env, "0") == 0))
+                return;
+        prefetch_ran = true;
+        ide_catalog_path(a, phase_paths(c), path, sizeof(path));
+        if (ide_catalog_load(path, &cat, err, sizeof(err)) < 0)
+                return;
+        for (int i = 0; i < _IDE_MAX; i++) {
+                const struct ide_entry *e = ide_catalog_find(&cat, ide_id_name(i));
+                const char *arch = phase_vps(c)->architecture;
+
+                if (a->ide[i] && e && e->method == IDE_CAT_APT_REPOSITORY && e->fingerprints &&
+                    ide_entry_supports(e, arch[0] ? arch : "amd64") && !pkg_installed(c, e->package))
+                        todo[n++] = e;
+        }
+        if (n < 2)
+                goto out;   /* nothing to do side by side */
+
+        pathf(dir, sizeof(dir), "%s/downloads/prefetch", phase_paths(c)->state_dir);
+        pathf(lists, sizeof(lists), "%s/lists", dir);
+        pathf(debs, sizeof(debs), "%s/debs", dir);
+        pathf(sources, sizeof(sources), "%s/all.sources", dir);
+        work_dir_remove(dir);
+        if (mkdir_p(lists, 0700) < 0 || mkdir_p(debs, 0755) < 0)
+                goto out;
+        {
+                char partial[PATH_MAX + 32];
+
+                pathf(partial, sizeof(partial), "%s/partial", lists);
+                if (mkdir_p(partial, 0700) < 0)
+                        goto out;
+        }
+        phase_progress(c, 0.01, "downloading %zu IDEs at once", n);
+
+        /* the keys, all at once, each checked like the phase checks it */
+        for (size_t i = 0; i < n; i++) {
+                keyfile[i] = xasprintf("%s/%s.key", dir, todo[i]->id);
+                reqs[i] = (struct fetch_req){ .url = todo[i]->key_url, .dest = keyfile[i],
+                                              .max_bytes = KEY_MAX_BYTES };
+        }
+        fetch_opts_init(&fo);
+        if (cat.fetch.retries >= 0)
+                fo.retries = (unsigned)cat.fetch.retries;
+        if (cat.fetch.backoff_ms)
+                fo.backoff_ms = cat.fetch.backoff_ms;
+        if (cat.fetch.stall_seconds)
+                fo.low_speed_s = cat.fetch.stall_seconds;
+        if (fetch_many(reqs, n, &fo, res) < 0) {
+                phase_log(c, LOG_INFO, "prefetch skipped: a key download failed (the phase will say why)");
+                goto out;
+        }
+        buf_init(&text, 1u << 20);
+        for (size_t i = 0; i < n; i++) {
+                char home[PATH_MAX + 16], keyring[PATH_MAX + 16];
+                const char *const argv[] = { "gpg", "--homedir", home, "--batch", "--no-tty",
+                                             "--with-colons", "--show-keys", keyfile[i], NULL };
+                _cleanup_free_ char *out = NULL, *key = NULL, *stanza = NULL;
+                _cleanup_strv_ char **got = NULL;
+                bool ok;
+                size_t len = 0;
+
+                pathf(home, sizeof(home), "%s/gnupg-%s", dir, todo[i]->id);
+                if (mkdir_p(home, 0700) < 0 || ops_query(c, argv, &out) != 0)
+                        break;
+                got = ide_parse_primary_fingerprints(out);
+                ok = got != NULL;
+                for (size_t k = 0; got && got[k]; k++)
+                        ok &= strv_contains(todo[i]->fingerprints, got[k]);
+                if (!ok || read_file(keyfile[i], KEY_MAX_BYTES, &key, &len) < 0)
+                        break;
+                pathf(keyring, sizeof(keyring), "%s/%s.%s", dir, todo[i]->id,
+                      strstr(key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") ? "asc" : "gpg");
+                if (rename(keyfile[i], keyring) < 0)
+                        break;
+                stanza = ide_sources_text(todo[i], keyring, phase_vps(c)->architecture[0] ?
+                                          phase_vps(c)->architecture : "amd64");
+                (void)buf_printf(&text, "%s%s", text.len ? "\n" : "", stanza);
+                strv_push(&pkgs, todo[i]->package);
+        }
+        if (strv_length(pkgs) != n) {
+                phase_log(c, LOG_INFO, "prefetch skipped: a key does not match its pinned fingerprint "
+                          "(the phase will say why)");
+                buf_release(&text);
+                goto out;
+        }
+        r = write_file_atomic(sources, text.data, text.len, 0644, (uid_t)-1, (gid_t)-1);
+        buf_release(&text);
+        if (r < 0)
+                goto out;
+        {
+                _cleanup_free_ char *o_src = xasprintf("Dir::Etc::sourcelist=%s", sources);
+                _cleanup_free_ char *o_lists = xasprintf("Dir::State::Lists=%s", lists);
+                const char *base[] = { "-q", "-o", o_src, "-o", "Dir::Etc::sourceparts=-",
+                                       "-o", o_lists, "-o", "Dir::Cache::pkgcache=",
+                                       "-o", "Dir::Cache::srcpkgcache=", "-o", "APT::Sandbox::User=root" };
+                _cleanup_strv_ char **update = NULL, **show = NULL;
+                _cleanup_free_ char *records = NULL;
+                struct fetch_req dreq[_IDE_MAX];
+                struct fetch_result dres[_IDE_MAX];
+                struct prefetch_deb debinfo[_IDE_MAX] = { 0 };
+                size_t nd = 0;
+
+                strv_push(&update, "apt-get");
+                strv_push(&show, "apt-cache");
+                for (size_t i = 0; i < ELEMENTSOF(base); i++) {
+                        strv_push(&update, base[i]);
+                        strv_push(&show, base[i]);
+                }
+                strv_push(&update, "update");
+                strv_push(&show, "show");
+                strv_push(&show, "--no-all-versions");
+                for (size_t i = 0; pkgs[i]; i++)
+                        strv_push(&show, pkgs[i]);
+                /* apt checks the Release signatures and gives each package's
+                 * file, size and sha256 from the signed index */
+                if (prefetch_cmd(c, (const char *const *)update, "/") != 0 ||
+                    ops_query(c, (const char *const *)show, &records) != 0) {
+                        phase_log(c, LOG_INFO, "prefetch skipped: apt could not read the repositories "
+                                  "(the phases will say why)");
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        struct prefetch_deb *d = &debinfo[nd];
+
+                        if (prefetch_parse_record(records, todo[i]->package, d) < 0)
+                                continue;
+                        d->url = xasprintf("%.*s/%s", (int)uri_len(todo[i]->uri), todo[i]->uri, d->filename);
+                        d->dest = xasprintf("%s/%s", debs, d->cache_name);
+                        dreq[nd] = (struct fetch_req){ .url = d->url, .dest = d->dest, .sha256 = d->sha256,
+                                                       .max_bytes = d->size };
+                        nd++;
+                }
+                /* the packages themselves, side by side (libcurl multi) */
+                fo.max_parallel = _IDE_MAX;
+                r = nd ? fetch_many(dreq, nd, &fo, dres) : 0;
+                for (size_t i = 0; i < nd; i++) {
+                        _cleanup_free_ char *to = xasprintf(APT_ARCHIVES "/%s", debinfo[i].cache_name);
+
+                        if (dres[i].kind == FETCH_OK &&
+                            (rename(debinfo[i].dest, to) == 0 ||
+                             copy_file_synced(debinfo[i].dest, to, 0644) == 0)) {
+                                moved++;
+                                bytes += dres[i].bytes;
+                        } else if (dres[i].kind != FETCH_OK)
+                                phase_log(c, LOG_INFO, "prefetch of %s failed: %s (the phase will "
+                                          "download it)", debinfo[i].url, dres[i].message);
+                        prefetch_deb_release(&debinfo[i]);
+                }
+                (void)r;
+        }
+        phase_log(c, LOG_INFO, "prefetched %zu IDE packages (%llu kB) in %lld ms, side by side", moved,
+                  (unsigned long long)(bytes / 1024), (long long)(now_ms() - t0));
+out:
+        for (size_t i = 0; i < n; i++)
+                free(keyfile[i]);
+        if (dir[0])
+                work_dir_remove(dir);
+        ide_catalog_release(&cat);
+}
+
 static int ide_run(struct phase_ctx *c, enum ide_id id)
 {
         struct ide_job j;
@@ -815,6 +1146,7 @@ static int ide_run(struct phase_ctx *c, enum ide_id id)
                                "deb_package", j.cat.path, j.e->display_name);
                 goto out;
         }
+        prefetch_all(c);
         r = work_dir_fresh(c, j.work);
         if (r < 0)
                 goto out;

@@ -32,5 +32,9 @@ char *ide_source_signed_by(const char *text);
 /* The version in "code --version" output: its first line, trimmed; NULL
  * when empty. Caller frees. */
 char *ide_parse_version(const char *out);
+/* The file name apt gives a downloaded package in /var/cache/apt/archives:
+ * NAME_VERSION_ARCH.deb with '_', ':' and '%' as %XX ("1:2.0" → "1%3a2.0").
+ * Caller frees. */
+char *ide_apt_cache_name(const char *pkg, const char *version, const char *arch);
 /* The libraries ldd reports as "not found", as a strv (NULL when none). */
 char **ide_parse_ldd_missing(const char *out);

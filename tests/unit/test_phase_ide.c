@@ -131,6 +131,20 @@ static void ldd_and_version(void **state)
         assert_null(ide_parse_version(NULL));
 }
 
+static void apt_cache_name(void **state)
+{
+        char *n;
+
+        (void)state;
+        n = ide_apt_cache_name("code", "1.96.2-1734607745", "amd64");
+        assert_string_equal(n, "code_1.96.2-1734607745_amd64.deb");
+        free(n);
+        /* an epoch's colon, as apt writes it */
+        n = ide_apt_cache_name("cursor", "1:0.45_2", "arm64");
+        assert_string_equal(n, "cursor_1%3a0.45%5f2_arm64.deb");
+        free(n);
+}
+
 /* ---- the catalog --------------------------------------------------------- */
 
 static void shipped_catalog(void **state)
@@ -579,6 +593,7 @@ int main(void)
                 cmocka_unit_test(source_names_uri),
                 cmocka_unit_test(source_signed_by),
                 cmocka_unit_test(ldd_and_version),
+                cmocka_unit_test(apt_cache_name),
                 cmocka_unit_test(shipped_catalog),
                 cmocka_unit_test(bad_catalogs),
                 cmocka_unit_test(catalog_path_choice),

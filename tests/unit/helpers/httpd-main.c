@@ -1,14 +1,16 @@
 /* httpd-main.c — vpsp-test-httpd: the loopback test server (httpd.c) as a
  * program, for the shell-driven IDE tests (tests/ide, tests/e2e/test-ide).
  *
- *   vpsp-test-httpd --root DIR [--port N] [--port-file FILE]
- *                   [--stall PATH:BYTES]... [--fail PATH:N]...
+ *   vpsp-test-httpd --root DIR [--listen IPV4] [--port N] [--port-file FILE]
+ *                   [--rate BYTES_PER_SECOND] [--stall PATH:BYTES]... [--fail PATH:N]...
  *
- * Serves the files under DIR on 127.0.0.1 until SIGTERM or SIGINT. With
+ * Serves the files under DIR on 127.0.0.1 (or --listen's address) until
+ * SIGTERM or SIGINT. With
  * --port 0 (the default) it picks a free port and writes it to --port-file
  * (written atomically once it listens, so a script can wait for the file).
  * --stall makes PATH send BYTES bytes and then hold the connection;
- * --fail answers 503 to the first N requests for PATH. */
+ * --fail answers 503 to the first N requests for PATH; --rate sends the
+ * files under DIR at most that fast per connection (a slow mirror). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -22,8 +24,8 @@
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: vpsp-test-httpd --root DIR [--port N] [--port-file FILE] "
-                        "[--stall PATH:BYTES]... [--fail PATH:N]...\n");
+        fprintf(stderr, "usage: vpsp-test-httpd --root DIR [--listen IPV4] [--port N] [--port-file FILE] "
+                        "[--rate BYTES_PER_SECOND] [--stall PATH:BYTES]... [--fail PATH:N]...\n");
         return 2;
 }
 
@@ -70,8 +72,8 @@ static char *slurp(const char *root, const char *path, size_t *ret_len)
 
 int main(int argc, char **argv)
 {
-        const char *root = NULL, *port_file = NULL;
-        unsigned long port = 0;
+        const char *root = NULL, *port_file = NULL, *listen_addr = NULL;
+        unsigned long port = 0, rate = 0;
         struct httpd *h;
         sigset_t set;
         int sig;
@@ -79,8 +81,13 @@ int main(int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
                         root = argv[++i];
+                else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+                        listen_addr = argv[++i];
                 else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
                         if (num(argv[++i], 65535, &port) < 0)
+                                return usage();
+                } else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+                        if (num(argv[++i], 1ul << 34, &rate) < 0)
                                 return usage();
                 } else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc)
                         port_file = argv[++i];
@@ -98,12 +105,13 @@ int main(int argc, char **argv)
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-        h = httpd_start((unsigned)port, root);
+        h = httpd_start_on(listen_addr, (unsigned)port, root);
         if (!h) {
-                fprintf(stderr, "vpsp-test-httpd: cannot listen on 127.0.0.1:%lu: %s\n", port,
-                        strerror(errno));
+                fprintf(stderr, "vpsp-test-httpd: cannot listen on %s:%lu: %s\n",
+                        listen_addr ? listen_addr : "127.0.0.1", port, strerror(errno));
                 return 1;
         }
+        httpd_set_rate(h, (size_t)rate);
         for (int i = 1; i < argc; i++) {
                 bool stall = strcmp(argv[i], "--stall") == 0;
                 char *arg, *colon;

@@ -40,6 +40,7 @@ struct httpd {
         int lfd;
         int wake[2];
         unsigned port;
+        char addr[INET_ADDRSTRLEN];
         char *root;
         pthread_t accept_thread;
         pthread_mutex_t lock;
@@ -49,6 +50,7 @@ struct httpd {
         char *log;
         size_t log_len;
         unsigned active, max_active;
+        size_t rate;
 };
 
 static void *xalloc(size_t n)
@@ -193,6 +195,7 @@ static void answer(struct httpd *h, int fd)
         bool routed = false, head_only;
         size_t len = 0, from = 0;
         unsigned hit = 0;
+        size_t rate;
         char hdr[1024];
         int n;
 
@@ -214,6 +217,7 @@ static void answer(struct httpd *h, int fd)
                 }
 
         pthread_mutex_lock(&h->lock);
+        rate = h->rate;
         log_request(h, method, path, range);
         for (size_t i = 0; i < h->n_routes; i++)
                 if (strcmp(h->routes[i].path, path) == 0) {
@@ -282,7 +286,17 @@ static void answer(struct httpd *h, int fd)
                         end = from + r.drop_after;
                 if (r.stall && from + r.stall_after < len)
                         end = from + r.stall_after;
-                if (end > from && !send_all(fd, (char *)body + from, end - from))
+                if (!routed && rate) {
+                        /* a slow mirror: a slice every 50 ms */
+                        size_t slice = rate / 20 ? rate / 20 : 1;
+
+                        for (size_t off = from; off < end; off += slice) {
+                                size_t k = end - off < slice ? end - off : slice;
+
+                                if (!send_all(fd, (char *)body + off, k) || (off + k < end && !nap(h, 50)))
+                                        goto out;
+                        }
+                } else if (end > from && !send_all(fd, (char *)body + from, end - from))
                         goto out;
                 if (r.stall && end < len) {
                         /* Hold the connection: no more bytes until the client gives up. */
@@ -354,12 +368,24 @@ static void *accept_main(void *arg)
 
 struct httpd *httpd_start(unsigned port, const char *root)
 {
+        return httpd_start_on(NULL, port, root);
+}
+
+struct httpd *httpd_start_on(const char *addr, unsigned port, const char *root)
+{
         struct httpd *h = xalloc(sizeof(*h));
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
         socklen_t sl = sizeof(sa);
         int one = 1;
 
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (!addr)
+                addr = "127.0.0.1";
+        if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+                free(h);
+                errno = EINVAL;
+                return NULL;
+        }
+        snprintf(h->addr, sizeof(h->addr), "%s", addr);
         h->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (h->lfd < 0)
                 goto fail;
@@ -451,11 +477,18 @@ void httpd_route(struct httpd *h, const struct httpd_route *r)
         pthread_mutex_unlock(&h->lock);
 }
 
+void httpd_set_rate(struct httpd *h, size_t bytes_per_sec)
+{
+        pthread_mutex_lock(&h->lock);
+        h->rate = bytes_per_sec;
+        pthread_mutex_unlock(&h->lock);
+}
+
 char *httpd_url(const struct httpd *h, const char *path)
 {
         char *s = NULL;
 
-        if (asprintf(&s, "http://127.0.0.1:%u%s", h->port, path) < 0)
+        if (asprintf(&s, "http://%s:%u%s", h->addr, h->port, path) < 0)
                 abort();
         return s;
 }

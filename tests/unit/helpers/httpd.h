@@ -33,12 +33,18 @@ struct httpd_route {
 /* Listens on 127.0.0.1:port (0 = any free port). root may be NULL. NULL on
  * failure (errno set). */
 struct httpd *httpd_start(unsigned port, const char *root);
+/* The same on another IPv4 address of this machine (a test container's
+ * gateway, say); addr NULL = 127.0.0.1. */
+struct httpd *httpd_start_on(const char *addr, unsigned port, const char *root);
 /* Stops listening, wakes stalled connections, joins every thread, frees. */
 void httpd_stop(struct httpd *h);
 unsigned httpd_port(const struct httpd *h);
 /* Adds (or replaces) a route; everything is copied. */
 void httpd_route(struct httpd *h, const struct httpd_route *r);
-/* "http://127.0.0.1:PORT/path"; caller frees. */
+/* Files served from root go out at most this many bytes per second per
+ * connection (0 = as fast as possible): a slow mirror for timing tests. */
+void httpd_set_rate(struct httpd *h, size_t bytes_per_sec);
+/* "http://ADDR:PORT/path"; caller frees. */
 char *httpd_url(const struct httpd *h, const char *path);
 /* Requests seen so far, one line each: "GET /path range=bytes=10-" (the
  * range part only when the client sent one). Caller frees. */
