@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -1446,6 +1447,22 @@ static int take_lock(struct engine *e)
         return 0;
 }
 
+/* Footprint of the whole run, for tests/bench (issue 7): peak RSS of this
+ * process (every thread; children excluded) and CPU time of the process
+ * versus its reaped children (apt, dpkg and everything they started). */
+static void log_resources(void)
+{
+        struct rusage self, kids;
+
+        if (getrusage(RUSAGE_SELF, &self) < 0 || getrusage(RUSAGE_CHILDREN, &kids) < 0)
+                return;
+        log_write(LOG_INFO, "engine", "resources: peak RSS %ld KiB; CPU self %ld.%03ld+%ld.%03ld s; children %ld.%03ld+%ld.%03ld s",
+                  self.ru_maxrss, (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec / 1000,
+                  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec / 1000,
+                  (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec / 1000,
+                  (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec / 1000);
+}
+
 static void *engine_main(void *userdata)
 {
         struct engine *e = userdata;
@@ -1521,6 +1538,7 @@ out:
         /* a run that ended before it began still tells the UI what it is */
         if (!started)
                 emit_session_start(e);
+        log_resources();
         emit_end(e);
         lock_release(e->lock);
         e->lock = NULL;
