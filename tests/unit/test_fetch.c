@@ -6,14 +6,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fetch.h"
 #include "httpd.h"
+#include "run.h"
 #include "util.h"
 
 #define BODY_LEN (300 * 1024)
@@ -537,6 +541,109 @@ static void test_cancel(void **state)
         assert_false(path_exists(dest));
 }
 
+
+/* ---- a real TLS server: openssl s_server -WWW with a certificate made here */
+
+static char *tls_dir;
+static pid_t tls_pid = -1;
+static unsigned tls_port;
+
+static int tls_setup(void **state)
+{
+        _cleanup_free_ char *key = NULL, *cert = NULL, *out = NULL, *port = NULL, *file = NULL;
+        int64_t t0;
+
+        (void)state;
+        tls_dir = test_tmpdir();
+        key = test_path(tls_dir, "key.pem");
+        cert = test_path(tls_dir, "cert.pem");
+        {
+                /* valid for the name localhost only (not for 127.0.0.1) */
+                const char *const argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                                             "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                                             "-addext", "subjectAltName=DNS:localhost", NULL };
+                assert_int_equal(run_capture(argv, 1 << 20, &out), 0);
+        }
+        file = test_path(tls_dir, "file.bin");
+        assert_int_equal(write_file_atomic(file, body, BODY_LEN, 0644, (uid_t)-1, (gid_t)-1), 0);
+        tls_port = closed_port();
+        port = xasprintf("%u", tls_port);
+        tls_pid = fork();
+        assert_true(tls_pid >= 0);
+        if (tls_pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                    chdir(tls_dir) < 0)
+                        _exit(127);
+                execlp("openssl", "openssl", "s_server", "-quiet", "-accept", port, "-cert", cert,
+                       "-key", key, "-WWW", (char *)NULL);
+                _exit(127);
+        }
+        /* ready once it accepts connections */
+        for (t0 = now_ms(); now_ms() - t0 < 10000; sleep_ms(50)) {
+                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)tls_port) };
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                int ok;
+
+                sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+                close(fd);
+                if (ok)
+                        return 0;
+        }
+        fail_msg("openssl s_server did not start on port %u", tls_port);
+        return -1;
+}
+
+static int tls_teardown(void **state)
+{
+        (void)state;
+        if (tls_pid > 0) {
+                kill(tls_pid, SIGTERM);
+                waitpid(tls_pid, NULL, 0);
+        }
+        tls_pid = -1;
+        return 0;
+}
+
+/* TLS is verified: a certificate nobody vouches for is refused, one that
+ * the given CA file vouches for is accepted, and only for its own name. */
+static void test_tls_verified(void **state)
+{
+        _cleanup_free_ char *cert = test_path(tls_dir, "cert.pem"), *dest = test_path(tls_dir, "out.bin");
+        _cleanup_free_ char *by_name = xasprintf("https://localhost:%u/file.bin", tls_port);
+        _cleanup_free_ char *by_ip = xasprintf("https://127.0.0.1:%u/file.bin", tls_port);
+        struct fetch_opts o;
+        struct fetch_result res;
+
+        (void)state;
+        fast_opts(&o);
+        /* unknown issuer */
+        assert_int_equal(fetch_file(&(struct fetch_req){ .url = by_name, .dest = dest }, &o, &res),
+                         -EPROTO);
+        assert_int_equal(res.kind, FETCH_ERR_TLS);
+        assert_int_equal(res.attempts, 1);
+        assert_non_null(strstr(res.message, "certificate"));
+        assert_false(path_exists(dest));
+        print_message("tls (unknown issuer): %s\n", res.message);
+
+        /* trusted through ca_file: the download works */
+        o.ca_file = cert;
+        assert_int_equal(fetch_file(&(struct fetch_req){ .url = by_name, .dest = dest, .sha256 = body_sha },
+                                    &o, &res), 0);
+        assert_string_equal(res.sha256, body_sha);
+        assert_int_equal(unlink(dest), 0);
+
+        /* trusted issuer, wrong name: still refused */
+        assert_int_equal(fetch_file(&(struct fetch_req){ .url = by_ip, .dest = dest }, &o, &res),
+                         -EPROTO);
+        assert_int_equal(res.kind, FETCH_ERR_TLS);
+        assert_false(path_exists(dest));
+        print_message("tls (name mismatch): %s\n", res.message);
+}
+
 static void test_kind_names(void **state)
 {
         (void)state;
@@ -570,6 +677,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tls_verified, tls_setup, tls_teardown),
         };
         int r;
 
