@@ -12,6 +12,8 @@
 #   th_timeout 300 th_exec web vps-provision --unattended /root/answers.ini
 #   th_fail "what went wrong"       # console + journal tails, exit 1
 #   th_tmpdir dir; th_free_port; th_port web
+#   th_up web -- --private-net      # own network namespace (ufw etc. stay inside)
+#   th_install_program web BINARY SRCDIR   # the program (and its libraries) into web
 #
 # Every host a test starts with th_up is stopped and removed when the test
 # ends, passes, fails or is interrupted (EXIT/INT/TERM), each within a
@@ -203,4 +205,53 @@ th_assert() {
 th_assert_eq() {
         [ "$2" = "$3" ] || th_fail "$1: expected \"$2\", got \"$3\""
         th_info "ok: $1"
+}
+
+# Runtime libraries of the program, by soname, and the Debian 13 / Debian 12
+# package that ships each (th_install_program installs those the host lacks).
+TH_LIB_PACKAGES_trixie="libjson-c.so.5=libjson-c5 libcurl.so.4=libcurl4t64 libnewt.so.0.52=libnewt0.52
+libncursesw.so.6=libncursesw6 libtinfo.so.6=libtinfo6 libslang.so.2=libslang2 libssl.so.3=libssl3t64
+libcrypto.so.3=libssl3t64 libinih.so.1=libinih1 libformw.so.6=libncursesw6 libpanelw.so.6=libncursesw6
+libmenuw.so.6=libncursesw6"
+TH_LIB_PACKAGES_bookworm="libjson-c.so.5=libjson-c5 libcurl.so.4=libcurl4 libnewt.so.0.52=libnewt0.52
+libncursesw.so.6=libncursesw6 libtinfo.so.6=libtinfo6 libslang.so.2=libslang2 libssl.so.3=libssl3
+libcrypto.so.3=libssl3 libinih.so.1=libinih1 libformw.so.6=libncursesw6 libpanelw.so.6=libncursesw6
+libmenuw.so.6=libncursesw6"
+
+# Puts the program into host NAME: th_install_program NAME BINARY SRCDIR.
+# For now a copy of the built binary (/usr/local/sbin/vps-provision), its
+# data files (SRCDIR/assets, into the data directory the build was configured
+# with) and the shared libraries it needs from the host's Debian archive.
+# When tests switch to the .deb, only this function changes (apt-get install
+# ./vps-provision_*.deb inside the host).
+th_install_program() {
+        local name=$1 bin=$2 src=$3 datadir suite missing lib pkg pkgs=() map
+        [ -x "$bin" ] || th_fail "no program to install: $bin is not an executable file"
+        [ -d "$src/assets" ] || th_fail "no assets directory in $src"
+        datadir=$(sed -n 's/^VPSP_DATADIR:[A-Z]*=//p' "$(dirname "$bin")/CMakeCache.txt" 2>/dev/null)
+        [ -n "$datadir" ] || datadir=/usr/local/share/vps-provision
+        "$TH_TESTHOST" cp "$name" "$bin" /usr/local/sbin/vps-provision || th_fail "cannot copy $bin into $name"
+        th_exec "$name" mkdir -p "$datadir"
+        "$TH_TESTHOST" cp "$name" "$src/assets/." "$datadir" || th_fail "cannot copy the assets into $name"
+        suite=$(cat "$TH_CACHE/hosts/$name/suite")
+        map=TH_LIB_PACKAGES_$suite
+        missing=$(th_exec "$name" ldd /usr/local/sbin/vps-provision | awk '$3 == "not" { print $1 }')
+        for lib in $missing; do
+                pkg=$(tr ' ' '\n' <<<"${!map}" | sed -n "s/^${lib//./\\.}=//p")
+                [ -n "$pkg" ] || th_fail "the program needs $lib, which th_install_program does not know for $suite (add it to TH_LIB_PACKAGES_$suite in lib.sh)"
+                pkgs+=("$pkg")
+        done
+        if [ ${#pkgs[@]} -gt 0 ]; then
+                th_timeout 300 th_exec "$name" apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null ||
+                        th_fail "apt-get update in $name failed"
+                th_timeout 300 th_exec "$name" env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
+                        -o Dpkg::Use-Pty=0 install --no-install-recommends "${pkgs[@]}" >/dev/null ||
+                        th_fail "cannot install the program's libraries (${pkgs[*]}) in $name"
+                # Back to no package lists, as the server was delivered.
+                th_exec "$name" sh -c 'apt-get clean && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/apt/lists/partial'
+        fi
+        missing=$(th_exec "$name" ldd /usr/local/sbin/vps-provision | awk '$3 == "not" { print $1 }')
+        [ -z "$missing" ] || th_fail "still missing in $name after installing ${pkgs[*]}: $missing"
+        th_exec "$name" /usr/local/sbin/vps-provision --version >/dev/null ||
+                th_fail "the program does not start in $name (vps-provision --version failed)"
 }
