@@ -178,7 +178,7 @@ static void page_begin(struct wiz *w, struct page *pg, enum page_id id)
 }
 
 /* Adds the message line and the buttons, and the hot keys. */
-static void page_end(struct wiz *w, struct page *pg, const char *next_text, bool can_go_on)
+static void page_end(struct page *pg, const char *next_text, bool can_go_on)
 {
         static const int hot[] = { NEWT_KEY_TAB, NEWT_KEY_UNTAB, NEWT_KEY_ENTER, 3 /* Ctrl-C */ };
 
@@ -208,11 +208,10 @@ static void page_end(struct wiz *w, struct page *pg, const char *next_text, bool
                 newtFormAddHotKey(pg->form, NEWT_KEY_UP);
                 newtFormAddHotKey(pg->form, NEWT_KEY_DOWN);
         }
-        if (w->o->sfd >= 0)
-                newtFormWatchFd(pg->form, w->o->sfd, NEWT_FD_READ);
-        /* newtFormRun() sets SIGWINCH back to SIG_DFL, which discards a
-         * pending one before the signalfd is read: look at the size
-         * instead, four times a second */
+        /* Four times a second: the signalfd (not newtFormWatchFd(), whose
+         * array newtFormDestroy() never frees) and the terminal's size
+         * (newtFormRun() sets SIGWINCH back to SIG_DFL, which discards a
+         * pending one before the signalfd could be read). */
         newtFormSetTimer(pg->form, 250);
         newtFormSetCurrent(pg->form, pg->order[0]);
 }
@@ -346,16 +345,12 @@ static enum nav run_page(struct wiz *w, struct page *pg)
 
                 newtFormRun(pg->form, &es);
                 if (es.reason == NEWT_EXIT_TIMER) {
-                        int cols, rows;
+                        int cols, rows, r;
+                        if (w->o->sfd >= 0 && (r = on_signal(w)) >= 0)
+                                return (enum nav)r;
                         if (tui_term_size(STDOUT_FILENO, &cols, &rows) == 0 &&
                             (cols != pg->cols || rows != pg->rows))
                                 return NAV_REDRAW;
-                        continue;
-                }
-                if (es.reason == NEWT_EXIT_FDREADY) {
-                        int r = on_signal(w);
-                        if (r >= 0)
-                                return (enum nav)r;
                         continue;
                 }
                 if (es.reason == NEWT_EXIT_HOTKEY) {
@@ -459,7 +454,7 @@ static void build_welcome(struct wiz *w, struct page *pg)
 
         page_begin(w, pg, P_WELCOME);
         add_text(pg, 1, WIN_H - 8, t);
-        page_end(w, pg, "Next", !w->o->refused);
+        page_end(pg, "Next", !w->o->refused);
 }
 
 static void build_user(struct wiz *w, struct page *pg)
@@ -470,7 +465,7 @@ static void build_user(struct wiz *w, struct page *pg)
                  "its password is generated and shown once at the end.");
         add_entry(w, pg, 5, "Username", "user", "username", 32);
         add_entry(w, pg, 9, "Full name", "user", "full_name", 40);
-        page_end(w, pg, "Next", true);
+        page_end(pg, "Next", true);
 }
 
 static const char *const ide_lines[_IDE_MAX] = {
@@ -491,7 +486,7 @@ static void build_ides(struct wiz *w, struct page *pg)
                            "and a few hundred MB of disk; none is fine too.");
         for (int i = 0; i < _IDE_MAX; i++)
                 add_checkbox(pg, 4 + 3 * i, ide_titles[i], w->a->ide[i], ide_lines[i]);
-        page_end(w, pg, "Next", true);
+        page_end(pg, "Next", true);
 }
 
 static void build_ports(struct wiz *w, struct page *pg)
@@ -501,7 +496,7 @@ static void build_ports(struct wiz *w, struct page *pg)
                            "They must differ, and neither may be xrdp-sesman's own 3350.");
         add_entry(w, pg, 5, "RDP port", "network", "rdp_port", 6);
         add_entry(w, pg, 9, "SSH port", "network", "ssh_port", 6);
-        page_end(w, pg, "Next", true);
+        page_end(pg, "Next", true);
 }
 
 static const struct {
@@ -527,7 +522,7 @@ static void build_options(struct wiz *w, struct page *pg)
                         help[WIN_W - 10] = '\0';
                 add_checkbox(pg, 1 + 2 * (int)i, option_keys[i].title, on, help);
         }
-        page_end(w, pg, "Next", true);
+        page_end(pg, "Next", true);
 }
 
 static char *review_text(struct wiz *w)
@@ -566,7 +561,7 @@ static void build_review(struct wiz *w, struct page *pg)
 
         page_begin(w, pg, P_REVIEW);
         add_text(pg, 1, WIN_H - 8, t);
-        page_end(w, pg, "Start", true);
+        page_end(pg, "Start", true);
 }
 
 /* ---- the wizard --------------------------------------------------------- */
