@@ -320,7 +320,7 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
         l->action = d->action_id;
         l->level = level;
         d->ring_n++;
-        if (d->scroll > 0)
+        if (d->scroll > 0 && (d->full_log || l->action == d->action_id))
                 d->scroll++;    /* keep the view still while the person reads */
 }
 
@@ -395,7 +395,8 @@ static void handle_event(struct dash *d, struct event *ev)
                 d->action = xstrdup(ev->action_start.title);
                 free(d->detail);
                 d->detail = NULL;
-                d->scroll = 0;
+                if (!d->full_log)
+                        d->scroll = 0;   /* a new action's output starts at its top */
                 break;
         case EV_ACTION_END:
                 if (!ev->action_end.ok && ev->action_end.message)
@@ -796,8 +797,12 @@ static void redraw(struct dash *d)
 {
         int cols = COLS, rows = LINES;
 
-        if (d->hangup)
+        if (d->hangup) {
+                /* nobody to draw for: the model still follows the run */
+                d->dirty = false;
+                d->last_draw = now_ms();
                 return;
+        }
         erase();
         if (cols < TUI_MIN_COLS || rows < TUI_MIN_ROWS) {
                 draw_too_small(cols, rows);
