@@ -145,24 +145,26 @@ static const struct answers_key keys[_K_MAX] = {
                 false,
         },
         [K_IDES_INSTALL] = {
-                "ides", "install", ANSWERS_LIST, "vscode, cursor, antigravity",
+                "ides", "install", ANSWERS_LIST, "vscode, cursor",
                 "vscode, cursor, antigravity, none",
                 "Which IDEs to install: vscode, cursor, antigravity, or none.",
                 "A comma-separated list of the IDEs to install: vscode (Visual Studio "
                 "Code), cursor (Cursor) and antigravity (Google Antigravity); or none. "
-                "Each is downloaded from its vendor as the catalog says and checked "
-                "against the catalog's checksum before it is installed. All three by "
-                "default, since this is a developer workstation and an IDE nobody opens "
-                "costs only disk space. List fewer to save download time and several "
-                "hundred megabytes of disk per IDE, or write none for a bare desktop. "
-                "Each IDE may be named once.",
+                "Each comes from its vendor's signed apt repository, as the catalog "
+                "says, and its signing key is trusted only when its fingerprint is the "
+                "one the catalog pins. VS Code and Cursor by default, since this is a "
+                "developer workstation. Antigravity is not in the default because the "
+                "catalog of this release pins no fingerprint for its key yet: name it "
+                "together with a catalog of your own that pins one. List fewer to save "
+                "download time and several hundred megabytes of disk per IDE, or write "
+                "none for a bare desktop. Each IDE may be named once.",
                 false,
         },
         [K_IDES_CATALOG] = {
                 "ides", "catalog", ANSWERS_PATH, "", NULL,
                 "Path of another IDE catalog; empty = the one installed with the program.",
                 "The absolute path of an IDE catalog: the file that says where each IDE "
-                "is downloaded from and which checksum it must have. Empty (the default) "
+                "is downloaded from and which signing key it must have. Empty (the default) "
                 "uses the catalog installed with vps-provision, which matches its "
                 "release. Point it at your own copy to pin other versions or to download "
                 "from a mirror of your own.",
@@ -764,7 +766,7 @@ void answers_init(struct answers *a)
                 .username = "devuser",
                 .password_length = 20,
                 .copy_root_ssh_keys = true,
-                .ide = { [IDE_VSCODE] = true, [IDE_CURSOR] = true, [IDE_ANTIGRAVITY] = true },
+                .ide = { [IDE_VSCODE] = true, [IDE_CURSOR] = true },
                 .rdp_port = 3389,
                 .ssh_port = 22,
                 .firewall = true,

@@ -110,7 +110,8 @@ static void defaults(void **state)
         assert_string_equal(a.password_hash, "");
         assert_int_equal(a.password_length, 20);
         assert_true(a.copy_root_ssh_keys);
-        assert_true(a.ide[IDE_VSCODE] && a.ide[IDE_CURSOR] && a.ide[IDE_ANTIGRAVITY]);
+        assert_true(a.ide[IDE_VSCODE] && a.ide[IDE_CURSOR]);
+        assert_false(a.ide[IDE_ANTIGRAVITY]);   /* no pinned key fingerprint yet */
         assert_string_equal(a.ide_catalog, "");
         assert_int_equal(a.rdp_port, 3389);
         assert_int_equal(a.ssh_port, 22);
