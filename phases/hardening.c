@@ -32,6 +32,7 @@
 #include "ops.h"
 #include "phases.h"
 #include "sysfile.h"
+#include "user.h"
 #include "verification.h"
 
 #define SSHD "/usr/sbin/sshd"
@@ -204,21 +205,7 @@ static void hardening_inputs(const struct answers *a, struct sha256_ctx *d)
 static bool root_has_key(void)
 {
         _cleanup_free_ char *keys = sysfile_read(ROOT_KEYS);
-        const char *p = keys;
-        size_t n = 0;
-
-        /* a key line: neither blank nor a comment */
-        for (const char *l = p; l && *l;) {
-                const char *e = strchr(l, '\n');
-                size_t len = e ? (size_t)(e - l) : strlen(l);
-                size_t i = 0;
-                while (i < len && (l[i] == ' ' || l[i] == '\t'))
-                        i++;
-                if (i < len && l[i] != '#' && l[i] != '\r')
-                        n++;
-                l = e ? e + 1 : l + len;
-        }
-        return n > 0;
+        return keys && user_authorized_keys_count(keys) > 0;
 }
 
 static int hardening_plan(struct phase_ctx *c)
@@ -371,10 +358,17 @@ static int harden_sshd(struct phase_ctx *c)
         unlink(cand);
         if (r < 0)
                 return phase_action_end(c, r);
-        if (r != 0)
+        if (r != 0) {
+                /* whose fault: ours, or was the configuration broken already? */
+                const char *const test_now[] = { SSHD, "-t", NULL };
+                int now = ops_run(c, test_now, &quiet);
+                if (now > 0)
+                        return phase_action_end(c, phase_fail(c, -EINVAL,
+                                "the SSH server's configuration is invalid already (sshd -t fails on it before the new settings are added; its message is in the log); fix /etc/ssh/sshd_config or its drop-ins, then run vps-provision --resume; nothing was changed"));
                 return phase_action_end(c, phase_fail(c, -EINVAL,
-                        "sshd -t rejects the new SSH settings (exit status %d, see the log); nothing was changed",
+                        "sshd -t rejects the new SSH settings (exit status %d, its message is in the log); nothing was changed",
                         r));
+        }
 
         /* 2. in place, checked again with everything else in the directory */
         old = sysfile_read(HARDENING_SSHD_DROPIN);
