@@ -139,6 +139,9 @@ def cmd_report(raw, outdir):
         "perpkg_over_limit": div(med("perpkg_s"), med("limit_s")),
         "ui_dashboard_over_headless": div(med("ui_dashboard_ms"), med("ui_headless_ms")),
         "ui_json_over_headless": div(med("ui_json_ms"), med("ui_headless_ms")),
+        # CPU time of the program itself: what the dashboard costs without
+        # the other load of the machine in it
+        "ui_dashboard_over_headless_cpu": div(med("ui_dashboard_cpu_self_s"), med("ui_headless_cpu_self_s")),
     }
     rss = med("full_rss_kib")
     rss_mib = None if rss is None else rss / 1024.0
@@ -254,6 +257,7 @@ def cmd_report(raw, outdir):
     for key, what in (("full_over_limit", "(3) full run / (1) limit"),
                       ("perpkg_over_limit", "(2) per-package / (1) limit"),
                       ("ui_dashboard_over_headless", "(7) dashboard / headless (--plain)"),
+                      ("ui_dashboard_over_headless_cpu", "(7) dashboard / headless, CPU of the program"),
                       ("ui_json_over_headless", "(7) --json / --plain")):
         md.append("| %s | %s |" % (what, "—" if ratios[key] is None else "%.3f" % ratios[key]))
     md.append("")
