@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
 #include "probe.h"
@@ -199,6 +200,9 @@ static int desktop_run(struct phase_ctx *c)
                 phase_log(c, LOG_INFO,
                           "no screen locker ([desktop] screen_locker = no): RDP sessions are not blanked");
 
+        r = dpkg_repair(c);
+        if (r < 0)
+                return r;
         phase_action_begin(c, "PACKAGE_INSTALL", "xfce4", "Installing the XFCE desktop");
         r = phase_action_end(c, ops_apt_install(c, (const char *const *)words, 0, 0.0, 0.95));
         if (r < 0)

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
 #include "probe.h"
@@ -409,6 +410,9 @@ static int rdp_run(struct phase_ctx *c)
                 phase_log(c, LOG_WARNING,
                           "sound over RDP skipped: this Debian release has no xrdp sound module (" SOUND_MODULE "; Debian 13 has it)");
 
+        r = dpkg_repair(c);
+        if (r < 0)
+                return r;
         phase_action_begin(c, "PACKAGE_INSTALL", "xrdp", "Installing xrdp");
         r = phase_action_end(c, ops_apt_install(c, (const char *const *)pkgs, 0, 0.0, 0.6));
         if (r < 0)

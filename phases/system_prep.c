@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
 #include "probe.h"
@@ -290,6 +291,9 @@ static int system_prep_run(struct phase_ctx *c)
                         return r;
         }
         phase_progress(c, 0.4, "installing the base packages");
+        r = dpkg_repair(c);
+        if (r < 0)
+                return r;
 
         phase_action_begin(c, "PACKAGE_INSTALL", "base packages",
                            "Installing the base packages (build-essential, curl, git, …)");

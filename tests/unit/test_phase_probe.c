@@ -1,7 +1,8 @@
 /* test_phase_probe.c — the read-only probes of the system-prep, desktop and
  * rdp phases: dpkg-query, apt-cache policy and update-alternatives output,
  * /proc/net/tcp{,6} (recorded text and a fake /proc), /etc/group members,
- * and a real listening socket of this test seen through the real /proc. */
+ * a real listening socket of this test seen through the real /proc, and
+ * dpkg's "interrupted" sign in a fake dpkg directory. */
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dpkg_repair.h"
 #include "probe.h"
 #include "util.h"
 
@@ -160,6 +162,20 @@ static void test_file_equals(void **state)
         assert_int_equal(probe_file_equals(f, "abd", 3), 0);
 }
 
+static void test_dpkg_interrupted(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *updates = test_path(dir, "updates");
+        _cleanup_free_ char *entry = test_path(dir, "updates/0001");
+
+        assert_false(dpkg_interrupted(dir));          /* no updates/ at all */
+        assert_int_equal(mkdir_p(updates, 0755), 0);
+        assert_false(dpkg_interrupted(dir));          /* empty: a clean dpkg */
+        test_write(entry, "Package: xfce4\nStatus: install ok unpacked\n");
+        assert_true(dpkg_interrupted(dir));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -171,6 +187,7 @@ int main(void)
                 cmocka_unit_test(test_group_member),
                 cmocka_unit_test(test_alternative),
                 cmocka_unit_test(test_file_equals),
+                cmocka_unit_test(test_dpkg_interrupted),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();
