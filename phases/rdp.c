@@ -491,9 +491,6 @@ static int rdp_run(struct phase_ctx *c)
         if (r < 0)
                 return r;
         phase_log(c, LOG_INFO, "xrdp listens on TCP port %u", (unsigned)a->rdp_port);
-        phase_summary(c, "RDP: %s:%u (XFCE session)",
-                      phase_vps(c)->ip_address[0] ? phase_vps(c)->ip_address : "this server",
-                      (unsigned)a->rdp_port);
         phase_progress(c, 1.0, NULL);
         return 0;
 }
