@@ -88,6 +88,7 @@ struct dash {
         bool ask_cancel;
         bool cancelling;
         struct event *creds;
+        int creds_row;           /* where the password is on the screen */
         struct event *end;
         char *end_note;
         tui_end_hook hook;
@@ -739,6 +740,7 @@ static void draw_creds(struct dash *d, int cols, int rows)
         y++;
         putf(y++, 4, cols - 6, "User:      %s", c->credentials.username);
         put(y, 4, 11, "Password:");
+        d->creds_row = y;
         style_on(d, C_RUN, A_BOLD);
         /* drawn straight from the locked buffer; no copy is made */
         put(y++, 15, cols - 17,
@@ -880,12 +882,25 @@ static void key_prompt(struct dash *d, int k)
         }
 }
 
+/* Overwrites the password's cells in place, with other text, before any
+ * screen clear: terminals without an alternate screen (linux, vt100) under
+ * tmux, VTE and others push a cleared screen into their scrollback, and
+ * the password must not go there. The overwrite also replaces ncurses' own
+ * copies of those cells. Then the event, and with it the password, is
+ * wiped. */
 static void wipe_creds(struct dash *d)
 {
-        /* blank every cell first: the terminal, then ncurses' copies */
-        erase();
-        clearok(curscr, TRUE);
-        refresh();
+        if (d->creds_row > 0 && !d->hangup) {
+                move(d->creds_row, 15);
+                for (int x = 15; x < COLS - 1; x++)
+                        addch('.');
+                refresh();
+                move(d->creds_row, 15);
+                clrtoeol();
+                put(d->creds_row, 15, COLS - 17, "(wiped)");
+                refresh();
+        }
+        d->creds_row = 0;
         event_free(d->creds);   /* wipes the password */
         d->creds = NULL;
 }
