@@ -215,11 +215,21 @@ static _Noreturn void child_exec(const struct child_plan *p)
         int errp = p->err_pipe, e, fd;
 
         /* All signals are blocked (inherited from the parent's fork), so no
-         * handler can run before it is reset. Errors for the signals libc
-         * reserves for itself are expected and harmless. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
+         * handler can run before it is reset. glibc refuses sigaction() for
+         * the signals it reserves (32, 33); a parent may have left them
+         * ignored (Debian 12's make does), and ignored dispositions survive
+         * execve, so those go straight to the kernel. An all-zero kernel
+         * sigaction is SIG_DFL with no flags and an empty mask on every
+         * architecture's layout. */
+        for (int sig = 1; sig < NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP)
+                        continue;
+                if (sig < SIGRTMIN && sig >= 32) {
+                        static const unsigned long zero[8];
+                        (void)syscall(SYS_rt_sigaction, sig, zero, NULL, (size_t)(NSIG - 1) / 8);
+                } else
                         (void)sigaction(sig, &dfl, NULL);
+        }
 
         if (setsid() < 0)
                 goto fail;
