@@ -141,8 +141,7 @@ static int desktop_plan(struct phase_ctx *c)
                    a->display_manager ? ", with lightdm" : ", no display manager",
                    a->screen_locker ? ", with a screen locker" : ", no screen locker", list);
         if (a->sound && !sound_packaged)
-                phase_plan(c, "COMMAND_EXEC", "sound",
-                           "skipped: this Debian release has no xrdp sound module (" SOUND_MODULE ")");
+                phase_plan(c, "COMMAND_EXEC", "sound", "%s", probe_plan_sound_note(c));
         phase_plan(c, "COMMAND_EXEC", "x-session-manager",
                    "default X session: " DESKTOP_SESSION_MANAGER);
         return 0;

@@ -122,6 +122,15 @@ int probe_apt_has(struct phase_ctx *c, const char *pkg)
         return r == 0 && probe_parse_candidate(out) ? 1 : 0;
 }
 
+const char *probe_plan_sound_note(struct phase_ctx *c)
+{
+        /* xfce4 is in every release this program supports: without a
+         * candidate for it the lists are simply empty */
+        if (probe_apt_has(c, "xfce4") != 1)
+                return "sound: decided after apt-get update (this server's package lists are empty now)";
+        return "sound skipped: this Debian release has no xrdp sound module (pipewire-module-xrdp)";
+}
+
 bool probe_parse_proc_net_tcp(const char *text, uint16_t port)
 {
         const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */

@@ -33,6 +33,12 @@ bool probe_parse_candidate(const char *out);
  * apt-cache cannot run. */
 int probe_apt_has(struct phase_ctx *c, const char *pkg);
 
+/* For a plan (dry run) when apt has no xrdp sound module: whether that is
+ * this Debian release (Debian 12 has none) or only package lists that were
+ * never downloaded (a fresh image; system-prep's apt-get update comes
+ * first in a real run). A static string. */
+const char *probe_plan_sound_note(struct phase_ctx *c);
+
 /* From the text of /proc/net/tcp or /proc/net/tcp6: true when a socket in
  * state LISTEN (0A) has local port `port` (any address). */
 bool probe_parse_proc_net_tcp(const char *text, uint16_t port);

@@ -313,8 +313,7 @@ static int rdp_plan(struct phase_ctx *c)
         phase_plan(c, "PACKAGE_INSTALL", list, "xrdp with its Xorg back end%s: %s",
                    sound_packaged ? " and sound" : "", list);
         if (a->sound && !sound_packaged)
-                phase_plan(c, "COMMAND_EXEC", "sound",
-                           "skipped: this Debian release has no xrdp sound module (" SOUND_MODULE ")");
+                phase_plan(c, "COMMAND_EXEC", "sound", "%s", probe_plan_sound_note(c));
         phase_plan(c, "USER_MODIFY", "xrdp", "xrdp joins ssl-cert (reads the TLS key)");
         phase_plan(c, "FILE_CREATE", POLKIT_RULE,
                    "members of " RDP_POLKIT_GROUP " set up colour management and refresh software sources without a password");
