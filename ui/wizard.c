@@ -409,6 +409,7 @@ static char *welcome_text(struct wiz *w)
 {
         const struct vps_info *v = w->o->vps;
         struct buf b;
+        size_t passed = 0;
 
         buf_init(&b, 64 * 1024);
         if (w->o->refused)
@@ -417,33 +418,40 @@ static char *welcome_text(struct wiz *w)
                                      "vps-provision again.\n\n");
         else
                 (void)buf_printf(&b,
-                                 "This turns this server into a remote developer workstation: an XFCE desktop "
-                                 "reached over Remote Desktop (xrdp), a developer account with sudo, the IDEs "
-                                 "you choose, a firewall and SSH hardening. Every change is recorded with its "
-                                 "undo. Nothing is changed until you press Start on the review page.\n\n");
-        if (w->o->checks) {
-                /* failures and warnings first: they are what needs reading */
-                for (int pass = 0; pass < 2; pass++) {
-                        for (size_t i = 0; i < w->o->checks->n; i++) {
-                                const struct check *c = &w->o->checks->v[i];
-                                if ((pass == 0) != (c->status != CHECK_PASS))
-                                        continue;
-                                (void)buf_printf(&b, "%s %s: %s\n",
-                                                 c->status == CHECK_PASS ? "ok  " : c->status == CHECK_WARN ? "WARN" : "FAIL",
-                                                 c->name, c->message);
-                                if (c->status != CHECK_PASS && c->fix)
-                                        (void)buf_printf(&b, "     -> %s\n", c->fix);
-                        }
-                }
-        }
-        if (v) {
-                (void)buf_printf(&b, "\nThis server (%s): %s %s%s%s%s, %s; %d CPU%s, %lld MiB RAM, "
-                                 "%.1f GiB disk free; address %s\n",
+                                 "This turns this server into a remote developer workstation: XFCE over "
+                                 "Remote Desktop (xrdp), a developer account with sudo, the IDEs you choose, "
+                                 "a firewall and SSH hardening, each change recorded with its undo. Nothing "
+                                 "changes until you press Start on the review page.\n\n");
+        if (v)
+                (void)buf_printf(&b, "This server: %s, %s %s%s%s%s %s\n  %d CPU%s, %lld MiB RAM, %.1f GiB disk "
+                                 "free, address %s\n",
                                  v->hostname[0] ? v->hostname : "unnamed", v->os_name[0] ? v->os_name : "unknown OS",
                                  v->os_version, v->os_codename[0] ? " (" : "", v->os_codename,
                                  v->os_codename[0] ? ")" : "", v->architecture, v->cpu_cores,
                                  v->cpu_cores == 1 ? "" : "s", (long long)v->ram_mb, v->disk_available_gb,
                                  v->ip_address[0] ? v->ip_address : "unknown");
+        if (w->o->checks) {
+                /* what needs reading (failures, warnings) in full; the rest in one line */
+                for (size_t i = 0; i < w->o->checks->n; i++) {
+                        const struct check *c = &w->o->checks->v[i];
+                        if (c->status == CHECK_PASS) {
+                                passed++;
+                                continue;
+                        }
+                        (void)buf_printf(&b, "%s %s: %s\n", c->status == CHECK_WARN ? "WARN" : "FAIL", c->name,
+                                         c->message);
+                        if (c->fix)
+                                (void)buf_printf(&b, "     -> %s\n", c->fix);
+                }
+                if (passed) {
+                        (void)buf_printf(&b, "Checks passed:");
+                        for (size_t i = 0, k = 0; i < w->o->checks->n; i++) {
+                                const struct check *c = &w->o->checks->v[i];
+                                if (c->status == CHECK_PASS)
+                                        (void)buf_printf(&b, "%s %s", k++ ? "," : "", c->name);
+                        }
+                        (void)buf_printf(&b, ".\n");
+                }
         }
         return buf_steal(&b);
 }
