@@ -166,7 +166,8 @@ static void first_line(const char *s, char *buf, size_t size)
 
 /* Which of the listed packages dpkg still knows as installed (or with
  * configuration files left). */
-static int packages_installed(char *const *list, char ***ret, char *msg, size_t msglen)
+static int packages_installed(char *const *list, char ***ret, bool *ret_protected, char *msg,
+                              size_t msglen)
 {
         _cleanup_strv_ char **argv = NULL;
         _cleanup_strv_ char **found = NULL;
@@ -175,15 +176,18 @@ static int packages_installed(char *const *list, char ***ret, char *msg, size_t 
 
         strv_push(&argv, "dpkg-query");
         strv_push(&argv, "-W");
-        strv_push(&argv, "-f=${db:Status-Abbrev}\\t${binary:Package}\\n");
+        /* the third column says whether apt guards the package (Essential,
+         * Protected, or apt's own Important: e2fsprogs in Debian 13) */
+        strv_push(&argv, "-f=${db:Status-Abbrev}\\t${binary:Package}\\t${Essential}${Protected}${Important}\\n");
         for (size_t i = 0; list[i]; i++)
                 strv_push(&argv, list[i]);
         r = query((const char *const *)argv, &out);
         /* dpkg-query exits 1 when some names are unknown to it: fine. */
         if (r != 0 && r != 1)
                 return fail_cmd(msg, msglen, "dpkg-query (which packages are installed)", r, NULL);
+        *ret_protected = false;
         for (char *line = out, *next; line && *line; line = next) {
-                char *tab;
+                char *tab, *guard;
 
                 next = strchr(line, '\n');
                 if (next)
@@ -191,11 +195,16 @@ static int packages_installed(char *const *list, char ***ret, char *msg, size_t 
                 tab = strchr(line, '\t');
                 if (!tab || tab - line < 2 || !tab[1])
                         continue;
+                guard = strchr(tab + 1, '\t');
+                if (guard)
+                        *guard++ = '\0';
                 /* Second letter of the abbreviation is the state: n = not
                  * installed; anything else (i, c, U, F, H, W, t) leaves
                  * something to purge. */
                 if (line[1] == 'n')
                         continue;
+                if (guard && strstr(guard, "yes"))
+                        *ret_protected = true;
                 if (!strv_contains(found, tab + 1))
                         strv_push(&found, tab + 1);
         }
@@ -203,7 +212,7 @@ static int packages_installed(char *const *list, char ***ret, char *msg, size_t 
         return 0;
 }
 
-/* purge_packages: purge those still installed, then autoremove. */
+/* purge_packages: purge those still installed. */
 static int undo_purge_packages(const struct rollback_env *env, const struct undo *u, char *msg,
                                size_t msglen)
 {
@@ -211,6 +220,7 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         _cleanup_strv_ char **argv = NULL;
         struct cmd_ctx c;
         size_t n_listed = strv_length(u->list), n;
+        bool guarded = false;
         int r;
 
         if (n_listed == 0) {
@@ -223,7 +233,7 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
                                  u->list[i]);
                         return -EINVAL;
                 }
-        r = packages_installed(u->list, &installed, msg, msglen);
+        r = packages_installed(u->list, &installed, &guarded, msg, msglen);
         if (r < 0)
                 return r;
         n = strv_length(installed);
@@ -240,6 +250,12 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         strv_push(&argv, "Dpkg::Options::=--force-confdef");
         strv_push(&argv, "-o");
         strv_push(&argv, "Dpkg::Options::=--force-confold");
+        /* Every listed package was new in this run (the install's
+         * simulation said so), so a guarded one among them (Debian 13's
+         * e2fsprogs, "Important: yes", comes with udisks2) was not there
+         * before either: removing it is what restores the server. */
+        if (guarded)
+                strv_push(&argv, "--allow-remove-essential");
         strv_push(&argv, "purge");
         for (size_t i = 0; installed[i]; i++)
                 strv_push(&argv, installed[i]);
@@ -247,17 +263,9 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         if (r != 0)
                 return fail_cmd(msg, msglen, "apt-get purge", r, &c);
 
-        const char *const autoremove[] = { "apt-get", "-y", "-q", "autoremove", "--purge", NULL };
-        r = cmd_run(env, autoremove, &c);
-        if (r != 0) {
-                char why[TAIL_LINES * (TAIL_LINE_MAX + 3) + 64];
-                describe_result(r, &c, why, sizeof(why));
-                snprintf(msg, msglen,
-                         "purged %zu package%s, but apt-get autoremove %s; run "
-                         "\"apt-get autoremove --purge\" by hand",
-                         n, n == 1 ? "" : "s", why);
-                return 0;
-        }
+        /* No autoremove: the list is exactly what the install added, and
+         * an autoremove would also take packages that were orphaned before
+         * this run, which a rollback must not touch. */
         if (n < n_listed)
                 snprintf(msg, msglen, "purged %zu of %zu packages (the others were already gone)",
                          n, n_listed);

@@ -5,9 +5,10 @@
  * checks before it acts:
  *   nothing          skipped
  *   purge_packages   apt-get purge of those listed that dpkg-query still shows
- *                    (installed or config-files), then autoremove --purge of
- *                    what only they pulled in (an autoremove failure is
- *                    reported in msg but the undo counts as done)
+ *                    (installed or config-files); no autoremove (the list is
+ *                    exactly what the install added); --allow-remove-essential
+ *                    only when one of them is guarded (Essential, Protected,
+ *                    Important), since it too was new in the run
  *   remove_file      unlink if present; when the journal has a sha256 and the
  *                    file no longer matches it, the file is moved aside to
  *                    PATH.vps-provision-modified instead (msg says so)

@@ -265,11 +265,13 @@ static void test_purge_only_installed(void **state)
         /* the query asked about both, by name, after the format */
         assert_contains(calls, "${binary:Package}");
         assert_contains(calls, " xrdp xfce4\n");
-        /* apt-get was given exactly the installed one, then autoremove */
-        assert_contains(calls, "\n" APT_PURGE " xrdp\napt-get -y -q autoremove --purge\n");
+        /* apt-get was given exactly the installed one, and nothing else ran */
+        assert_contains(calls, "\n" APT_PURGE " xrdp\n");
+        assert_null(strstr(calls, "autoremove"));
+        assert_null(strstr(calls, "--allow-remove-essential"));
         assert_contains(msg, "purged 1 of 2");
         /* the command's lines reached on_line */
-        assert_true(seen.n >= 2);
+        assert_true(seen.n >= 1);
         assert_string_equal(seen.last, "Removing xrdp (0.10.1-1) ...");
 }
 
@@ -337,18 +339,21 @@ static void test_purge_failures(void **state)
         assert_calls("");
 }
 
-static void test_purge_autoremove_fails(void **state)
+static void test_purge_guarded_package(void **state)
 {
         (void)state;
-        char *pkgs[] = { S("xrdp"), NULL };
+        char *pkgs[] = { S("udisks2"), S("e2fsprogs"), NULL };
         struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
         char msg[1024];
 
-        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'");
-        test_stub(stubs, "apt-get", "case \"$*\" in *autoremove*) exit 100;; esac; exit 0");
-        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);   /* the purge itself worked */
-        assert_contains(msg, "autoremove");
-        assert_contains(msg, "by hand");
+        /* e2fsprogs came with udisks2 and apt guards it (Important: yes) */
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tudisks2\\t\\nii \\te2fsprogs\\tyes\\n'");
+        test_stub(stubs, "apt-get", "exit 0");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "${Essential}${Protected}${Important}");
+        assert_contains(calls, "--allow-remove-essential purge udisks2 e2fsprogs\n");
+        assert_contains(msg, "purged 2 packages");
 }
 
 /* ---- users and groups -------------------------------------------------- */
@@ -720,7 +725,7 @@ int main(void)
                 cmocka_unit_test_setup(test_purge_config_files_state, setup_each),
                 cmocka_unit_test_setup(test_purge_none_installed, setup_each),
                 cmocka_unit_test_setup(test_purge_failures, setup_each),
-                cmocka_unit_test_setup(test_purge_autoremove_fails, setup_each),
+                cmocka_unit_test_setup(test_purge_guarded_package, setup_each),
                 cmocka_unit_test_setup(test_delete_user, setup_each),
                 cmocka_unit_test_setup(test_delete_user_busy_then_gone, setup_each),
                 cmocka_unit_test_setup(test_delete_group, setup_each),
