@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -314,4 +315,46 @@ int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_
                         snprintf(ret_comm, comm_size, "%s", strstrip(comm));
         }
         return 1;
+}
+
+/* One value of "apt-config shell V KEY": "V='value'" or nothing. */
+static int apt_config_value(const char *key, char *buf, size_t size)
+{
+        const char *const argv[] = { "apt-config", "shell", "V", key, NULL };
+        _cleanup_free_ char *out = NULL;
+        char *p, *q;
+        int r;
+
+        buf[0] = '\0';
+        r = run_capture(argv, 4096, &out);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return -EIO;
+        p = strstr(out, "V='");
+        if (!p)
+                return 0;
+        p += 3;
+        q = strchr(p, '\'');
+        if (!q)
+                return 0;
+        *q = '\0';
+        snprintf(buf, size, "%s", p);
+        return 0;
+}
+
+int apt_proxy(const char *scheme, char *buf, size_t size)
+{
+        char key[64];
+        int r;
+
+        snprintf(key, sizeof(key), "Acquire::%s::Proxy", scheme);
+        r = apt_config_value(key, buf, size);
+        if (r < 0)
+                return r;
+        if (!buf[0] && strcmp(scheme, "http") != 0)
+                r = apt_config_value("Acquire::http::Proxy", buf, size);
+        if (r >= 0 && strcasecmp(buf, "DIRECT") == 0)
+                buf[0] = '\0';
+        return r;
 }

@@ -58,3 +58,9 @@ int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_u
  * fills the holder's pid and command name and returns 1; 0 when free or
  * missing; -errno on error. Only asks (F_GETLK); never takes the lock. */
 int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_t comm_size);
+
+/* The proxy apt itself uses for URLs of scheme ("http" or "https"):
+ * Acquire::SCHEME::Proxy, then Acquire::http::Proxy, as apt-config reports
+ * them. Fills buf ("" when none, or "DIRECT") and returns 0; -errno when
+ * apt-config cannot run. So our own downloads go where apt's go. */
+int apt_proxy(const char *scheme, char *buf, size_t size);

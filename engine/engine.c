@@ -42,6 +42,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "apt.h"
 #include "checkpoint.h"
 #include "engine_int.h"
 #include "journal.h"
@@ -752,7 +753,7 @@ static int step_preflight(struct engine *e)
         struct preflight_env env = e->o.preflight;
         struct event *ev;
         struct check_list checks = { 0 };
-        char mirror[512] = "";
+        char mirror[512] = "", proxy[512] = "";
         int failures;
 
         e->cur = 0;
@@ -768,6 +769,12 @@ static int step_preflight(struct engine *e)
                         mirror[0] = '\0';
                 env.mirror_url = mirror[0] ? mirror : NULL;
         }
+        /* the archive check goes the way apt goes (a proxy in apt.conf.d
+         * is common behind corporate firewalls and in test networks) */
+        if (env.mirror_url && !env.proxy && env.apt_dir &&
+            apt_proxy(startswith(env.mirror_url, "https:") ? "https" : "http", proxy,
+                      sizeof(proxy)) == 0 && proxy[0])
+                env.proxy = proxy;
         if (e->o.mode == MODE_RESUME)
                 env.dpkg_interrupted_ok = true;
 

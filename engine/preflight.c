@@ -658,8 +658,8 @@ static size_t discard(char *p, size_t size, size_t n, void *u)
 
 /* HEAD of url with timeout: 0 with the HTTP code, or a curl error with
  * its text in err. */
-static CURLcode http_head(const char *url, unsigned timeout_ms, long *ret_code, char *err,
-                          size_t errlen)
+static CURLcode http_head(const char *url, const char *proxy, unsigned timeout_ms,
+                          long *ret_code, char *err, size_t errlen)
 {
         char ebuf[CURL_ERROR_SIZE] = "";
         CURL *h = curl_easy_init();
@@ -670,6 +670,8 @@ static CURLcode http_head(const char *url, unsigned timeout_ms, long *ret_code, 
                 return CURLE_FAILED_INIT;
         }
         curl_easy_setopt(h, CURLOPT_URL, url);
+        if (proxy && *proxy)
+                curl_easy_setopt(h, CURLOPT_PROXY, proxy);
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -714,7 +716,7 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
                 mirror[--n] = '\0';
         url = xasprintf("%s/dists/%s/InRelease", mirror, codename);
         t0 = now_ms();
-        rc = http_head(url, timeout, &code, err, sizeof(err));
+        rc = http_head(url, env->proxy, timeout, &code, err, sizeof(err));
         if (rc != CURLE_OK)
                 c = check_add(l, "network", name, CHECK_FAIL,
                               "check the network and DNS, or set [system] apt_mirror",
@@ -731,6 +733,8 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
         else
                 c = check_add(l, "network", name, CHECK_PASS, NULL, "%s is reachable", mirror);
         check_detail(c, "url", "%s", url);
+        if (env->proxy && *env->proxy)
+                check_detail(c, "proxy", "%s", env->proxy);
         if (rc == CURLE_OK)
                 check_detail(c, "http_code", "%ld", code);
         else

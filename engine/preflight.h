@@ -42,6 +42,8 @@ struct preflight_env {
         const char *sys;          /* /sys: VM detection (class/dmi/id/sys_vendor, hypervisor/type) */
         uid_t euid;
         const char *mirror_url;   /* archive to test for reachability; NULL = skip that check */
+        const char *proxy;        /* HTTP proxy for the archive check (apt's own, which the
+                                   * engine asks apt-config for); NULL = none */
         const char *apt_dir;      /* /etc/apt: where the engine finds the default mirror when
                                    * the answers name none; NULL = no default (tests) */
         unsigned network_timeout_ms;  /* 5000; 0 means that default */

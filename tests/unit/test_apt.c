@@ -210,6 +210,34 @@ static void lock_holder(void **state)
         free(lock);
 }
 
+static void proxy(void **state)
+{
+        char buf[256];
+        (void)state;
+
+        /* apt-config shell prints V='value' only for keys that are set */
+        test_stub(stubs, "apt-config",
+                  "case $3 in Acquire::http::Proxy) echo \"V='http://10.213.0.1:3142'\" ;; esac");
+        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "http://10.213.0.1:3142");
+        /* https falls back to the http proxy, as apt does */
+        assert_int_equal(apt_proxy("https", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "http://10.213.0.1:3142");
+
+        test_stub(stubs, "apt-config",
+                  "case $3 in Acquire::https::Proxy) echo \"V='DIRECT'\" ;;"
+                  " Acquire::http::Proxy) echo \"V='http://p:1'\" ;; esac");
+        assert_int_equal(apt_proxy("https", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "");
+
+        test_stub(stubs, "apt-config", "exit 0");
+        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "");
+
+        test_stub(stubs, "apt-config", "exit 100");
+        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), -EIO);
+}
+
 static int setup(void **state)
 {
         (void)state;
@@ -235,6 +263,7 @@ int main(void)
                 cmocka_unit_test(installed_list),
                 cmocka_unit_test(simulate),
                 cmocka_unit_test(lock_holder),
+                cmocka_unit_test(proxy),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
