@@ -382,6 +382,8 @@ static void handle_event(struct dash *d, struct event *ev)
                         if (ev->phase_end.state == PHASE_DONE || ev->phase_end.state == PHASE_SKIPPED)
                                 d->pfrac[i] = 1;
                 }
+                free(d->detail);        /* the last step's detail is over */
+                d->detail = NULL;
                 if (ev->phase_end.message) {
                         char line[1024];
                         snprintf(line, sizeof(line), "%s: %s",
