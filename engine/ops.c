@@ -18,6 +18,7 @@
 #include "engine_int.h"
 #include "journal.h"
 #include "log.h"
+#include "rollback.h"
 #include "run.h"
 #include "secret.h"
 
@@ -268,6 +269,45 @@ int ops_apt_upgrade(struct phase_ctx *c)
         return r;
 }
 
+/* Output of an undo run inside ops: into the phase's log, like any child. */
+static void undo_output(void *userdata, enum run_stream stream, const char *line, size_t len,
+                        bool truncated)
+{
+        ctx_output_line(userdata, stream, line, len, truncated);
+}
+
+/* An earlier install of the same packages in this session and phase whose
+ * undo is still pending and some of whose packages are installed now,
+ * while apt still has packages to add: that install was cut off (the run
+ * was killed, dpkg repaired since). apt installs Recommends only for
+ * packages it newly installs, so finishing it from here would leave the
+ * half-installed ones without theirs: the end state would differ from an
+ * uninterrupted run. Returns the entry, or NULL. */
+static const struct journal_entry *interrupted_install(struct phase_ctx *c, const char *target)
+{
+        struct journal *j = ctx_journal(c);
+        _cleanup_strv_ char **installed = NULL;
+        const struct journal_entry *found = NULL;
+
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < journal_count(j); i++) {
+                const struct journal_entry *je = journal_entry_at(j, i);
+                if (je->undo.kind == UNDO_PURGE_PACKAGES && je->result == UNDO_PENDING &&
+                    je->type && strcmp(je->type, "PACKAGE_INSTALL") == 0 && je->target &&
+                    strcmp(je->target, target) == 0 && je->phase &&
+                    strcmp(je->phase, phase_id(c)) == 0 && je->session_id &&
+                    strcmp(je->session_id, phase_session_id(c)) == 0)
+                        found = je;
+        }
+        if (!found || apt_installed(&installed) < 0)
+                return NULL;
+        for (size_t i = 0; found->undo.list && found->undo.list[i]; i++)
+                if (apt_is_installed(installed, found->undo.list[i]))
+                        return found;
+        return NULL;
+}
+
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to)
 {
@@ -297,6 +337,31 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
         if (r < 0)
                 return phase_fail(c, r, "apt cannot plan the installation of %s: %s", target,
                                   err[0] ? err : strerror(-r));
+        if (strv_length(new_pkgs) > 0) {
+                const struct journal_entry *cut = interrupted_install(c, target);
+                if (cut) {
+                        struct rollback_env env = { .on_line = undo_output, .userdata = c };
+                        char msg[512] = "";
+
+                        phase_log(c, LOG_WARNING,
+                                  "the earlier installation of %s in this run was cut off; removing what it left, so that apt installs the whole set again as an uninterrupted run would (with the recommended packages)",
+                                  target);
+                        r = rollback_apply(&env, cut, msg, sizeof(msg));
+                        journal_record_result(ctx_journal(c), cut->seq,
+                                              r < 0 ? UNDO_FAILED : r == 1 ? UNDO_SKIPPED : UNDO_OK,
+                                              msg);
+                        if (r < 0)
+                                return phase_fail(c, r, "cannot clean up the interrupted installation: %s", msg);
+                        strv_free(new_pkgs);
+                        strv_free(upgraded);
+                        new_pkgs = upgraded = NULL;
+                        r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded,
+                                                 err, sizeof(err));
+                        if (r < 0)
+                                return phase_fail(c, r, "apt cannot plan the installation of %s: %s",
+                                                  target, err[0] ? err : strerror(-r));
+                }
+        }
         if (strv_length(new_pkgs) == 0 && strv_length(upgraded) == 0) {
                 phase_log(c, LOG_INFO, "already installed: %s", target);
                 phase_progress(c, to, NULL);

@@ -82,6 +82,19 @@ static int provision(int (*s)(struct phase_ctx *c), struct etest_run *r)
         return r->code;
 }
 
+static int resume(int (*s)(struct phase_ctx *c), struct etest_run *r)
+{
+        struct engine_opts o;
+
+        script = s;
+        n_results = 0;
+        etest_opts(&o, T, MODE_RESUME, table, 1);
+        o.answers.on_failure = ON_FAILURE_KEEP;
+        etest_run(&o, NULL, NULL, r);
+        etest_opts_release(&o);
+        return r->code;
+}
+
 static int rollback(void)
 {
         struct engine_opts o;
@@ -254,11 +267,23 @@ static const char apt_stub[] =
         "  for p in \"$@\"; do case $p in xrdp|ufw) sed -i \"/^$p\\$/d\" \"$log\" ;; esac; done ;;\n"
         "esac\n";
 
+/* dpkg-query -W [-f FORMAT | -f=FORMAT] [NAME...]: the state file's
+ * packages, installed; without names (apt_installed()) every one of them
+ * with its architecture, with names (rollback) those of them it knows. */
 static const char dpkg_query_stub[] =
         "log=\"$(dirname \"$0\")/apt.state\"\n"
-        "for p in \"$@\"; do case $p in -*) ;; *)\n"
-        "  if grep -qx \"$p\" \"$log\" 2>/dev/null; then printf 'ii \\t%s\\n' \"$p\"; fi ;;\n"
-        "esac; done\n";
+        "names=; skip=\n"
+        "for a; do\n"
+        "  if [ -n \"$skip\" ]; then skip=; continue; fi\n"
+        "  case $a in -f) skip=1 ;; -*) ;; *) names=\"$names $a\" ;; esac\n"
+        "done\n"
+        "if [ -z \"$names\" ]; then\n"
+        "  [ -e \"$log\" ] && while read -r p; do printf 'ii \\t%s\\tamd64\\n' \"$p\"; done < \"$log\"\n"
+        "  exit 0\n"
+        "fi\n"
+        "for p in $names; do\n"
+        "  if grep -qx \"$p\" \"$log\" 2>/dev/null; then printf 'ii \\t%s\\t\\n' \"$p\"; fi\n"
+        "done\n";
 
 static int apt_script(struct phase_ctx *c)
 {
@@ -331,6 +356,62 @@ static void apt_install_progress_and_undo(void **state)
         assert_non_null(strstr(text, "no package \"nope\""));
         free(text);
         etest_run_release(&r);
+        assert_int_equal(rollback(), EXIT_OK);
+}
+
+static int apt_one_script(struct phase_ctx *c)
+{
+        const char *const pkgs[] = { "xrdp", "ufw", NULL };
+        return ops_apt_install(c, pkgs, 0, 0, 1);
+}
+
+/* A run killed inside an install (here: the stub installs one package and
+ * dies) is resumed: what the cut-off install left is removed first, then
+ * the whole set is installed in one transaction, as without the cut. */
+static void apt_interrupted_install_redone(void **state)
+{
+        struct etest_run r;
+        char *calls, *text, *st = test_path(stubs, "apt.state"), *cut;
+        (void)state;
+
+        test_stub(stubs, "dpkg-query", dpkg_query_stub);
+        test_stub(stubs, "apt-get",
+                  "log=\"$(dirname \"$0\")/apt.state\"\n"
+                  "case \" $* \" in\n"
+                  "*' -s '*) for p in xrdp ufw; do grep -qx $p \"$log\" 2>/dev/null ||"
+                  " echo \"Inst $p (1.0 Debian:13 [amd64])\"; done ;;\n"
+                  "*' install '*) echo xrdp >> \"$log\"; echo 'killed' >&2; exit 100 ;;\n"
+                  "esac\n");
+        assert_int_equal(provision(apt_one_script, &r), EXIT_FAILED_KEPT);
+        etest_run_release(&r);
+        text = test_read(st);
+        assert_string_equal(text, "xrdp\n");
+        free(text);
+
+        calls = test_stub_calls(stubs);
+        cut = xasprintf("%zu", strlen(calls));
+        free(calls);
+        test_stub(stubs, "apt-get", apt_stub);
+        assert_int_equal(resume(apt_one_script, &r), EXIT_OK);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "was cut off"));
+        free(text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        {
+                const char *after = calls + atoi(cut);
+                const char *purge = strstr(after, "purge xrdp\n");
+                const char *inst = strstr(after, "APT::Status-Fd=3 install xrdp ufw\n");
+                assert_non_null(purge);
+                assert_non_null(inst);
+                assert_true(purge < inst);   /* cleaned up, then the whole set */
+        }
+        free(calls);
+        free(cut);
+        text = test_read(st);
+        assert_string_equal(text, "xrdp\nufw\n");
+        free(text);
+        free(st);
         assert_int_equal(rollback(), EXIT_OK);
 }
 
@@ -550,6 +631,7 @@ int main(void)
                 cmocka_unit_test(files_changed_and_undone),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
+                cmocka_unit_test(apt_interrupted_install_redone),
                 cmocka_unit_test(apt_update_retries),
                 cmocka_unit_test(accounts_units_alternatives),
         };
