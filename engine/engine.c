@@ -551,9 +551,12 @@ void phase_action_begin(struct phase_ctx *c, const char *type, const char *targe
         ev->action_start.phase_index = c->index;
         ev->action_start.type = xstrdup(type);
         ev->action_start.target = xstrdup(target ? target : "");
-        ev->action_start.title = title;
+        ev->action_start.title = xstrdup(title);
+        /* the event belongs to the UI thread once emitted: the progress
+         * line uses our own copy */
         emit(c->e, ev);
         emit_progress(c->e, title, false);
+        free(title);
 }
 
 bool ctx_action_auto_begin(struct phase_ctx *c, const char *type, const char *target,
