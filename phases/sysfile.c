@@ -2,6 +2,8 @@
 #include "sysfile.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,4 +118,20 @@ char *sysfile_get_key(const char *text, const char *key)
                 n -= 2;
         }
         return xstrndup(v, n);
+}
+
+bool sysfile_in_group(const struct passwd *pw, const char *group, bool *ret_exists)
+{
+        struct group *gr = getgrnam(group);
+
+        if (ret_exists)
+                *ret_exists = gr != NULL;
+        if (!gr)
+                return false;
+        if (gr->gr_gid == pw->pw_gid)
+                return true;
+        for (char **m = gr->gr_mem; m && *m; m++)
+                if (strcmp(*m, pw->pw_name) == 0)
+                        return true;
+        return false;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct passwd;
+
 /* True when path is a regular file with exactly this text, mode and owner. */
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid);
 
@@ -28,3 +30,7 @@ char *sysfile_set_key(const char *text, const char *key, const char *value);
 /* The value of the first "KEY=..." line, without surrounding quotes; NULL
  * when there is none. Caller frees. */
 char *sysfile_get_key(const char *text, const char *key);
+
+/* Whether the account is in group (as its primary group or a listed
+ * member); *ret_exists (may be NULL) says whether the group exists. */
+bool sysfile_in_group(const struct passwd *pw, const char *group, bool *ret_exists);

@@ -120,20 +120,6 @@ char *user_authorized_keys_merge(const char *existing, const char *add, size_t *
 
 /* ---- looking at the system ---------------------------------------------- */
 
-static bool in_group(const struct passwd *pw, const char *group)
-{
-        struct group *gr = getgrnam(group);
-
-        if (!gr)
-                return false;
-        if (gr->gr_gid == pw->pw_gid)
-                return true;
-        for (char **m = gr->gr_mem; m && *m; m++)
-                if (strcmp(*m, pw->pw_name) == 0)
-                        return true;
-        return false;
-}
-
 /* Field n (0-based) of a ':' separated line, into a new string; NULL when missing. */
 static char *colon_field(const char *line, unsigned n)
 {
@@ -228,7 +214,7 @@ static void record_user(struct phase_ctx *c, const struct passwd *pw, bool creat
         strscpy(u->home_directory, sizeof(u->home_directory), pw->pw_dir);
         strscpy(u->shell, sizeof(u->shell), pw->pw_shell);
         for (size_t i = 0; user_groups[i]; i++)
-                if (in_group(pw, user_groups[i]))
+                if (sysfile_in_group(pw, user_groups[i], NULL))
                         strv_push(&u->groups, user_groups[i]);
         u->password_expires = false;
         keys = sysfile_read(keys_path);
@@ -315,7 +301,7 @@ static int user_verify(struct phase_ctx *c)
                         }
                         continue;
                 }
-                if (!in_group(pw, user_groups[i])) {
+                if (!sysfile_in_group(pw, user_groups[i], NULL)) {
                         phase_verify_note(c, "%s is not in the group %s", a->username,
                                           user_groups[i]);
                         ok = false;

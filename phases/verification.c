@@ -168,21 +168,6 @@ static void gather_apps(struct phase_ctx *c, struct health_facts *f)
         }
 }
 
-static bool member_of(const struct passwd *pw, const char *group, bool *ret_exists)
-{
-        struct group *gr = getgrnam(group);
-
-        *ret_exists = gr != NULL;
-        if (!gr)
-                return false;
-        if (gr->gr_gid == pw->pw_gid)
-                return true;
-        for (char **m = gr->gr_mem; m && *m; m++)
-                if (strcmp(*m, pw->pw_name) == 0)
-                        return true;
-        return false;
-}
-
 static void gather_user(struct phase_ctx *c, struct health_facts *f)
 {
         const struct answers *a = phase_answers(c);
@@ -201,7 +186,7 @@ static void gather_user(struct phase_ctx *c, struct health_facts *f)
                 buf_init(&missing, sizeof(f->user_missing_groups) - 1);
                 for (size_t i = 0; user_groups[i]; i++) {
                         bool exists;
-                        bool in = member_of(&copy, user_groups[i], &exists);
+                        bool in = sysfile_in_group(&copy, user_groups[i], &exists);
                         bool needed = exists || strcmp(user_groups[i], "sudo") == 0 ||
                                       strcmp(user_groups[i], USER_DEVGROUP) == 0;
                         if (!in && needed)
