@@ -358,3 +358,74 @@ int apt_proxy(const char *scheme, char *buf, size_t size)
                 buf[0] = '\0';
         return r;
 }
+
+/* "name:any (>= 1.0)" → "name" in buf. */
+static void clause_name(const char *alt, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        while (*alt == ' ')
+                alt++;
+        while (alt[n] && alt[n] != ' ' && alt[n] != '(' && alt[n] != ':' && alt[n] != '[')
+                n++;
+        snprintf(buf, size, "%.*s", (int)n, alt);
+}
+
+int apt_missing_recommends(char *const *pkgs, char *const *installed, char *const *excluded,
+                           char ***ret)
+{
+        _cleanup_strv_ char **argv = NULL, **want = NULL;
+        _cleanup_free_ char *out = NULL;
+        char *save = NULL;
+        int r;
+
+        *ret = NULL;
+        strv_push(&argv, "dpkg-query");
+        strv_push(&argv, "-W");
+        strv_push(&argv, "-f=${Package}\t${Recommends}\n");
+        for (size_t i = 0; pkgs && pkgs[i]; i++)
+                strv_push(&argv, pkgs[i]);
+        if (strv_length(argv) == 3) {
+                *ret = xcalloc(1, sizeof(char *));
+                return 0;
+        }
+        r = run_capture((const char *const *)argv, QUERY_MAX, &out);
+        /* 1: some names unknown to dpkg, fine */
+        if (r < 0)
+                return r;
+        if (r != 0 && r != 1)
+                return -EIO;
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *rec = strchr(line, '\t'), *csave = NULL;
+
+                if (!rec)
+                        continue;
+                rec++;
+                for (char *clause = strtok_r(rec, ",", &csave); clause;
+                     clause = strtok_r(NULL, ",", &csave)) {
+                        char first[128] = "", name[128], *asave = NULL;
+                        bool satisfied = false;
+
+                        for (char *alt = strtok_r(clause, "|", &asave); alt;
+                             alt = strtok_r(NULL, "|", &asave)) {
+                                clause_name(alt, name, sizeof(name));
+                                if (!name[0])
+                                        continue;
+                                if (!first[0])
+                                        snprintf(first, sizeof(first), "%s", name);
+                                if (strv_contains(installed, name))
+                                        satisfied = true;
+                        }
+                        if (satisfied || !first[0] || strv_contains(excluded, first) ||
+                            strv_contains(want, first))
+                                continue;
+                        strv_push(&want, first);
+                }
+        }
+        if (!want)
+                want = xcalloc(1, sizeof(char *));
+        strv_sort(want);
+        *ret = want;
+        want = NULL;
+        return 0;
+}

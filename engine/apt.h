@@ -64,3 +64,12 @@ int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_
  * them. Fills buf ("" when none, or "DIRECT") and returns 0; -errno when
  * apt-config cannot run. So our own downloads go where apt's go. */
 int apt_proxy(const char *scheme, char *buf, size_t size);
+
+/* The Recommends of the installed packages pkgs that nothing installed
+ * satisfies: for each unsatisfied clause ("a | b (>= 1)") its first
+ * alternative, unless that name is in excluded (the "name-" words of an
+ * install). apt installs Recommends only for packages it newly installs,
+ * so an install cut off half-way and finished later leaves these out;
+ * asking for them restores what an uninterrupted run gets. Sorted strv. */
+int apt_missing_recommends(char *const *pkgs, char *const *installed, char *const *excluded,
+                           char ***ret);

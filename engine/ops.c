@@ -18,7 +18,6 @@
 #include "engine_int.h"
 #include "journal.h"
 #include "log.h"
-#include "rollback.h"
 #include "run.h"
 #include "secret.h"
 
@@ -269,21 +268,16 @@ int ops_apt_upgrade(struct phase_ctx *c)
         return r;
 }
 
-/* Output of an undo run inside ops: into the phase's log, like any child. */
-static void undo_output(void *userdata, enum run_stream stream, const char *line, size_t len,
-                        bool truncated)
-{
-        ctx_output_line(userdata, stream, line, len, truncated);
-}
-
 /* An earlier install of the same packages in this session and phase whose
  * undo is still pending and some of whose packages are installed now,
  * while apt still has packages to add: that install was cut off (the run
  * was killed, dpkg repaired since). apt installs Recommends only for
  * packages it newly installs, so finishing it from here would leave the
  * half-installed ones without theirs: the end state would differ from an
- * uninterrupted run. Returns the entry, or NULL. */
-static const struct journal_entry *interrupted_install(struct phase_ctx *c, const char *target)
+ * uninterrupted run. Returns the entry (and the list of what is installed
+ * now, caller frees), or NULL. */
+static const struct journal_entry *interrupted_install(struct phase_ctx *c, const char *target,
+                                                       char ***ret_installed)
 {
         struct journal *j = ctx_journal(c);
         _cleanup_strv_ char **installed = NULL;
@@ -303,15 +297,48 @@ static const struct journal_entry *interrupted_install(struct phase_ctx *c, cons
         if (!found || apt_installed(&installed) < 0)
                 return NULL;
         for (size_t i = 0; found->undo.list && found->undo.list[i]; i++)
-                if (apt_is_installed(installed, found->undo.list[i]))
+                if (apt_is_installed(installed, found->undo.list[i])) {
+                        *ret_installed = installed;
+                        installed = NULL;
                         return found;
+                }
         return NULL;
+}
+
+/* For an install that was cut off: the Recommends its already installed
+ * packages are missing, which an uninterrupted run would have installed
+ * (and which are then asked for by name, and marked automatic after). */
+static char **cut_install_extras(struct phase_ctx *c, const struct journal_entry *cut,
+                                 char *const *installed, const char *const *pkgs)
+{
+        _cleanup_strv_ char **done = NULL, **excluded = NULL;
+        char **extra = NULL;
+        size_t n;
+
+        for (size_t i = 0; cut->undo.list && cut->undo.list[i]; i++)
+                if (apt_is_installed(installed, cut->undo.list[i]))
+                        strv_push(&done, cut->undo.list[i]);
+        /* not asked for: the "name-" words' names, and what the install
+         * names anyway */
+        for (size_t i = 0; pkgs[i]; i++) {
+                n = strlen(pkgs[i]);
+                if (n > 1 && pkgs[i][n - 1] == '-')
+                        strv_push_take(&excluded, xstrndup(pkgs[i], n - 1));
+                else
+                        strv_push(&excluded, pkgs[i]);
+        }
+        if (apt_missing_recommends(done, installed, excluded, &extra) < 0) {
+                phase_log(c, LOG_WARNING, "cannot ask dpkg for the recommended packages of the interrupted installation");
+                return NULL;
+        }
+        return extra;
 }
 
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to)
 {
-        _cleanup_strv_ char **words = NULL, **args = NULL, **new_pkgs = NULL, **upgraded = NULL;
+        _cleanup_strv_ char **words = NULL, **args = NULL, **new_pkgs = NULL, **upgraded = NULL,
+                            **auto_marks = NULL;
         _cleanup_free_ char *target = NULL, *title = NULL;
         struct undo u = { .kind = UNDO_PURGE_PACKAGES };
         char err[512] = "";
@@ -338,28 +365,33 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 return phase_fail(c, r, "apt cannot plan the installation of %s: %s", target,
                                   err[0] ? err : strerror(-r));
         if (strv_length(new_pkgs) > 0) {
-                const struct journal_entry *cut = interrupted_install(c, target);
-                if (cut) {
-                        struct rollback_env env = { .on_line = undo_output, .userdata = c };
-                        char msg[512] = "";
+                _cleanup_strv_ char **installed = NULL, **extra = NULL;
+                const struct journal_entry *cut = interrupted_install(c, target, &installed);
 
+                if (cut)
+                        extra = cut_install_extras(c, cut, installed, pkgs);
+                if (strv_length(extra) > 0) {
+                        _cleanup_strv_ char **args2 = strv_copy(args), **new2 = NULL, **up2 = NULL;
+                        _cleanup_free_ char *list = strv_join(extra, " ");
+                        char err2[512] = "";
+
+                        for (size_t i = 0; extra[i]; i++)
+                                strv_push(&args2, extra[i]);
                         phase_log(c, LOG_WARNING,
-                                  "the earlier installation of %s in this run was cut off; removing what it left, so that apt installs the whole set again as an uninterrupted run would (with the recommended packages)",
-                                  target);
-                        r = rollback_apply(&env, cut, msg, sizeof(msg));
-                        journal_record_result(ctx_journal(c), cut->seq,
-                                              r < 0 ? UNDO_FAILED : r == 1 ? UNDO_SKIPPED : UNDO_OK,
-                                              msg);
-                        if (r < 0)
-                                return phase_fail(c, r, "cannot clean up the interrupted installation: %s", msg);
-                        strv_free(new_pkgs);
-                        strv_free(upgraded);
-                        new_pkgs = upgraded = NULL;
-                        r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded,
-                                                 err, sizeof(err));
-                        if (r < 0)
-                                return phase_fail(c, r, "apt cannot plan the installation of %s: %s",
-                                                  target, err[0] ? err : strerror(-r));
+                                  "the earlier installation of %s in this run was cut off; adding the recommended packages its finished part still lacks, as an uninterrupted run has them: %s",
+                                  target, list);
+                        if (apt_simulate_install((const char *const *)args2, &new2, &up2, err2,
+                                                 sizeof(err2)) == 0) {
+                                strv_free(new_pkgs);
+                                strv_free(upgraded);
+                                new_pkgs = TAKE_PTR(new2);
+                                upgraded = TAKE_PTR(up2);
+                                for (size_t i = 0; extra[i]; i++)
+                                        strv_push(&words, extra[i]);
+                                auto_marks = TAKE_PTR(extra);
+                        } else
+                                phase_log(c, LOG_WARNING,
+                                          "apt cannot add them (%s); going on without them", err2);
                 }
         }
         if (strv_length(new_pkgs) == 0 && strv_length(upgraded) == 0) {
@@ -379,6 +411,17 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
         phase_log(c, LOG_INFO, "%zu new package%s, %zu upgraded", strv_length(new_pkgs),
                   strv_length(new_pkgs) == 1 ? "" : "s", strv_length(upgraded));
         r = apt_run_words(c, (const char *const *)words, from, to, "installing packages");
+        if (r == 0 && auto_marks) {
+                /* named only to complete a cut-off install: automatic, as
+                 * they would be after an uninterrupted one */
+                _cleanup_strv_ char **mark = NULL;
+                strv_push(&mark, "apt-mark");
+                strv_push(&mark, "auto");
+                for (size_t i = 0; auto_marks[i]; i++)
+                        strv_push(&mark, auto_marks[i]);
+                r = ops_run(c, (const char *const *)mark, NULL);
+                r = r < 0 ? r : 0;
+        }
 out:
         if (implicit)
                 phase_action_end(c, r);

@@ -212,12 +212,69 @@ static int packages_installed(char *const *list, char ***ret, bool *ret_protecte
         return 0;
 }
 
+/* Directories under /etc that dpkg lists for the packages (before they are
+ * purged), deepest first. A bulk purge can leave one behind empty: the
+ * package that owns it is purged while another one's files are still in
+ * it (xml-core's /etc/xml). */
+static char **owned_etc_dirs(char *const *pkgs)
+{
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL;
+        char **dirs = NULL, *save = NULL;
+        struct stat st;
+        int r;
+
+        strv_push(&argv, "dpkg-query");
+        strv_push(&argv, "-L");
+        for (size_t i = 0; pkgs[i]; i++)
+                strv_push(&argv, pkgs[i]);
+        r = query((const char *const *)argv, &out);
+        if (r < 0 || !out)
+                return NULL;
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                if (startswith(line, "/etc/") && lstat(line, &st) == 0 && S_ISDIR(st.st_mode) &&
+                    !strv_contains(dirs, line))
+                        strv_push(&dirs, line);
+        if (dirs) {
+                /* deepest first: reverse order of a sorted list puts
+                 * /etc/a/b before /etc/a */
+                size_t n = strv_length(dirs);
+                strv_sort(dirs);
+                for (size_t i = 0; i < n / 2; i++) {
+                        char *t = dirs[i];
+                        dirs[i] = dirs[n - 1 - i];
+                        dirs[n - 1 - i] = t;
+                }
+        }
+        return dirs;
+}
+
+/* After the purge: those directories that are empty and that no installed
+ * package lists any more are removed (rmdir only removes empty ones). */
+static size_t remove_orphan_dirs(char *const *dirs)
+{
+        size_t removed = 0;
+
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                const char *const argv[] = { "dpkg-query", "-S", dirs[i], NULL };
+                _cleanup_free_ char *out = NULL;
+
+                if (!path_exists(dirs[i]))
+                        continue;
+                if (query(argv, &out) == 0)
+                        continue;   /* still someone's */
+                if (rmdir(dirs[i]) == 0)
+                        removed++;
+        }
+        return removed;
+}
+
 /* purge_packages: purge those still installed. */
 static int undo_purge_packages(const struct rollback_env *env, const struct undo *u, char *msg,
                                size_t msglen)
 {
         _cleanup_strv_ char **installed = NULL;
-        _cleanup_strv_ char **argv = NULL;
+        _cleanup_strv_ char **argv = NULL, **dirs = NULL;
         struct cmd_ctx c;
         size_t n_listed = strv_length(u->list), n;
         bool guarded = false;
@@ -259,9 +316,11 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         strv_push(&argv, "purge");
         for (size_t i = 0; installed[i]; i++)
                 strv_push(&argv, installed[i]);
+        dirs = owned_etc_dirs(installed);
         r = cmd_run(env, (const char *const *)argv, &c);
         if (r != 0)
                 return fail_cmd(msg, msglen, "apt-get purge", r, &c);
+        remove_orphan_dirs(dirs);
 
         /* No autoremove: the list is exactly what the install added, and
          * an autoremove would also take packages that were orphaned before

@@ -255,16 +255,16 @@ static const char apt_stub[] =
         "*' -s '*)\n"
         "  for p in \"$@\"; do case $p in\n"
         "    nope) echo 'E: Unable to locate package nope' >&2; exit 100 ;;\n"
-        "    xrdp|ufw) grep -qx \"$p\" \"$log\" 2>/dev/null || echo \"Inst $p (1.0 Debian:13 [amd64])\" ;;\n"
+        "    xrdp|ufw|xorgxrdp) grep -qx \"$p\" \"$log\" 2>/dev/null || echo \"Inst $p (1.0 Debian:13 [amd64])\" ;;\n"
         "  esac; done ;;\n"
         "*' install '*)\n"
         "  echo 'dlstatus:1:50:Retrieving file 1 of 2' >&3\n"
         "  sleep 0.3; echo 'pmstatus:xrdp:40:Unpacking xrdp (amd64)' >&3\n"
         "  echo 'Setting up xrdp ...'; sleep 0.3\n"
         "  echo 'pmstatus:ufw:90:Configuring ufw' >&3\n"
-        "  for p in \"$@\"; do case $p in xrdp|ufw) echo \"$p\" >> \"$log\" ;; esac; done ;;\n"
+        "  for p in \"$@\"; do case $p in xrdp|ufw|xorgxrdp) grep -qx \"$p\" \"$log\" 2>/dev/null || echo \"$p\" >> \"$log\" ;; esac; done ;;\n"
         "*' purge '*)\n"
-        "  for p in \"$@\"; do case $p in xrdp|ufw) sed -i \"/^$p\\$/d\" \"$log\" ;; esac; done ;;\n"
+        "  for p in \"$@\"; do case $p in xrdp|ufw|xorgxrdp) sed -i \"/^$p\\$/d\" \"$log\" ;; esac; done ;;\n"
         "esac\n";
 
 /* dpkg-query -W [-f FORMAT | -f=FORMAT] [NAME...]: the state file's
@@ -272,11 +272,15 @@ static const char apt_stub[] =
  * with its architecture, with names (rollback) those of them it knows. */
 static const char dpkg_query_stub[] =
         "log=\"$(dirname \"$0\")/apt.state\"\n"
-        "names=; skip=\n"
+        "names=; skip=; recs=\n"
         "for a; do\n"
         "  if [ -n \"$skip\" ]; then skip=; continue; fi\n"
-        "  case $a in -f) skip=1 ;; -*) ;; *) names=\"$names $a\" ;; esac\n"
+        "  case $a in -f) skip=1 ;; *Recommends*) recs=1 ;; -*) ;; *) names=\"$names $a\" ;; esac\n"
         "done\n"
+        "if [ -n \"$recs\" ]; then\n"
+        "  for p in $names; do [ -e \"$log.recs-$p\" ] && printf '%s\\t%s\\n' \"$p\" \"$(cat \"$log.recs-$p\")\"; done\n"
+        "  exit 0\n"
+        "fi\n"
         "if [ -z \"$names\" ]; then\n"
         "  [ -e \"$log\" ] && while read -r p; do printf 'ii \\t%s\\tamd64\\n' \"$p\"; done < \"$log\"\n"
         "  exit 0\n"
@@ -359,22 +363,26 @@ static void apt_install_progress_and_undo(void **state)
         assert_int_equal(rollback(), EXIT_OK);
 }
 
-static int apt_one_script(struct phase_ctx *c)
+static int apt_cut_script(struct phase_ctx *c)
 {
-        const char *const pkgs[] = { "xrdp", "ufw", NULL };
+        const char *const pkgs[] = { "xrdp", "ufw", "lightdm-", NULL };
         return ops_apt_install(c, pkgs, 0, 0, 1);
 }
 
 /* A run killed inside an install (here: the stub installs one package and
- * dies) is resumed: what the cut-off install left is removed first, then
- * the whole set is installed in one transaction, as without the cut. */
-static void apt_interrupted_install_redone(void **state)
+ * dies) is resumed: apt would not add the Recommends of what is already
+ * installed, so they are named, installed with the rest in one
+ * transaction, and marked automatic, as after an uninterrupted run. */
+static void apt_interrupted_install_completed(void **state)
 {
         struct etest_run r;
-        char *calls, *text, *st = test_path(stubs, "apt.state"), *cut;
+        char *calls, *text, *st = test_path(stubs, "apt.state"), *recs, *cut;
         (void)state;
 
+        recs = test_path(stubs, "apt.state.recs-xrdp");
+        test_write(recs, "xorgxrdp (>= 1:0.9) | xorgxrdp-legacy, ufw, lightdm");
         test_stub(stubs, "dpkg-query", dpkg_query_stub);
+        test_stub(stubs, "apt-mark", "exit 0");
         test_stub(stubs, "apt-get",
                   "log=\"$(dirname \"$0\")/apt.state\"\n"
                   "case \" $* \" in\n"
@@ -382,7 +390,7 @@ static void apt_interrupted_install_redone(void **state)
                   " echo \"Inst $p (1.0 Debian:13 [amd64])\"; done ;;\n"
                   "*' install '*) echo xrdp >> \"$log\"; echo 'killed' >&2; exit 100 ;;\n"
                   "esac\n");
-        assert_int_equal(provision(apt_one_script, &r), EXIT_FAILED_KEPT);
+        assert_int_equal(provision(apt_cut_script, &r), EXIT_FAILED_KEPT);
         etest_run_release(&r);
         text = test_read(st);
         assert_string_equal(text, "xrdp\n");
@@ -392,7 +400,7 @@ static void apt_interrupted_install_redone(void **state)
         cut = xasprintf("%zu", strlen(calls));
         free(calls);
         test_stub(stubs, "apt-get", apt_stub);
-        assert_int_equal(resume(apt_one_script, &r), EXIT_OK);
+        assert_int_equal(resume(apt_cut_script, &r), EXIT_OK);
         text = run_text(&r);
         assert_non_null(strstr(text, "was cut off"));
         free(text);
@@ -400,19 +408,29 @@ static void apt_interrupted_install_redone(void **state)
         calls = test_stub_calls(stubs);
         {
                 const char *after = calls + atoi(cut);
-                const char *purge = strstr(after, "purge xrdp\n");
-                const char *inst = strstr(after, "APT::Status-Fd=3 install xrdp ufw\n");
-                assert_non_null(purge);
+                /* xorgxrdp: unsatisfied, first alternative; ufw: in the
+                 * install anyway; lightdm: excluded by "lightdm-" */
+                const char *inst = strstr(after, "APT::Status-Fd=3 install xrdp ufw lightdm- xorgxrdp\n");
+                const char *mark = strstr(after, "apt-mark auto xorgxrdp\n");
                 assert_non_null(inst);
-                assert_true(purge < inst);   /* cleaned up, then the whole set */
+                assert_non_null(mark);
+                assert_true(inst < mark);
+                assert_null(strstr(after, "purge"));
         }
         free(calls);
         free(cut);
         text = test_read(st);
-        assert_string_equal(text, "xrdp\nufw\n");
+        assert_string_equal(text, "xrdp\nufw\nxorgxrdp\n");
+        free(text);
+
+        /* the rollback removes both installs' packages */
+        assert_int_equal(rollback(), EXIT_OK);
+        text = test_read(st);
+        assert_string_equal(text, "");
         free(text);
         free(st);
-        assert_int_equal(rollback(), EXIT_OK);
+        unlink(recs);
+        free(recs);
 }
 
 static int update_script(struct phase_ctx *c)
@@ -631,7 +649,7 @@ int main(void)
                 cmocka_unit_test(files_changed_and_undone),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
-                cmocka_unit_test(apt_interrupted_install_redone),
+                cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),
                 cmocka_unit_test(accounts_units_alternatives),
         };
