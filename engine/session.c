@@ -47,7 +47,9 @@ static const char *const phase_status_names[_PHASE_STATE_MAX] = {
         [PHASE_SKIPPED] = "SKIPPED",
         [PHASE_FAILED] = "FAILED",
         [PHASE_ROLLED_BACK] = "ROLLED_BACK",
-        [PHASE_DISABLED] = "DISABLED",
+        /* the data model has no such status: a phase the answers turned
+         * off is written as SKIPPED with "skip_reason": "disabled" */
+        [PHASE_DISABLED] = "SKIPPED",
 };
 
 static const char *const action_status_names[] = {
@@ -337,6 +339,10 @@ static struct json_object *phase_to_json(const struct session_phase *p)
 
         add_str(o, "phase_name", p->name);
         add_str(o, "status", NAME_OF(phase_status_names, p->status));
+        if (p->status == PHASE_DISABLED)
+                add_str(o, "skip_reason", "disabled");
+        else if (p->status == PHASE_SKIPPED)
+                add_str(o, "skip_reason", "checkpoint");
         add_text(o, "start_time", p->start_time);
         add_text(o, "end_time", p->end_time);
         add_int(o, "duration_seconds", p->duration_seconds);
@@ -592,6 +598,12 @@ static int phase_from_json(struct json_object *o, struct session_phase *p)
                 return -EBADMSG;
         rd_strdup(&rd, "phase_name", &p->name);
         RD_ENUM(&rd, "status", phase_status_names, &p->status);
+        if (p->status == PHASE_SKIPPED) {
+                char why[32] = "";
+                rd_text(&rd, "skip_reason", why, sizeof(why));
+                if (strcmp(why, "disabled") == 0)
+                        p->status = PHASE_DISABLED;
+        }
         rd_text(&rd, "start_time", p->start_time, sizeof(p->start_time));
         rd_text(&rd, "end_time", p->end_time, sizeof(p->end_time));
         rd_int(&rd, "duration_seconds", 0, INT64_MAX, &p->duration_seconds);
