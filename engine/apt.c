@@ -343,11 +343,24 @@ static int apt_config_value(const char *key, char *buf, size_t size)
         return 0;
 }
 
-int apt_proxy(const char *scheme, char *buf, size_t size)
+int apt_proxy(const char *scheme, const char *host, char *buf, size_t size)
 {
-        char key[64];
+        char key[320];
         int r;
 
+        buf[0] = '\0';
+        if (host && *host) {
+                /* a per-host setting wins, DIRECT included */
+                snprintf(key, sizeof(key), "Acquire::%s::Proxy::%s", scheme, host);
+                r = apt_config_value(key, buf, size);
+                if (r < 0)
+                        return r;
+                if (buf[0]) {
+                        if (strcasecmp(buf, "DIRECT") == 0)
+                                buf[0] = '\0';
+                        return 0;
+                }
+        }
         snprintf(key, sizeof(key), "Acquire::%s::Proxy", scheme);
         r = apt_config_value(key, buf, size);
         if (r < 0)

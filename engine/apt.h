@@ -59,11 +59,12 @@ int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_u
  * missing; -errno on error. Only asks (F_GETLK); never takes the lock. */
 int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_t comm_size);
 
-/* The proxy apt itself uses for URLs of scheme ("http" or "https"):
+/* The proxy apt itself uses for a URL of scheme ("http" or "https") on
+ * host (may be NULL): Acquire::SCHEME::Proxy::HOST, then
  * Acquire::SCHEME::Proxy, then Acquire::http::Proxy, as apt-config reports
  * them. Fills buf ("" when none, or "DIRECT") and returns 0; -errno when
- * apt-config cannot run. So our own downloads go where apt's go. */
-int apt_proxy(const char *scheme, char *buf, size_t size);
+ * apt-config cannot run. So our own requests go where apt's go. */
+int apt_proxy(const char *scheme, const char *host, char *buf, size_t size);
 
 /* The Recommends of the installed packages pkgs that nothing installed
  * satisfies: for each unsatisfied clause ("a | b (>= 1)") its first

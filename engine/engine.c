@@ -774,10 +774,16 @@ static int step_preflight(struct engine *e)
         }
         /* the archive check goes the way apt goes (a proxy in apt.conf.d
          * is common behind corporate firewalls and in test networks) */
-        if (env.mirror_url && !env.proxy && env.apt_dir &&
-            apt_proxy(startswith(env.mirror_url, "https:") ? "https" : "http", proxy,
-                      sizeof(proxy)) == 0 && proxy[0])
-                env.proxy = proxy;
+        if (env.mirror_url && !env.proxy && env.apt_dir) {
+                const char *h = strstr(env.mirror_url, "://");
+                char host[256] = "";
+
+                if (h)
+                        snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 3, ":/"), h + 3);
+                if (apt_proxy(startswith(env.mirror_url, "https:") ? "https" : "http", host,
+                              proxy, sizeof(proxy)) == 0 && proxy[0])
+                        env.proxy = proxy;
+        }
         if (e->o.mode == MODE_RESUME)
                 env.dpkg_interrupted_ok = true;
 

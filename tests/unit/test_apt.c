@@ -218,24 +218,36 @@ static void proxy(void **state)
         /* apt-config shell prints V='value' only for keys that are set */
         test_stub(stubs, "apt-config",
                   "case $3 in Acquire::http::Proxy) echo \"V='http://10.213.0.1:3142'\" ;; esac");
-        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), 0);
+        assert_int_equal(apt_proxy("http", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "http://10.213.0.1:3142");
         /* https falls back to the http proxy, as apt does */
-        assert_int_equal(apt_proxy("https", buf, sizeof(buf)), 0);
+        assert_int_equal(apt_proxy("https", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "http://10.213.0.1:3142");
 
         test_stub(stubs, "apt-config",
                   "case $3 in Acquire::https::Proxy) echo \"V='DIRECT'\" ;;"
                   " Acquire::http::Proxy) echo \"V='http://p:1'\" ;; esac");
-        assert_int_equal(apt_proxy("https", buf, sizeof(buf)), 0);
+        assert_int_equal(apt_proxy("https", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "");
 
+        /* a per-host DIRECT wins over the general proxy */
+        test_stub(stubs, "apt-config",
+                  "case $3 in Acquire::http::Proxy::10.213.0.1) echo \"V='DIRECT'\" ;;"
+                  " Acquire::http::Proxy::mirror.example) echo \"V='http://near:3142'\" ;;"
+                  " Acquire::http::Proxy) echo \"V='http://p:1'\" ;; esac");
+        assert_int_equal(apt_proxy("http", "10.213.0.1", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "");
+        assert_int_equal(apt_proxy("http", "mirror.example", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "http://near:3142");
+        assert_int_equal(apt_proxy("http", "deb.debian.org", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "http://p:1");
+
         test_stub(stubs, "apt-config", "exit 0");
-        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), 0);
+        assert_int_equal(apt_proxy("http", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "");
 
         test_stub(stubs, "apt-config", "exit 100");
-        assert_int_equal(apt_proxy("http", buf, sizeof(buf)), -EIO);
+        assert_int_equal(apt_proxy("http", NULL, buf, sizeof(buf)), -EIO);
 }
 
 static int setup(void **state)
