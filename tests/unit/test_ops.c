@@ -67,32 +67,31 @@ static char *fpath(const char *name)
         return test_path(files, name);
 }
 
-/* Runs the test phase with the given script; returns the exit code. */
-static int provision(int (*s)(struct phase_ctx *c), struct etest_run *r)
+/* Runs the test phase with the given script in mode (provision, or a
+ * resume of the unfinished run); returns the exit code. */
+static int run_mode(enum session_mode mode, int (*s)(struct phase_ctx *c), struct etest_run *r)
 {
         struct engine_opts o;
 
         script = s;
-        ran = false;
+        if (mode == MODE_PROVISION)
+                ran = false;
         n_results = 0;
-        etest_opts(&o, T, MODE_PROVISION, table, 1);
+        etest_opts(&o, T, mode, table, 1);
         o.answers.on_failure = ON_FAILURE_KEEP;
         etest_run(&o, NULL, NULL, r);
         etest_opts_release(&o);
         return r->code;
 }
 
+static int provision(int (*s)(struct phase_ctx *c), struct etest_run *r)
+{
+        return run_mode(MODE_PROVISION, s, r);
+}
+
 static int resume(int (*s)(struct phase_ctx *c), struct etest_run *r)
 {
-        struct engine_opts o;
-
-        script = s;
-        n_results = 0;
-        etest_opts(&o, T, MODE_RESUME, table, 1);
-        o.answers.on_failure = ON_FAILURE_KEEP;
-        etest_run(&o, NULL, NULL, r);
-        etest_opts_release(&o);
-        return r->code;
+        return run_mode(MODE_RESUME, s, r);
 }
 
 static int rollback(void)
