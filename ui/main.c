@@ -149,11 +149,31 @@ static bool offer_plain(const char *why, const struct cli *cli, const struct ans
 
 /* Full-screen run: the wizard (new provisioning runs only), then the
  * dashboard. Returns the exit code. */
+/* Creates and starts the engine thread; says why on stderr when it cannot. */
+static int start_engine(struct engine_opts *o, struct engine **ret)
+{
+        struct engine *e = NULL;
+        int r = engine_new(o, &e);
+
+        if (r < 0) {
+                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+                return r;
+        }
+        r = engine_start(e);
+        if (r < 0) {
+                fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
+                engine_free(e);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}
+
 static int run_tui(struct engine_opts *o, int sfd, const struct tui_caps *caps)
 {
         struct engine *e = NULL;
         struct tui_dashboard_result res;
-        int r, code;
+        int code;
 
         if (o->mode == MODE_PROVISION) {
                 struct preflight_env env = o->preflight;
@@ -185,17 +205,8 @@ static int run_tui(struct engine_opts *o, int sfd, const struct tui_caps *caps)
                 }
         }
 
-        r = engine_new(o, &e);
-        if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+        if (start_engine(o, &e) < 0)
                 return EXIT_INTERNAL;
-        }
-        r = engine_start(e);
-        if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
-                engine_free(e);
-                return EXIT_INTERNAL;
-        }
         code = tui_dashboard_run(e, sfd, caps, o->mode == MODE_PROVISION ? save_answers : NULL, o, &res);
         if (code == -ENOTTY) {
                 /* ncurses could not start after all: follow the run in lines */
@@ -303,17 +314,8 @@ int main(int argc, char **argv)
                         close(sfd);
                 return code;
         }
-        r = engine_new(&o, &e);
-        if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+        if (start_engine(&o, &e) < 0)
                 return EXIT_INTERNAL;
-        }
-        r = engine_start(e);
-        if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
-                engine_free(e);
-                return EXIT_INTERNAL;
-        }
         code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
         engine_free(e);
         log_close();
