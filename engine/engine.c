@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
@@ -780,7 +781,7 @@ static int step_preflight(struct engine *e)
 
                 if (h)
                         snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 3, ":/"), h + 3);
-                if (apt_proxy(startswith(env.mirror_url, "https:") ? "https" : "http", host,
+                if (apt_proxy(strncasecmp(env.mirror_url, "https:", 6) == 0 ? "https" : "http", host,
                               proxy, sizeof(proxy)) == 0 && proxy[0])
                         env.proxy = proxy;
         }

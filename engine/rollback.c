@@ -16,6 +16,7 @@
 #include "rollback.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,8 +250,24 @@ static char **owned_etc_dirs(char *const *pkgs)
         return dirs;
 }
 
+static bool dir_is_empty(const char *path)
+{
+        DIR *d = opendir(path);
+        struct dirent *de;
+        bool empty = true;
+
+        if (!d)
+                return false;
+        while (empty && (de = readdir(d)))
+                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        closedir(d);
+        return empty;
+}
+
 /* After the purge: those directories that are empty and that no installed
- * package lists any more are removed (rmdir only removes empty ones). */
+ * package lists any more are removed. Emptiness is looked at first: most
+ * of them are gone or still hold other packages' files, and dpkg need not
+ * be asked about those. */
 static size_t remove_orphan_dirs(char *const *dirs)
 {
         size_t removed = 0;
@@ -259,7 +276,7 @@ static size_t remove_orphan_dirs(char *const *dirs)
                 const char *const argv[] = { "dpkg-query", "-S", dirs[i], NULL };
                 _cleanup_free_ char *out = NULL;
 
-                if (!path_exists(dirs[i]))
+                if (!dir_is_empty(dirs[i]))
                         continue;
                 if (query(argv, &out) == 0)
                         continue;   /* still someone's */
@@ -276,7 +293,7 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         _cleanup_strv_ char **installed = NULL;
         _cleanup_strv_ char **argv = NULL, **dirs = NULL;
         struct cmd_ctx c;
-        size_t n_listed = strv_length(u->list), n;
+        size_t n_listed = strv_length(u->list), n, n_dirs;
         bool guarded = false;
         int r;
 
@@ -320,7 +337,7 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         r = cmd_run(env, (const char *const *)argv, &c);
         if (r != 0)
                 return fail_cmd(msg, msglen, "apt-get purge", r, &c);
-        remove_orphan_dirs(dirs);
+        n_dirs = remove_orphan_dirs(dirs);
 
         /* No autoremove: the list is exactly what the install added, and
          * an autoremove would also take packages that were orphaned before
@@ -330,6 +347,11 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
                          n, n_listed);
         else
                 snprintf(msg, msglen, "purged %zu package%s", n, n == 1 ? "" : "s");
+        if (n_dirs > 0) {
+                size_t len = strlen(msg);
+                snprintf(msg + len, msglen - len, "; removed %zu empty director%s they left in /etc",
+                         n_dirs, n_dirs == 1 ? "y" : "ies");
+        }
         return 0;
 }
 
