@@ -33,6 +33,7 @@
 #include "phases.h"
 #include "sysfile.h"
 #include "user.h"
+#include "probe.h"
 #include "verification.h"
 
 #define SSHD "/usr/sbin/sshd"
@@ -254,7 +255,7 @@ static int hardening_verify(struct phase_ctx *c)
                 if (!sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_SSHD_DROPIN);
                         ok = false;
-                } else if (health_port_listening(a->ssh_port) != 1) {
+                } else if (probe_tcp_listening("/proc", a->ssh_port) != 1) {
                         phase_verify_note(c, "sshd does not listen on port %u", (unsigned)a->ssh_port);
                         ok = false;
                 }
@@ -300,20 +301,6 @@ static void sshd_put_back(struct phase_ctx *c, const char *old)
                 (void)ops_write_file(c, HARDENING_SSHD_DROPIN, old, strlen(old), 0644, 0, 0);
         else
                 (void)ops_remove_file(c, HARDENING_SSHD_DROPIN);
-}
-
-/* Waits up to timeout_ms for a TCP listener on port (sshd re-executes
- * itself on reload; fail2ban and xrdp take a moment to bind). */
-static bool wait_listening(uint16_t port, unsigned timeout_ms)
-{
-        int64_t end = now_ms() + timeout_ms;
-        for (;;) {
-                if (health_port_listening(port) == 1)
-                        return true;
-                if (now_ms() > end)
-                        return false;
-                sleep_ms(200);
-        }
 }
 
 static int harden_sshd(struct phase_ctx *c)
@@ -390,7 +377,7 @@ static int harden_sshd(struct phase_ctx *c)
         r = ops_unit_restart(c, "ssh", true);
         if (r < 0)
                 return phase_action_end(c, r);
-        if (!wait_listening(a->ssh_port, 10000))
+        if (probe_wait_tcp_listening(NULL, a->ssh_port, 10000) != 1)
                 return phase_action_end(c, phase_fail(c, -EIO,
                         "sshd was reloaded but does not listen on port %u; look at journalctl -u ssh",
                         (unsigned)a->ssh_port));

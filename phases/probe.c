@@ -173,6 +173,21 @@ int probe_tcp_listening(const char *proc, uint16_t port)
         return read_ok ? 0 : last;
 }
 
+int probe_wait_tcp_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms)
+{
+        int64_t end = now_ms() + timeout_ms;
+
+        for (;;) {
+                if (probe_tcp_listening("/proc", port) == 1)
+                        return 1;
+                if (now_ms() > end)
+                        return 0;
+                if (c && phase_cancel_requested(c))
+                        return -ECANCELED;
+                sleep_ms(250);
+        }
+}
+
 int probe_file_equals(const char *path, const char *data, size_t len)
 {
         _cleanup_free_ char *have = NULL;

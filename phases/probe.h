@@ -46,6 +46,10 @@ bool probe_parse_proc_net_tcp(const char *text, uint16_t port);
  * -errno when neither /proc/net/tcp nor tcp6 can be read. proc is "/proc"
  * (tests point it elsewhere). */
 int probe_tcp_listening(const char *proc, uint16_t port);
+/* Waits up to timeout_ms for a listener on port in /proc (a service takes
+ * a moment to bind after a start or reload): 1 listening, 0 not in time,
+ * -ECANCELED when c (may be NULL: no such check) was asked to cancel. */
+int probe_wait_tcp_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms);
 
 /* 1 when the regular file at path holds exactly data[0..len), 0 when it
  * differs or is missing. */

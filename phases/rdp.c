@@ -377,20 +377,13 @@ static int rdp_verify(struct phase_ctx *c)
 /* Waits until something listens on port, up to LISTEN_WAIT_MS. */
 static int wait_listening(struct phase_ctx *c, uint16_t port)
 {
-        int64_t t0 = now_ms();
+        int r = probe_wait_tcp_listening(c, port, LISTEN_WAIT_MS);
 
-        for (;;) {
-                int r = probe_tcp_listening("/proc", port);
-                if (r == 1)
-                        return 0;
-                if (now_ms() - t0 > LISTEN_WAIT_MS)
-                        return phase_fail(c, -ETIMEDOUT,
-                                          "xrdp is running but nothing listens on TCP port %u after %d s; see journalctl -u xrdp (is the port taken by another program? ss -ltnp)",
-                                          (unsigned)port, LISTEN_WAIT_MS / 1000);
-                if (phase_cancel_requested(c))
-                        return -ECANCELED;
-                sleep_ms(250);
-        }
+        if (r == 0)
+                return phase_fail(c, -ETIMEDOUT,
+                                  "xrdp is running but nothing listens on TCP port %u after %d s; see journalctl -u xrdp (is the port taken by another program? ss -ltnp)",
+                                  (unsigned)port, LISTEN_WAIT_MS / 1000);
+        return r < 0 ? r : 0;
 }
 
 static int rdp_run(struct phase_ctx *c)

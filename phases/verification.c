@@ -34,60 +34,12 @@
 #include "hardening.h"
 #include "ops.h"
 #include "phases.h"
+#include "probe.h"
 #include "session.h"
 #include "sysfile.h"
 #include "user.h"
 
 #define ROOT_KEYS "/root/.ssh/authorized_keys"
-
-/* ---- /proc/net/tcp ------------------------------------------------------- */
-
-int health_tcp_table_listening(const char *table, uint16_t port)
-{
-        /* "  0: 0100007F:0CEA 00000000:0000 0A …": local address:port in hex,
-         * state 0A = LISTEN; tcp6 has a longer address, same layout */
-        for (const char *l = table; l && *l;) {
-                const char *e = strchr(l, '\n');
-                size_t len = e ? (size_t)(e - l) : strlen(l);
-                _cleanup_free_ char *line = xstrndup(l, len);
-                char *save = NULL, *slot, *local, *remote, *state, *colon;
-                long p;
-
-                l = e ? e + 1 : l + len;
-                slot = strtok_r(line, " \t", &save);
-                local = slot ? strtok_r(NULL, " \t", &save) : NULL;
-                remote = local ? strtok_r(NULL, " \t", &save) : NULL;
-                state = remote ? strtok_r(NULL, " \t", &save) : NULL;
-                if (!state || !(colon = strrchr(local, ':')) || strcmp(state, "0A") != 0)
-                        continue;
-                {
-                        char *end = NULL;
-                        errno = 0;
-                        p = strtol(colon + 1, &end, 16);
-                        if (errno || !end || *end || end == colon + 1)
-                                continue;
-                }
-                if (p == port)
-                        return 1;
-        }
-        return 0;
-}
-
-int health_port_listening(uint16_t port)
-{
-        static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-        int r = -ENOENT;
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *t = sysfile_read(files[i]);
-                if (!t)
-                        continue;
-                r = 0;
-                if (health_tcp_table_listening(t, port) == 1)
-                        return 1;
-        }
-        return r;
-}
 
 /* ---- gathering ------------------------------------------------------------ */
 
@@ -275,8 +227,8 @@ void health_gather(struct phase_ctx *c, struct health_facts *f)
         unit_state(c, "ssh", f->ssh, sizeof(f->ssh));
         if (a->fail2ban)
                 unit_state(c, "fail2ban", f->fail2ban, sizeof(f->fail2ban));
-        f->rdp_listening = health_port_listening(a->rdp_port);
-        f->ssh_listening = health_port_listening(a->ssh_port);
+        f->rdp_listening = probe_tcp_listening("/proc", a->rdp_port);
+        f->ssh_listening = probe_tcp_listening("/proc", a->ssh_port);
         gather_apps(c, f);
         gather_user(c, f);
         gather_security(c, f);

@@ -53,11 +53,6 @@ struct health_facts {
         int f2b_jail;                    /* fail2ban-client status sshd: 1 ok, 0 not, < 0 not run */
 };
 
-/* 1 when /proc/net/tcp or tcp6 text has a LISTEN socket on port, else 0. */
-int health_tcp_table_listening(const char *proc_net_tcp, uint16_t port);
-/* The same on this machine's /proc/net/tcp and /proc/net/tcp6: 1, 0, or
- * -errno when neither can be read. */
-int health_port_listening(uint16_t port);
 
 /* Looks at the system (commands through ops_query, files, /proc). */
 void health_gather(struct phase_ctx *c, struct health_facts *ret);

@@ -9,6 +9,7 @@
 
 #include "answers.h"
 #include "check.h"
+#include "probe.h"
 #include "verification.h"
 
 /* A provisioned Debian 13 server with every part working. */
@@ -245,14 +246,14 @@ static const char tcp6[] =
 static void proc_net_tcp(void **state)
 {
         (void)state;
-        assert_int_equal(health_tcp_table_listening(tcp4, 3306), 1);   /* 0x0CEA */
-        assert_int_equal(health_tcp_table_listening(tcp4, 22), 1);     /* 0x0016 */
+        assert_true(probe_parse_proc_net_tcp(tcp4, 3306));   /* 0x0CEA */
+        assert_true(probe_parse_proc_net_tcp(tcp4, 22));     /* 0x0016 */
         /* 0x0D3D = 3389 is only an established connection in tcp4 */
-        assert_int_equal(health_tcp_table_listening(tcp4, 3389), 0);
-        assert_int_equal(health_tcp_table_listening(tcp6, 3389), 1);
-        assert_int_equal(health_tcp_table_listening(tcp6, 22), 0);
-        assert_int_equal(health_tcp_table_listening("", 22), 0);
-        assert_int_equal(health_tcp_table_listening("garbage\n  0: x:zz y 0A\n", 22), 0);
+        assert_false(probe_parse_proc_net_tcp(tcp4, 3389));
+        assert_true(probe_parse_proc_net_tcp(tcp6, 3389));
+        assert_false(probe_parse_proc_net_tcp(tcp6, 22));
+        assert_false(probe_parse_proc_net_tcp("", 22));
+        assert_false(probe_parse_proc_net_tcp("garbage\n  0: x:zz y 0A\n", 22));
 }
 
 int main(void)
