@@ -395,7 +395,10 @@ int apt_missing_recommends(char *const *pkgs, char *const *installed, char *cons
         *ret = NULL;
         strv_push(&argv, "dpkg-query");
         strv_push(&argv, "-W");
-        strv_push(&argv, "-f=${Package}\t${Recommends}\n");
+        /* the status too: a package the cut-off install only unpacked
+         * (iU, iF, iH) counts, since apt will merely configure it and so
+         * not add its Recommends either */
+        strv_push(&argv, "-f=${db:Status-Abbrev}\t${Package}\t${Recommends}\n");
         for (size_t i = 0; pkgs && pkgs[i]; i++)
                 strv_push(&argv, pkgs[i]);
         if (strv_length(argv) == 3) {
@@ -411,6 +414,10 @@ int apt_missing_recommends(char *const *pkgs, char *const *installed, char *cons
         for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *rec = strchr(line, '\t'), *csave = NULL;
 
+                /* second letter n / c: not installed, or only its conffiles */
+                if (!rec || rec - line < 2 || line[1] == 'n' || line[1] == 'c')
+                        continue;
+                rec = strchr(rec + 1, '\t');
                 if (!rec)
                         continue;
                 rec++;

@@ -66,8 +66,8 @@ int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_
  * apt-config cannot run. So our own requests go where apt's go. */
 int apt_proxy(const char *scheme, const char *host, char *buf, size_t size);
 
-/* The Recommends of the installed packages pkgs that nothing installed
- * satisfies: for each unsatisfied clause ("a | b (>= 1)") its first
+/* The Recommends of those of pkgs that dpkg has at least unpacked, that
+ * nothing installed satisfies: for each unsatisfied clause ("a | b (>= 1)") its first
  * alternative, unless that name is in excluded (the "name-" words of an
  * install). apt installs Recommends only for packages it newly installs,
  * so an install cut off half-way and finished later leaves these out;

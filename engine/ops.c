@@ -311,13 +311,10 @@ static const struct journal_entry *interrupted_install(struct phase_ctx *c, cons
 static char **cut_install_extras(struct phase_ctx *c, const struct journal_entry *cut,
                                  char *const *installed, const char *const *pkgs)
 {
-        _cleanup_strv_ char **done = NULL, **excluded = NULL;
+        _cleanup_strv_ char **excluded = NULL;
         char **extra = NULL;
         size_t n;
 
-        for (size_t i = 0; cut->undo.list && cut->undo.list[i]; i++)
-                if (apt_is_installed(installed, cut->undo.list[i]))
-                        strv_push(&done, cut->undo.list[i]);
         /* not asked for: the "name-" words' names, and what the install
          * names anyway */
         for (size_t i = 0; pkgs[i]; i++) {
@@ -327,7 +324,9 @@ static char **cut_install_extras(struct phase_ctx *c, const struct journal_entry
                 else
                         strv_push(&excluded, pkgs[i]);
         }
-        if (apt_missing_recommends(done, installed, excluded, &extra) < 0) {
+        /* every package of the cut-off install that dpkg has at least
+         * unpacked: the fully installed ones and the half-done ones alike */
+        if (apt_missing_recommends(cut->undo.list, installed, excluded, &extra) < 0) {
                 phase_log(c, LOG_WARNING, "cannot ask dpkg for the recommended packages of the interrupted installation");
                 return NULL;
         }
