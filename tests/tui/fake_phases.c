@@ -198,7 +198,7 @@ static const struct phase fake_prep = {
 };
 static const struct phase fake_files = {
         .id = "fake-files", .title = "Test files", .summary = "writes a file into the scratch directory",
-        .weight = 30, .plan = plan_marker, .verify = verify_marker, .run = run_files,
+        .weight = 30, .download_mb = 120, .plan = plan_marker, .verify = verify_marker, .run = run_files,
 };
 static const struct phase fake_user = {
         .id = "fake-user", .title = "Test account", .summary = "hands over a generated password",
