@@ -579,18 +579,22 @@ static void draw_log_pane(struct dash *d, int top, int bottom, bool all, uint64_
         size_t n;
 
         tui_hline(top, 0, COLS);
-        snprintf(title, sizeof(title), " %s ", what);
+        snprintf(title, sizeof(title), "%s", what);
         if (d->res->log_path[0]) {
                 /* the path whole where it fits: a second session can tail -f it */
                 char tag[600];
-                int tw;
+                int tw, used;
                 fit_path(d->res->log_path, COLS - 4 - 7 - 12, path, sizeof(path));
                 snprintf(tag, sizeof(tag), " log: %s ", path);
                 tw = tui_text_width(tag);
-                tui_put_cut(top, 2, COLS - 2 - tw - 4, title);
+                used = tui_put(top, 2, 1, " ");
+                used += tui_put_cut(top, 3, COLS - 2 - tw - 6, title);
+                tui_put(top, 2 + used, 1, " ");
                 tui_put(top, COLS - 2 - tw, tw, tag);
         } else {
-                tui_put_cut(top, 2, COLS - 5, title);
+                int used = tui_put(top, 2, 1, " ");
+                used += tui_put_cut(top, 3, COLS - 7, title);
+                tui_put(top, 2 + used, 1, " ");
         }
         n = ring_select(d, all, action, NULL, idx);
         draw_lines(d, idx, n, top + 1, bottom, 1, COLS - 2, &d->scroll);
@@ -751,7 +755,7 @@ static void draw_undo(struct dash *d)
 static void draw_prompt_log(struct dash *d)
 {
         draw_header(d);
-        draw_log_pane(d, 1, LINES - 1, true, 0, "Full log (a phase failed: choose below)");
+        draw_log_pane(d, 1, LINES - 1, true, 0, "Full log");
         draw_footer(d->scroll ? "(scrolled back) End: newest  PgUp/PgDn: scroll  Esc/L: back  R B K: choose"
                               : "Up/Down PgUp/PgDn: scroll   Esc/L: back to the choices   R B K: choose now");
 }
