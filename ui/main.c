@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,25 +40,57 @@ struct run_state {
         struct engine_opts *o;
         struct vps_info vps;
         struct port_listeners listeners;
+        const char *proc;
+        pthread_t scan;                /* finds the listeners' processes */
+        bool scanning;
         struct review_facts facts;
         uint16_t ssh_port_before;      /* the port SSH is reached on now; 0 = not known */
         char answers_path[PATH_MAX + 64];
         bool answers_saved;
 };
 
+/* The listening sockets and their processes: a scan of every process's
+ * descriptors (up to 0.1 s on a busy machine), so it runs while the
+ * wizard's first page is shown. */
+static void *scan_listeners(void *data)
+{
+        struct run_state *st = data;
+
+        (void)ports_listeners(st->proc, &st->listeners);
+        return NULL;
+}
+
+/* review_facts.ready: waits for the scan, once. */
+static void listeners_ready(void *data)
+{
+        struct run_state *st = data;
+
+        if (!st->scanning)
+                return;
+        pthread_join(st->scan, NULL);
+        st->scanning = false;
+        for (size_t i = 0; !st->ssh_port_before && i < st->listeners.n; i++)
+                if (strcmp(st->listeners.v[i].comm, "sshd") == 0)
+                        st->ssh_port_before = st->listeners.v[i].port;
+}
+
 /* The facts about this server the review and the after-exit lines use. */
 static void gather_facts(struct run_state *st)
 {
-        const char *proc = "/proc", *passwd = NULL, *conn = getenv("SSH_CONNECTION");
+        const char *passwd = NULL, *conn = getenv("SSH_CONNECTION");
         struct preflight_env env = st->o->preflight;
 
+        st->proc = "/proc";
 #ifdef VPSP_TESTPHASES
-        testphases_facts(&proc, &passwd);
+        testphases_facts(&st->proc, &passwd);
 #endif
         env.mirror_url = NULL;
         preflight_gather(&env, &st->vps);
-        (void)ports_listeners(proc, &st->listeners);
-        st->facts = (struct review_facts){ .vps = &st->vps, .listeners = &st->listeners, .passwd_path = passwd };
+        st->facts = (struct review_facts){ .vps = &st->vps, .listeners = &st->listeners, .passwd_path = passwd,
+                                           .ready = listeners_ready, .ready_data = st };
+        st->scanning = pthread_create(&st->scan, NULL, scan_listeners, st) == 0;
+        if (!st->scanning)
+                scan_listeners(st);
         /* "client_ip client_port server_ip server_port": this session's port */
         if (conn) {
                 char a[64], b[64], c[64];
@@ -66,9 +99,13 @@ static void gather_facts(struct run_state *st)
                         st->facts.ssh_session_port = (uint16_t)port;
         }
         st->ssh_port_before = st->facts.ssh_session_port;
-        for (size_t i = 0; !st->ssh_port_before && i < st->listeners.n; i++)
-                if (strcmp(st->listeners.v[i].comm, "sshd") == 0)
-                        st->ssh_port_before = st->listeners.v[i].port;
+}
+
+/* Waits for the scan and frees what gather_facts() found. */
+static void release_facts(struct run_state *st)
+{
+        listeners_ready(st);
+        port_listeners_release(&st->listeners);
 }
 
 /* Prints every problem of an answers file, then the exit-2 hint. */
@@ -247,18 +284,21 @@ static bool offer_plain(const char *why, const struct cli *cli, const struct run
 
 /* What stays in the terminal after the screen is gone: how to connect,
  * where the records are, how to undo. Never the password. */
-static void print_after(const struct run_state *st, const struct tui_dashboard_result *res, int code)
+static void print_after(struct run_state *st, const struct tui_dashboard_result *res, int code)
 {
         const struct answers *a = &st->o->answers;
         bool provision = res->mode == MODE_PROVISION || res->mode == MODE_RESUME;
         const char *host = res->host[0] ? res->host : st->vps.ip_address[0] ? st->vps.ip_address : "this-server";
         const char *user = res->login ? res->username : a->username;
         unsigned rdp = res->login ? res->rdp_port : a->rdp_port;
-        /* sshd moves only with SSH hardening */
-        unsigned ssh = a->hardening || !st->ssh_port_before ? a->ssh_port : st->ssh_port_before;
         int cols = term_cols();
         char line[8192];
+        unsigned ssh;
 
+        /* sshd moves only with SSH hardening; where it was before the run
+         * comes from this session's port or from the scan */
+        listeners_ready(st);
+        ssh = a->hardening || !st->ssh_port_before ? a->ssh_port : st->ssh_port_before;
         snprintf(line, sizeof(line), "%s (exit code %d): %s", code == 0 ? "Done" : "Stopped", code,
                  res->end_message[0] ? res->end_message : exit_code_meaning(code));
         print_wrapped(stdout, cols, 0, 2, line);
@@ -448,7 +488,7 @@ int main(int argc, char **argv)
                 gather_facts(&st);
         if (full && tui_term_check(STDOUT_FILENO, err, sizeof(err)) < 0) {
                 bool go = offer_plain(err, &cli, &st);
-                port_listeners_release(&st.listeners);
+                release_facts(&st);
                 if (!go)
                         return EXIT_USAGE;
                 full = false;
@@ -470,7 +510,7 @@ int main(int argc, char **argv)
         if (full) {
                 tui_term_save(STDOUT_FILENO);
                 code = run_tui(&st, sfd, &caps);
-                port_listeners_release(&st.listeners);
+                release_facts(&st);
                 log_close();
                 if (sfd >= 0)
                         close(sfd);

@@ -78,19 +78,29 @@ static int lookup_uid(const char *passwd_path, const char *name, uid_t *ret)
         return r;
 }
 
+/* The listeners, once they are known (see review_facts.ready). */
+static const struct port_listeners *listeners_of(const struct review_facts *f)
+{
+        if (!f)
+                return NULL;
+        if (f->ready)
+                f->ready(f->ready_data);
+        return f->listeners;
+}
+
 /* The ports sshd listens on now, as "22" or "22 and 2200"; n = how many. */
 static size_t sshd_ports(const struct review_facts *f, char *buf, size_t size, bool *has_port, uint16_t port)
 {
+        const struct port_listeners *l = listeners_of(f);
         size_t n = 0, len = 0;
 
         buf[0] = '\0';
         *has_port = false;
-        for (size_t i = 0; f && f->listeners && i < f->listeners->n; i++) {
-                const struct port_listener *p = &f->listeners->v[i];
+        for (size_t i = 0; l && i < l->n; i++) {
+                const struct port_listener *p = &l->v[i];
                 if (strcmp(p->comm, "sshd") != 0)
                         continue;
-                if (i > 0 && f->listeners->v[i - 1].port == p->port &&
-                    strcmp(f->listeners->v[i - 1].comm, "sshd") == 0)
+                if (i > 0 && l->v[i - 1].port == p->port && strcmp(l->v[i - 1].comm, "sshd") == 0)
                         continue;   /* one port, several sshd processes */
                 if (p->port == port)
                         *has_port = true;
@@ -117,12 +127,13 @@ bool review_port_conflict(const struct review_facts *facts, const struct answers
 {
         uint16_t port = strcmp(key, "rdp_port") == 0 ? a->rdp_port : a->ssh_port;
         const char *want = expected_owner(key);
+        const struct port_listeners *l = listeners_of(facts);
         const struct port_listener *p;
 
-        if (!facts || !facts->listeners)
+        if (!l)
                 return false;
-        for (size_t i = 0; i < facts->listeners->n; i++) {
-                p = &facts->listeners->v[i];
+        for (size_t i = 0; i < l->n; i++) {
+                p = &l->v[i];
                 if (p->port != port)
                         continue;
                 /* xrdp itself (a second run), or sshd for SSH: that is fine */
@@ -201,7 +212,7 @@ static void port_rows(struct lines *l, const struct answers *a, const struct rev
         char now[128], err[512];
         bool same = false;
         size_t n = sshd_ports(f, now, sizeof(now), &same, a->ssh_port);
-        const struct port_listener *x = f && f->listeners ? ports_find(f->listeners, a->rdp_port) : NULL;
+        const struct port_listener *x = ports_find(listeners_of(f), a->rdp_port);
         bool conflict;
 
         ROW(l, "RDP:", "%s:%u (Remote Desktop client)",

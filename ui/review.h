@@ -21,6 +21,11 @@
 struct review_facts {
         const struct vps_info *vps;             /* the address for RDP; may be NULL */
         const struct port_listeners *listeners; /* who listens where now; may be NULL */
+        /* When set, called before listeners is read: finding each socket's
+         * process takes a scan of /proc that main() runs in a thread while
+         * the wizard starts; ready() waits for it. */
+        void (*ready)(void *data);
+        void *ready_data;
         uint16_t ssh_session_port;              /* the port this SSH session came in on, 0 = not known */
         const char *passwd_path;                /* NULL = /etc/passwd */
 };

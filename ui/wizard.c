@@ -631,7 +631,7 @@ static void window_style(void)
 /* The entry at (y, x), w columns; returns the cursor's column. */
 static int draw_entry(struct field *f, bool focused, int y, int x, int w)
 {
-        int used, cursor_x;
+        int cursor_x;
 
         if (w > f->width)
                 w = f->width;
@@ -653,8 +653,7 @@ static int draw_entry(struct field *f, bool focused, int y, int x, int w)
                 tui_style_on(TP_SELECTED, A_REVERSE);
         else
                 tui_style_on(TP_ENTRY, A_UNDERLINE);
-        used = tui_put(y, x, w, f->text + f->hscroll);
-        (void)used;
+        tui_put(y, x, w, f->text + f->hscroll);
         if (focused && f->selected)
                 tui_style_off(TP_SELECTED, A_REVERSE);
         else
@@ -1038,11 +1037,10 @@ static enum nav on_key(struct wiz *w, int code, wint_t wc, bool is_key)
         case KEY_LEFT: case KEY_RIGHT:
                 if (!f) {
                         /* between the buttons */
-                        int i = pg->focus, n = nf + _B_MAX;
+                        int i = pg->focus;
                         do
                                 i = nf + ((i - nf) + (k == KEY_RIGHT ? 1 : _B_MAX - 1)) % _B_MAX;
                         while (!focusable(w, i));
-                        (void)n;
                         set_focus(w, i);
                 }
                 return NAV_NONE;
