@@ -204,24 +204,6 @@ const char *prompt_kind_name(enum prompt_kind k)
         return "unknown";
 }
 
-/* Length of the well-formed UTF-8 sequence of 2..4 bytes at p, or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-        size_t k;
-
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                k = 2;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                k = 3;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                k = 4;
-        else
-                return 0;
-        if (k > n || !utf8_valid((const char *)p, k))
-                return 0;
-        return k;
-}
-
 /* A JSON string for s (NULL → null), bad UTF-8 bytes replaced by U+FFFD. */
 static struct json_object *jstr(const char *s)
 {
@@ -237,7 +219,7 @@ static struct json_object *jstr(const char *s)
         buf_init(&b, SIZE_MAX);
         for (size_t i = 0; i < len;) {
                 const unsigned char *p = (const unsigned char *)s + i;
-                size_t k = *p < 0x80 ? 1 : utf8_seq(p, len - i);
+                size_t k = utf8_char_len(s + i, len - i);
                 if (k == 0) {
                         buf_append(&b, "\xef\xbf\xbd", 3);
                         i++;

@@ -58,14 +58,22 @@ char *xstrndup(const char *s, size_t n)
         return p;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *p;
+
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
         va_list ap;
         char *p;
 
         va_start(ap, fmt);
-        if (vasprintf(&p, fmt, ap) < 0)
-                oom();
+        p = xvasprintf(fmt, ap);
         va_end(ap);
         return p;
 }
@@ -97,8 +105,7 @@ void strv_pushf(char ***v, const char *fmt, ...)
         char *p;
 
         va_start(ap, fmt);
-        if (vasprintf(&p, fmt, ap) < 0)
-                oom();
+        p = xvasprintf(fmt, ap);
         va_end(ap);
         strv_push_take(v, p);
 }
@@ -179,14 +186,12 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 {
         va_list ap;
         char *p;
-        int n, r;
+        int r;
 
         va_start(ap, fmt);
-        n = vasprintf(&p, fmt, ap);
+        p = xvasprintf(fmt, ap);
         va_end(ap);
-        if (n < 0)
-                oom();
-        r = buf_append(b, p, (size_t)n);
+        r = buf_append(b, p, strlen(p));
         free(p);
         return r;
 }
@@ -469,43 +474,57 @@ int parse_bool(const char *s, bool *ret)
         return -EINVAL;
 }
 
+size_t utf8_char_len(const char *s, size_t n)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t k;
+        uint32_t cp;
+
+        if (n == 0)
+                return 0;
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+                k = 2;
+                cp = p[0] & 0x1f;
+        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                k = 3;
+                cp = p[0] & 0x0f;
+        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                k = 4;
+                cp = p[0] & 0x07;
+        } else
+                return 0;
+        if (k > n)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return k;
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+        size_t i = 0;
 
-        while (p < end) {
-                unsigned c = *p;
-                size_t n;
-                uint32_t cp;
+        while (i < len) {
+                size_t k;
 
-                if (c == 0)
-                        return false;
-                if (c < 0x80) {
-                        p++;
+                if ((unsigned char)s[i] < 0x80) {   /* the common case, without a call */
+                        if (s[i] == '\0')
+                                return false;
+                        i++;
                         continue;
                 }
-                if (c >= 0xc2 && c <= 0xdf) {
-                        n = 1;
-                        cp = c & 0x1f;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        n = 2;
-                        cp = c & 0x0f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        n = 3;
-                        cp = c & 0x07;
-                } else
+                k = utf8_char_len(s + i, len - i);
+                if (k == 0)
                         return false;
-                if ((size_t)(end - p) <= n)
-                        return false;
-                for (size_t i = 1; i <= n; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-                    (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                p += n + 1;
+                i += k;
         }
         return true;
 }
