@@ -42,12 +42,19 @@ static const char *const phase_state_names[_PHASE_STATE_MAX] = {
         [PHASE_DISABLED] = "disabled",
 };
 
-static const char *const session_status_names[_SESSION_STATUS_MAX] = {
+const char *const session_status_names[_SESSION_STATUS_MAX] = {
         [SESSION_INITIALIZING] = "INITIALIZING",
         [SESSION_IN_PROGRESS] = "IN_PROGRESS",
         [SESSION_COMPLETED] = "COMPLETED",
         [SESSION_FAILED] = "FAILED",
         [SESSION_ROLLED_BACK] = "ROLLED_BACK",
+};
+
+const char *const session_mode_names[_SESSION_MODE_MAX] = {
+        [MODE_PROVISION] = "provision",
+        [MODE_DRY_RUN] = "dry-run",
+        [MODE_RESUME] = "resume",
+        [MODE_ROLLBACK] = "rollback",
 };
 
 struct event *event_new(enum event_type type)
@@ -180,17 +187,9 @@ const char *prompt_choice_name(enum prompt_choice c)
 
 const char *session_mode_name(enum session_mode m)
 {
-        switch (m) {
-        case MODE_PROVISION:
-                return "provision";
-        case MODE_DRY_RUN:
-                return "dry-run";
-        case MODE_RESUME:
-                return "resume";
-        case MODE_ROLLBACK:
-                return "rollback";
-        }
-        return "unknown";
+        if ((int)m < 0 || m >= _SESSION_MODE_MAX)
+                return "unknown";
+        return session_mode_names[m];
 }
 
 const char *prompt_kind_name(enum prompt_kind k)

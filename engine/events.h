@@ -57,6 +57,7 @@ enum session_mode {
         MODE_DRY_RUN,
         MODE_RESUME,
         MODE_ROLLBACK,
+        _SESSION_MODE_MAX,
 };
 
 enum prompt_kind {
@@ -189,6 +190,10 @@ const char *session_status_name(enum session_status s); /* data model: "COMPLETE
 const char *prompt_choice_name(enum prompt_choice c);   /* "retry", "rollback", "keep" */
 const char *prompt_kind_name(enum prompt_kind k);       /* "phase_failed", "confirm_rollback" */
 const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run", "resume", "rollback" */
+/* The tables behind session_status_name() and session_mode_name(), indexed
+ * by the enum, for a reader that maps a name back (the session file). */
+extern const char *const session_status_names[_SESSION_STATUS_MAX];
+extern const char *const session_mode_names[_SESSION_MODE_MAX];
 
 /* One JSON object for the --json renderer:
  * {"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7, …the
