@@ -490,18 +490,8 @@ static const char *quote(const char *s, char out[static QUOTE_MAX + 8])
         return out;
 }
 
-/* Writes the error sentence; truncation of a long message is harmless. */
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                (void)!vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+/* Writes the error sentence and returns -EINVAL. */
+#define fail(err, errlen, ...) errorf(-EINVAL, (err), (errlen), __VA_ARGS__)
 
 /* "debug, info, warning or error" */
 static void join_or(const char *const *names, size_t n, const char *last_word, char *out,

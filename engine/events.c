@@ -78,6 +78,27 @@ struct event *event_new(enum event_type type)
         return ev;
 }
 
+struct ev_phase_info *ev_phases_copy(const struct ev_phase_info *v, size_t n)
+{
+        struct ev_phase_info *c = xcalloc(n + 1, sizeof(*c));
+
+        for (size_t i = 0; i < n; i++) {
+                c[i] = v[i];
+                c[i].id = xstrdup(v[i].id);
+                c[i].title = xstrdup(v[i].title);
+        }
+        return c;
+}
+
+void ev_phases_free(struct ev_phase_info *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].id);
+                free(v[i].title);
+        }
+        free(v);
+}
+
 void event_free(struct event *ev)
 {
         if (!ev)
@@ -87,11 +108,7 @@ void event_free(struct event *ev)
                 free(ev->session.session_id);
                 free(ev->session.log_path);
                 free(ev->session.session_path);
-                for (size_t i = 0; ev->session.phases && i < ev->session.n_phases; i++) {
-                        free(ev->session.phases[i].id);
-                        free(ev->session.phases[i].title);
-                }
-                free(ev->session.phases);
+                ev_phases_free(ev->session.phases, ev->session.n_phases);
                 break;
         case EV_PREFLIGHT:
                 check_list_release(&ev->preflight.checks);

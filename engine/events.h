@@ -89,6 +89,11 @@ struct ev_phase_info {
         enum phase_state state;
 };
 
+/* A copy of a session_start event's phase list, for a UI that keeps it
+ * (n entries and a zeroed one after them), and its release. */
+struct ev_phase_info *ev_phases_copy(const struct ev_phase_info *v, size_t n);
+void ev_phases_free(struct ev_phase_info *v, size_t n);
+
 struct event {
         enum event_type type;
         uint64_t seq;       /* set by the queue */

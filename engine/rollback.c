@@ -599,6 +599,28 @@ static int getent(const char *db, const char *name, char **ret_out, char *msg, s
         return fail_cmd(msg, msglen, what, r, NULL);
 }
 
+/* Before deleting the account name of kind "user" or "group" (database db
+ * of getent): never root or a name that is not an account name. 1 when it
+ * exists, 0 when it is gone already (msg says so), or -errno (msg says why). */
+static int account_to_delete(const char *kind, const char *db, const char *name, char *msg,
+                             size_t msglen)
+{
+        int r;
+
+        if (!name_ok(name, ACCOUNT_CHARS) || strcmp(name, "root") == 0) {
+                snprintf(msg, msglen, "refusing to delete %s \"%s\"", kind, name ? name : "");
+                return -EINVAL;
+        }
+        r = getent(db, name, NULL, msg, msglen);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                snprintf(msg, msglen, "%s %s does not exist any more", kind, name);
+                return 0;
+        }
+        return 1;
+}
+
 /* delete_user: end the user's processes, then userdel --remove. */
 static int undo_delete_user(const struct rollback_env *env, const struct undo *u, char *msg,
                             size_t msglen)
@@ -606,17 +628,9 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete user \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("passwd", u->name, NULL, msg, msglen);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "user %s does not exist any more", u->name);
-                return 1;
-        }
+        r = account_to_delete("user", "passwd", u->name, msg, msglen);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         for (unsigned attempt = 0;; attempt++) {
                 /* userdel refuses while the user has processes (an RDP
@@ -660,17 +674,9 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete group \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("group", u->name, NULL, msg, msglen);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "group %s does not exist any more", u->name);
-                return 1;
-        }
+        r = account_to_delete("group", "group", u->name, msg, msglen);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         const char *const argv[] = { "groupdel", u->name, NULL };
         r = cmd_run(env, argv, &c);
         if (r != 0) {

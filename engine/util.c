@@ -263,30 +263,48 @@ int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+/* Reads the file at path to its end, handing each chunk to take, which may
+ * stop the reading with a negative errno (returned). */
+static int read_chunks(const char *path, int (*take)(void *userdata, const char *p, size_t n),
+                       void *userdata)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        struct buf b;
-        char chunk[8192];
+        char chunk[65536];
 
         if (fd < 0)
                 return -errno;
-        buf_init(&b, max);
         for (;;) {
                 ssize_t n = read(fd, chunk, sizeof(chunk));
+                int r;
+
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        int r = -errno;
-                        buf_release(&b);
-                        return r;
+                        return -errno;
                 }
                 if (n == 0)
-                        break;
-                if (buf_append(&b, chunk, (size_t)n) < 0) {
-                        buf_release(&b);
-                        return -EFBIG;
-                }
+                        return 0;
+                r = take(userdata, chunk, (size_t)n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int take_into_buf(void *userdata, const char *p, size_t n)
+{
+        return buf_append(userdata, p, n) < 0 ? -EFBIG : 0;
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+{
+        struct buf b;
+        int r;
+
+        buf_init(&b, max);
+        r = read_chunks(path, take_into_buf, &b);
+        if (r < 0) {
+                buf_release(&b);
+                return r;
         }
         if (ret_len)
                 *ret_len = b.len;
@@ -410,30 +428,22 @@ void sha256_end(struct sha256_ctx *c, char ret[SHA256_HEX])
         free(c);
 }
 
+static int take_into_sha256(void *userdata, const char *p, size_t n)
+{
+        sha256_add(userdata, p, n);
+        return 0;
+}
+
 int sha256_file(const char *path, char ret[SHA256_HEX])
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        char chunk[65536];
-        struct sha256_ctx *c;
+        struct sha256_ctx *c = sha256_begin();
+        char digest[SHA256_HEX];
+        int r = read_chunks(path, take_into_sha256, c);
 
-        if (fd < 0)
-                return -errno;
-        c = sha256_begin();
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        char junk[SHA256_HEX];
-                        sha256_end(c, junk);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                sha256_add(c, chunk, (size_t)n);
-        }
-        sha256_end(c, ret);
+        sha256_end(c, digest);
+        if (r < 0)
+                return r;
+        memcpy(ret, digest, SHA256_HEX);
         return 0;
 }
 
@@ -567,4 +577,16 @@ int strscpy(char *dst, size_t size, const char *src)
         }
         memcpy(dst, src, n + 1);
         return 0;
+}
+
+int errorf(int r, char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                (void)!vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return r;
 }

@@ -116,3 +116,7 @@ char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);
 /* Copies with truncation; always terminates; returns -ENAMETOOLONG when cut. */
 int strscpy(char *dst, size_t size, const char *src);
+/* Writes the message into err (when err and errlen) and returns r, so a
+ * check says what is wrong in one line: return errorf(-EINVAL, err, errlen,
+ * "must be …"). Truncation of a long message is harmless. */
+int errorf(int r, char *err, size_t errlen, const char *fmt, ...) _printf_(4, 5);

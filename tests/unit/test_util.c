@@ -345,6 +345,15 @@ static void strings(void **state)
                 assert_string_equal(n, "abc");
                 free(n);
         }
+        {
+                char err[8] = "old";
+                assert_int_equal(errorf(-EINVAL, err, sizeof(err), "port %d is taken", 3389),
+                                 -EINVAL);
+                assert_string_equal(err, "port 33");   /* cut, terminated */
+                assert_int_equal(errorf(-ENOENT, NULL, 0, "%s", "nowhere to write"), -ENOENT);
+                assert_int_equal(errorf(-EIO, err, 0, "%s", "no room"), -EIO);
+                assert_string_equal(err, "port 33");   /* untouched */
+        }
 }
 
 int main(void)
