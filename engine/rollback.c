@@ -374,6 +374,23 @@ static int move_aside(const char *path, char *aside, size_t size)
         return -EEXIST;
 }
 
+/* lstat() for an undo that removes path: 0 with st filled, 1 when path is
+ * gone already, or -errno; msg says which but for 0. */
+static int look_at(const char *path, struct stat *st, char *msg, size_t msglen)
+{
+        int r;
+
+        if (lstat(path, st) == 0)
+                return 0;
+        if (errno == ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        r = -errno;
+        snprintf(msg, msglen, "cannot look at %s: %s", path, strerror(-r));
+        return r;
+}
+
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
 static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
 {
@@ -387,15 +404,9 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is now a directory, not the file vps-provision wrote; "
                          "left in place", u->path);
@@ -498,15 +509,9 @@ static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
