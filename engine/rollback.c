@@ -605,8 +605,8 @@ static int getent(const char *db, const char *name, char **ret_out, char *msg, s
 }
 
 /* Before deleting the account name of kind "user" or "group" (database db
- * of getent): never root or a name that is not an account name. 1 when it
- * exists, 0 when it is gone already (msg says so), or -errno (msg says why). */
+ * of getent): never root or a name that is not an account name. 0 when it
+ * exists, 1 when it is gone already (msg says so), or -errno (msg says why). */
 static int account_to_delete(const char *kind, const char *db, const char *name, char *msg,
                              size_t msglen)
 {
@@ -621,9 +621,9 @@ static int account_to_delete(const char *kind, const char *db, const char *name,
                 return r;
         if (r == 0) {
                 snprintf(msg, msglen, "%s %s does not exist any more", kind, name);
-                return 0;
+                return 1;
         }
-        return 1;
+        return 0;
 }
 
 /* delete_user: end the user's processes, then userdel --remove. */
@@ -634,8 +634,8 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
         int r;
 
         r = account_to_delete("user", "passwd", u->name, msg, msglen);
-        if (r <= 0)
-                return r < 0 ? r : 1;
+        if (r != 0)
+                return r;
 
         for (unsigned attempt = 0;; attempt++) {
                 /* userdel refuses while the user has processes (an RDP
@@ -680,8 +680,8 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         int r;
 
         r = account_to_delete("group", "group", u->name, msg, msglen);
-        if (r <= 0)
-                return r < 0 ? r : 1;
+        if (r != 0)
+                return r;
         const char *const argv[] = { "groupdel", u->name, NULL };
         r = cmd_run(env, argv, &c);
         if (r != 0) {
