@@ -81,8 +81,8 @@ void engine_step_preflight(struct engine *e)
         for (size_t i = 0; i < checks.n; i++) {
                 const struct check *c = &checks.v[i];
                 engine_log(e, 0, c->status == CHECK_FAIL ? LOG_ERROR
-                           : c->status == CHECK_WARN ? LOG_WARNING
-                                                     : LOG_INFO,
+                                 : c->status == CHECK_WARN ? LOG_WARNING
+                                                           : LOG_INFO,
                            "preflight", "%s: %s%s%s", c->name, c->message, c->fix ? " — " : "",
                            c->fix ? c->fix : "");
         }
