@@ -700,24 +700,30 @@ static void draw_failure(struct dash *d)
         draw_footer("R B K or Up/Down+Enter: choose   PgUp/PgDn: scroll output   L: full log");
 }
 
-/* Before a rollback: every undo it will make, newest first. */
+/* Before a rollback: what it will do (the prompt's message: how many
+ * runs), then every undo it will make, newest first. */
 static void draw_undo(struct dash *d)
 {
         struct event *p = d->prompt;
         size_t n_undo = strv_length(p->prompt.undo);
         int w = COLS - 4 > 96 ? 96 : COLS - 4;
-        int x = (COLS - w) / 2, inner = w - 4, list_h, h, y;
+        int x = (COLS - w) / 2, inner = w - 4, list_h, h, y, msg_rows;
+        _cleanup_strv_ char **msg = p->prompt.kind == PROMPT_CONFIRM_ROLLBACK ? tui_wrap(p->prompt.message, inner, 0)
+                                                                             : NULL;
         char head[160];
 
         draw_header(d);
-        list_h = LINES - 4 - 8;
+        msg_rows = (int)strv_length(msg);
+        if (msg_rows > 5)
+                msg_rows = 5;
+        list_h = LINES - 4 - 8 - (msg_rows ? msg_rows + 1 : 0);
         if (list_h < 3)
                 list_h = 3;
         if (list_h > (int)n_undo)
                 list_h = n_undo ? (int)n_undo : 1;
         if (d->undo_scroll > (int)n_undo - list_h)
                 d->undo_scroll = (int)n_undo - list_h > 0 ? (int)n_undo - list_h : 0;
-        h = 2 + 1 + 1 + list_h + 1 + 1 + 1 + 1;
+        h = 2 + (msg_rows ? msg_rows + 1 : 0) + 1 + 1 + list_h + 1 + 1 + 1 + 1;
         y = (LINES - h) / 2;
         tui_style_on(TP_DIALOG, A_NORMAL);
         tui_box(y, x, h, w);
@@ -727,6 +733,10 @@ static void draw_undo(struct dash *d)
                  p->prompt.kind == PROMPT_CONFIRM_ROLLBACK && p->prompt.title ? p->prompt.title : "Roll back");
         tui_style_off(TP_FAIL, A_BOLD);
         y += 2;
+        for (int i = 0; i < msg_rows; i++)
+                tui_put(y++, x + 2, inner, msg[i]);
+        if (msg_rows)
+                y++;
         snprintf(head, sizeof(head), "These %zu change%s will be undone, newest first%s:", n_undo,
                  n_undo == 1 ? "" : "s", (int)n_undo > list_h ? " (Up/Down: scroll)" : "");
         tui_put(y++, x + 2, inner, head);
@@ -847,7 +857,9 @@ static void draw_end(struct dash *d)
         }
         if (d->end_note && y + 1 < bottom)
                 y += put_wrapped(y + 1, 2, w, bottom - y - 1, d->end_note) + 1;
-        draw_footer("Press Enter to exit (how to connect stays in the terminal)");
+        draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
+                            ? "Press Enter to exit (how to connect stays in the terminal)"
+                            : "Press Enter to exit");
 }
 
 static void redraw(struct dash *d)

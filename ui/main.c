@@ -472,6 +472,7 @@ int main(int argc, char **argv)
         o.mode = cli.mode;
         o.force = cli.force;
         o.assume_yes = cli.yes;
+        o.rollback_all = cli.all;
         o.phases = phases_all(&n_phases);
         o.n_phases = n_phases;
         preflight_env_default(&o.preflight);
@@ -501,7 +502,8 @@ int main(int argc, char **argv)
         }
         if (!full && cli.mode == MODE_ROLLBACK && !cli.yes) {
                 fprintf(stderr, "vps-provision: --rollback without the full-screen UI needs --yes "
-                                "(it undoes every change of the last run)\n");
+                                "(it undoes every change of the last run%s)\n",
+                        cli.all ? ", and with --all of every run" : "");
                 return EXIT_USAGE;
         }
         o.interactive = full;
