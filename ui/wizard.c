@@ -19,9 +19,10 @@
  * the next page. Esc goes back a page (on the first it asks to leave) and
  * closes a dialog.
  *
- * Keys typed ahead when a page opens are dropped (flushinp()), so a key
- * pressed twice by accident never acts on the next page; the tests wait
- * for each page before typing. */
+ * Keys typed ahead when the next page opens are dropped (flushinp()), so a
+ * key pressed twice by accident never acts on the next page (the tests
+ * wait for each page before typing); going back they are kept, so that a
+ * quick Esc Esc Enter over a slow connection is two pages back and Enter. */
 #include "tui.h"
 
 #include <errno.h>
@@ -357,7 +358,10 @@ static void move_focus(struct wiz *w, int dir)
         set_focus(w, i);
 }
 
-static void enter_page(struct wiz *w, enum page_id id)
+/* Shows page id. Going forward, keys typed ahead are dropped (a second
+ * Enter pressed by accident must not act on the next page); going back
+ * they are kept, so Esc Esc Enter is two pages back and then Enter. */
+static void enter_page(struct wiz *w, enum page_id id, bool forward)
 {
         struct page *pg;
 
@@ -366,7 +370,8 @@ static void enter_page(struct wiz *w, enum page_id id)
         pg->scroll = 0;
         set_error(pg, false, NULL, NULL);
         set_focus(w, pg->n_f ? 0 : (int)pg->n_f + (has_next(w) ? B_NEXT : B_CANCEL));
-        flushinp();
+        if (forward)
+                flushinp();
 }
 
 /* ---- entry editing ------------------------------------------------------ */
@@ -1103,7 +1108,7 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
         w->a = a;
         w->o = o;
         build_pages(w);
-        enter_page(w, P_WELCOME);
+        enter_page(w, P_WELCOME, true);
         tui_screen_resize();
         w->dirty = true;
 
@@ -1133,13 +1138,13 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
                                 result = TUI_WIZARD_START;
                                 done = true;
                         } else {
-                                enter_page(w, w->id + 1);
+                                enter_page(w, w->id + 1, true);
                         }
                         w->dirty = true;
                         break;
                 case NAV_BACK:
                         store_checks(w);
-                        enter_page(w, w->id - 1);
+                        enter_page(w, w->id - 1, false);
                         w->dirty = true;
                         break;
                 case NAV_REFUSED:
