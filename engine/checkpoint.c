@@ -123,7 +123,7 @@ static struct json_object *parse_strict(const char *text, size_t len)
 }
 
 /* Parses a checkpoint file's text. */
-static int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret)
+int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret)
 {
         struct checkpoint c = { 0 };
         struct json_object *o;

@@ -815,7 +815,6 @@ static struct json_object *parse_strict(const char *text, size_t len)
 int session_load(const char *path, struct session *ret)
 {
         _cleanup_free_ char *text = NULL;
-        struct json_object *o;
         size_t len = 0;
         int r;
 
@@ -824,6 +823,17 @@ int session_load(const char *path, struct session *ret)
                 return -EBADMSG;
         if (r < 0)
                 return r;
+        return session_parse(text, len, ret);
+}
+
+/* A session file's text: exactly one JSON object that is a session. */
+int session_parse(const char *text, size_t len, struct session *ret)
+{
+        struct json_object *o;
+        int r;
+
+        if (len > SESSION_FILE_MAX)
+                return -EBADMSG;
         o = parse_strict(text, len);
         if (!o)
                 return -EBADMSG;
