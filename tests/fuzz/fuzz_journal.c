@@ -18,15 +18,30 @@
 #include "fuzz.h"
 #include "journal.h"
 
-/* A second descriptor of the memfd with O_APPEND, as journal_open() opens
- * the real file (appends go to the end, not to the read offset). */
-static int reopen_append(int fd)
+/* The file: one memfd for the whole run, emptied for each input, opened
+ * with O_APPEND as journal_open() opens the real file (appends go to the
+ * end, not to the read offset). The journal gets a dup of it each time. */
+static int journal_file(void)
 {
+        static int fd = -1;
         char path[64];
-        int r;
+        int m;
 
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        r = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        m = memfd_create("journal", MFD_CLOEXEC);
+        FUZZ_CHECK(m >= 0);
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", m);
+        fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+        FUZZ_CHECK(fd >= 0);
+        close(m);
+        return fd;
+}
+
+static int dup_of(int fd)
+{
+        int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
         FUZZ_CHECK(r >= 0);
         return r;
 }
@@ -85,18 +100,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n, n_pending, len;
         int fd, r;
 
-        fd = memfd_create("journal", MFD_CLOEXEC);
-        FUZZ_CHECK(fd >= 0);
+        fd = journal_file();
+        FUZZ_CHECK(ftruncate(fd, 0) == 0);
         FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t)size);
 
-        r = journal_open_fd(reopen_append(fd), "journal-fuzz.jsonl", &j, err, sizeof(err));
+        r = journal_open_fd(dup_of(fd), "journal-fuzz.jsonl", &j, err, sizeof(err));
         now = file_bytes(fd, &len);
         if (r < 0) {
                 FUZZ_CHECK(r == -EBADMSG);
                 FUZZ_CHECK(err[0] != '\0');
                 FUZZ_CHECK(len == size && memcmp(now, data, size) == 0);
                 free(now);
-                close(fd);
                 return 0;
         }
         if (!journal_repaired(j)) {
@@ -125,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(seq >= 1);
         FUZZ_CHECK(journal_record_result(j, (uint64_t)seq, UNDO_OK, "done") == 0);
 
-        r = journal_open_fd(reopen_append(fd), "journal-fuzz.jsonl", &again, err, sizeof(err));
+        r = journal_open_fd(dup_of(fd), "journal-fuzz.jsonl", &again, err, sizeof(err));
         if (r < 0)
                 fprintf(stderr, "reopen: %s\n", err);
         FUZZ_CHECK(r == 0);
@@ -145,6 +159,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(pending);
         journal_free(again);
         journal_free(j);
-        close(fd);
         return 0;
 }
