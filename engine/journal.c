@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "faultpoint.h"
+
 #define JOURNAL_LINE_MAX ((size_t)1 << 20)
 
 struct journal {
@@ -762,6 +764,7 @@ static int journal_write_line(struct journal *j, struct json_object *o)
         }
         j->size += (off_t)(len + 1);
         j->last_seq++;
+        fault_point("journal", line, len);
         return 0;
 }
 
@@ -882,7 +885,9 @@ int journal_rollback(struct journal *j, const struct journal_entry *const *list,
                 enum undo_result res;
                 int r;
 
+                fault_point("undo", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 r = apply(userdata, e, msg, sizeof(msg));
+                fault_point("undone", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 if (r == 0)
                         res = UNDO_OK;
                 else if (r == 1)

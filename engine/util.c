@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "faultpoint.h"
+
 static void oom(void)
 {
         static const char msg[] = "vps-provision: out of memory\n";
@@ -318,6 +320,9 @@ int fsync_dir_of(const char *path)
         return 0;
 }
 
+/* Set only by test programs (faultpoint.h). */
+void (*fault_point_hook)(const char *kind, const char *detail, size_t len);
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid)
 {
@@ -330,6 +335,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
+        fault_point("atomic", path, strlen(path));
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
