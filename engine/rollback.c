@@ -387,6 +387,8 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
+        /* a run killed while writing it leaves its temp file too */
+        (void)atomic_leftovers_remove(u->path);
         if (lstat(u->path, &st) < 0) {
                 if (errno == ENOENT) {
                         snprintf(msg, msglen, "%s is already gone", u->path);
@@ -546,6 +548,7 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
                 struct stat st;
                 int r;
 
+                (void)atomic_leftovers_remove(paths[i]);
                 if (lstat(paths[i], &st) < 0) {
                         if (errno == ENOENT)
                                 continue;
