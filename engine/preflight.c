@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "validate.h"
 
 #define SMALL_FILE_MAX ((size_t)1 << 20)   /* os-release, meminfo, sources */
 #define CPUINFO_MAX ((size_t)16 << 20)     /* grows with the number of cores */
@@ -859,6 +860,11 @@ static void mirror_consider(struct mirror_pick *m, const char *uri, size_t len, 
         int rank = mirror_rank(u, official);
 
         if (rank == 0 || (m->uri && rank >= m->rank))
+                return;
+        /* the rule of the answers' apt_mirror: a broken source line (a stray
+         * CR, a control character) must not become the URL checked and
+         * written back into system-prep's sources */
+        if (validate_url(u, NULL, 0) < 0)
                 return;
         free(m->uri);
         m->uri = TAKE_PTR(u);
