@@ -1335,11 +1335,33 @@ static int run_rollback_mode(struct engine *e)
                 struct session s;
                 char path[PATH_MAX];
                 const struct journal_entry **list = NULL;
+                int r;
 
                 session_path(e->o.paths.sessions_dir, ids[k], path, sizeof(path));
-                if (session_load(path, &s) < 0)
+                r = session_load(path, &s);
+                if (r == -ENOENT)
                         continue;
-                if (s.journal_path && journal_open(s.journal_path, &j, err, sizeof(err)) == 0) {
+                /* a run whose records cannot be read may have changes to
+                 * undo: saying "nothing to roll back" would be a lie, and
+                 * going on to an older run would undo out of order */
+                if (r < 0) {
+                        strv_free(ids);
+                        emit_session_start(e);
+                        finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED,
+                               "cannot read the session file %s: %s; nothing was undone (move it "
+                               "aside if that run changed nothing, then run again)",
+                               path, r == -EBADMSG ? "it is damaged" : strerror(-r));
+                        return EXIT_ROLLBACK_FAILED;
+                }
+                if (s.journal_path && journal_open(s.journal_path, &j, err, sizeof(err)) < 0) {
+                        session_release(&s);
+                        strv_free(ids);
+                        emit_session_start(e);
+                        finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED, "%s; nothing was undone",
+                               err);
+                        return EXIT_ROLLBACK_FAILED;
+                }
+                if (s.journal_path) {
                         n_pending = journal_pending(j, s.session_id, &list);
                         free(list);
                         if (n_pending > 0) {
