@@ -190,9 +190,14 @@ const char *prompt_choice_name(enum prompt_choice c);   /* "retry", "rollback", 
 const char *prompt_kind_name(enum prompt_kind k);       /* "phase_failed", "confirm_rollback" */
 const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run", "resume", "rollback" */
 
+/* The version of the --json event format, the "v" of every event. It changes
+ * only when a documented field changes meaning or goes away (adding an event
+ * type or a field does not change it); docs/json-events.md is the contract. */
+#define EVENT_FORMAT_VERSION 1
+
 /* One JSON object for the --json renderer:
- * {"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7, …the
- * type's fields in snake_case}. NULL strings are null; strings that are not
+ * {"v":1,"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7,
+ * …the type's fields in snake_case}. NULL strings are null; strings that are not
  * UTF-8 get U+FFFD for their bad bytes. A prompt also lists its "choices".
  * A credentials event includes the password (the one place it is ever
  * serialized; the caller prints it once and frees the string with wipe()).
