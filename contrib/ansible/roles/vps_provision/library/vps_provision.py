@@ -55,7 +55,7 @@ def answers_text(answers):
     naming the key when a value cannot be one line of the file."""
     sections = {}
     for name, value in answers.items():
-        if not re.fullmatch(r"[a-z_]+\.[a-z_]+", name):
+        if not re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_]+", name):
             raise ValueError("answers key %r is not SECTION.KEY" % name)
         section, key = name.split(".", 1)
         if value is None:
@@ -87,9 +87,12 @@ def explain(stderr, path):
     lines = []
     for line in stderr.splitlines():
         line = line.replace(path + ":", "answers.ini line ").replace(path, "answers.ini")
-        m = re.search(r"\[([a-z_]+)\] ([a-z_]+): ", line)
-        if m:
-            line += " (role variable %s)" % variable_name(m.group(1), m.group(2))
+        names = []
+        for section, key in re.findall(r"\[([a-z0-9_]+)\] ([a-z0-9_]+)\b", line):
+            if variable_name(section, key) not in names:
+                names.append(variable_name(section, key))
+        if names:
+            line += " (role variable%s %s)" % ("" if len(names) == 1 else "s", ", ".join(names))
         lines.append(line)
     return lines
 
@@ -98,6 +101,11 @@ class Host:
     def __init__(self, module):
         self.m = module
         self.tmpdir = None
+        self.undo = None     # undoes what this step installed, when it fails
+
+    def run_undo(self):
+        undo, self.undo = self.undo, None
+        return undo() if undo else ""
 
     def run(self, argv, check=False, env=None):
         full = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", DEBIAN_FRONTEND="noninteractive")
@@ -111,6 +119,10 @@ class Host:
         return p.returncode, out, err
 
     def fail(self, msg, **kw):
+        if self.undo:
+            # a failure after a fresh install (apt, the answers check): the
+            # package goes again, so that nothing was changed
+            msg += self.run_undo()
         self.cleanup()
         self.m.fail_json(msg=msg, **kw)
 
@@ -123,15 +135,19 @@ class Host:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
 
-    def answers_file(self, answers):
-        answers = dict(answers)
+    def answers(self):
+        """The answers file's text; fails the task (before any change) when
+        a value cannot be written as one."""
+        answers = dict(self.m.params["answers"])
         if "user.password_hash" in answers:
             self.fail("pass user.password_hash as password_hash, not in answers (it is kept out of every output)")
         answers["user.password_hash"] = self.m.params["password_hash"]
         try:
-            text = answers_text(answers)
+            return answers_text(answers)
         except ValueError as e:
             self.fail(str(e) + "; nothing was changed")
+
+    def answers_file(self, text):
         base = "/run" if os.path.isdir("/run") and os.access("/run", os.W_OK) else None
         self.tmpdir = tempfile.mkdtemp(prefix="vps-provision-ansible.", dir=base)
         path = os.path.join(self.tmpdir, "answers.ini")
@@ -174,6 +190,7 @@ class Host:
 def prepare(m, h):
     p = m.params
     deb, package = p["deb"], p["package"]
+    text = h.answers()
     want = None
     if deb:
         rc, out, err = h.run(["dpkg-deb", "-f", deb, "Package", "Version"], check=True)
@@ -183,31 +200,38 @@ def prepare(m, h):
     needs_install = have is None or (want is not None and have != want)
     result = dict(changed=needs_install, package=package, version_before=have,
                   version=want or have)
-    if needs_install and m.check_mode:
-        if have is None:
-            h.exit(msg="would install %s %s; the answers are checked once it is installed"
-                   % (package, want or "from the apt sources"), **result)
-    before = None
+    if needs_install and m.check_mode and have is None:
+        h.exit(msg="would install %s %s; the answers are checked once it is installed"
+               % (package, want or "from the apt sources"), **result)
     if needs_install and not m.check_mode:
         before = h.installed()
+        if have is None:
+            # a fresh install is undone when the answers turn out bad: the
+            # host is then left as it was
+            h.undo = lambda: purge_added(h, before)
         h.apt_install(os.path.abspath(deb) if deb else package)
         result["version"] = h.version_of(package)
-    path = h.answers_file(p["answers"])
+    path = h.answers_file(text)
     rc, out, err = h.run([PROGRAM, "--dry-run", "--unattended", path])
     if rc == 2:
         lines = explain(err, path)
-        undo = ""
-        if before is not None and have is None:
-            added = sorted(set(h.installed()) - set(before))
-            if added:
-                h.run(["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0", "purge"] + added, check=True)
-                undo = " The %d package%s installed for it (%s) were purged again." % (
-                    len(added), "" if len(added) == 1 else "s", ", ".join(added))
-        h.fail("vps-provision rejected the answers; nothing was changed.%s\n%s" % (undo, "\n".join(lines)),
+        h.fail("vps-provision rejected the answers; nothing was changed.%s\n%s" % (h.run_undo(), "\n".join(lines)),
                program_messages=lines, exit_code=rc, **dict(result, changed=False))
     if rc != 0:
-        h.fail("vps-provision --dry-run exited %d: %s" % (rc, (err or out).strip()[-2000:]), exit_code=rc, **result)
+        h.fail("vps-provision --dry-run exited %d; nothing was changed.%s\n%s"
+               % (rc, h.run_undo(), (err or out).strip()[-2000:]), exit_code=rc, **dict(result, changed=False))
+    h.undo = None
     h.exit(**result)
+
+
+def purge_added(h, before):
+    """Purges the packages installed since BEFORE; says which."""
+    added = sorted(set(h.installed()) - set(before))
+    if not added:
+        return ""
+    h.run(["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0", "purge"] + added, check=True)
+    return " The %d package%s installed for it (%s) were purged again." % (
+        len(added), "" if len(added) == 1 else "s", ", ".join(added))
 
 
 def read_events(m, h, argv, timeout):
@@ -286,7 +310,7 @@ def run(m, h):
         if m.check_mode:
             h.exit(changed=True, skipped=True, msg="vps-provision is not installed yet: check mode cannot show its plan")
         h.fail("%s is not installed; the prepare step installs it" % PROGRAM)
-    path = h.answers_file(m.params["answers"])
+    path = h.answers_file(h.answers())
     argv = [PROGRAM, "--unattended", path, "--json"]
     if m.check_mode:
         argv.insert(1, "--dry-run")
