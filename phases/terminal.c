@@ -178,31 +178,6 @@ static int terminal_plan(struct phase_ctx *c)
         return 0;
 }
 
-/* Current x-terminal-emulator choice ("" when none). */
-static int current_terminal(struct phase_ctx *c, char *buf, size_t size)
-{
-        const char *const q[] = { "update-alternatives", "--query", "x-terminal-emulator", NULL };
-        _cleanup_free_ char *out = NULL;
-        char *save = NULL;
-        int r;
-
-        buf[0] = '\0';
-        r = ops_query(c, q, &out);
-        if (r < 0)
-                return r;
-        if (r != 0)
-                return 0;
-        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                if (startswith(l, "Value: ")) {
-                        strscpy(buf, size, l + 7);
-                        break;
-                }
-                if (l[0] == '\0')
-                        break;
-        }
-        return 0;
-}
-
 static int terminal_verify(struct phase_ctx *c)
 {
         _cleanup_(dev_release) struct dev d = { 0 };
@@ -236,7 +211,7 @@ static int terminal_verify(struct phase_ctx *c)
                 phase_verify_note(c, "%s does not name xfce4-terminal", help_path);
                 ok = false;
         }
-        r = current_terminal(c, alt, sizeof(alt));
+        r = ops_alternative(c, "x-terminal-emulator", alt, sizeof(alt), NULL);
         if (r < 0)
                 return r;
         if (strcmp(alt, TERMINAL_WRAPPER) != 0) {
