@@ -40,12 +40,12 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "apt.h"
 #include "checkpoint.h"
 #include "engine_int.h"
+#include "fetch.h"
 #include "journal.h"
 #include "lock.h"
 #include "log.h"
@@ -696,7 +696,7 @@ void engine_detach_ui(struct engine *e)
 
 void engine_global_init(void)
 {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        (void)fetch_global_init();
 }
 
 const char *exit_code_meaning(int code)
