@@ -188,6 +188,9 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
 
 /* ---- the phase ------------------------------------------------------------ */
 
+const char *const hardening_fail2ban_packages[] = { "fail2ban", "python3-systemd", NULL };
+const char *const hardening_firewall_packages[] = { "ufw", NULL };
+
 static bool hardening_enabled(const struct answers *a)
 {
         return a->hardening || a->fail2ban || a->firewall;
@@ -387,13 +390,12 @@ static int harden_sshd(struct phase_ctx *c)
 static int setup_fail2ban(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
-        const char *const pkgs[] = { "fail2ban", "python3-systemd", NULL };
         _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
         char *out = NULL;
         bool was_active;
         int r;
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
+        r = ops_apt_install(c, hardening_fail2ban_packages, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
         if (r < 0)
                 return r;
         phase_action_begin(c, "FILE_CREATE", HARDENING_JAIL, "fail2ban jail for sshd on port %u",
@@ -455,7 +457,6 @@ static int ufw_allow(struct phase_ctx *c, uint16_t port, const char *added)
 static int setup_firewall(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
-        const char *const pkgs[] = { "ufw", NULL };
         const char *const show[] = { "ufw", "show", "added", NULL };
         const char *const status[] = { "ufw", "status", NULL };
         const char *const sshd_T[] = { SSHD, "-T", NULL };
@@ -466,7 +467,7 @@ static int setup_firewall(struct phase_ctx *c)
         bool policy_changed = false;
         int r;
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
+        r = ops_apt_install(c, hardening_firewall_packages, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
         if (r < 0)
                 return r;
         phase_action_begin(c, "COMMAND_EXEC", "ufw", "Firewall: SSH %u/tcp and RDP %u/tcp",

@@ -131,6 +131,8 @@ char *terminal_helpers_rc(const char *old)
 
 /* ---- the phase ------------------------------------------------------------ */
 
+const char *const terminal_packages[] = { "xfce4-terminal", NULL };
+
 struct dev {
         uid_t uid;
         gid_t gid;
@@ -240,7 +242,6 @@ static int write_dev_file(struct phase_ctx *c, const struct dev *d, const char *
 
 static int terminal_run(struct phase_ctx *c)
 {
-        const char *const pkgs[] = { "xfce4-terminal", NULL };
         _cleanup_(dev_release) struct dev d = { 0 };
         _cleanup_free_ char *snip = terminal_snippet();
         _cleanup_free_ char *rc_path = NULL, *rc = NULL, *new_rc = NULL;
@@ -258,7 +259,7 @@ static int terminal_run(struct phase_ctx *c)
                           "%s's login shell is %s, not bash: these settings apply once it runs bash (chsh -s /bin/bash %s)",
                           phase_answers(c)->username, d.shell, phase_answers(c)->username);
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.0, 0.5);
+        r = ops_apt_install(c, terminal_packages, OPS_APT_NO_RECOMMENDS, 0.0, 0.5);
         if (r < 0)
                 return r;
 
