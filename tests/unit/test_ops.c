@@ -2,7 +2,9 @@
  * test phase inside the real engine: files in a scratch directory, and
  * commands (apt-get, useradd, systemctl, …) as stubs on PATH that record
  * their argv and stdin. Each test checks the change, the journal entry it
- * left, and that --rollback undoes it.
+ * left, and that --rollback undoes it. An install finishes an interrupted
+ * dpkg first, and an install killed half-way resumes to the end state of an
+ * uninterrupted one (with the hardening and terminal phases' packages).
  *
  * Phase code runs on the engine thread, where cmocka's asserts must not be
  * used: the phase records what the ops returned and the test thread
@@ -967,6 +969,46 @@ static void accounts_units_alternatives(void **state)
         test_pw = NULL;
 }
 
+/* ---- the pure parts of the questions -------------------------------------- */
+
+static void parse_candidate(void **state)
+{
+        (void)state;
+        assert_true(ops_parse_candidate("pipewire-module-xrdp:\n  Installed: (none)\n"
+                                        "  Candidate: 0.2-2\n  Version table:\n"));
+        assert_false(ops_parse_candidate("foo:\n  Installed: (none)\n  Candidate: (none)\n"));
+        assert_false(ops_parse_candidate(""));      /* apt-cache prints nothing for unknown names */
+        assert_false(ops_parse_candidate(NULL));
+}
+
+static void parse_alternative(void **state)
+{
+        (void)state;
+        char buf[64];
+        bool manual = false;
+        const char *out = "Name: x-session-manager\n"
+                          "Link: /usr/bin/x-session-manager\n"
+                          "Status: manual\n"
+                          "Best: /usr/bin/startxfce4\n"
+                          "Value: /usr/bin/xfce4-session\n"
+                          "\n"
+                          "Alternative: /usr/bin/startxfce4\n"
+                          "Priority: 50\n";
+
+        ops_parse_alternative(out, buf, sizeof(buf), &manual);
+        assert_string_equal(buf, "/usr/bin/xfce4-session");
+        assert_true(manual);
+        ops_parse_alternative("Name: x\nStatus: auto\nValue: /a\n", buf, sizeof(buf), &manual);
+        assert_string_equal(buf, "/a");
+        assert_false(manual);
+        /* only the group's own stanza: a "Value:" after it is a choice's */
+        ops_parse_alternative("Name: x\nStatus: auto\n\nValue: /not/the/group\n", buf, sizeof(buf),
+                              NULL);
+        assert_string_equal(buf, "");
+        ops_parse_alternative(out, buf, 5, NULL);   /* does not fit: empty, not cut */
+        assert_string_equal(buf, "");
+}
+
 static int setup(void **state)
 {
         (void)state;
@@ -992,6 +1034,8 @@ static int teardown(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(parse_candidate),
+                cmocka_unit_test(parse_alternative),
                 cmocka_unit_test(files_changed_and_undone),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
