@@ -235,19 +235,25 @@ enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *
         return APT_PKG_ABSENT;
 }
 
-bool apt_word_is_package(const char *word)
+/* Whether an install word names a package (see apt_word_names()). */
+static bool word_is_package(const char *word)
 {
         size_t n = strlen(word);
 
         if (n == 0 || word[0] == '-' || word[n - 1] == '-' || word[0] == '.' || word[0] == '/')
                 return false;
-        /* a path: "dir/x.deb" (a "name/release" has no '.deb' at its end) */
+        /* a path: "dir/x.deb" (a "name/release" has no ".deb" at its end) */
         return !(n > 4 && strcmp(word + n - 4, ".deb") == 0 && strchr(word, '/'));
 }
 
-void apt_word_package(const char *word, char *buf, size_t size)
+char **apt_word_names(const char *const *words)
 {
-        snprintf(buf, size, "%.*s", (int)strcspn(word, "=/"), word);
+        char **names = NULL;
+
+        for (size_t i = 0; words && words[i]; i++)
+                if (word_is_package(words[i]))
+                        strv_push_take(&names, xstrndup(words[i], strcspn(words[i], "=/")));
+        return names;
 }
 
 int apt_installed(char ***ret)

@@ -105,12 +105,11 @@ void apt_pkg_list_release(struct apt_pkg_list *l);
  * "all"), "name:arch" that of arch. ABSENT when l has no such entry. */
 enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *pkg);
 
-/* Whether an install word names a package that dpkg can be asked about:
- * not an option ("-…"), not apt's "keep this out" ("name-"), not a file
- * ("./x.deb", "/tmp/x.deb"). A version ("name=1.0") or release
- * ("name/trixie") suffix is allowed; apt_word_package() strips it into buf. */
-bool apt_word_is_package(const char *word);
-void apt_word_package(const char *word, char *buf, size_t size);
+/* The package names among apt-get install words, in order: options
+ * ("-…"), apt's "keep this out" ("name-") and files ("./x.deb",
+ * "/tmp/x.deb") left out, a version ("name=1.0") or release
+ * ("name/trixie") suffix cut off. A strv, NULL when there are none. */
+char **apt_word_names(const char *const *words);
 
 /* Every installed package (the rule above), as a sorted strv of "name" or
  * "name:arch" for foreign architectures. */

@@ -606,24 +606,19 @@ static void xfer_ended(struct multi *mu, struct xfer *x, CURLcode rc)
  * replaced by it. */
 static void opts_fill(struct fetch_opts *o, const struct fetch_opts *o_in)
 {
-        if (o_in)
-                *o = *o_in;
-        else
-                fetch_opts_init(o);
-        if (!o->max_redirects)
-                o->max_redirects = 5;
-        if (!o->backoff_ms)
-                o->backoff_ms = 1000;
-        if (!o->backoff_max_ms)
-                o->backoff_max_ms = 30000;
-        if (!o->connect_timeout_ms)
-                o->connect_timeout_ms = 20000;
-        if (!o->low_speed_bytes)
-                o->low_speed_bytes = 1024;
-        if (!o->low_speed_s)
-                o->low_speed_s = 30;
-        if (!o->max_parallel)
-                o->max_parallel = 4;
+        struct fetch_opts d;
+
+        fetch_opts_init(&d);
+        *o = o_in ? *o_in : d;
+#define DEFAULT(field) do { if (!o->field) o->field = d.field; } while (0)
+        DEFAULT(max_redirects);
+        DEFAULT(backoff_ms);
+        DEFAULT(backoff_max_ms);
+        DEFAULT(connect_timeout_ms);
+        DEFAULT(low_speed_bytes);
+        DEFAULT(low_speed_s);
+        DEFAULT(max_parallel);
+#undef DEFAULT
 }
 
 int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *o_in,

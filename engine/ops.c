@@ -106,6 +106,22 @@ int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out)
         return r;
 }
 
+/* A read-only question: its exit status (>= 0) and its stdout in *ret_out
+ * (NULL: dropped), or -errno when it cannot run (*ret_out untouched). */
+static int ask(struct phase_ctx *c, const char *const *argv, char **ret_out)
+{
+        char *out = NULL;
+        int r = ops_query(c, argv, &out);
+
+        if (r < 0)
+                return r;
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
+        return r;
+}
+
 /* Waits while another process (unattended-upgrades at boot, typically)
  * holds dpkg's lock, saying who, so a fresh VPS does not fail its first run. */
 static int wait_dpkg_lock(struct phase_ctx *c)
@@ -259,15 +275,9 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
  * what is wrong). */
 static char *half_installed(const char *const *words)
 {
-        _cleanup_strv_ char **names = NULL, **half = NULL;
+        _cleanup_strv_ char **names = apt_word_names(words), **half = NULL;
         struct apt_pkg_list l;
-        char name[256];
 
-        for (size_t i = 0; words && words[i]; i++)
-                if (apt_word_is_package(words[i])) {
-                        apt_word_package(words[i], name, sizeof(name));
-                        strv_push(&names, name);
-                }
         if (!names || apt_pkg_list_query((const char *const *)names, &l) < 0)
                 return NULL;
         for (size_t i = 0; names[i]; i++)
@@ -539,6 +549,26 @@ static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, 
         return 0;
 }
 
+/* The undo of a change to the existing file path (st: its lstat): a
+ * backup in backup[size], restored with path's mode and owner. < 0 after
+ * phase_fail() (doing: "changing", "removing"). */
+static int restore_undo(struct phase_ctx *c, const char *path, const struct stat *st,
+                        const char *doing, char *backup, size_t size, struct undo *u)
+{
+        int r = backup_file(c, path, backup, size, u->sha256);
+
+        if (r < 0)
+                return phase_fail(c, r, "cannot back up %s before %s it: %s", path, doing,
+                                  strerror(-r));
+        u->kind = UNDO_RESTORE_FILE;
+        u->path = (char *)path;
+        u->backup = backup;
+        u->mode = st->st_mode & 07777;
+        u->uid = st->st_uid;
+        u->gid = st->st_gid;
+        return 0;
+}
+
 int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size_t len,
                    mode_t mode, uid_t uid, gid_t gid)
 {
@@ -557,18 +587,9 @@ int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size
                 if (sysfile_is_data(path, data, len, mode, uid, gid))
                         return 1;
                 implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-                r = backup_file(c, path, backup, sizeof(backup), u.sha256);
-                if (r < 0) {
-                        r = phase_fail(c, r, "cannot back up %s before changing it: %s", path,
-                                       strerror(-r));
+                r = restore_undo(c, path, &st, "changing", backup, sizeof(backup), &u);
+                if (r < 0)
                         goto out;
-                }
-                u.kind = UNDO_RESTORE_FILE;
-                u.path = (char *)path;
-                u.backup = backup;
-                u.mode = st.st_mode & 07777;
-                u.uid = st.st_uid;
-                u.gid = st.st_gid;
                 type = "FILE_MODIFY";
         } else {
                 implicit = ctx_action_auto_begin(c, "FILE_CREATE", path, path);
@@ -595,7 +616,7 @@ out:
 int ops_remove_file(struct phase_ctx *c, const char *path)
 {
         struct stat st;
-        struct undo u = { .kind = UNDO_RESTORE_FILE };
+        struct undo u = { 0 };
         char backup[PATH_MAX];
         bool implicit;
         int r;
@@ -605,17 +626,9 @@ int ops_remove_file(struct phase_ctx *c, const char *path)
         if (!S_ISREG(st.st_mode))
                 return phase_fail(c, -EISDIR, "%s is not a regular file; not removing it", path);
         implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-        r = backup_file(c, path, backup, sizeof(backup), u.sha256);
-        if (r < 0) {
-                r = phase_fail(c, r, "cannot back up %s before removing it: %s", path,
-                               strerror(-r));
+        r = restore_undo(c, path, &st, "removing", backup, sizeof(backup), &u);
+        if (r < 0)
                 goto out;
-        }
-        u.path = (char *)path;
-        u.backup = backup;
-        u.mode = st.st_mode & 07777;
-        u.uid = st.st_uid;
-        u.gid = st.st_gid;
         if (phase_journal(c, "FILE_MODIFY", path, &u) < 0) {
                 r = -EIO;
                 goto out;
@@ -652,35 +665,37 @@ int ops_mkdir(struct phase_ctx *c, const char *path, mode_t mode, uid_t uid, gid
         return 0;
 }
 
-/* Exit status of a query command, its output discarded. */
+/* ask() for an op: a question that cannot be asked fails the phase. */
 static int query_status(struct phase_ctx *c, const char *const *argv, char **ret_out)
 {
-        char *out = NULL;
-        int r = ops_query(c, argv, &out);
+        int r = ask(c, argv, ret_out);
         if (r < 0)
                 return phase_fail(c, r, "cannot run %s: %s", argv[0], strerror(-r));
-        if (ret_out)
-                *ret_out = out;
-        else
-                free(out);
         return r;
+}
+
+/* 1 when getent finds name in the account database db ("passwd",
+ * "group"), 0 when not, < 0 after phase_fail(). */
+static int account_exists(struct phase_ctx *c, const char *db, const char *name)
+{
+        const char *const q[] = { "getent", db, name, NULL };
+        int r = query_status(c, q, NULL);
+
+        return r < 0 ? r : r == 0;
 }
 
 int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
                  const char *shell)
 {
-        const char *const q[] = { "getent", "passwd", user, NULL };
         struct undo u = { .kind = UNDO_DELETE_USER, .name = (char *)user };
         const char *argv[12];
         size_t n = 0;
         bool implicit;
         int r;
 
-        r = query_status(c, q, NULL);
-        if (r < 0)
+        r = account_exists(c, "passwd", user);
+        if (r != 0)
                 return r;
-        if (r == 0)
-                return 1;
         implicit = ctx_action_auto_begin(c, "USER_CREATE", user, user);
         argv[n++] = "useradd";
         argv[n++] = "--create-home";
@@ -701,17 +716,14 @@ int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
 
 int ops_group_add(struct phase_ctx *c, const char *group, bool system)
 {
-        const char *const q[] = { "getent", "group", group, NULL };
         const char *const add_sys[] = { "groupadd", "--system", group, NULL };
         const char *const add[] = { "groupadd", group, NULL };
         struct undo u = { .kind = UNDO_DELETE_GROUP, .name = (char *)group };
         int r;
 
-        r = query_status(c, q, NULL);
-        if (r < 0)
+        r = account_exists(c, "group", group);
+        if (r != 0)
                 return r;
-        if (r == 0)
-                return 1;
         if (phase_journal(c, "USER_MODIFY", group, &u) < 0)
                 return -EIO;
         r = ops_run(c, system ? add_sys : add, NULL);
@@ -847,7 +859,7 @@ int ops_alternative(struct phase_ctx *c, const char *name, char *buf, size_t siz
         buf[0] = '\0';
         if (ret_manual)
                 *ret_manual = false;
-        r = ops_query(c, q, &out);
+        r = ask(c, q, &out);
         if (r < 0)
                 return r;
         /* exit status 2: no such group */
@@ -897,16 +909,10 @@ int ops_pkg_installed(struct phase_ctx *c, const char *pkg)
 static int pkgs_split(struct phase_ctx *c, const char *const *pkgs, char ***ret_missing,
                       char ***ret_installed)
 {
-        _cleanup_strv_ char **names = NULL, **missing = NULL, **have = NULL;
+        _cleanup_strv_ char **names = apt_word_names(pkgs), **missing = NULL, **have = NULL;
         struct apt_pkg_list l = { 0 };
-        char name[256];
         int r;
 
-        for (size_t i = 0; pkgs[i]; i++)
-                if (apt_word_is_package(pkgs[i])) {
-                        apt_word_package(pkgs[i], name, sizeof(name));
-                        strv_push(&names, name);
-                }
         if (names) {
                 r = apt_pkg_list_query((const char *const *)names, &l);
                 if (r < 0) {
@@ -951,24 +957,17 @@ int ops_apt_has(struct phase_ctx *c, const char *pkg)
 {
         const char *const argv[] = { "apt-cache", "policy", "--", pkg, NULL };
         _cleanup_free_ char *out = NULL;
-        int r;
+        int r = ask(c, argv, &out);
 
-        r = ops_query(c, argv, &out);
-        if (r < 0)
-                return r;
-        return r == 0 && ops_parse_candidate(out) ? 1 : 0;
+        return r < 0 ? r : r == 0 && ops_parse_candidate(out);
 }
 
 int ops_unit_active(struct phase_ctx *c, const char *unit)
 {
         const char *const argv[] = { "systemctl", "is-active", "--quiet", unit, NULL };
-        _cleanup_free_ char *out = NULL;
-        int r;
+        int r = ask(c, argv, NULL);
 
-        r = ops_query(c, argv, &out);
-        if (r < 0)
-                return r;
-        return r == 0;
+        return r < 0 ? r : r == 0;
 }
 
 int ops_wait_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms)

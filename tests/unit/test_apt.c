@@ -222,25 +222,18 @@ static void status_fixture(void **state)
 
 static void install_words(void **state)
 {
-        char buf[64];
+        const char *const words[] = { "xfce4", "libc6:i386", "xrdp=0.10.1-3", "xrdp/trixie-backports",
+                                      "lightdm-", "--no-install-recommends",
+                                      "/var/tmp/code_1.2_amd64.deb", "./code_1.2_amd64.deb",
+                                      "work/code_1.2_amd64.deb", "", NULL };
+        const char *const none[] = { "lightdm-", "-y", NULL };
+        _cleanup_strv_ char **names = apt_word_names(words);
+        _cleanup_free_ char *joined = strv_join(names, " ");
         (void)state;
 
-        assert_true(apt_word_is_package("xfce4"));
-        assert_true(apt_word_is_package("libc6:i386"));
-        assert_true(apt_word_is_package("xrdp=0.10.1-3"));
-        assert_true(apt_word_is_package("xrdp/trixie-backports"));
-        assert_false(apt_word_is_package("lightdm-"));
-        assert_false(apt_word_is_package("--no-install-recommends"));
-        assert_false(apt_word_is_package("/var/tmp/code_1.2_amd64.deb"));
-        assert_false(apt_word_is_package("./code_1.2_amd64.deb"));
-        assert_false(apt_word_is_package("work/code_1.2_amd64.deb"));
-        assert_false(apt_word_is_package(""));
-        apt_word_package("xrdp=0.10.1-3", buf, sizeof(buf));
-        assert_string_equal(buf, "xrdp");
-        apt_word_package("xrdp/trixie-backports", buf, sizeof(buf));
-        assert_string_equal(buf, "xrdp");
-        apt_word_package("libc6:i386", buf, sizeof(buf));
-        assert_string_equal(buf, "libc6:i386");
+        assert_string_equal(joined, "xfce4 libc6:i386 xrdp xrdp");
+        assert_null(apt_word_names(none));
+        assert_null(apt_word_names(NULL));
 }
 
 /* apt's count of dpkg's pending journal entries, in a fake dpkg directory. */
