@@ -66,6 +66,7 @@ struct answers {
         /* [run] */
         enum log_level log_level;
         enum on_failure on_failure;
+        unsigned apt_lock_wait;   /* seconds to wait for another package manager's lock */
 };
 
 enum answers_type {

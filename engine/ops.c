@@ -25,7 +25,6 @@
 
 #define DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
 #define APT_TIMEOUT_MS (90u * 60u * 1000u)
-#define LOCK_WAIT_MS (30u * 60u * 1000u)
 #define STATUS_FD 3
 
 static void on_line(void *userdata, enum run_stream stream, const char *line, size_t len,
@@ -123,35 +122,79 @@ static int ask(struct phase_ctx *c, const char *const *argv, char **ret_out)
         return r;
 }
 
-/* Waits while another process (unattended-upgrades at boot, typically)
- * holds dpkg's lock, saying who, so a fresh VPS does not fail its first run. */
-static int wait_dpkg_lock(struct phase_ctx *c)
+/* "45 s", "3 min 20 s", "1 h 5 min": how long a wait has lasted. */
+static void say_duration(int64_t ms, char *buf, size_t size)
 {
-        int64_t t0 = now_ms();
+        int64_t s = ms / 1000;
+
+        if (s < 60)
+                (void)snprintf(buf, size, "%lld s", (long long)s);
+        else if (s < 3600)
+                (void)snprintf(buf, size, "%lld min %lld s", (long long)(s / 60), (long long)(s % 60));
+        else
+                (void)snprintf(buf, size, "%lld h %lld min", (long long)(s / 3600),
+                               (long long)(s % 3600 / 60));
+}
+
+/* Who holds one of dpkg's locks under dir (the frontend lock every apt
+ * frontend takes, then dpkg's own, which a bare dpkg takes alone): 1 with
+ * pid and comm filled, 0 when both are free or cannot be asked. */
+static int dpkg_lock_holder(const char *dir, pid_t *pid, char *comm, size_t size)
+{
+        static const char *const names[] = { "lock-frontend", "lock" };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
+
+                if (path && apt_lock_holder(path, pid, comm, size) > 0)
+                        return 1;
+        }
+        return 0;
+}
+
+int ops_wait_package_manager(struct phase_ctx *c)
+{
+        const char *dir = ctx_dpkg_dir(c);
+        int64_t limit_ms = (int64_t)ctx_apt_lock_wait_s(c) * 1000, t0 = now_ms(), next_note = 0;
         bool said = false;
 
         for (;;) {
                 pid_t pid = 0;
-                char comm[64] = "";
-                int r = apt_lock_holder(NULL, &pid, comm, sizeof(comm));
+                char comm[64] = "", waited[32];
+                const char *who;
+                int64_t ms = now_ms() - t0;
 
-                if (r <= 0)
+                if (dpkg_lock_holder(dir, &pid, comm, sizeof(comm)) <= 0) {
+                        if (said) {
+                                say_duration(ms, waited, sizeof(waited));
+                                phase_log(c, LOG_INFO,
+                                          "the package manager lock is free after %s; going on",
+                                          waited);
+                        }
                         return 0;   /* free, or cannot tell: apt's own Lock::Timeout waits */
+                }
+                who = comm[0] ? comm : "another process";
+                say_duration(ms, waited, sizeof(waited));
                 if (!said) {
                         phase_log(c, LOG_WARNING,
-                                  "waiting for %s (pid %d) to release the package manager lock…",
-                                  comm[0] ? comm : "another process", (int)pid);
+                                  "%s (pid %d) holds the package manager lock (on a fresh server this is usually the automatic security updates); waiting up to %u s for it to finish",
+                                  who, (int)pid, ctx_apt_lock_wait_s(c));
                         said = true;
+                        next_note = 60000;
+                } else if (ms >= next_note) {
+                        phase_log(c, LOG_INFO, "still waiting for %s (pid %d) to release the package manager lock: %s so far",
+                                  who, (int)pid, waited);
+                        next_note += 60000;
                 }
-                phase_progress(c, c->fraction, "waiting for %s (pid %d) to finish",
-                               comm[0] ? comm : "the package manager", (int)pid);
+                phase_progress(c, c->fraction, "waiting for %s (pid %d) to release the package manager lock: %s",
+                               who, (int)pid, waited);
                 if (phase_cancel_requested(c))
                         return -ECANCELED;
-                if (now_ms() - t0 > LOCK_WAIT_MS)
+                if (ms >= limit_ms)
                         return phase_fail(c, -EBUSY,
-                                          "%s (pid %d) has held the package manager lock for 30 minutes; wait for it to finish (or stop it) and run vps-provision --resume",
-                                          comm[0] ? comm : "another process", (int)pid);
-                sleep_ms(2000);
+                                          "%s (pid %d) still holds the package manager lock after %s; nothing was installed. Wait for it to finish (see: ps -p %d -o args), or raise [run] apt_lock_wait, then run vps-provision again",
+                                          who, (int)pid, waited, (int)pid);
+                sleep_ms(limit_ms - ms < 1000 ? (unsigned)(limit_ms - ms) + 1 : 1000);
         }
 }
 
@@ -166,7 +209,7 @@ int ops_apt_update(struct phase_ctx *c)
         int r = 0;
 
         for (int attempt = 1; attempt <= 5; attempt++) {
-                r = wait_dpkg_lock(c);
+                r = ops_wait_package_manager(c);
                 if (r < 0)
                         break;
                 r = ops_run(c, (const char *const *)argv, &o);
@@ -250,7 +293,7 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
         char why[256];
         int r;
 
-        r = wait_dpkg_lock(c);
+        r = ops_wait_package_manager(c);
         if (r < 0)
                 return r;
         run_opts_init(&ro);
@@ -320,7 +363,7 @@ static int dpkg_repair(struct phase_ctx *c, const char *const *words)
                           half);
         implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "dpkg --configure -a",
                                          "Finishing the interrupted package installation");
-        r = wait_dpkg_lock(c);
+        r = ops_wait_package_manager(c);
         if (r >= 0)
                 r = phase_journal(c, "COMMAND_EXEC", "dpkg --configure -a", &u) < 0 ? -EIO : 0;
         if (r >= 0)
