@@ -238,6 +238,7 @@ th_install_program() {
                 th_fail "apt-get update in $name failed"
         # Its own download directory: shared-net hosts share apt's archive
         # (and its lock) with every other such host.
+        th_exec "$name" mkdir -p /var/tmp/th-archives/partial || th_fail "cannot make /var/tmp/th-archives in $name"
         if ! th_timeout 600 th_exec "$name" env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
                 -o Dir::Cache::Archives=/var/tmp/th-archives/ install "/var/tmp/${deb##*/}" >"$TH_CACHE/hosts/$name/install.log" 2>&1; then
                 tail -n 30 "$TH_CACHE/hosts/$name/install.log" >&2
