@@ -24,6 +24,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "faultpoint.h"
+#include "json_strict.h"
+
 #define JOURNAL_LINE_MAX ((size_t)1 << 20)
 
 struct journal {
@@ -425,30 +428,6 @@ static struct journal_entry *journal_find(const struct journal *j, uint64_t seq)
         return NULL;
 }
 
-/* Parses one line as exactly one JSON object (trailing bytes are an error,
- * which json_tokener_parse() would ignore). NULL when it is not. */
-static struct json_object *parse_line(const char *line, size_t len)
-{
-        struct json_tokener *tok;
-        struct json_object *o;
-
-        if (len == 0 || len > INT32_MAX || !utf8_valid(line, len))
-                return NULL;
-        tok = json_tokener_new();
-        if (!tok)
-                return NULL;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        o = json_tokener_parse_ex(tok, line, (int)len);
-        if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-                  json_tokener_get_parse_end(tok) != len ||
-                  !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 /* Reads a line's seq and checks it increases. */
 static int line_seq(struct journal *j, struct json_object *o, uint64_t *ret, char *why,
                     size_t whylen)
@@ -589,8 +568,12 @@ static int journal_load(struct journal *j, char *err, size_t errlen)
                          * now, and decide when we see whether more follows. */
                         lineno++;
                         char why[256] = "";
-                        struct json_object *o =
-                                overlong ? NULL : parse_line(line.data ? line.data : "", line.len);
+                        struct json_object *o = NULL;
+                        if (overlong)
+                                strscpy(why, sizeof(why), "longer than 1 MiB");
+                        else
+                                (void)json_parse_strict(line.data ? line.data : "", line.len, &o,
+                                                        why, sizeof(why));
                         if (!o) {
                                 off_t end = off + i + 1;
                                 struct stat st;
@@ -601,8 +584,7 @@ static int journal_load(struct journal *j, char *err, size_t errlen)
                                 snprintf(err, errlen,
                                          "journal %s line %u: %s; the journal is damaged "
                                          "(move it aside or fix that line by hand, then run again)",
-                                         j->path, lineno,
-                                         overlong ? "longer than 1 MiB" : "not a JSON object");
+                                         j->path, lineno, why);
                                 r = -EBADMSG;
                                 goto out;
                         }
@@ -640,8 +622,6 @@ out:
 /* Opens or creates the file (0600, no symlinks), then reads and checks every line. */
 int journal_open(const char *path, struct journal **ret, char *err, size_t errlen)
 {
-        struct journal *j;
-        struct stat st;
         bool created;
         int r;
 
@@ -655,6 +635,28 @@ int journal_open(const char *path, struct journal **ret, char *err, size_t errle
                 snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
                 return r;
         }
+        if (created) {
+                /* The new name must survive a crash as well as its lines. */
+                r = fsync_dir_of(path);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot sync the directory of %s: %s", path,
+                                 strerror(-r));
+                        return r;
+                }
+        }
+        return journal_open_fd(TAKE_FD(fd), path, ret, err, errlen);
+}
+
+/* Takes fd, checks it is a private regular file, reads every line. */
+int journal_open_fd(int fd_in, const char *path, struct journal **ret, char *err, size_t errlen)
+{
+        _cleanup_close_ int fd = fd_in;
+        struct journal *j;
+        struct stat st;
+        int r;
+
+        if (errlen)
+                err[0] = '\0';
         if (fstat(fd, &st) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "cannot stat the journal %s: %s", path, strerror(errno));
@@ -669,15 +671,6 @@ int journal_open(const char *path, struct journal **ret, char *err, size_t errle
                 snprintf(err, errlen, "cannot make the journal %s private (mode 0600): %s", path,
                          strerror(errno));
                 return r;
-        }
-        if (created) {
-                /* The new name must survive a crash as well as its lines. */
-                r = fsync_dir_of(path);
-                if (r < 0) {
-                        snprintf(err, errlen, "cannot sync the directory of %s: %s", path,
-                                 strerror(-r));
-                        return r;
-                }
         }
 
         j = xcalloc(1, sizeof(*j));
@@ -751,6 +744,7 @@ static int journal_write_line(struct journal *j, struct json_object *o)
         }
         j->size += (off_t)(len + 1);
         j->last_seq++;
+        fault_point("journal", line, len);
         return 0;
 }
 
@@ -871,7 +865,9 @@ int journal_rollback(struct journal *j, const struct journal_entry *const *list,
                 enum undo_result res;
                 int r;
 
+                fault_point("undo", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 r = apply(userdata, e, msg, sizeof(msg));
+                fault_point("undone", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 if (r == 0)
                         res = UNDO_OK;
                 else if (r == 1)

@@ -1,12 +1,13 @@
 /* rollback.c — see rollback.h.
  *
  * DESIGN: one function per undo kind. Each first looks at the system (with
- * commands found on PATH: dpkg-query, getent, systemctl, update-alternatives,
- * ufw — so tests can stub them — or with lstat/sha256 on the absolute paths
- * of the journal) and returns 1 ("skipped") when there is nothing left to
- * undo; only then does it act. That makes every undo safe to run twice,
- * which the write-ahead journal needs: a change may have been journaled but
- * never made, or undone just before a crash.
+ * commands found on PATH: dpkg and dpkg-query through apt.h's reader,
+ * getent, systemctl, update-alternatives, ufw — so tests can stub them —
+ * or with lstat/sha256 on the absolute paths of the journal) and returns 1
+ * ("skipped") when there is nothing left to undo; only then does it act.
+ * That makes every undo safe to run twice, which the write-ahead journal
+ * needs: a change may have been journaled but never made, or undone just
+ * before a crash.
  *
  * Commands run through run_command() with the default environment (no
  * debconf questions). Their lines go to env->on_line; the last few are kept
@@ -21,6 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "apt.h"
 
 #define ROLLBACK_TIMEOUT_DEFAULT_MS (30u * 60u * 1000u)
 #define QUERY_MAX ((size_t)16 << 20)
@@ -165,50 +168,29 @@ static void first_line(const char *s, char *buf, size_t size)
 
 /* ---- packages ---------------------------------------------------------- */
 
-/* Which of the listed packages dpkg still knows as installed (or with
- * configuration files left). */
+/* Which of the listed packages have anything left to purge: every state
+ * of apt.h's reader but ABSENT (installed, half-installed, or only
+ * configuration files); *ret_protected says whether apt guards one of them. */
 static int packages_installed(char *const *list, char ***ret, bool *ret_protected, char *msg,
                               size_t msglen)
 {
-        _cleanup_strv_ char **argv = NULL;
         _cleanup_strv_ char **found = NULL;
-        _cleanup_free_ char *out = NULL;
+        struct apt_pkg_list l;
         int r;
 
-        strv_push(&argv, "dpkg-query");
-        strv_push(&argv, "-W");
-        /* the third column says whether apt guards the package (Essential,
-         * Protected, or apt's own Important: e2fsprogs in Debian 13) */
-        strv_push(&argv, "-f=${db:Status-Abbrev}\\t${binary:Package}\\t${Essential}${Protected}${Important}\\n");
-        for (size_t i = 0; list[i]; i++)
-                strv_push(&argv, list[i]);
-        r = query((const char *const *)argv, &out);
-        /* dpkg-query exits 1 when some names are unknown to it: fine. */
-        if (r != 0 && r != 1)
+        r = apt_pkg_list_query((const char *const *)list, &l);
+        if (r < 0)
                 return fail_cmd(msg, msglen, "dpkg-query (which packages are installed)", r, NULL);
         *ret_protected = false;
-        for (char *line = out, *next; line && *line; line = next) {
-                char *tab, *guard;
-
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                tab = strchr(line, '\t');
-                if (!tab || tab - line < 2 || !tab[1])
+        for (size_t i = 0; i < l.n; i++) {
+                if (l.v[i].state == APT_PKG_ABSENT)
                         continue;
-                guard = strchr(tab + 1, '\t');
-                if (guard)
-                        *guard++ = '\0';
-                /* Second letter of the abbreviation is the state: n = not
-                 * installed; anything else (i, c, U, F, H, W, t) leaves
-                 * something to purge. */
-                if (line[1] == 'n')
-                        continue;
-                if (guard && strstr(guard, "yes"))
+                if (l.v[i].guarded)
                         *ret_protected = true;
-                if (!strv_contains(found, tab + 1))
-                        strv_push(&found, tab + 1);
+                if (!strv_contains(found, l.v[i].name))
+                        strv_push(&found, l.v[i].name);
         }
+        apt_pkg_list_release(&l);
         *ret = TAKE_PTR(found);
         return 0;
 }
@@ -374,6 +356,23 @@ static int move_aside(const char *path, char *aside, size_t size)
         return -EEXIST;
 }
 
+/* lstat() for an undo that removes path: 0 with st filled, 1 when path is
+ * gone already, or -errno; msg says which but for 0. */
+static int look_at(const char *path, struct stat *st, char *msg, size_t msglen)
+{
+        int r;
+
+        if (lstat(path, st) == 0)
+                return 0;
+        if (errno == ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        r = -errno;
+        snprintf(msg, msglen, "cannot look at %s: %s", path, strerror(-r));
+        return r;
+}
+
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
 static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
 {
@@ -387,15 +386,11 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        /* a run killed while writing it leaves its temp file too */
+        (void)atomic_leftovers_remove(u->path);
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is now a directory, not the file vps-provision wrote; "
                          "left in place", u->path);
@@ -498,15 +493,9 @@ static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
@@ -546,6 +535,7 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
                 struct stat st;
                 int r;
 
+                (void)atomic_leftovers_remove(paths[i]);
                 if (lstat(paths[i], &st) < 0) {
                         if (errno == ENOENT)
                                 continue;
@@ -599,6 +589,28 @@ static int getent(const char *db, const char *name, char **ret_out, char *msg, s
         return fail_cmd(msg, msglen, what, r, NULL);
 }
 
+/* Before deleting the account name of kind "user" or "group" (database db
+ * of getent): never root or a name that is not an account name. 0 when it
+ * exists, 1 when it is gone already (msg says so), or -errno (msg says why). */
+static int account_to_delete(const char *kind, const char *db, const char *name, char *msg,
+                             size_t msglen)
+{
+        int r;
+
+        if (!name_ok(name, ACCOUNT_CHARS) || strcmp(name, "root") == 0) {
+                snprintf(msg, msglen, "refusing to delete %s \"%s\"", kind, name ? name : "");
+                return -EINVAL;
+        }
+        r = getent(db, name, NULL, msg, msglen);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                snprintf(msg, msglen, "%s %s does not exist any more", kind, name);
+                return 1;
+        }
+        return 0;
+}
+
 /* delete_user: end the user's processes, then userdel --remove. */
 static int undo_delete_user(const struct rollback_env *env, const struct undo *u, char *msg,
                             size_t msglen)
@@ -606,17 +618,9 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete user \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("passwd", u->name, NULL, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("user", "passwd", u->name, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "user %s does not exist any more", u->name);
-                return 1;
-        }
 
         for (unsigned attempt = 0;; attempt++) {
                 /* userdel refuses while the user has processes (an RDP
@@ -660,17 +664,9 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete group \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("group", u->name, NULL, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("group", "group", u->name, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "group %s does not exist any more", u->name);
-                return 1;
-        }
         const char *const argv[] = { "groupdel", u->name, NULL };
         r = cmd_run(env, argv, &c);
         if (r != 0) {

@@ -30,19 +30,22 @@ static struct json_object *roundtrip(const struct event *ev, int n_keys)
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         assert_non_null(text);
         assert_null(strchr(text, '\n'));   /* one line */
-        assert_true(startswith(text, "{\"event\":\""));
+        assert_true(startswith(text, "{\"v\":1,\"event\":\""));
         back = json_tokener_parse(text);
         assert_non_null(back);
         json_object_put(o);
 
         assert_true(json_object_is_type(back, json_type_object));
+        assert_true(json_object_object_get_ex(back, "v", &v));
+        assert_true(json_object_is_type(v, json_type_int));
+        assert_int_equal(json_object_get_int(v), EVENT_FORMAT_VERSION);
         assert_true(json_object_object_get_ex(back, "event", &v));
         assert_string_equal(json_object_get_string(v), event_type_name(ev->type));
         assert_true(json_object_object_get_ex(back, "time", &v));
         assert_string_equal(json_object_get_string(v), T_STR);
         assert_true(json_object_object_get_ex(back, "seq", &v));
         assert_true(json_object_get_uint64(v) == ev->seq);
-        assert_int_equal(json_object_object_length(back), 3 + n_keys);
+        assert_int_equal(json_object_object_length(back), 4 + n_keys);
         return back;
 }
 
@@ -611,10 +614,42 @@ static void test_names(void **state)
         assert_string_equal(session_mode_name((enum session_mode)42), "unknown");
 }
 
+/* The phase list a UI keeps from session_start: a deep copy, zeroed after
+ * its end, freed with ev_phases_free. */
+static void test_phases_copy(void **state)
+{
+        struct ev_phase_info v[2] = {
+                { .id = (char *)"preflight", .title = (char *)"Preflight checks", .weight = 1,
+                  .state = PHASE_DONE },
+                { .id = (char *)"desktop", .title = (char *)"XFCE desktop", .weight = 25,
+                  .state = PHASE_PENDING },
+        };
+        struct ev_phase_info *c;
+        (void)state;
+
+        c = ev_phases_copy(v, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_string_equal(c[i].id, v[i].id);
+                assert_ptr_not_equal(c[i].id, v[i].id);
+                assert_string_equal(c[i].title, v[i].title);
+                assert_ptr_not_equal(c[i].title, v[i].title);
+                assert_int_equal(c[i].weight, v[i].weight);
+                assert_int_equal(c[i].state, v[i].state);
+        }
+        assert_null(c[2].id);
+        assert_null(c[2].title);
+        ev_phases_free(c, 2);
+        c = ev_phases_copy(NULL, 0);
+        assert_null(c[0].id);
+        ev_phases_free(c, 0);
+        ev_phases_free(NULL, 3);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_session_start),
+                cmocka_unit_test(test_phases_copy),
                 cmocka_unit_test(test_preflight),
                 cmocka_unit_test(test_phase_start_end),
                 cmocka_unit_test(test_action_start_end),
