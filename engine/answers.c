@@ -115,7 +115,9 @@ static const struct answers_key keys[_K_MAX] = {
                 "user", "password_hash", ANSWERS_STRING, "", NULL,
                 "A crypt(3) hash of the account's password; empty = generate one.",
                 "A hash of the account's password in the form chpasswd -e takes: "
-                "yescrypt ($y$), sha512crypt ($6$), sha256crypt ($5$) or bcrypt ($2b$). "
+                "yescrypt ($y$), sha512crypt ($6$) or bcrypt ($2b$), checked with "
+                "libxcrypt and by the shape of the method's hashes (sha256crypt and MD5 "
+                "are refused as legacy). "
                 "Empty (the default) means a strong random password is generated and "
                 "shown once at the end of the run, which is safest: no password ever "
                 "sits in a file. Set a hash only when the password must be known in "
