@@ -2,7 +2,7 @@
  *
  * Defaults (DESIGN.md): state /var/lib/vps-provision (sessions/,
  * checkpoints/, backups/, journal-ID.jsonl), logs /var/log/vps-provision,
- * lock /run/lock/vps-provision.lock, data /usr/share/vps-provision (or the
+ * lock /run/vps-provision/lock (a root-only directory), data /usr/share/vps-provision (or the
  * source tree's assets/ when the program runs from its build directory).
  * Each can be moved with an environment variable (documented in
  * vps-provision(8)): VPS_PROVISION_STATE_DIR, VPS_PROVISION_LOG_DIR,

@@ -50,7 +50,7 @@ static void defaults(void **state)
         assert_string_equal(p.checkpoints_dir, "/var/lib/vps-provision/checkpoints");
         assert_string_equal(p.backups_dir, "/var/lib/vps-provision/backups");
         assert_string_equal(p.log_dir, "/var/log/vps-provision");
-        assert_string_equal(p.lock_path, "/run/lock/vps-provision.lock");
+        assert_string_equal(p.lock_path, "/run/vps-provision/lock");
 
         /* The installed data when it has the catalog, else the source
          * tree's assets/ when present, else the installed directory. */
@@ -67,7 +67,7 @@ static void defaults(void **state)
         setenv("VPS_PROVISION_LOCK", "", 1);
         assert_int_equal(paths_init(&p, NULL, 0), 0);
         assert_string_equal(p.state_dir, "/var/lib/vps-provision");
-        assert_string_equal(p.lock_path, "/run/lock/vps-provision.lock");
+        assert_string_equal(p.lock_path, "/run/vps-provision/lock");
 }
 
 static void overrides(void **state)
