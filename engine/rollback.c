@@ -1062,6 +1062,12 @@ static int undo_delete_user(struct rollback_env *env, const struct journal_entry
                 snprintf(msg, msglen, "user %s does not exist any more", u->name);
                 return 1;
         case 12:
+                if (kept[0] && !path_exists(home)) {
+                        /* an older userdel counts the home it did not find
+                         * as a failure: it was moved aside on purpose */
+                        snprintf(msg, msglen, "deleted user %s. %s", u->name, kept);
+                        return 0;
+                }
                 snprintf(msg, msglen, "deleted user %s, but its home directory or mail spool "
                          "could not be removed: remove them by hand", u->name);
                 return -EIO;

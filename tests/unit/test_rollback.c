@@ -923,6 +923,17 @@ static void test_home_odd_cases(void **state)
         _cleanup_free_ char *calls = test_stub_calls(stubs);
         assert_null(strstr(calls, "userdel"));
         assert_null(e2.notes);
+
+        /* an older userdel says 12 when the home it should remove is
+         * missing: the home was kept on purpose, so that is no failure */
+        _cleanup_free_ char *state2 = test_path(root, "state-12");
+        e2.state_dir = state2;
+        test_stub(stubs, "userdel", "echo 'userdel: devuser home directory not found' >&2; exit 12");
+        assert_int_equal(rollback_apply(&e2, &je, msg, sizeof(msg)), 0);
+        assert_contains(msg, "it was kept, whole, in");
+        assert_false(path_exists(home));
+        assert_non_null(e2.notes);
+        strv_free(e2.notes);
 }
 
 int main(void)
