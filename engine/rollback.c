@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safepath.h"
+
 #define ROLLBACK_TIMEOUT_DEFAULT_MS (30u * 60u * 1000u)
 #define QUERY_MAX ((size_t)16 << 20)
 #define RESTORE_MAX ((size_t)64 << 20)
@@ -716,26 +718,94 @@ static int keep_home(const struct rollback_env *env, const char *home, const cha
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Moves path aside to PATH.vps-provision-modified (or .N when taken). */
-static int move_aside(const char *path, char *aside, size_t size)
+/* Opens the directory that holds path without following a symlink that
+ * someone other than root could have made (safepath.h). 0; 1 when the
+ * parent is gone (nothing to undo, msg says so); 2 when such a link lies
+ * in the home of a user a later step deletes (left to that step, msg says
+ * so); -errno with msg. */
+static int open_target(const struct rollback_env *env, const struct journal_entry *e,
+                       const char *path, struct safepath *ret, char *msg, size_t msglen)
+{
+        char why[512], owner[64];
+        int r = safepath_open(path, ret, why, sizeof(why));
+
+        if (r == -ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        if (r == -ELOOP && home_deleted_later(env, e, path, owner, sizeof(owner))) {
+                snprintf(msg, msglen, "%s: %s; left to the later step that deletes user %s, which "
+                         "keeps that home directory whole", path, why, owner);
+                return 2;
+        }
+        if (r == -ELOOP) {
+                snprintf(msg, msglen, "%s was left alone: %s (it could point anywhere); look at "
+                         "it and remove it by hand if it is vps-provision's", path, why);
+                return r;
+        }
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot reach %s: %s", path, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* sha256 of the regular file name in dir, read without following a link. */
+static int sha256_at(int dir, const char *name, char ret[SHA256_HEX])
+{
+        _cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct sha256_ctx *c;
+        char chunk[65536];
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        c = sha256_begin();
+        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        sha256_end(c, ret);
+                        return r;
+                }
+                sha256_add(c, chunk, (size_t)n);
+        }
+        sha256_end(c, ret);
+        return 0;
+}
+
+/* Moves p aside to NAME.vps-provision-modified (or .N when taken), in the
+ * same directory; aside gets the new path. */
+static int move_aside(const struct safepath *p, const char *path, char *aside, size_t size)
 {
         for (unsigned i = 0; i < 100; i++) {
-                int w = i == 0 ? snprintf(aside, size, "%s.vps-provision-modified", path)
-                               : snprintf(aside, size, "%s.vps-provision-modified.%u", path, i);
-                if (w < 0 || (size_t)w >= size)
+                char name[NAME_MAX + 1];
+                struct stat st;
+                int w = i == 0 ? snprintf(name, sizeof(name), "%s.vps-provision-modified", p->name)
+                               : snprintf(name, sizeof(name), "%s.vps-provision-modified.%u",
+                                          p->name, i);
+
+                if (w < 0 || (size_t)w >= sizeof(name))
                         return -ENAMETOOLONG;
-                if (path_exists(aside))
+                if (fstatat(p->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                         continue;
-                if (rename(path, aside) < 0)
+                if (renameat(p->dir, p->name, p->dir, name) < 0)
                         return -errno;
-                return fsync_dir_of(path);
+                w = snprintf(aside, size, "%s.vps-provision-modified%s", path,
+                             i == 0 ? "" : strrchr(name, '.'));
+                if (w < 0 || (size_t)w >= size)
+                        aside[0] = '\0';
+                return safepath_sync_dir(p);
         }
         return -EEXIST;
 }
 
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
-static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
+static int undo_remove_file(const struct rollback_env *env, const struct journal_entry *e,
+                            const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         struct stat st;
         char have[SHA256_HEX];
         char aside[4096];
@@ -746,7 +816,10 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r != 0)
+                return r > 0 ? 1 : r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT) {
                         snprintf(msg, msglen, "%s is already gone", u->path);
                         return 1;
@@ -762,13 +835,13 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
         }
         /* Remove only what we wrote: a file changed since is kept aside. */
         if (S_ISREG(st.st_mode) && u->sha256[0]) {
-                r = sha256_file(u->path, have);
+                r = sha256_at(p.dir, p.name, have);
                 if (r < 0) {
                         snprintf(msg, msglen, "cannot read %s: %s", u->path, strerror(-r));
                         return r;
                 }
                 if (strcmp(have, u->sha256) != 0) {
-                        r = move_aside(u->path, aside, sizeof(aside));
+                        r = move_aside(&p, u->path, aside, sizeof(aside));
                         if (r < 0) {
                                 snprintf(msg, msglen, "%s was changed since vps-provision wrote it "
                                          "and could not be moved aside: %s", u->path, strerror(-r));
@@ -779,19 +852,21 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                         return 0;
                 }
         }
-        if (unlink(u->path) < 0) {
+        if (unlinkat(p.dir, p.name, 0) < 0) {
                 r = -errno;
                 snprintf(msg, msglen, "cannot remove %s: %s", u->path, strerror(errno));
                 return r;
         }
-        (void)fsync_dir_of(u->path);
+        (void)safepath_sync_dir(&p);
         snprintf(msg, msglen, "removed %s", u->path);
         return 0;
 }
 
 /* restore_file: put the backup back (content, mode, owner) if it is intact. */
-static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
+static int undo_restore_file(const struct rollback_env *env, const struct journal_entry *e,
+                             const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         _cleanup_free_ char *data = NULL;
         char have[SHA256_HEX];
         struct stat st;
@@ -828,15 +903,21 @@ static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
                          u->backup, have, u->sha256, u->path);
                 return -EBADMSG;
         }
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r == 1)
+                /* the directory is gone: nothing to restore into */
+                snprintf(msg, msglen, "the directory of %s is gone; nothing to restore", u->path);
+        if (r != 0)
+                return r > 0 ? 1 : r;
 
         /* Already as in the backup (content, mode, owner)? */
-        if (lstat(u->path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
-            st.st_uid == u->uid && st.st_gid == u->gid && sha256_file(u->path, have) == 0 &&
-            strcmp(have, u->sha256) == 0) {
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 07777) == mode && st.st_uid == u->uid && st.st_gid == u->gid &&
+            sha256_at(p.dir, p.name, have) == 0 && strcmp(have, u->sha256) == 0) {
                 snprintf(msg, msglen, "%s already matches its backup", u->path);
                 return 1;
         }
-        r = write_file_atomic(u->path, data, len, mode, u->uid, u->gid);
+        r = safepath_write(&p, data, len, mode, u->uid, u->gid);
         if (r < 0) {
                 snprintf(msg, msglen, "cannot restore %s from %s: %s", u->path, u->backup,
                          strerror(-r));
@@ -851,6 +932,7 @@ static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
 static int undo_remove_dir(const struct rollback_env *env, const struct journal_entry *e,
                            const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         char owner[64];
         struct stat st;
         int r;
@@ -860,7 +942,10 @@ static int undo_remove_dir(const struct rollback_env *env, const struct journal_
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r != 0)
+                return r > 0 ? 1 : r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT) {
                         snprintf(msg, msglen, "%s is already gone", u->path);
                         return 1;
@@ -873,7 +958,7 @@ static int undo_remove_dir(const struct rollback_env *env, const struct journal_
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
         }
-        if (rmdir(u->path) < 0) {
+        if (unlinkat(p.dir, p.name, AT_REMOVEDIR) < 0) {
                 r = -errno;
                 if ((errno == ENOTEMPTY || errno == EEXIST) &&
                     home_deleted_later(env, e, u->path, owner, sizeof(owner))) {
@@ -891,7 +976,7 @@ static int undo_remove_dir(const struct rollback_env *env, const struct journal_
                                  strerror(errno));
                 return r;
         }
-        (void)fsync_dir_of(u->path);
+        (void)safepath_sync_dir(&p);
         snprintf(msg, msglen, "removed directory %s", u->path);
         return 0;
 }
@@ -1435,9 +1520,9 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
         case UNDO_PURGE_PACKAGES:
                 return undo_purge_packages(env, u, msg, msglen);
         case UNDO_REMOVE_FILE:
-                return undo_remove_file(u, msg, msglen);
+                return undo_remove_file(env, e, u, msg, msglen);
         case UNDO_RESTORE_FILE:
-                return undo_restore_file(u, msg, msglen);
+                return undo_restore_file(env, e, u, msg, msglen);
         case UNDO_REMOVE_DIR:
                 return undo_remove_dir(env, e, u, msg, msglen);
         case UNDO_DELETE_USER:

@@ -936,6 +936,47 @@ static void test_home_odd_cases(void **state)
         strv_free(e2.notes);
 }
 
+/* The account's owner swaps ~/.ssh for a link to root's: undoing the
+ * run's ~/.ssh/authorized_keys (the same bytes as root's own) must not
+ * remove or overwrite root's file through it. Root only (chown). */
+static void test_user_symlink_not_followed(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *home = test_path(root, "uhome");
+        _cleanup_free_ char *rootssh = test_path(root, "rootssh");
+        _cleanup_free_ char *rootkeys = test_path(root, "rootssh/authorized_keys");
+        _cleanup_free_ char *ssh = test_path(root, "uhome/.ssh");
+        _cleanup_free_ char *keys = test_path(root, "uhome/.ssh/authorized_keys");
+        _cleanup_free_ char *backup = make_file("keys.bak", "old key\n", 0600);
+        _cleanup_free_ char *content = NULL;
+        struct undo rm = { .kind = UNDO_REMOVE_FILE, .path = keys };
+        struct undo rs = restore_undo(keys, backup, "old key\n");
+        struct undo rd = { .kind = UNDO_REMOVE_DIR, .path = ssh };
+        char msg[1024];
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        sha256_hex("root's key\n", 11, rm.sha256);
+        assert_int_equal(mkdir(home, 0755), 0);
+        assert_int_equal(chown(home, 65534, 65534), 0);
+        assert_int_equal(mkdir(rootssh, 0700), 0);
+        test_write(rootkeys, "root's key\n");
+        assert_int_equal(symlink(rootssh, ssh), 0);
+        assert_int_equal(lchown(ssh, 65534, 65534), 0);
+
+        assert_int_equal(apply(&rm, msg, sizeof(msg)), -ELOOP);
+        assert_contains(msg, "left alone");
+        assert_contains(msg, "does not follow it");
+        assert_int_equal(apply(&rs, msg, sizeof(msg)), -ELOOP);
+        content = test_read(rootkeys);
+        assert_string_equal(content, "root's key\n");
+        /* the link itself is the user's: a directory undo leaves it */
+        assert_int_equal(apply(&rd, msg, sizeof(msg)), -ENOTDIR);
+        assert_true(path_exists(ssh));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -963,6 +1004,7 @@ int main(void)
                 cmocka_unit_test_setup(test_home_used_is_kept, setup_each),
                 cmocka_unit_test_setup(test_home_unused_is_removed, setup_each),
                 cmocka_unit_test_setup(test_home_odd_cases, setup_each),
+                cmocka_unit_test_setup(test_user_symlink_not_followed, setup_each),
         };
         return cmocka_run_group_tests(tests, setup_all, NULL);
 }
