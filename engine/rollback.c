@@ -801,6 +801,24 @@ static int move_aside(const struct safepath *p, const char *path, char *aside, s
         return -EEXIST;
 }
 
+/* fstatat() of p (path, for messages) for an undo that removes it: 0 with
+ * st filled, 1 when it is gone already, or -errno; msg says which but for 0. */
+static int look_at(const struct safepath *p, const char *path, struct stat *st, char *msg,
+                   size_t msglen)
+{
+        int r;
+
+        if (fstatat(p->dir, p->name, st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        if (errno == ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        r = -errno;
+        snprintf(msg, msglen, "cannot look at %s: %s", path, strerror(-r));
+        return r;
+}
+
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
 static int undo_remove_file(const struct rollback_env *env, const struct journal_entry *e,
                             const struct undo *u, char *msg, size_t msglen)
@@ -819,15 +837,9 @@ static int undo_remove_file(const struct rollback_env *env, const struct journal
         r = open_target(env, e, u->path, &p, msg, msglen);
         if (r != 0)
                 return r > 0 ? 1 : r;
-        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(&p, u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is now a directory, not the file vps-provision wrote; "
                          "left in place", u->path);
@@ -945,15 +957,9 @@ static int undo_remove_dir(const struct rollback_env *env, const struct journal_
         r = open_target(env, e, u->path, &p, msg, msglen);
         if (r != 0)
                 return r > 0 ? 1 : r;
-        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(&p, u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
@@ -1085,6 +1091,29 @@ static int keep_home_if_used(const struct rollback_env *env, const struct journa
         return 1;
 }
 
+/* Before deleting the account name of kind "user" or "group" (database db
+ * of getent): never root or a name that is not an account name. 0 when it
+ * exists (ret_line, may be NULL, gets getent's line), 1 when it is gone
+ * already (msg says so), or -errno (msg says why). */
+static int account_to_delete(const char *kind, const char *db, const char *name, char **ret_line,
+                             char *msg, size_t msglen)
+{
+        int r;
+
+        if (!name_ok(name, ACCOUNT_CHARS) || strcmp(name, "root") == 0) {
+                snprintf(msg, msglen, "refusing to delete %s \"%s\"", kind, name ? name : "");
+                return -EINVAL;
+        }
+        r = getent(db, name, ret_line, msg, msglen);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                snprintf(msg, msglen, "%s %s does not exist any more", kind, name);
+                return 1;
+        }
+        return 0;
+}
+
 /* delete_user: end the user's processes, keep a home the person used, then
  * userdel --remove. */
 static int undo_delete_user(struct rollback_env *env, const struct journal_entry *e,
@@ -1096,17 +1125,9 @@ static int undo_delete_user(struct rollback_env *env, const struct journal_entry
         bool looked = false;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete user \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("passwd", u->name, &line, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("user", "passwd", u->name, &line, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "user %s does not exist any more", u->name);
-                return 1;
-        }
         passwd_home(line, home, sizeof(home));
 
         for (unsigned attempt = 0;; attempt++) {
@@ -1171,17 +1192,9 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete group \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("group", u->name, NULL, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("group", "group", u->name, NULL, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "group %s does not exist any more", u->name);
-                return 1;
-        }
         const char *const argv[] = { "groupdel", u->name, NULL };
         r = cmd_run(env, argv, &c);
         if (r != 0) {

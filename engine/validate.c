@@ -50,18 +50,8 @@ static const char *const reserved_names[] = {
         "vps-provision",
 };
 
-/* Writes the error sentence; always terminates (truncation is harmless). */
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                (void)!vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+/* Writes the error sentence and returns -EINVAL. */
+#define fail(err, errlen, ...) errorf(-EINVAL, (err), (errlen), __VA_ARGS__)
 
 /* The code point of the valid UTF-8 sequence s of n (2..4) bytes. */
 static uint32_t utf8_code_point(const char *s, size_t n)

@@ -8,7 +8,6 @@
 #include "phases.h"
 
 static const struct phase *const table[] = {
-        /* entries are added here in the order above as their files land */
         &phase_system_prep,
         &phase_desktop,
         &phase_rdp,
