@@ -232,10 +232,42 @@ static int packages_installed(char *const *list, char ***ret, bool *ret_protecte
         return 0;
 }
 
-/* Directories under /etc that dpkg lists for the packages (before they are
- * purged), deepest first. A bulk purge can leave one behind empty: the
- * package that owns it is purged while another one's files are still in
- * it (xml-core's /etc/xml). */
+/* The /etc directories a systemd service of the packages makes when it
+ * starts (ConfigurationDirectory=NAME gives /etc/NAME): no package lists
+ * them, and the packages' own purge leaves them (colord's /etc/colord,
+ * made when the first desktop session starts colord). */
+static void unit_config_dirs(const char *unit_path, char ***dirs)
+{
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+
+        if (read_file(unit_path, 256u << 10, &text, NULL) < 0)
+                return;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *v, *w = NULL;
+
+                if (!startswith(line, "ConfigurationDirectory="))
+                        continue;
+                v = line + strlen("ConfigurationDirectory=");
+                for (char *name = strtok_r(v, " \t", &w); name; name = strtok_r(NULL, " \t", &w)) {
+                        _cleanup_free_ char *dir = NULL;
+                        struct stat st;
+
+                        name[strcspn(name, ":")] = '\0';   /* NAME:LINK */
+                        if (!name[0] || name[0] == '/' || strstr(name, "..") ||
+                            !name_ok(name, "._-/@+"))
+                                continue;
+                        dir = xasprintf("/etc/%s", name);
+                        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !strv_contains(*dirs, dir))
+                                strv_push(dirs, dir);
+                }
+        }
+}
+
+/* Directories under /etc that dpkg lists for the packages, or that their
+ * services make (before they are purged), deepest first. A bulk purge can
+ * leave one behind empty: the package that owns it is purged while another
+ * one's files are still in it (xml-core's /etc/xml). */
 static char **owned_etc_dirs(char *const *pkgs)
 {
         _cleanup_strv_ char **argv = NULL;
@@ -251,10 +283,15 @@ static char **owned_etc_dirs(char *const *pkgs)
         r = query((const char *const *)argv, &out);
         if (r < 0 || !out)
                 return NULL;
-        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 if (startswith(line, "/etc/") && lstat(line, &st) == 0 && S_ISDIR(st.st_mode) &&
                     !strv_contains(dirs, line))
                         strv_push(&dirs, line);
+                else if ((startswith(line, "/usr/lib/systemd/system/") ||
+                          startswith(line, "/lib/systemd/system/")) &&
+                         strlen(line) > 8 && strcmp(line + strlen(line) - 8, ".service") == 0)
+                        unit_config_dirs(line, &dirs);
+        }
         if (dirs) {
                 /* deepest first: reverse order of a sorted list puts
                  * /etc/a/b before /etc/a */

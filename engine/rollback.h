@@ -8,7 +8,12 @@
  *                    (installed or config-files); no autoremove (the list is
  *                    exactly what the install added); --allow-remove-essential
  *                    only when one of them is guarded (Essential, Protected,
- *                    Important), since it too was new in the run
+ *                    Important), since it too was new in the run; then the
+ *                    directories in /etc they listed, or their services made
+ *                    (ConfigurationDirectory=), that are left empty and
+ *                    unowned are removed
+ *   (every path below is reached through safepath.h: a symlink someone
+ *   other than root made is never followed)
  *   remove_file      unlink if present; when the journal has a sha256 and the
  *                    file no longer matches it, the file is moved aside to
  *                    PATH.vps-provision-modified instead (msg says so)
