@@ -874,6 +874,8 @@ static int undo_remove_file(const struct rollback_env *env, const struct journal
         r = open_target(env, e, u->path, &p, msg, msglen);
         if (r != 0)
                 return r > 0 ? 1 : r;
+        /* a run killed while writing it leaves its temp file too */
+        (void)atomic_leftovers_remove_at(p.dir, p.name);
         r = look_at(&p, u->path, &st, msg, msglen);
         if (r != 0)
                 return r;
@@ -1043,6 +1045,7 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
                 struct stat st;
                 int r;
 
+                (void)atomic_leftovers_remove(paths[i]);
                 if (lstat(paths[i], &st) < 0) {
                         if (errno == ENOENT)
                                 continue;

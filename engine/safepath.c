@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,14 +155,25 @@ int safepath_sync_dir(const struct safepath *p)
 int safepath_write(const struct safepath *p, const void *data, size_t len, mode_t mode, uid_t uid,
                    gid_t gid)
 {
+        static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         char tmp[NAME_MAX + 1];
         int fd = -1, r = 0;
 
+        if (strlen(p->name) + sizeof(".vpsp-XXXXXX") > sizeof(tmp))
+                return -ENAMETOOLONG;
+        /* the temp file of write_file_atomic's name (NAME.vpsp-XXXXXX), so
+         * that one left by a killed run is found and removed the same way */
+        (void)atomic_leftovers_remove_at(p->dir, p->name);
         for (unsigned i = 0; i < 100 && fd < 0; i++) {
-                int w = snprintf(tmp, sizeof(tmp), ".%.200s.vpsp-%u-%u", p->name, (unsigned)getpid(),
-                                 i);
-                if (w < 0 || (size_t)w >= sizeof(tmp))
-                        return -ENAMETOOLONG;
+                unsigned char rnd[6];
+                char suffix[7];
+
+                if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                        return -EIO;
+                for (size_t k = 0; k < sizeof(rnd); k++)
+                        suffix[k] = letters[rnd[k] % (sizeof(letters) - 1)];
+                suffix[6] = '\0';
+                snprintf(tmp, sizeof(tmp), "%s.vpsp-%s", p->name, suffix);
                 fd = openat(p->dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0 && errno != EEXIST)
                         return -errno;
