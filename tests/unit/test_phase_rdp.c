@@ -191,10 +191,10 @@ static void test_security_settings(void **state)
         assert_int_equal(rdp_xrdp_ini(x, 3390, &again), 1);   /* nothing left to change */
         assert_null(again);
         {
-                _cleanup_free_ char *a = without(ini, "port=3389\n");
-                _cleanup_free_ char *b1 = without(a, "security_layer=negotiate\n");
-                _cleanup_free_ char *c1 = without(x, "port=3390\n");
-                _cleanup_free_ char *d1 = without(c1, "security_layer=tls\n");
+                _cleanup_free_ char *a = without(ini, "\nport=3389\n");
+                _cleanup_free_ char *b1 = without(a, "\nsecurity_layer=negotiate\n");
+                _cleanup_free_ char *c1 = without(x, "\nport=3390\n");
+                _cleanup_free_ char *d1 = without(c1, "\nsecurity_layer=tls\n");
                 assert_string_equal(b1, d1);   /* every other byte as it was */
         }
 
