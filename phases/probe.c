@@ -265,3 +265,44 @@ void probe_parse_alternative(const char *out, char *buf, size_t size)
                 l = end ? end + 1 : NULL;
         }
 }
+
+/* The parent of pid from proc/PID/stat ("pid (comm) state ppid …"; comm
+ * may hold spaces and parentheses: the last ')' ends it). 0 when unknown. */
+static pid_t parent_of(const char *proc, pid_t pid)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%d/stat", proc, (int)pid);
+        _cleanup_free_ char *stat = NULL;
+        const char *close;
+        long ppid;
+        char state, num[24];
+
+        if (read_file(path, 4096, &stat, NULL) < 0)
+                return 0;
+        close = strrchr(stat, ')');
+        if (!close || sscanf(close + 1, " %c %23s", &state, num) != 2 ||
+            parse_long(num, 0, 1L << 30, &ppid) < 0)
+                return 0;
+        return (pid_t)ppid;
+}
+
+int probe_ssh_connection(const char *proc, pid_t pid, char *buf, size_t size)
+{
+        static const char key[] = "SSH_CONNECTION=";
+
+        for (int depth = 0; pid > 1 && depth < 64; depth++) {
+                _cleanup_free_ char *path = xasprintf("%s/%d/environ", proc, (int)pid);
+                _cleanup_free_ char *env = NULL;
+                size_t len = 0;
+
+                if (read_file(path, 1u << 20, &env, &len) == 0) {
+                        /* NUL-separated NAME=VALUE entries */
+                        for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+                                if (strncmp(env + i, key, strlen(key)) == 0) {
+                                        strscpy(buf, size, env + i + strlen(key));
+                                        return 1;
+                                }
+                }
+                pid = parent_of(proc, pid);
+        }
+        return 0;
+}

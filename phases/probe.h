@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "phase.h"
 
@@ -66,3 +67,10 @@ int probe_unit_active(struct phase_ctx *c, const char *unit);
 /* The "Value:" of update-alternatives --query output (the group's current
  * choice) into buf; "" when there is none. */
 void probe_parse_alternative(const char *out, char *buf, size_t size);
+
+/* The value of SSH_CONNECTION in the environment of process pid, or of its
+ * nearest ancestor that has one (sudo and su leave it out of their child's
+ * environment; the login shell above them still has it), read from
+ * proc/PID/environ and proc/PID/stat; at most 64 ancestors. 1 (buf holds
+ * it), 0 when none has it. proc is "/proc" (tests point it elsewhere). */
+int probe_ssh_connection(const char *proc, pid_t pid, char *buf, size_t size);
