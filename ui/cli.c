@@ -23,7 +23,8 @@ static const struct cli_option options[] = {
           "Print progress as plain lines. This is also what happens when standard output is not a terminal." },
         { "json", 0, NULL, "one JSON event per line on standard output",
           "Print every event (phases, actions, log lines, progress, the end) as one JSON object per line, "
-          "for other programs to read." },
+          "for other programs to read. The events, their fields and which of them are stable are documented "
+          "in /usr/share/doc/vps-provision/json-events.md (format version 1, the \"v\" of every event)." },
         { "password-file", 0, "FILE", "write the generated password to FILE, a new file (mode 0600)",
           "Write the generated password, alone on one line, to FILE instead of the output. FILE must "
           "not exist: it is created with mode 0600 before anything else happens (an existing file or "
