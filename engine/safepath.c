@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faultpoint.h"
+
 /* Whether only root (this user) can change the entries of directory fd. */
 static bool dir_is_private(int fd)
 {
@@ -181,6 +183,7 @@ int safepath_write(const struct safepath *p, const void *data, size_t len, mode_
         if (fd < 0)
                 return -EEXIST;
         r = write_all(fd, data, len);
+        fault_point("atomic", p->name, strlen(p->name));
         if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
                 r = -errno;
         if (r == 0 && fchmod(fd, mode) < 0)

@@ -14,6 +14,13 @@
 
 #define SYSFILE_MAX (16u << 20)
 
+bool sysfile_matches(const struct stat *st, const void *have, size_t have_len, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+        return S_ISREG(st->st_mode) && (st->st_mode & 07777) == mode && st->st_uid == uid &&
+               st->st_gid == gid && have_len == len && memcmp(have, data, len) == 0;
+}
+
 bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid)
 {
@@ -30,7 +37,7 @@ bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode
         /* one byte more than expected shows a file that grew since */
         if (read_file(path, len + 1, &have, &have_len) < 0)
                 return false;
-        return have_len == len && memcmp(have, data, len) == 0;
+        return sysfile_matches(&st, have, have_len, data, len, mode, uid, gid);
 }
 
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)

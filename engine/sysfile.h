@@ -13,11 +13,16 @@
 #include <sys/types.h>
 
 struct passwd;
+struct stat;
 
 /* True when path is a regular file (not a link) holding exactly
  * data[0..len), with this mode (permission bits) and owner. */
 bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid);
+/* The rule itself, on a file already looked at: st its lstat, have[0..
+ * have_len) its content. */
+bool sysfile_matches(const struct stat *st, const void *have, size_t have_len, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid);
 /* The same for a text. */
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid);
 
