@@ -213,7 +213,7 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                         fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (written to %s)\n",
                                 ev->credentials.password_to);
                 else
-                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (the hash from the answers file)\n");
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (none generated: the answers file's hash, or unchanged)\n");
                 fprintf(r->out,
                         "VPS-PROVISION-CREDENTIALS rdp: %s:%u\n"
                         "VPS-PROVISION-CREDENTIALS ssh: ssh -p %u %s@%s\n"
