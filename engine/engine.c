@@ -325,6 +325,12 @@ const struct answers *phase_answers(struct phase_ctx *c) { return &c->e->o.answe
 const struct vps_info *phase_vps(struct phase_ctx *c) { return &c->e->vps; }
 const struct paths *phase_paths(struct phase_ctx *c) { return &c->e->o.paths; }
 const char *phase_id(struct phase_ctx *c) { return c->e->slots[c->index].id; }
+const void *phase_data(struct phase_ctx *c) { return c->p ? c->p->data : NULL; }
+
+bool phase_is_enabled(const struct phase *p, const struct answers *a)
+{
+        return !p->enabled || p->enabled(p, a);
+}
 const char *phase_session_id(struct phase_ctx *c) { return c->e->session.session_id; }
 struct session *phase_session(struct phase_ctx *c) { return &c->e->session; }
 void phase_session_save(struct phase_ctx *c) { save_session(c->e); }
@@ -647,7 +653,7 @@ int engine_new(const struct engine_opts *o, struct engine **ret)
                 s->id = p->id;
                 s->title = p->title;
                 s->weight = p->weight;
-                s->enabled = !p->enabled || p->enabled(&o->answers);
+                s->enabled = phase_is_enabled(p, &o->answers);
                 s->state = s->enabled ? PHASE_PENDING : PHASE_DISABLED;
         }
         *ret = e;
@@ -1260,7 +1266,7 @@ static int prepare_session(struct engine *e)
                 e->session.mode = MODE_RESUME;
                 for (size_t i = 1; i < e->n_slots; i++) {
                         const struct phase *p = e->slots[i].p;
-                        e->slots[i].enabled = !p->enabled || p->enabled(&e->o.answers);
+                        e->slots[i].enabled = phase_is_enabled(p, &e->o.answers);
                         e->slots[i].state = e->slots[i].enabled ? PHASE_PENDING : PHASE_DISABLED;
                 }
         } else {

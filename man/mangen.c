@@ -90,9 +90,18 @@ static void gen_exit_codes(FILE *f)
 
 static void gen_phases(FILE *f)
 {
+        struct answers a;
+        struct phase_table t;
+        char err[512];
+        const struct phase *const *p;
         size_t n;
-        const struct phase *const *p = phases_all(&n);
 
+        /* the IDE phases of the catalog in the source tree */
+        answers_init(&a);
+        if (phases_load(&a, &t, err, sizeof(err)) < 0)
+                fprintf(stderr, "mangen: %s\n", err);
+        p = t.v;
+        n = t.n;
         for (size_t i = 0; i < n; i++) {
                 fputs(".TP\n.B ", f);
                 roff_text(f, p[i]->id, true);
@@ -104,6 +113,7 @@ static void gen_phases(FILE *f)
                 }
                 fputc('\n', f);
         }
+        phases_release(&t);
 }
 
 static void gen_keys(FILE *f)

@@ -189,8 +189,9 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
 
 /* ---- the phase ------------------------------------------------------------ */
 
-static bool hardening_enabled(const struct answers *a)
+static bool hardening_enabled(const struct phase *p, const struct answers *a)
 {
+        (void)p;
         return a->hardening || a->fail2ban || a->firewall;
 }
 

@@ -3,6 +3,7 @@
  * fits the situation (wizard + dashboard on a terminal, plain lines or JSON
  * otherwise). It is the only file that sees all three layers. */
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "phases.h"
 #include "render.h"
 #include "secret.h"
+#include "session.h"
 #include "tui.h"
 #include "util.h"
 
@@ -28,6 +30,24 @@
  * tests point preflight at a fake dpkg directory. */
 void testphases_preflight(struct preflight_env *env);
 #endif
+
+/* The answers the phase table is made for: those of the run, except that
+ * --resume without a file continues the last run with its own answers
+ * (and so its own IDE catalog). */
+static void table_answers(const struct cli *cli, const struct engine_opts *o, struct answers *ret)
+{
+        char path[PATH_MAX];
+        struct session s;
+
+        *ret = o->answers;
+        if (cli->mode != MODE_RESUME || o->answers_from_file)
+                return;
+        if (session_find_latest(o->paths.sessions_dir, 0, path, sizeof(path)) == 0 &&
+            session_load(path, &s) == 0) {
+                *ret = s.answers;
+                session_release(&s);
+        }
+}
 
 /* Prints every problem of an answers file, then the exit-2 hint. */
 static void print_answers_errors(const char *path, const struct answers_errors *errs)
@@ -229,7 +249,7 @@ int main(int argc, char **argv)
         char err[512];
         struct tui_caps caps;
         bool full, plain_confirmed = false;
-        size_t n_phases;
+        struct phase_table table = { 0 };
         int sfd, r, code;
 
         secret_harden_process();
@@ -298,8 +318,20 @@ int main(int argc, char **argv)
         o.force = cli.force;
         o.assume_yes = cli.yes;
         o.interactive = full;
-        o.phases = phases_all(&n_phases);
-        o.n_phases = n_phases;
+        {
+                struct answers ta;
+
+                table_answers(&cli, &o, &ta);
+                r = phases_load(&ta, &table, err, sizeof(err));
+                if (r < 0 && cli.mode != MODE_ROLLBACK && ta.ides[0]) {
+                        fprintf(stderr, "vps-provision: %s\n", err);
+                        phases_release(&table);
+                        return EXIT_USAGE;
+                }
+                wipe(&ta, sizeof(ta));
+        }
+        o.phases = table.v;
+        o.n_phases = table.n;
         preflight_env_default(&o.preflight);
 #ifdef VPSP_TESTPHASES
         testphases_preflight(&o.preflight);
@@ -309,17 +341,15 @@ int main(int argc, char **argv)
         if (full) {
                 tui_term_save(STDOUT_FILENO);
                 code = run_tui(&o, sfd, &caps);
-                log_close();
-                if (sfd >= 0)
-                        close(sfd);
-                return code;
+        } else if (start_engine(&o, &e) < 0) {
+                code = EXIT_INTERNAL;
+        } else {
+                code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
+                engine_free(e);
         }
-        if (start_engine(&o, &e) < 0)
-                return EXIT_INTERNAL;
-        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
-        engine_free(e);
         log_close();
         if (sfd >= 0)
                 close(sfd);
+        phases_release(&table);
         return code;
 }

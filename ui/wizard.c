@@ -28,6 +28,7 @@
 
 #include <newt.h>
 
+#include "ide_catalog.h"
 #include "util.h"
 
 
@@ -54,6 +55,9 @@ struct field {
 
 struct wiz {
         struct answers *a;
+        struct ide_catalog cat;        /* the IDE page's entries */
+        bool cat_ok;
+        char cat_err[1024];
         const struct tui_wizard_opts *o;
         char drafts[_P_MAX][MAX_FIELDS][DRAFT_MAX];
         bool drafted[_P_MAX][MAX_FIELDS];
@@ -476,24 +480,35 @@ static void build_user(struct wiz *w, struct page *pg)
         page_end(pg, "Next", true);
 }
 
-static const char *const ide_lines[_IDE_MAX] = {
-        [IDE_VSCODE] = "Microsoft's editor, from Microsoft's apt repository",
-        [IDE_CURSOR] = "the AI-first editor built on VS Code",
-        [IDE_ANTIGRAVITY] = "Google's agent-first IDE",
-};
-static const char *const ide_titles[_IDE_MAX] = {
-        [IDE_VSCODE] = "Visual Studio Code",
-        [IDE_CURSOR] = "Cursor",
-        [IDE_ANTIGRAVITY] = "Google Antigravity",
-};
-
+/* The IDE page lists the catalog's entries (at most MAX_FIELDS), each with
+ * its one-line description when there is room for it. */
 static void build_ides(struct wiz *w, struct page *pg)
 {
+        _cleanup_strv_ char **wanted = answers_ide_list(w->a);
+        size_t n = w->cat_ok ? w->cat.n_entries : 0, shown = n < MAX_FIELDS ? n : MAX_FIELDS;
+        int step = shown <= 3 ? 3 : shown <= 5 ? 2 : 1;
+
         page_begin(w, pg, P_IDES);
-        add_text(pg, 1, 2, "Which IDEs to install for the developer (Space ticks). Each costs download time "
-                           "and a few hundred MB of disk; none is fine too.");
-        for (int i = 0; i < _IDE_MAX; i++)
-                add_checkbox(pg, 4 + 3 * i, ide_titles[i], w->a->ide[i], ide_lines[i]);
+        if (!w->cat_ok) {
+                add_text(pg, 1, 6, w->cat_err);
+                page_end(pg, "Next", true);
+                return;
+        }
+        if (shown < n) {
+                char t[160];
+
+                snprintf(t, sizeof(t), "Which IDEs to install (Space ticks). The catalog lists %zu "
+                         "more: name them in an answers file.", n - shown);
+                add_text(pg, 1, 2, t);
+        } else
+                add_text(pg, 1, 2, "Which IDEs to install for the developer (Space ticks). Each costs "
+                                   "download time and a few hundred MB of disk; none is fine too.");
+        for (size_t i = 0; i < shown; i++) {
+                const struct ide_entry *e = &w->cat.entries[i];
+
+                add_checkbox(pg, 4 + step * (int)i, e->display_name, strv_contains(wanted, e->id),
+                             step > 1 && e->description[0] ? e->description : NULL);
+        }
         page_end(pg, "Next", true);
 }
 
@@ -556,7 +571,7 @@ static char *review_text(struct wiz *w)
         (void)buf_printf(&b, "Phases that will run:\n");
         for (size_t i = 0; i < w->o->n_phases; i++) {
                 const struct phase *p = w->o->phases[i];
-                if (p->enabled && !p->enabled(w->a))
+                if (!phase_is_enabled(p, w->a))
                         continue;
                 (void)buf_printf(&b, "  %-24s %s\n", p->title, p->summary ? p->summary : "");
         }
@@ -576,17 +591,17 @@ static void build_review(struct wiz *w, struct page *pg)
 
 static void set_ides(struct wiz *w, struct page *pg)
 {
-        char list[128] = "";
+        _cleanup_strv_ char **list = NULL;
+        _cleanup_free_ char *text = NULL;
         char err[256];
 
-        for (int i = 0; i < _IDE_MAX; i++) {
-                if (newtCheckboxGetValue(pg->f[i].co) != '*')
-                        continue;
-                if (list[0])
-                        strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-                strncat(list, ide_id_name((enum ide_id)i), sizeof(list) - strlen(list) - 1);
-        }
-        (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
+        if (!w->cat_ok)
+                return;
+        for (size_t i = 0; i < pg->n_f && i < w->cat.n_entries; i++)
+                if (newtCheckboxGetValue(pg->f[i].co) == '*')
+                        strv_push(&list, w->cat.entries[i].id);
+        text = strv_join(list, ", ");
+        (void)answers_set(w->a, "ides", "install", text[0] ? text : "none", err, sizeof(err));
 }
 
 static void set_options(struct wiz *w, struct page *pg)
@@ -656,6 +671,7 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
 
         w->a = a;
         w->o = o;
+        w->cat_ok = ide_catalog_load_for(a, &w->cat, NULL, 0, w->cat_err, sizeof(w->cat_err)) == 0;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGHUP, &sa, &old_sa);
         sigemptyset(&hup);
@@ -741,6 +757,7 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
         sigaction(SIGHUP, &old_sa, NULL);
         if (result != TUI_WIZARD_START)
                 *a = saved;
+        ide_catalog_release(&w->cat);
         wipe(w, sizeof(*w));
         free(w);
         return result;
