@@ -187,8 +187,9 @@ char **ops_apt_sources_snapshot(const struct ops_apt_source *s);
  * repository (apt refuses a repository configured twice with different
  * Signed-By): source files that appeared since the snapshot and name the
  * repository, and keys that appeared in /etc/apt/trusted.gpg.d (trusted
- * for every repository), are removed, backed up and journaled (a rollback
- * restores them before it purges the package that wrote them). Keyrings
+ * for every repository), are removed, each removal journaled. They came
+ * with the package the run installed, so their undo is that package's
+ * purge (restoring them first would make apt refuse the purge). Keyrings
  * the removed sources name are left alone: the program did not make them.
  * Returns how many files it removed, or -errno after phase_fail(). */
 int ops_apt_remove_new_duplicates(struct phase_ctx *c, const struct ops_apt_source *s,

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 #include "fetch.h"
@@ -1115,8 +1116,9 @@ int ops_apt_remove_new_duplicates(struct phase_ctx *c, const struct ops_apt_sour
                                   char *const *before)
 {
         _cleanup_strv_ char **after = ops_apt_sources_snapshot(s);
+        struct undo u = { .kind = UNDO_NOTHING };
         char sources[PATH_MAX];
-        int removed = 0, r;
+        int removed = 0;
 
         ops_apt_source_paths(s, sources, sizeof(sources), NULL, 0);
         for (size_t i = 0; after && after[i]; i++) {
@@ -1131,10 +1133,16 @@ int ops_apt_remove_new_duplicates(struct phase_ctx *c, const struct ops_apt_sour
                             "its repository has a keyring of its own"
                           : "the package added this second source for the same repository (apt "
                             "refuses a repository configured twice)");
-                r = ops_remove_file(c, after[i]);
-                if (r < 0)
-                        return r;
-                removed += r == 0;
+                /* journaled without a restore: the file came with the
+                 * package this run installed, whose purge (its undo)
+                 * takes the rest of it away; restoring it first would
+                 * make apt refuse the purge (the repository twice) */
+                if (phase_journal(c, "FILE_DELETE", after[i], &u) < 0)
+                        return -EIO;
+                if (unlink(after[i]) < 0 && errno != ENOENT)
+                        return phase_fail(c, -errno, "cannot remove %s: %m", after[i]);
+                (void)fsync_dir_of(after[i]);
+                removed++;
         }
         return removed;
 }
