@@ -88,7 +88,7 @@ static void gen_exit_codes(FILE *f)
         }
 }
 
-static void gen_phases(FILE *f)
+static int gen_phases(FILE *f)
 {
         struct answers a;
         struct phase_table t;
@@ -96,10 +96,14 @@ static void gen_phases(FILE *f)
         const struct phase *const *p;
         size_t n;
 
-        /* the IDE phases of the catalog in the source tree */
+        /* the IDE phases of the catalog VPS_PROVISION_IDE_CATALOG names
+         * (the build passes the source tree's) */
         answers_init(&a);
-        if (phases_load(&a, &t, err, sizeof(err)) < 0)
-                fprintf(stderr, "mangen: %s\n", err);
+        if (phases_load(&a, &t, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vpsp-mangen: %s\n", err);
+                phases_release(&t);
+                return -EINVAL;
+        }
         p = t.v;
         n = t.n;
         for (size_t i = 0; i < n; i++) {
@@ -114,6 +118,7 @@ static void gen_phases(FILE *f)
                 fputc('\n', f);
         }
         phases_release(&t);
+        return 0;
 }
 
 static void gen_keys(FILE *f)
@@ -178,8 +183,11 @@ static int gen_page(FILE *f, const char *template)
                         gen_options(f);
                 else if (strcmp(line, "@EXIT_CODES@") == 0)
                         gen_exit_codes(f);
-                else if (strcmp(line, "@PHASES@") == 0)
-                        gen_phases(f);
+                else if (strcmp(line, "@PHASES@") == 0) {
+                        r = gen_phases(f);
+                        if (r < 0)
+                                break;
+                }
                 else if (strcmp(line, "@KEYS@") == 0)
                         gen_keys(f);
                 else if ((at = strstr(line, "@VERSION@"))) {
