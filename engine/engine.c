@@ -40,12 +40,12 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "apt.h"
 #include "checkpoint.h"
 #include "engine_int.h"
+#include "fetch.h"
 #include "journal.h"
 #include "lock.h"
 #include "log.h"
@@ -337,6 +337,7 @@ void phase_session_save(struct phase_ctx *c) { save_session(c->e); }
 struct journal *ctx_journal(struct phase_ctx *c) { return c->e->journal; }
 const char *ctx_backup_dir(struct phase_ctx *c) { return c->e->backup_dir; }
 int ctx_cancel_fd(struct phase_ctx *c) { return c->e->cancel_efd; }
+const char *ctx_dpkg_dir(struct phase_ctx *c) { return c->e->o.preflight.dpkg_dir; }
 
 bool phase_cancel_requested(struct phase_ctx *c)
 {
@@ -701,7 +702,7 @@ void engine_detach_ui(struct engine *e)
 
 void engine_global_init(void)
 {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        (void)fetch_global_init();
 }
 
 const char *exit_code_meaning(int code)

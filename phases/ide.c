@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apt.h"
 #include "ops.h"
 #include "session.h"
 
@@ -129,14 +128,14 @@ static void job_init(struct phase_ctx *c, struct job *j)
 }
 
 /* The first of the entry's packages dpkg has installed, or NULL. */
-static const char *installed_package(const struct ide_entry *e)
+static const char *installed_package(struct phase_ctx *c, const struct ide_entry *e)
 {
         _cleanup_strv_ char **installed = NULL;
 
-        if (apt_installed(&installed) < 0)
+        if (ops_pkgs_installed(c, (const char *const *)e->packages, &installed) < 0)
                 return NULL;
         for (size_t i = 0; e->packages[i]; i++)
-                if (apt_is_installed(installed, e->packages[i]))
+                if (strv_contains(installed, e->packages[i]))
                         return e->packages[i];
         return NULL;
 }
@@ -189,7 +188,7 @@ static void run_checks(struct phase_ctx *c, const struct job *j, struct ide_chec
         const char *user = dev_user(c), *elf;
         int r;
 
-        *k = (struct ide_check){ .package = installed_package(e) };
+        *k = (struct ide_check){ .package = installed_package(c, e) };
         if (!k->package) {
                 names = strv_join(e->packages, " or ");
                 strv_pushf(&k->errors, "package %s is not installed", names);
