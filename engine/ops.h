@@ -206,7 +206,7 @@ int ops_apt_source_in_place(const struct ops_apt_source *s, char *why, size_t wh
 
 /* A package as the source's signed index describes it. */
 struct ops_apt_package {
-        char *name, *version, *arch, *filename, *sha256, *url;
+        char *name, *version, *arch, *filename, *sha256;
         uint64_t size;
 };
 void ops_apt_package_release(struct ops_apt_package *p);
@@ -215,12 +215,12 @@ void ops_apt_package_release(struct ops_apt_package *p);
  * repository does not offer it, other -errno (no phase_fail()). */
 int ops_apt_source_package(struct phase_ctx *c, const struct ops_apt_source *s, const char *name,
                            struct ops_apt_package *ret);
-/* Downloads p into apt's package cache under the name apt gives it, so
- * that apt-get install finds it there (sha256 from the signed index);
- * *ret_path (caller frees) is where it is. 0/1 as ops_download(). */
-int ops_apt_cache_package(struct phase_ctx *c, const struct ops_apt_package *p,
-                          const struct ops_fetch_tuning *t, double from, double to,
-                          char **ret_path);
+/* Has apt download p (apt-get install --download-only NAME=VERSION: apt's
+ * own sandboxed download, checked against the signed index, with the
+ * dependencies the install will need) into its package cache, unless the
+ * file is there already; *ret_path (caller frees) is where it is. 0 or
+ * -errno after phase_fail(). */
+int ops_apt_fetch_package(struct phase_ctx *c, const struct ops_apt_package *p, char **ret_path);
 /* The paths a .deb holds ("/usr/bin/code"), as a strv. 0 or -errno after
  * phase_fail(). */
 int ops_deb_contents(struct phase_ctx *c, const char *deb, char ***ret);

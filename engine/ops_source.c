@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apt.h"
 #include "engine_int.h"
 #include "fetch.h"
 #include "journal.h"
@@ -68,7 +69,7 @@ size_t ops_pgp_parse_keys(const char *colons, struct ops_pgp_key **ret)
                 const char *f;
 
                 if (len >= 4 && strncmp(p, "pub:", 4) == 0) {
-                        long long exp = 0;
+                        long exp = 0;
 
                         in_pub = true;
                         cur = (struct ops_pgp_key){ .validity = '-' };
@@ -81,9 +82,10 @@ size_t ops_pgp_parse_keys(const char *colons, struct ops_pgp_key **ret)
 
                                 memcpy(num, f, fl);
                                 num[fl] = '\0';
-                                exp = strtoll(num, NULL, 10);
+                                if (parse_long(num, 0, LONG_MAX, &exp) < 0)
+                                        exp = 0;
                         }
-                        cur.expires = exp > 0 ? (int64_t)exp : 0;
+                        cur.expires = (int64_t)exp;
                 } else if (len >= 4 && strncmp(p, "fpr:", 4) == 0 && in_pub) {
                         f = colon_field(p, len, 10, &fl);
                         if (f && fl == 40) {
@@ -965,7 +967,6 @@ void ops_apt_package_release(struct ops_apt_package *p)
         free(p->arch);
         free(p->filename);
         free(p->sha256);
-        free(p->url);
         *p = (struct ops_apt_package){ 0 };
 }
 
@@ -1035,26 +1036,37 @@ int ops_apt_source_package(struct phase_ctx *c, const struct ops_apt_source *s, 
                 }
         }
         p.size = (uint64_t)sz;
-        p.url = xasprintf("%.*s/%s", (int)uri_len(s->uri), s->uri, p.filename);
         *ret = p;
         return 0;
 }
 
-int ops_apt_cache_package(struct phase_ctx *c, const struct ops_apt_package *p,
-                          const struct ops_fetch_tuning *t, double from, double to,
-                          char **ret_path)
+int ops_apt_fetch_package(struct phase_ctx *c, const struct ops_apt_package *p, char **ret_path)
 {
         _cleanup_free_ char *name = ops_apt_cache_name(p->name, p->version, p->arch);
-        _cleanup_free_ char *dest = xasprintf(APT_ARCHIVES "/%s", name);
-        _cleanup_free_ char *what = xasprintf("package %s %s", p->name, p->version);
+        _cleanup_free_ char *path = xasprintf(APT_ARCHIVES "/%s", name);
+        _cleanup_free_ char *spec = xasprintf("%s=%s", p->name, p->version);
+        const char *const words[] = { "install", "--download-only", spec, NULL };
+        _cleanup_strv_ char **argv = apt_argv(-1, words);
+        struct ops_run_opts ro = { .timeout_ms = 60u * 60u * 1000u };
+        char have[SHA256_HEX];
         int r;
 
-        r = ops_download(c, &(struct ops_download){ .url = p->url, .dest = dest, .sha256 = p->sha256,
-                                                    .max_bytes = p->size, .what = what,
-                                                    .from = from, .to = to, .tuning = t });
-        if (r >= 0)
-                *ret_path = TAKE_PTR(dest);
-        return r;
+        if (sha256_file(path, have) != 0 || strcasecmp(have, p->sha256) != 0) {
+                /* apt fetches it (as its sandbox user, checked against the
+                 * signed index) with the dependencies the install will need */
+                r = ops_run(c, (const char *const *)argv, &ro);
+                if (r < 0)
+                        return r;
+                if (sha256_file(path, have) != 0)
+                        return phase_fail(c, -ENOENT, "apt downloaded %s, but %s is not in its cache",
+                                          spec, name);
+                if (strcasecmp(have, p->sha256) != 0)
+                        return phase_fail(c, -EBADMSG, "%s in apt's cache is not the file the "
+                                          "repository's signed index describes (sha256 %s, "
+                                          "expected %s)", path, have, p->sha256);
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
 }
 
 int ops_deb_contents(struct phase_ctx *c, const char *deb, char ***ret)

@@ -298,7 +298,7 @@ static int choose_package(struct phase_ctx *c, const struct job *j, char **ret_s
                         return phase_fail(c, r, "cannot ask apt about package %s: %s", e->packages[i],
                                           strerror(-r));
                 phase_progress(c, 0.16, "downloading %s %s", p.name, p.version);
-                r = ops_apt_cache_package(c, &p, &j->tuning, 0.16, 0.55, &path);
+                r = ops_apt_fetch_package(c, &p, &path);
                 if (r >= 0)
                         r = ops_deb_contents(c, path, &files);
                 if (r < 0) {

@@ -834,6 +834,70 @@ static void fail_deb_checksum(void **state)
         release_dirs(&d);
 }
 
+/* ops_download: a file outside the state directory is journaled (a
+ * rollback removes it), the same file again is no change, and the
+ * program's own scratch under the state directory is not journaled. */
+static char *dl_outside, *dl_scratch, *dl_url, dl_sha[SHA256_HEX];
+static int dl_results[3];
+
+static int dl_run(struct phase_ctx *c)
+{
+        dl_results[0] = ops_download(c, &(struct ops_download){ .url = dl_url, .dest = dl_outside,
+                                                                .what = "the test key" });
+        dl_results[1] = ops_download(c, &(struct ops_download){ .url = dl_url, .dest = dl_outside,
+                                                                .sha256 = dl_sha, .what = "the test key" });
+        dl_results[2] = ops_download(c, &(struct ops_download){ .url = dl_url, .dest = dl_scratch,
+                                                                .what = "the test key" });
+        return dl_results[0] < 0 ? dl_results[0] : 0;
+}
+
+static int dl_verify(struct phase_ctx *c)
+{
+        (void)c;
+        return path_exists(dl_outside);
+}
+
+static void download_journaled(void **state)
+{
+        static const struct phase dl_phase = { .id = "dl", .title = "Download", .weight = 1,
+                                               .verify = dl_verify, .run = dl_run };
+        const struct phase *const table[] = { &dl_phase };
+        _cleanup_free_ char *kp = test_path(rig, "keys/good.asc");
+        char *host = test_tmpdir(), *files = test_tmpdir();
+        struct engine_opts o;
+        struct etest_run r;
+
+        (void)state;
+        dl_url = httpd_url(srv, "/keys/good.asc");
+        dl_outside = test_path(files, "key.asc");
+        dl_scratch = xasprintf("%s/state/downloads/key.asc", host);
+        assert_int_equal(sha256_file(kp, dl_sha), 0);
+        etest_host(host);
+        assert_int_equal(mkdir_p(dl_scratch, 0700), 0);
+        assert_int_equal(rmdir(dl_scratch), 0);
+        etest_opts(&o, host, MODE_PROVISION, table, 1);
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        etest_run_release(&r);
+        etest_opts_release(&o);
+        assert_int_equal(dl_results[0], 0);
+        assert_int_equal(dl_results[1], 1);
+        assert_int_equal(dl_results[2], 0);
+        assert_true(path_exists(dl_outside) && path_exists(dl_scratch));
+
+        etest_opts(&o, host, MODE_ROLLBACK, table, 1);
+        o.assume_yes = true;
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        etest_run_release(&r);
+        etest_opts_release(&o);
+        assert_false(path_exists(dl_outside));
+        assert_true(path_exists(dl_scratch));
+        free(dl_url);
+        free(dl_outside);
+        free(dl_scratch);
+}
+
 /* The real gpg reads the rig's keys as the phase does. */
 static void rig_keys(void **state)
 {
@@ -889,6 +953,7 @@ int main(void)
                 cmocka_unit_test(fail_stall),
                 cmocka_unit_test(fail_unsupported_architecture),
                 cmocka_unit_test(fail_deb_checksum),
+                cmocka_unit_test(download_journaled),
         };
         int r;
 
