@@ -28,11 +28,8 @@ struct check *check_add(struct check_list *l, const char *category, const char *
         char *msg;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = xvasprintf(fmt, ap);
         va_end(ap);
-        if (!msg)
-                msg = xstrdup("");
 
         l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
         c = &l->v[l->n++];
@@ -54,11 +51,10 @@ void check_detail(struct check *c, const char *key, const char *fmt, ...)
         char *value;
 
         va_start(ap, fmt);
-        if (vasprintf(&value, fmt, ap) < 0)
-                value = NULL;
+        value = xvasprintf(fmt, ap);
         va_end(ap);
         strv_push(&c->details, key);
-        strv_push_take(&c->details, value ? value : xstrdup(""));
+        strv_push_take(&c->details, value);
 }
 
 /* How many checks have the given status. */

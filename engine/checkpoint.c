@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_strict.h"
+
 #define CHECKPOINT_FILE_MAX (64 * 1024)
 
 /* A phase id usable as a file name: [a-z0-9_-], not starting with '-'. */
@@ -95,33 +97,6 @@ static bool get_field(struct json_object *o, const char *key, char *buf, size_t 
         return strscpy(buf, size, json_object_get_string(v)) == 0;
 }
 
-/* Exactly one JSON object (whitespace around it allowed), else NULL. */
-static struct json_object *parse_strict(const char *text, size_t len)
-{
-        struct json_tokener *tok;
-        struct json_object *o;
-        size_t end;
-
-        if (len > INT32_MAX || !utf8_valid(text, len))
-                return NULL;
-        tok = json_tokener_new();
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, text, (int)len);
-        end = json_tokener_get_parse_end(tok);
-        if (o && json_tokener_get_error(tok) == json_tokener_success &&
-            json_object_is_type(o, json_type_object)) {
-                while (end < len && strchr(" \t\r\n", text[end]))
-                        end++;
-        }
-        if (o && (end != len || !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 /* Parses a checkpoint file's text. */
 static int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret)
 {
@@ -129,8 +104,7 @@ static int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret
         struct json_object *o;
         bool ok;
 
-        o = parse_strict(text, len);
-        if (!o)
+        if (json_parse_strict(text, len, &o, NULL, 0) < 0)
                 return -EBADMSG;
         ok = get_field(o, "phase_name", c.phase, sizeof(c.phase)) &&
              get_field(o, "completed_at", c.completed_at, sizeof(c.completed_at)) &&

@@ -6,10 +6,7 @@
  * and sends answers / cancel with engine_send(). The engine never touches
  * the terminal and never blocks on the UI except while a prompt waits for
  * its answer. When no UI can answer (unattended, or the terminal went away)
- * the answers' on_failure policy decides.
- *
- * Exit codes (vps-provision(8) documents them; never a flat 1 for an
- * expected failure): */
+ * the answers' on_failure policy decides. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,6 +19,8 @@
 #include "preflight.h"
 #include "queue.h"
 
+/* Exit codes of the program (vps-provision(8) documents them; never a
+ * flat 1 for an expected failure). */
 enum exit_code {
         EXIT_OK = 0,             /* done (or nothing to do) */
         EXIT_INTERNAL = 1,       /* a bug or out of memory: please report */
@@ -36,10 +35,11 @@ enum exit_code {
         EXIT_NOT_ROOT = 10,      /* must run as root */
 };
 
+/* The meaning of an exit code in one line, for --help and the man page. */
 const char *exit_code_meaning(int code);
 
 /* Process-wide set-up (libcurl); call once from main() before any thread. */
-void engine_global_init(void);   /* one line, for --help and the man page */
+void engine_global_init(void);
 
 struct engine_opts {
         enum session_mode mode;         /* provision, dry-run, resume, rollback */

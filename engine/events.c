@@ -42,12 +42,19 @@ static const char *const phase_state_names[_PHASE_STATE_MAX] = {
         [PHASE_DISABLED] = "disabled",
 };
 
-static const char *const session_status_names[_SESSION_STATUS_MAX] = {
+const char *const session_status_names[_SESSION_STATUS_MAX] = {
         [SESSION_INITIALIZING] = "INITIALIZING",
         [SESSION_IN_PROGRESS] = "IN_PROGRESS",
         [SESSION_COMPLETED] = "COMPLETED",
         [SESSION_FAILED] = "FAILED",
         [SESSION_ROLLED_BACK] = "ROLLED_BACK",
+};
+
+const char *const session_mode_names[_SESSION_MODE_MAX] = {
+        [MODE_PROVISION] = "provision",
+        [MODE_DRY_RUN] = "dry-run",
+        [MODE_RESUME] = "resume",
+        [MODE_ROLLBACK] = "rollback",
 };
 
 struct event *event_new(enum event_type type)
@@ -71,6 +78,27 @@ struct event *event_new(enum event_type type)
         return ev;
 }
 
+struct ev_phase_info *ev_phases_copy(const struct ev_phase_info *v, size_t n)
+{
+        struct ev_phase_info *c = xcalloc(n + 1, sizeof(*c));
+
+        for (size_t i = 0; i < n; i++) {
+                c[i] = v[i];
+                c[i].id = xstrdup(v[i].id);
+                c[i].title = xstrdup(v[i].title);
+        }
+        return c;
+}
+
+void ev_phases_free(struct ev_phase_info *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].id);
+                free(v[i].title);
+        }
+        free(v);
+}
+
 void event_free(struct event *ev)
 {
         if (!ev)
@@ -80,11 +108,7 @@ void event_free(struct event *ev)
                 free(ev->session.session_id);
                 free(ev->session.log_path);
                 free(ev->session.session_path);
-                for (size_t i = 0; ev->session.phases && i < ev->session.n_phases; i++) {
-                        free(ev->session.phases[i].id);
-                        free(ev->session.phases[i].title);
-                }
-                free(ev->session.phases);
+                ev_phases_free(ev->session.phases, ev->session.n_phases);
                 break;
         case EV_PREFLIGHT:
                 check_list_release(&ev->preflight.checks);
@@ -180,17 +204,9 @@ const char *prompt_choice_name(enum prompt_choice c)
 
 const char *session_mode_name(enum session_mode m)
 {
-        switch (m) {
-        case MODE_PROVISION:
-                return "provision";
-        case MODE_DRY_RUN:
-                return "dry-run";
-        case MODE_RESUME:
-                return "resume";
-        case MODE_ROLLBACK:
-                return "rollback";
-        }
-        return "unknown";
+        if ((int)m < 0 || m >= _SESSION_MODE_MAX)
+                return "unknown";
+        return session_mode_names[m];
 }
 
 const char *prompt_kind_name(enum prompt_kind k)
@@ -202,24 +218,6 @@ const char *prompt_kind_name(enum prompt_kind k)
                 return "confirm_rollback";
         }
         return "unknown";
-}
-
-/* Length of the well-formed UTF-8 sequence of 2..4 bytes at p, or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-        size_t k;
-
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                k = 2;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                k = 3;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                k = 4;
-        else
-                return 0;
-        if (k > n || !utf8_valid((const char *)p, k))
-                return 0;
-        return k;
 }
 
 /* A JSON string for s (NULL → null), bad UTF-8 bytes replaced by U+FFFD. */
@@ -237,7 +235,7 @@ static struct json_object *jstr(const char *s)
         buf_init(&b, SIZE_MAX);
         for (size_t i = 0; i < len;) {
                 const unsigned char *p = (const unsigned char *)s + i;
-                size_t k = *p < 0x80 ? 1 : utf8_seq(p, len - i);
+                size_t k = utf8_char_len(s + i, len - i);
                 if (k == 0) {
                         buf_append(&b, "\xef\xbf\xbd", 3);
                         i++;

@@ -57,6 +57,7 @@ enum session_mode {
         MODE_DRY_RUN,
         MODE_RESUME,
         MODE_ROLLBACK,
+        _SESSION_MODE_MAX,
 };
 
 enum prompt_kind {
@@ -87,6 +88,11 @@ struct ev_phase_info {
         unsigned weight;
         enum phase_state state;
 };
+
+/* A copy of a session_start event's phase list, for a UI that keeps it
+ * (n entries and a zeroed one after them), and its release. */
+struct ev_phase_info *ev_phases_copy(const struct ev_phase_info *v, size_t n);
+void ev_phases_free(struct ev_phase_info *v, size_t n);
 
 struct event {
         enum event_type type;
@@ -189,6 +195,10 @@ const char *session_status_name(enum session_status s); /* data model: "COMPLETE
 const char *prompt_choice_name(enum prompt_choice c);   /* "retry", "rollback", "keep" */
 const char *prompt_kind_name(enum prompt_kind k);       /* "phase_failed", "confirm_rollback" */
 const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run", "resume", "rollback" */
+/* The tables behind session_status_name() and session_mode_name(), indexed
+ * by the enum, for a reader that maps a name back (the session file). */
+extern const char *const session_status_names[_SESSION_STATUS_MAX];
+extern const char *const session_mode_names[_SESSION_MODE_MAX];
 
 /* One JSON object for the --json renderer:
  * {"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7, …the

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_strict.h"
 #include "util.h"
 
 #define CATALOG_MAX (1u << 20)
@@ -394,20 +395,12 @@ int ide_catalog_parse(const char *text, const char *path, struct ide_catalog *re
                       size_t errlen)
 {
         struct ide_catalog c = { .path = xstrdup(path) };
-        struct json_tokener *tok = json_tokener_new();
-        struct json_object *root, *ides, *v;
-        enum json_tokener_error jerr;
+        struct json_object *root = NULL, *ides, *v;
+        char why[256];
         int r = -EINVAL;
 
-        root = json_tokener_parse_ex(tok, text, (int)strlen(text));
-        jerr = json_tokener_get_error(tok);
-        if (!root || jerr != json_tokener_success) {
-                (void)snprintf(err, errlen, "%s: not valid JSON (%s near byte %zu)", path,
-                               json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
-                goto out;
-        }
-        if (!json_object_is_type(root, json_type_object)) {
-                (void)snprintf(err, errlen, "%s: the top level must be an object", path);
+        if (json_parse_strict(text, strlen(text), &root, why, sizeof(why)) < 0) {
+                (void)snprintf(err, errlen, "%s: %s", path, why);
                 goto out;
         }
         if (!json_object_object_get_ex(root, "format", &v) || json_object_get_int(v) != 1) {
@@ -468,7 +461,6 @@ int ide_catalog_parse(const char *text, const char *path, struct ide_catalog *re
 out:
         if (root)
                 json_object_put(root);
-        json_tokener_free(tok);
         ide_catalog_release(&c);
         return r;
 }

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_strict.h"
+
 #define JOURNAL_LINE_MAX ((size_t)1 << 20)
 
 struct journal {
@@ -425,30 +427,6 @@ static struct journal_entry *journal_find(const struct journal *j, uint64_t seq)
         return NULL;
 }
 
-/* Parses one line as exactly one JSON object (trailing bytes are an error,
- * which json_tokener_parse() would ignore). NULL when it is not. */
-static struct json_object *parse_line(const char *line, size_t len)
-{
-        struct json_tokener *tok;
-        struct json_object *o;
-
-        if (len == 0 || len > INT32_MAX || !utf8_valid(line, len))
-                return NULL;
-        tok = json_tokener_new();
-        if (!tok)
-                return NULL;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        o = json_tokener_parse_ex(tok, line, (int)len);
-        if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-                  json_tokener_get_parse_end(tok) != len ||
-                  !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 /* Reads a line's seq and checks it increases. */
 static int line_seq(struct journal *j, struct json_object *o, uint64_t *ret, char *why,
                     size_t whylen)
@@ -589,8 +567,12 @@ static int journal_load(struct journal *j, char *err, size_t errlen)
                          * now, and decide when we see whether more follows. */
                         lineno++;
                         char why[256] = "";
-                        struct json_object *o =
-                                overlong ? NULL : parse_line(line.data ? line.data : "", line.len);
+                        struct json_object *o = NULL;
+                        if (overlong)
+                                strscpy(why, sizeof(why), "longer than 1 MiB");
+                        else
+                                (void)json_parse_strict(line.data ? line.data : "", line.len, &o,
+                                                        why, sizeof(why));
                         if (!o) {
                                 off_t end = off + i + 1;
                                 struct stat st;
@@ -601,8 +583,7 @@ static int journal_load(struct journal *j, char *err, size_t errlen)
                                 snprintf(err, errlen,
                                          "journal %s line %u: %s; the journal is damaged "
                                          "(move it aside or fix that line by hand, then run again)",
-                                         j->path, lineno,
-                                         overlong ? "longer than 1 MiB" : "not a JSON object");
+                                         j->path, lineno, why);
                                 r = -EBADMSG;
                                 goto out;
                         }

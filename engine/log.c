@@ -200,25 +200,6 @@ static void redact_locked(struct buf *out, const char *text, size_t len)
         }
 }
 
-/* Length of the well-formed UTF-8 sequence of 2..4 bytes starting at p
- * (at most n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-        size_t k;
-
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                k = 2;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                k = 3;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                k = 4;
-        else
-                return 0;
-        if (k > n || !utf8_valid((const char *)p, k))
-                return 0;
-        return k;
-}
-
 /* Appends text[0..len) with control characters and bytes outside
  * well-formed UTF-8 written as \xNN. */
 static void escape_into(struct buf *out, const char *text, size_t len)
@@ -234,7 +215,7 @@ static void escape_into(struct buf *out, const char *text, size_t len)
                 if (p[i] < 0x80)
                         esc = (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f;
                 else {
-                        k = utf8_seq(p + i, len - i);
+                        k = utf8_char_len(text + i, len - i);
                         /* U+0080..U+009F (C1 controls) are 0xc2 0x80..0x9f */
                         esc = k == 0 || (p[i] == 0xc2 && p[i + 1] < 0xa0);
                 }
@@ -311,8 +292,8 @@ static void emit(enum log_level level, const char *scope, const char *text, size
 
 void log_writev(enum log_level level, const char *scope, const char *fmt, va_list ap)
 {
-        char *msg = NULL;
-        int n;
+        char *msg;
+        size_t n;
 
         pthread_mutex_lock(&L.lock);
         bool off = L.fd < 0 || level < L.level;
@@ -320,11 +301,10 @@ void log_writev(enum log_level level, const char *scope, const char *fmt, va_lis
         if (off || !fmt)
                 return;
 
-        n = vasprintf(&msg, fmt, ap);
-        if (n < 0)
-                return;
-        emit(level, scope, msg, (size_t)n);
-        wipe(msg, (size_t)n);   /* it may hold a secret */
+        msg = xvasprintf(fmt, ap);
+        n = strlen(msg);
+        emit(level, scope, msg, n);
+        wipe(msg, n);   /* it may hold a secret */
         free(msg);
 }
 

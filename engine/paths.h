@@ -1,6 +1,6 @@
 /* paths.h — where the program keeps its state, logs, lock and data.
  *
- * Defaults (DESIGN.md): state /var/lib/vps-provision (sessions/,
+ * Defaults (docs/ARCHITECTURE.md): state /var/lib/vps-provision (sessions/,
  * checkpoints/, backups/, journal-ID.jsonl), logs /var/log/vps-provision,
  * lock /run/lock/vps-provision.lock, data /usr/share/vps-provision (or the
  * source tree's assets/ when the program runs from its build directory).

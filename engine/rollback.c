@@ -356,6 +356,23 @@ static int move_aside(const char *path, char *aside, size_t size)
         return -EEXIST;
 }
 
+/* lstat() for an undo that removes path: 0 with st filled, 1 when path is
+ * gone already, or -errno; msg says which but for 0. */
+static int look_at(const char *path, struct stat *st, char *msg, size_t msglen)
+{
+        int r;
+
+        if (lstat(path, st) == 0)
+                return 0;
+        if (errno == ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        r = -errno;
+        snprintf(msg, msglen, "cannot look at %s: %s", path, strerror(-r));
+        return r;
+}
+
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
 static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
 {
@@ -369,15 +386,9 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is now a directory, not the file vps-provision wrote; "
                          "left in place", u->path);
@@ -480,15 +491,9 @@ static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        if (lstat(u->path, &st) < 0) {
-                if (errno == ENOENT) {
-                        snprintf(msg, msglen, "%s is already gone", u->path);
-                        return 1;
-                }
-                r = -errno;
-                snprintf(msg, msglen, "cannot look at %s: %s", u->path, strerror(errno));
+        r = look_at(u->path, &st, msg, msglen);
+        if (r != 0)
                 return r;
-        }
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
@@ -581,6 +586,28 @@ static int getent(const char *db, const char *name, char **ret_out, char *msg, s
         return fail_cmd(msg, msglen, what, r, NULL);
 }
 
+/* Before deleting the account name of kind "user" or "group" (database db
+ * of getent): never root or a name that is not an account name. 0 when it
+ * exists, 1 when it is gone already (msg says so), or -errno (msg says why). */
+static int account_to_delete(const char *kind, const char *db, const char *name, char *msg,
+                             size_t msglen)
+{
+        int r;
+
+        if (!name_ok(name, ACCOUNT_CHARS) || strcmp(name, "root") == 0) {
+                snprintf(msg, msglen, "refusing to delete %s \"%s\"", kind, name ? name : "");
+                return -EINVAL;
+        }
+        r = getent(db, name, NULL, msg, msglen);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                snprintf(msg, msglen, "%s %s does not exist any more", kind, name);
+                return 1;
+        }
+        return 0;
+}
+
 /* delete_user: end the user's processes, then userdel --remove. */
 static int undo_delete_user(const struct rollback_env *env, const struct undo *u, char *msg,
                             size_t msglen)
@@ -588,17 +615,9 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete user \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("passwd", u->name, NULL, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("user", "passwd", u->name, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "user %s does not exist any more", u->name);
-                return 1;
-        }
 
         for (unsigned attempt = 0;; attempt++) {
                 /* userdel refuses while the user has processes (an RDP
@@ -642,17 +661,9 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         struct cmd_ctx c;
         int r;
 
-        if (!name_ok(u->name, ACCOUNT_CHARS) || strcmp(u->name, "root") == 0) {
-                snprintf(msg, msglen, "refusing to delete group \"%s\"", u->name ? u->name : "");
-                return -EINVAL;
-        }
-        r = getent("group", u->name, NULL, msg, msglen);
-        if (r < 0)
+        r = account_to_delete("group", "group", u->name, msg, msglen);
+        if (r != 0)
                 return r;
-        if (r == 0) {
-                snprintf(msg, msglen, "group %s does not exist any more", u->name);
-                return 1;
-        }
         const char *const argv[] = { "groupdel", u->name, NULL };
         r = cmd_run(env, argv, &c);
         if (r != 0) {

@@ -28,17 +28,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_strict.h"
+
 #define SESSION_FILE_MAX ((size_t)16 << 20)
 
 /* ---- names ------------------------------------------------------------- */
 
-static const char *const session_status_names[_SESSION_STATUS_MAX] = {
-        [SESSION_INITIALIZING] = "INITIALIZING",
-        [SESSION_IN_PROGRESS] = "IN_PROGRESS",
-        [SESSION_COMPLETED] = "COMPLETED",
-        [SESSION_FAILED] = "FAILED",
-        [SESSION_ROLLED_BACK] = "ROLLED_BACK",
-};
+/* The session's status and mode use events.h's tables (session_status_names,
+ * session_mode_names): the UI shows the same words the file holds. */
 
 static const char *const phase_status_names[_PHASE_STATE_MAX] = {
         [PHASE_PENDING] = "PENDING",
@@ -56,13 +53,6 @@ static const char *const action_status_names[] = {
         [ACTION_PENDING] = "PENDING",
         [ACTION_COMPLETED] = "COMPLETED",
         [ACTION_FAILED] = "FAILED",
-};
-
-static const char *const mode_names[] = {
-        [MODE_PROVISION] = "provision",
-        [MODE_DRY_RUN] = "dry-run",
-        [MODE_RESUME] = "resume",
-        [MODE_ROLLBACK] = "rollback",
 };
 
 static const char *const ide_method_names[] = {
@@ -426,7 +416,7 @@ struct json_object *session_to_json(const struct session *s)
         add_text(o, "start_time", s->start_time);
         add_text(o, "end_time", s->end_time);
         add_str(o, "status", NAME_OF(session_status_names, s->status));
-        add_str(o, "mode", NAME_OF(mode_names, s->mode));
+        add_str(o, "mode", NAME_OF(session_mode_names, s->mode));
         add_str(o, "tool_version", s->tool_version);
         add_str(o, "resumed_from", s->resumed_from);
         add_int(o, "duration_seconds", s->duration_seconds);
@@ -704,7 +694,7 @@ int session_from_json(struct json_object *o, struct session *ret)
         rd_text(&rd, "start_time", s.start_time, sizeof(s.start_time));
         rd_text(&rd, "end_time", s.end_time, sizeof(s.end_time));
         RD_ENUM(&rd, "status", session_status_names, &s.status);
-        RD_ENUM(&rd, "mode", mode_names, &s.mode);
+        RD_ENUM(&rd, "mode", session_mode_names, &s.mode);
         rd_strdup(&rd, "tool_version", &s.tool_version);
         rd_strdup(&rd, "resumed_from", &s.resumed_from);
         rd_int(&rd, "duration_seconds", 0, INT64_MAX, &s.duration_seconds);
@@ -786,31 +776,6 @@ int session_save(const struct session *s, const char *path)
         return write_file_atomic(path, data, strlen(data), 0600, (uid_t)-1, (gid_t)-1);
 }
 
-/* Exactly one JSON object (whitespace around it allowed), else NULL. */
-static struct json_object *parse_strict(const char *text, size_t len)
-{
-        struct json_tokener *tok;
-        struct json_object *o;
-        size_t end;
-
-        if (len > INT32_MAX || !utf8_valid(text, len))
-                return NULL;
-        tok = json_tokener_new();
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, text, (int)len);
-        end = json_tokener_get_parse_end(tok);
-        if (o && json_tokener_get_error(tok) == json_tokener_success)
-                while (end < len && strchr(" \t\r\n", text[end]))
-                        end++;
-        if (o && (end != len || !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 /* Reads a session file; -EBADMSG for anything that is not one. */
 int session_load(const char *path, struct session *ret)
 {
@@ -824,8 +789,7 @@ int session_load(const char *path, struct session *ret)
                 return -EBADMSG;
         if (r < 0)
                 return r;
-        o = parse_strict(text, len);
-        if (!o)
+        if (json_parse_strict(text, len, &o, NULL, 0) < 0)
                 return -EBADMSG;
         r = session_from_json(o, ret);
         json_object_put(o);

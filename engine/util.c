@@ -58,14 +58,22 @@ char *xstrndup(const char *s, size_t n)
         return p;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *p;
+
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom();
+        return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
         va_list ap;
         char *p;
 
         va_start(ap, fmt);
-        if (vasprintf(&p, fmt, ap) < 0)
-                oom();
+        p = xvasprintf(fmt, ap);
         va_end(ap);
         return p;
 }
@@ -97,8 +105,7 @@ void strv_pushf(char ***v, const char *fmt, ...)
         char *p;
 
         va_start(ap, fmt);
-        if (vasprintf(&p, fmt, ap) < 0)
-                oom();
+        p = xvasprintf(fmt, ap);
         va_end(ap);
         strv_push_take(v, p);
 }
@@ -179,14 +186,12 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 {
         va_list ap;
         char *p;
-        int n, r;
+        int r;
 
         va_start(ap, fmt);
-        n = vasprintf(&p, fmt, ap);
+        p = xvasprintf(fmt, ap);
         va_end(ap);
-        if (n < 0)
-                oom();
-        r = buf_append(b, p, (size_t)n);
+        r = buf_append(b, p, strlen(p));
         free(p);
         return r;
 }
@@ -258,30 +263,48 @@ int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+/* Reads the file at path to its end, handing each chunk to take, which may
+ * stop the reading with a negative errno (returned). */
+static int read_chunks(const char *path, int (*take)(void *userdata, const char *p, size_t n),
+                       void *userdata)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        struct buf b;
-        char chunk[8192];
+        char chunk[65536];
 
         if (fd < 0)
                 return -errno;
-        buf_init(&b, max);
         for (;;) {
                 ssize_t n = read(fd, chunk, sizeof(chunk));
+                int r;
+
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        int r = -errno;
-                        buf_release(&b);
-                        return r;
+                        return -errno;
                 }
                 if (n == 0)
-                        break;
-                if (buf_append(&b, chunk, (size_t)n) < 0) {
-                        buf_release(&b);
-                        return -EFBIG;
-                }
+                        return 0;
+                r = take(userdata, chunk, (size_t)n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int take_into_buf(void *userdata, const char *p, size_t n)
+{
+        return buf_append(userdata, p, n) < 0 ? -EFBIG : 0;
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+{
+        struct buf b;
+        int r;
+
+        buf_init(&b, max);
+        r = read_chunks(path, take_into_buf, &b);
+        if (r < 0) {
+                buf_release(&b);
+                return r;
         }
         if (ret_len)
                 *ret_len = b.len;
@@ -405,30 +428,22 @@ void sha256_end(struct sha256_ctx *c, char ret[SHA256_HEX])
         free(c);
 }
 
+static int take_into_sha256(void *userdata, const char *p, size_t n)
+{
+        sha256_add(userdata, p, n);
+        return 0;
+}
+
 int sha256_file(const char *path, char ret[SHA256_HEX])
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        char chunk[65536];
-        struct sha256_ctx *c;
+        struct sha256_ctx *c = sha256_begin();
+        char digest[SHA256_HEX];
+        int r = read_chunks(path, take_into_sha256, c);
 
-        if (fd < 0)
-                return -errno;
-        c = sha256_begin();
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        char junk[SHA256_HEX];
-                        sha256_end(c, junk);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                sha256_add(c, chunk, (size_t)n);
-        }
-        sha256_end(c, ret);
+        sha256_end(c, digest);
+        if (r < 0)
+                return r;
+        memcpy(ret, digest, SHA256_HEX);
         return 0;
 }
 
@@ -469,43 +484,57 @@ int parse_bool(const char *s, bool *ret)
         return -EINVAL;
 }
 
+size_t utf8_char_len(const char *s, size_t n)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t k;
+        uint32_t cp;
+
+        if (n == 0)
+                return 0;
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+                k = 2;
+                cp = p[0] & 0x1f;
+        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                k = 3;
+                cp = p[0] & 0x0f;
+        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                k = 4;
+                cp = p[0] & 0x07;
+        } else
+                return 0;
+        if (k > n)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return k;
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+        size_t i = 0;
 
-        while (p < end) {
-                unsigned c = *p;
-                size_t n;
-                uint32_t cp;
+        while (i < len) {
+                size_t k;
 
-                if (c == 0)
-                        return false;
-                if (c < 0x80) {
-                        p++;
+                if ((unsigned char)s[i] < 0x80) {   /* the common case, without a call */
+                        if (s[i] == '\0')
+                                return false;
+                        i++;
                         continue;
                 }
-                if (c >= 0xc2 && c <= 0xdf) {
-                        n = 1;
-                        cp = c & 0x1f;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        n = 2;
-                        cp = c & 0x0f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        n = 3;
-                        cp = c & 0x07;
-                } else
+                k = utf8_char_len(s + i, len - i);
+                if (k == 0)
                         return false;
-                if ((size_t)(end - p) <= n)
-                        return false;
-                for (size_t i = 1; i <= n; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-                    (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                p += n + 1;
+                i += k;
         }
         return true;
 }
@@ -548,4 +577,16 @@ int strscpy(char *dst, size_t size, const char *src)
         }
         memcpy(dst, src, n + 1);
         return 0;
+}
+
+int errorf(int r, char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen) {
+                va_start(ap, fmt);
+                (void)!vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return r;
 }

@@ -39,6 +39,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+/* The same for a va_list, so a function taking "fmt, ..." formats in one
+ * call between va_start and va_end. */
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* NULL-terminated string vectors (char **). NULL is an empty vector. */
 size_t strv_length(char *const *v);
@@ -101,6 +104,11 @@ int parse_bool(const char *s, bool *ret);      /* yes/no true/false on/off 1/0 *
 
 /* UTF-8: well-formed, no overlongs, no surrogates, no NUL. */
 bool utf8_valid(const char *s, size_t len);
+/* Length of the character starting at s (n > 0 bytes available): 1 for
+ * any ASCII byte (NUL included), 2..4 for a well-formed sequence (no
+ * overlong form, no surrogate, nothing above U+10FFFF), 0 for anything
+ * else (a stray continuation byte, a cut-off sequence). */
+size_t utf8_char_len(const char *s, size_t n);
 /* Zeroes memory in a way the compiler may not elide. */
 void wipe(void *p, size_t n);
 /* Trims ASCII whitespace in place; returns s. */
@@ -108,3 +116,7 @@ char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);
 /* Copies with truncation; always terminates; returns -ENAMETOOLONG when cut. */
 int strscpy(char *dst, size_t size, const char *src);
+/* Writes the message into err (when err and errlen) and returns r, so a
+ * check says what is wrong in one line: return errorf(-EINVAL, err, errlen,
+ * "must be …"). Truncation of a long message is harmless. */
+int errorf(int r, char *err, size_t errlen, const char *fmt, ...) _printf_(4, 5);

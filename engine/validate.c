@@ -48,18 +48,8 @@ static const char *const reserved_names[] = {
         "vps-provision",
 };
 
-/* Writes the error sentence; always terminates (truncation is harmless). */
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen) {
-                va_start(ap, fmt);
-                (void)!vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+/* Writes the error sentence and returns -EINVAL. */
+#define fail(err, errlen, ...) errorf(-EINVAL, (err), (errlen), __VA_ARGS__)
 
 /* Names the character at s (one UTF-8 sequence, or one byte when the text
  * is not UTF-8) so a message can point at it: "D", a space, U+00E9 …

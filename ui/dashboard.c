@@ -292,11 +292,7 @@ static char **wrap(const char *text, int width)
 
 static void free_phases(struct dash *d)
 {
-        for (size_t i = 0; i < d->n_phases; i++) {
-                free(d->phases[i].id);
-                free(d->phases[i].title);
-        }
-        free(d->phases);
+        ev_phases_free(d->phases, d->n_phases);
         free(d->pfrac);
         free(d->pdur);
         d->phases = NULL;
@@ -339,13 +335,10 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_SESSION_START:
                 free_phases(d);
                 d->n_phases = ev->session.n_phases;
-                d->phases = xcalloc(d->n_phases + 1, sizeof(*d->phases));
+                d->phases = ev_phases_copy(ev->session.phases, d->n_phases);
                 d->pfrac = xcalloc(d->n_phases + 1, sizeof(double));
                 d->pdur = xcalloc(d->n_phases + 1, sizeof(int64_t));
                 for (size_t i = 0; i < d->n_phases; i++) {
-                        d->phases[i] = ev->session.phases[i];
-                        d->phases[i].id = xstrdup(ev->session.phases[i].id);
-                        d->phases[i].title = xstrdup(ev->session.phases[i].title);
                         d->pdur[i] = -1;
                         if (d->phases[i].state == PHASE_DONE || d->phases[i].state == PHASE_SKIPPED)
                                 d->pfrac[i] = 1;

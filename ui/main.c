@@ -167,8 +167,6 @@ static bool offer_plain(const char *why, const struct cli *cli, const struct ans
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Full-screen run: the wizard (new provisioning runs only), then the
- * dashboard. Returns the exit code. */
 /* Creates and starts the engine thread; says why on stderr when it cannot. */
 static int start_engine(struct engine_opts *o, struct engine **ret)
 {
@@ -189,6 +187,8 @@ static int start_engine(struct engine_opts *o, struct engine **ret)
         return 0;
 }
 
+/* Full-screen run: the wizard (new provisioning runs only), then the
+ * dashboard. Returns the exit code. */
 static int run_tui(struct engine_opts *o, int sfd, const struct tui_caps *caps)
 {
         struct engine *e = NULL;

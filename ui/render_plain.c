@@ -37,11 +37,7 @@ struct render_plain *render_plain_new(FILE *out, bool verbose)
 
 static void free_phases(struct render_plain *r)
 {
-        for (size_t i = 0; i < r->n_phases; i++) {
-                free(r->phases[i].id);
-                free(r->phases[i].title);
-        }
-        free(r->phases);
+        ev_phases_free(r->phases, r->n_phases);
         r->phases = NULL;
         r->n_phases = 0;
 }
@@ -114,12 +110,7 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
         case EV_SESSION_START:
                 free_phases(r);
                 r->n_phases = ev->session.n_phases;
-                r->phases = xcalloc(r->n_phases ? r->n_phases : 1, sizeof(*r->phases));
-                for (size_t i = 0; i < r->n_phases; i++) {
-                        r->phases[i] = ev->session.phases[i];
-                        r->phases[i].id = xstrdup(ev->session.phases[i].id);
-                        r->phases[i].title = xstrdup(ev->session.phases[i].title);
-                }
+                r->phases = ev_phases_copy(ev->session.phases, r->n_phases);
                 fprintf(r->out, "vps-provision %s, session %s%s\n", VPSP_VERSION,
                         ev->session.session_id,
                         ev->session.mode == MODE_DRY_RUN    ? " (dry run: nothing will be changed)"

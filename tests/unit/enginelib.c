@@ -55,6 +55,30 @@ void etest_host(const char *root)
         setenv_in("VPS_PROVISION_LOCK", root, "lock/vps-provision.lock");
 }
 
+void etest_scratch_begin(struct etest_scratch *s)
+{
+        static char bin[PATH_MAX];
+
+        if (!bin[0]) {
+                snprintf(bin, sizeof(bin), "%s/bin", test_tmpdir());
+                test_path_prepend(bin);
+        }
+        test_rmtree(bin);   /* the last test's stubs and calls.log */
+        assert_int_equal(mkdir_p(bin, 0755), 0);
+        memset(s, 0, sizeof(*s));
+        s->bin = bin;
+        s->root = test_tmpdir();
+        snprintf(s->files, sizeof(s->files), "%s/files", s->root);
+        assert_int_equal(mkdir_p(s->files, 0755), 0);
+        etest_host(s->root);
+}
+
+void etest_scratch_end(struct etest_scratch *s)
+{
+        test_rmtree(s->root);
+        memset(s, 0, sizeof(*s));
+}
+
 void etest_opts(struct engine_opts *o, const char *root, enum session_mode mode,
                 const struct phase *const *phases, size_t n)
 {

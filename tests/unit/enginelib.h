@@ -4,6 +4,7 @@
  * keeping every event for the assertions. Used by test_engine and test_ops. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,6 +24,20 @@ typedef void (*etest_ui_fn)(struct engine *e, const struct event *ev, void *user
 /* Creates the fake host under root and points VPS_PROVISION_STATE_DIR,
  * _LOG_DIR and _LOCK there (root/state, root/log, root/lock/…). */
 void etest_host(const char *root);
+/* One scratch host per test, so that no test sees another's sessions,
+ * journal, lock or files: a new root with the fake host of etest_host()
+ * and root/files for what test phases write; etest_scratch_end() removes
+ * it. bin is the directory for stub commands: run.c reads PATH once per
+ * process, so it is one directory per test program, first on PATH from
+ * the first etest_scratch_begin() on, and emptied by every call. */
+struct etest_scratch {
+        char *root;
+        char files[PATH_MAX];
+        const char *bin;
+};
+void etest_scratch_begin(struct etest_scratch *s);
+void etest_scratch_end(struct etest_scratch *s);
+
 /* Rewrites root/os-release (id "debian" or another, version "13" …). */
 void etest_os(const char *root, const char *os_id, const char *version);
 

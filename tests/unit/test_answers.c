@@ -234,6 +234,18 @@ static void set_get_round_trip(void **state)
                 assert_int_equal(answers_get(&a, cases[i][0], cases[i][1], buf, sizeof(buf)), 0);
                 assert_string_equal(buf, cases[i][3]);
                 covered[answers_key_find(cases[i][0], cases[i][1]) - keys] = true;
+                /* and no other key changed: a key whose place in struct
+                 * answers is missing or wrong writes over another one */
+                for (size_t k = 0; k < n; k++) {
+                        if (strcmp(keys[k].section, cases[i][0]) == 0 &&
+                            strcmp(keys[k].name, cases[i][1]) == 0)
+                                continue;
+                        assert_int_equal(answers_get(&a, keys[k].section, keys[k].name, buf,
+                                                     sizeof(buf)), 0);
+                        if (strcmp(buf, keys[k].default_value) != 0)
+                                fail_msg("setting %s.%s changed %s.%s to \"%s\"", cases[i][0],
+                                         cases[i][1], keys[k].section, keys[k].name, buf);
+                }
         }
         for (size_t i = 0; i < n; i++)
                 if (!covered[i])

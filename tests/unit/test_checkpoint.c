@@ -140,6 +140,9 @@ static void test_missing_and_corrupt(void **state)
                       "\"this-session-id-is-far-too-long-for-the-field\","
                       "\"checksum\":\"" SHA_A "\",\"inputs\":\"" SHA_B "\"}");
 
+        /* a key twice: which checksum would count? */
+        check_corrupt("{\"phase_name\":\"desktop\",\"completed_at\":\"t\",\"session_id\":\"s\","
+                      "\"checksum\":\"" SHA_A "\",\"checksum\":\"" SHA_B "\",\"inputs\":\"" SHA_B "\"}");
         /* a file bigger than any checkpoint */
         char *big = malloc(70000);
         assert_non_null(big);

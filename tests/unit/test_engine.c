@@ -3,7 +3,12 @@
  * The phases make real, journaled changes in a scratch directory (files via
  * ops_write_file, a stub command via ops_run), so checkpoints, the journal,
  * rollback, resume, prompts, cancel, the lock and the dry run are exercised
- * for real; the test thread plays the UI. */
+ * for real; the test thread plays the UI.
+ *
+ * Every test has a scratch host of its own (etest_scratch: state, log,
+ * lock, stub commands, files), made before it and removed after it, so the
+ * tests run alone or in any order. The phases find their files from the
+ * state directory of the engine that runs them, never from a global. */
 #include "testlib.h"
 
 #include <errno.h>
@@ -21,15 +26,15 @@
 #include "secret.h"
 #include "session.h"
 
-static char *T;          /* scratch root */
-static char stubs[PATH_MAX];
-static char files[PATH_MAX];
-
 /* ---- fake phases --------------------------------------------------------- */
 
-static char *file_path(const char *name)
+/* ROOT/files/name, ROOT being the parent of the engine's state directory. */
+static char *phase_file(struct phase_ctx *c, const char *name)
 {
-        return test_path(files, name);
+        const char *state = phase_paths(c)->state_dir;
+        const char *slash = strrchr(state, '/');
+
+        return xasprintf("%.*s/files/%s", (int)(slash - state), state, name);
 }
 
 static int alpha_plan(struct phase_ctx *c)
@@ -40,7 +45,7 @@ static int alpha_plan(struct phase_ctx *c)
 
 static int alpha_verify(struct phase_ctx *c)
 {
-        char *p = file_path("alpha.txt");
+        char *p = phase_file(c, "alpha.txt");
         char *s = test_read(p);
         int ok = s && strcmp(s, "alpha\n") == 0;
         phase_verify_digest(c, "%s", s ? s : "");
@@ -51,33 +56,36 @@ static int alpha_verify(struct phase_ctx *c)
         return ok;
 }
 
-static int alpha_wait_cancel;   /* alpha waits up to 5 s for a cancel */
-
-static int alpha_run(struct phase_ctx *c)
+static int alpha_write(struct phase_ctx *c)
 {
-        char *p = file_path("alpha.txt");
+        char *p = phase_file(c, "alpha.txt");
         int r;
 
         phase_action_begin(c, "FILE_CREATE", p, "Writing alpha.txt");
         r = ops_write_file(c, p, "alpha\n", 6, 0644, getuid(), getgid());
         phase_action_end(c, r);
         free(p);
-        if (alpha_wait_cancel) {
-                for (int i = 0; i < 500; i++) {
-                        if (phase_cancel_requested(c))
-                                return -ECANCELED;
-                        phase_progress(c, i / 500.0, "waiting");
-                        usleep(10000);
-                }
-        }
         return r < 0 ? r : 0;
+}
+
+/* alpha, then up to 5 s of progress until a cancel arrives */
+static int alpha_slow_run(struct phase_ctx *c)
+{
+        int r = alpha_write(c);
+
+        for (int i = 0; r == 0 && i < 500; i++) {
+                if (phase_cancel_requested(c))
+                        return -ECANCELED;
+                phase_progress(c, i / 500.0, "waiting");
+                usleep(10000);
+        }
+        return r;
 }
 
 static int beta_verify(struct phase_ctx *c)
 {
-        char *p = file_path("beta.txt");
+        char *p = phase_file(c, "beta.txt");
         int ok = path_exists(p);
-        (void)c;
         free(p);
         return ok;
 }
@@ -85,7 +93,7 @@ static int beta_verify(struct phase_ctx *c)
 static int beta_run(struct phase_ctx *c)
 {
         const char *const argv[] = { "beta-cmd", "--go", NULL };
-        char *p = file_path("beta.txt");
+        char *p = phase_file(c, "beta.txt");
         int r;
 
         /* the file is the proof the command succeeded: written after it */
@@ -129,7 +137,10 @@ static bool disabled(const struct phase *p, const struct answers *a)
 }
 
 static const struct phase alpha = { .id = "alpha", .title = "Alpha", .weight = 30,
-                                    .plan = alpha_plan, .verify = alpha_verify, .run = alpha_run };
+                                    .plan = alpha_plan, .verify = alpha_verify, .run = alpha_write };
+static const struct phase alpha_slow = { .id = "alpha", .title = "Alpha", .weight = 30,
+                                         .plan = alpha_plan, .verify = alpha_verify,
+                                         .run = alpha_slow_run };
 static const struct phase beta = { .id = "beta", .title = "Beta", .weight = 60,
                                    .verify = beta_verify, .run = beta_run };
 static const struct phase gamma_ = { .id = "gamma", .title = "Gamma", .weight = 9,
@@ -140,29 +151,40 @@ static const struct phase broken = { .id = "broken", .title = "Broken", .weight 
                                      .verify = never_verifies, .run = succeeds };
 
 static const struct phase *table[] = { &alpha, &beta, &off, &gamma_ };
+static const struct phase *slow_table[] = { &alpha_slow, &beta, &off, &gamma_ };
 
 /* ---- harness --------------------------------------------------------- */
 
 enum responder { RESPOND_NONE, RESPOND_RETRY_FIXED, RESPOND_ROLLBACK, RESPOND_KEEP,
                  RESPOND_CANCEL_ON_ALPHA };
 
-static void set_beta_exit(int code)
+struct ui {
+        enum responder resp;
+        const struct etest_scratch *host;
+        int prompts;
+};
+
+static void set_beta_exit(const struct etest_scratch *h, int code)
 {
         char body[128];
         snprintf(body, sizeof(body), "echo beta output line; echo beta error >&2; exit %d", code);
-        test_stub(stubs, "beta-cmd", body);
+        test_stub(h->bin, "beta-cmd", body);
 }
 
 static void respond(struct engine *e, const struct event *ev, void *userdata)
 {
-        enum responder resp = *(enum responder *)userdata;
+        struct ui *ui = userdata;
 
         if (ev->type == EV_PROMPT) {
                 struct event *a = event_new(EV_ANSWER);
                 a->answer.prompt_id = ev->prompt.id;
-                switch (resp) {
+                switch (ui->resp) {
                 case RESPOND_RETRY_FIXED:
-                        set_beta_exit(0);
+                        if (ui->prompts++ > 0) {   /* the fix did not help: stop */
+                                a->answer.choice = CHOICE_KEEP;
+                                break;
+                        }
+                        set_beta_exit(ui->host, 0);
                         a->answer.choice = CHOICE_RETRY;
                         break;
                 case RESPOND_ROLLBACK:
@@ -173,14 +195,29 @@ static void respond(struct engine *e, const struct event *ev, void *userdata)
                 }
                 engine_send(e, a);
         }
-        if (resp == RESPOND_CANCEL_ON_ALPHA && ev->type == EV_PHASE_START &&
+        if (ui->resp == RESPOND_CANCEL_ON_ALPHA && ev->type == EV_PHASE_START &&
             strcmp(ev->phase_start.id, "alpha") == 0)
                 engine_send(e, event_new(EV_CANCEL));
 }
 
-static void run_engine(struct engine_opts *o, enum responder resp, struct etest_run *ret)
+/* One engine, built from o, run to its end on host h. */
+static void run_engine(const struct etest_scratch *h, struct engine_opts *o, enum responder resp,
+                       struct etest_run *ret)
 {
-        etest_run(o, respond, &resp, ret);
+        struct ui ui = { .resp = resp, .host = h };
+
+        etest_run(o, respond, &ui, ret);
+}
+
+/* --rollback with the confirmation given, on host h. */
+static void run_rollback(const struct etest_scratch *h, struct etest_run *ret)
+{
+        struct engine_opts o;
+
+        etest_opts(&o, h->root, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        o.assume_yes = true;
+        run_engine(h, &o, RESPOND_NONE, ret);
+        etest_opts_release(&o);
 }
 
 static int count(const char *hay, const char *needle)
@@ -191,33 +228,47 @@ static int count(const char *hay, const char *needle)
         return n;
 }
 
-static char *state_path(const char *rel)
+static char *state_path(const struct etest_scratch *h, const char *rel)
 {
-        char *s = test_path(T, "state");
+        char *s = test_path(h->root, "state");
         char *p = test_path(s, rel);
         free(s);
         return p;
 }
 
+static bool file_exists(const struct etest_scratch *h, const char *name)
+{
+        char *p = test_path(h->files, name);
+        bool r = path_exists(p);
+        free(p);
+        return r;
+}
+
+/* The newest session file on host h. */
+static void load_latest_session(const struct etest_scratch *h, struct session *ret)
+{
+        char path[PATH_MAX];
+        char *dir = state_path(h, "sessions");
+
+        assert_int_equal(session_find_latest(dir, 0, path, sizeof(path)), 0);
+        assert_int_equal(session_load(path, ret), 0);
+        free(dir);
+}
+
 static int setup(void **state)
 {
-        (void)state;
+        struct etest_scratch *h = xcalloc(1, sizeof(*h));
 
-        T = test_tmpdir();
-        snprintf(stubs, sizeof(stubs), "%s/bin", T);
-        snprintf(files, sizeof(files), "%s/files", T);
-        assert_int_equal(mkdir(stubs, 0755), 0);
-        assert_int_equal(mkdir(files, 0755), 0);
-        test_path_prepend(stubs);
-        set_beta_exit(0);
-        etest_host(T);
+        etest_scratch_begin(h);
+        set_beta_exit(h, 0);
+        *state = h;
         return 0;
 }
 
 static int teardown(void **state)
 {
-        (void)state;
-        test_rmtree(T);
+        etest_scratch_end(*state);
+        free(*state);
         return 0;
 }
 
@@ -225,6 +276,7 @@ static int teardown(void **state)
 
 static void full_run_then_rerun_skips(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
         const struct event *ev;
@@ -232,10 +284,9 @@ static void full_run_then_rerun_skips(void **state)
         struct checkpoint cp;
         struct session s;
         char *p;
-        (void)state;
 
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
-        run_engine(&o, RESPOND_NONE, &r);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
 
         ev = etest_find(&r, EV_SESSION_START, 0);
@@ -271,30 +322,30 @@ static void full_run_then_rerun_skips(void **state)
         assert_true(strv_contains(ev->session_end.summary, "gamma summary line"));
 
         /* the stub ran with its argv; its output went to the log events */
-        p = test_stub_calls(stubs);
+        p = test_stub_calls(h->bin);
         assert_non_null(strstr(p, "beta-cmd --go"));
         free(p);
 
         /* checkpoints of verified phases; none for the always-running one */
-        p = state_path("checkpoints");
+        p = state_path(h, "checkpoints");
         assert_int_equal(checkpoint_read(p, "alpha", &cp), 0);
         assert_int_equal(checkpoint_read(p, "beta", &cp), 0);
         assert_int_equal(checkpoint_read(p, "gamma", &cp), -ENOENT);
         free(p);
 
-        /* session file: completed, never the password */
+        /* session file: completed, never the password; the log neither */
         {
+                const char *pw = secret_str(etest_find(&r, EV_CREDENTIALS, 0)->credentials.password);
                 char path[PATH_MAX];
-                char *dir = state_path("sessions");
-                assert_int_equal(session_find_latest(dir, 0, path, sizeof(path)), 0);
-                assert_int_equal(session_load(path, &s), 0);
+                char *dir = state_path(h, "sessions"), *txt;
+
+                load_latest_session(h, &s);
                 assert_int_equal(s.status, SESSION_COMPLETED);
                 assert_int_equal(s.exit_code, 0);
-                const char *pw = secret_str(etest_find(&r, EV_CREDENTIALS, 0)->credentials.password);
-                char *txt = test_read(path);
+                assert_int_equal(session_find_latest(dir, 0, path, sizeof(path)), 0);
+                txt = test_read(path);
                 assert_null(strstr(txt, pw));
                 free(txt);
-                /* the log neither */
                 txt = test_read(s.log_path);
                 assert_non_null(txt);
                 assert_null(strstr(txt, pw));
@@ -306,53 +357,45 @@ static void full_run_then_rerun_skips(void **state)
         etest_run_release(&r);
 
         /* second run: verified phases are skipped and nothing is journaled */
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_int_equal(etest_end_state(&r, "alpha"), PHASE_SKIPPED);
         assert_int_equal(etest_end_state(&r, "beta"), PHASE_SKIPPED);
         assert_int_equal(etest_end_state(&r, "gamma"), PHASE_DONE);
-        p = test_stub_calls(stubs);
+        p = test_stub_calls(h->bin);
         assert_int_equal(count(p, "beta-cmd --go"), 1);   /* not run again */
         free(p);
         etest_run_release(&r);
+        etest_opts_release(&o);
 
         /* a rollback undoes the first run (the second changed nothing) */
-        etest_opts_release(&o);
-        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
-        o.assume_yes = true;
-        run_engine(&o, RESPOND_NONE, &r);
+        run_rollback(h, &r);
         assert_int_equal(r.code, EXIT_OK);
-        p = file_path("alpha.txt");
-        assert_false(path_exists(p));
-        free(p);
-        p = file_path("beta.txt");
-        assert_false(path_exists(p));
-        free(p);
-        p = state_path("checkpoints");
+        assert_false(file_exists(h, "alpha.txt"));
+        assert_false(file_exists(h, "beta.txt"));
+        p = state_path(h, "checkpoints");
         assert_int_equal(checkpoint_read(p, "alpha", &cp), -ENOENT);
         free(p);
         etest_run_release(&r);
 
         /* and a second rollback has nothing left to do */
-        run_engine(&o, RESPOND_NONE, &r);
+        run_rollback(h, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "nothing to roll back"));
         etest_run_release(&r);
-        etest_opts_release(&o);
 }
 
 static void failure_rolls_back_unattended(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
         const struct event *ev;
-        char *p;
-        (void)state;
 
-        set_beta_exit(3);
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
+        set_beta_exit(h, 3);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
         o.answers.on_failure = ON_FAILURE_ROLLBACK;
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
         assert_int_equal(r.prompts, 0);
         assert_int_equal(etest_end_state(&r, "beta"), PHASE_FAILED);
@@ -362,47 +405,40 @@ static void failure_rolls_back_unattended(void **state)
         assert_non_null(strstr(ev->session_end.message, "beta-cmd --go"));
         assert_non_null(strstr(ev->session_end.message, "exited with status 3"));
         assert_null(etest_find(&r, EV_CREDENTIALS, 0));
-        p = file_path("alpha.txt");
-        assert_false(path_exists(p));   /* undone */
-        free(p);
-        p = file_path("beta.txt");
-        assert_false(path_exists(p));
-        free(p);
+        assert_false(file_exists(h, "alpha.txt"));   /* undone */
+        assert_false(file_exists(h, "beta.txt"));
         etest_run_release(&r);
         etest_opts_release(&o);
-        set_beta_exit(0);
 }
 
 static void failure_kept_then_unfinished_then_resume(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
-        char *p, id[SESSION_ID_MAX];
-        (void)state;
+        char id[SESSION_ID_MAX];
 
-        set_beta_exit(1);
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
+        set_beta_exit(h, 1);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
         o.answers.on_failure = ON_FAILURE_KEEP;
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_FAILED_KEPT);
         strscpy(id, sizeof(id), etest_find(&r, EV_SESSION_START, 0)->session.session_id);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
-        p = file_path("alpha.txt");
-        assert_true(path_exists(p));     /* kept */
-        free(p);
+        assert_true(file_exists(h, "alpha.txt"));     /* kept */
         etest_run_release(&r);
 
         /* a new run refuses: the earlier one is unfinished */
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_UNFINISHED);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, id));
         etest_run_release(&r);
 
         /* resume once the cause is fixed: same session, finished */
-        set_beta_exit(0);
+        set_beta_exit(h, 0);
         etest_opts_release(&o);
-        etest_opts(&o, T, MODE_RESUME, table, ELEMENTSOF(table));
-        run_engine(&o, RESPOND_NONE, &r);
+        etest_opts(&o, h->root, MODE_RESUME, table, ELEMENTSOF(table));
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_string_equal(etest_find(&r, EV_SESSION_START, 0)->session.session_id, id);
         assert_int_equal(etest_end_state(&r, "alpha"), PHASE_SKIPPED);
@@ -410,35 +446,29 @@ static void failure_kept_then_unfinished_then_resume(void **state)
         etest_run_release(&r);
 
         /* nothing left to resume */
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "no unfinished run"));
-        etest_run_release(&r);
-
-        /* clean up for the next test */
-        etest_opts_release(&o);
-        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
-        o.assume_yes = true;
-        run_engine(&o, RESPOND_NONE, &r);
-        assert_int_equal(r.code, EXIT_OK);
         etest_run_release(&r);
         etest_opts_release(&o);
 }
 
-static void interactive_retry_and_rollback(void **state)
+/* After a retry the journal holds both attempts' changes; --rollback
+ * undoes all of them and closes the session. */
+static void interactive_retry_then_rollback(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
-        const struct event *pr;
-        char *p, *alpha_file;
-        bool listed = false;
-        (void)state;
+        const struct event *pr, *end;
+        struct session s;
+        struct checkpoint cp;
+        char *p, id[SESSION_ID_MAX];
 
-        /* retry after the cause is fixed */
-        set_beta_exit(2);
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
+        set_beta_exit(h, 2);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
         o.interactive = true;
-        run_engine(&o, RESPOND_RETRY_FIXED, &r);
+        run_engine(h, &o, RESPOND_RETRY_FIXED, &r);
         assert_int_equal(r.code, EXIT_OK);
         assert_int_equal(r.prompts, 1);
         pr = etest_find(&r, EV_PROMPT, 0);
@@ -447,24 +477,52 @@ static void interactive_retry_and_rollback(void **state)
         /* the failure dialog gets the command's last output lines */
         assert_true(strv_contains(pr->prompt.tail, "beta output line"));
         assert_true(strv_contains(pr->prompt.tail, "beta error"));
-        etest_run_release(&r);
-
-        /* roll back: the dialog lists the exact undo actions first */
-        etest_opts_release(&o);
-        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
-        o.assume_yes = true;
-        run_engine(&o, RESPOND_NONE, &r);
+        strscpy(id, sizeof(id), etest_find(&r, EV_SESSION_START, 0)->session.session_id);
+        assert_true(file_exists(h, "alpha.txt"));
+        assert_true(file_exists(h, "beta.txt"));
         etest_run_release(&r);
         etest_opts_release(&o);
 
-        set_beta_exit(2);
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_rollback(h, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        assert_string_equal(etest_find(&r, EV_SESSION_START, 0)->session.session_id, id);
+        end = etest_find(&r, EV_SESSION_END, 0);
+        assert_int_equal(end->session_end.status, SESSION_ROLLED_BACK);
+        assert_non_null(strstr(end->session_end.message, "was rolled back"));
+        assert_non_null(etest_find(&r, EV_ACTION_START, 0));   /* the undos were shown */
+        assert_false(file_exists(h, "alpha.txt"));
+        assert_false(file_exists(h, "beta.txt"));
+        p = state_path(h, "checkpoints");
+        assert_int_equal(checkpoint_read(p, "alpha", &cp), -ENOENT);
+        assert_int_equal(checkpoint_read(p, "beta", &cp), -ENOENT);
+        free(p);
+        load_latest_session(h, &s);
+        assert_string_equal(s.session_id, id);
+        assert_int_equal(s.status, SESSION_ROLLED_BACK);
+        for (size_t k = 0; k < s.n_phases; k++)
+                if (strcmp(s.phases[k].name, "alpha") == 0 || strcmp(s.phases[k].name, "beta") == 0)
+                        assert_int_equal(s.phases[k].status, PHASE_ROLLED_BACK);
+        session_release(&s);
+        etest_run_release(&r);
+}
+
+/* Roll back from the failure dialog: it lists the exact undo actions first. */
+static void interactive_rollback(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct etest_run r;
+        const struct event *pr;
+        char *alpha_file = test_path(h->files, "alpha.txt");
+        bool listed = false;
+
+        set_beta_exit(h, 2);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
         o.interactive = true;
-        run_engine(&o, RESPOND_ROLLBACK, &r);
+        run_engine(h, &o, RESPOND_ROLLBACK, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
         pr = etest_find(&r, EV_PROMPT, 0);
         assert_non_null(pr);
-        alpha_file = file_path("alpha.txt");
         for (size_t i = 0; pr->prompt.undo && pr->prompt.undo[i]; i++)
                 if (strstr(pr->prompt.undo[i], alpha_file))
                         listed = true;
@@ -472,105 +530,108 @@ static void interactive_retry_and_rollback(void **state)
         assert_false(path_exists(alpha_file));
         free(alpha_file);
         etest_run_release(&r);
+        etest_opts_release(&o);
+}
 
-        /* keep: exit 4, changes stay */
-        run_engine(&o, RESPOND_KEEP, &r);
+/* Keep from the failure dialog: exit 4, changes stay until --rollback. */
+static void interactive_keep_then_rollback(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct etest_run r;
+
+        set_beta_exit(h, 2);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
+        o.interactive = true;
+        run_engine(h, &o, RESPOND_KEEP, &r);
         assert_int_equal(r.code, EXIT_FAILED_KEPT);
-        p = file_path("alpha.txt");
-        assert_true(path_exists(p));
-        free(p);
+        assert_int_equal(r.prompts, 1);
+        assert_true(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
         etest_opts_release(&o);
 
-        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
-        o.assume_yes = true;
-        run_engine(&o, RESPOND_NONE, &r);
+        run_rollback(h, &r);
         assert_int_equal(r.code, EXIT_OK);
+        assert_int_equal(etest_find(&r, EV_SESSION_END, 0)->session_end.status, SESSION_ROLLED_BACK);
+        assert_false(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
-        etest_opts_release(&o);
-        set_beta_exit(0);
 }
 
 static void cancel_stops_at_safe_point(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
-        (void)state;
 
-        alpha_wait_cancel = 1;
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
-        run_engine(&o, RESPOND_CANCEL_ON_ALPHA, &r);
-        alpha_wait_cancel = 0;
+        etest_opts(&o, h->root, MODE_PROVISION, slow_table, ELEMENTSOF(slow_table));
+        run_engine(h, &o, RESPOND_CANCEL_ON_ALPHA, &r);
         assert_int_equal(r.code, EXIT_INTERRUPTED);
+        assert_int_equal(etest_end_state(&r, "alpha"), PHASE_FAILED);
         assert_int_equal(etest_end_state(&r, "beta"), _PHASE_STATE_MAX);  /* never started */
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "--resume"));
+        assert_true(file_exists(h, "alpha.txt"));   /* the change before the cancel stays */
         etest_run_release(&r);
         etest_opts_release(&o);
 
-        etest_opts(&o, T, MODE_ROLLBACK, table, ELEMENTSOF(table));
-        o.assume_yes = true;
-        run_engine(&o, RESPOND_NONE, &r);
+        /* an interrupted run rolls back like any other */
+        run_rollback(h, &r);
         assert_int_equal(r.code, EXIT_OK);
+        assert_int_equal(etest_find(&r, EV_SESSION_END, 0)->session_end.status, SESSION_ROLLED_BACK);
+        assert_false(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
-        etest_opts_release(&o);
 }
 
 static void lock_held_gives_6(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
         struct lock *l = NULL;
-        struct lock_info h;
+        struct lock_info li;
         char note[128];
-        (void)state;
 
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
-        assert_int_equal(lock_acquire(o.paths.lock_path, "test", &l, &h, note, sizeof(note)), 0);
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
+        assert_int_equal(lock_acquire(o.paths.lock_path, "test", &l, &li, note, sizeof(note)), 0);
         /* flock is per open file: a second acquire in this process still conflicts */
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         lock_release(l);
         assert_int_equal(r.code, EXIT_LOCKED);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "pid"));
+        assert_false(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
         etest_opts_release(&o);
 }
 
 static void preflight_refusal_writes_nothing(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
         char *p;
-        (void)state;
 
-        p = state_path("");
-        test_rmtree(p);
-        free(p);
-        etest_os(T, "ubuntu", "24.04");
-        etest_opts(&o, T, MODE_PROVISION, table, ELEMENTSOF(table));
-        run_engine(&o, RESPOND_NONE, &r);
+        etest_os(h->root, "ubuntu", "24.04");
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_PREFLIGHT);
         assert_true(etest_find(&r, EV_PREFLIGHT, 0)->preflight.refused);
-        p = state_path("");
+        p = state_path(h, "");
         assert_false(path_exists(p));
         free(p);
+        assert_false(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
-        etest_os(T, "debian", "13");
         etest_opts_release(&o);
 }
 
 static void dry_run_plans_and_writes_nothing(void **state)
 {
+        const struct etest_scratch *h = *state;
         struct engine_opts o;
         struct etest_run r;
         const struct event *ev;
         char *p;
-        (void)state;
 
-        p = state_path("");
-        test_rmtree(p);
-        free(p);
-        etest_opts(&o, T, MODE_DRY_RUN, table, ELEMENTSOF(table));
-        run_engine(&o, RESPOND_NONE, &r);
+        etest_opts(&o, h->root, MODE_DRY_RUN, table, ELEMENTSOF(table));
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_OK);
         /* one plan event per enabled phase, none for the disabled one */
         assert_non_null(etest_find(&r, EV_PLAN, 2));
@@ -578,26 +639,24 @@ static void dry_run_plans_and_writes_nothing(void **state)
         ev = etest_find(&r, EV_PLAN, 0);
         assert_int_equal(ev->plan.phase_index, 1);
         assert_string_equal(ev->plan.steps[0], "FILE_CREATE\talpha.txt\twrite alpha.txt");
-        p = state_path("");
+        p = state_path(h, "");
         assert_false(path_exists(p));
         free(p);
-        p = file_path("alpha.txt");
-        assert_false(path_exists(p));
-        free(p);
+        assert_false(file_exists(h, "alpha.txt"));
         etest_run_release(&r);
         etest_opts_release(&o);
 }
 
 static void unverifiable_phase_fails(void **state)
 {
+        const struct etest_scratch *h = *state;
         const struct phase *t[] = { &broken };
         struct engine_opts o;
         struct etest_run r;
-        (void)state;
 
-        etest_opts(&o, T, MODE_PROVISION, t, 1);
+        etest_opts(&o, h->root, MODE_PROVISION, t, 1);
         o.answers.on_failure = ON_FAILURE_ROLLBACK;
-        run_engine(&o, RESPOND_NONE, &r);
+        run_engine(h, &o, RESPOND_NONE, &r);
         assert_int_equal(r.code, EXIT_ROLLED_BACK);
         assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message,
                                "does not verify: it never verifies"));
@@ -605,18 +664,22 @@ static void unverifiable_phase_fails(void **state)
         etest_opts_release(&o);
 }
 
+#define ENGINE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(full_run_then_rerun_skips),
-                cmocka_unit_test(failure_rolls_back_unattended),
-                cmocka_unit_test(failure_kept_then_unfinished_then_resume),
-                cmocka_unit_test(interactive_retry_and_rollback),
-                cmocka_unit_test(cancel_stops_at_safe_point),
-                cmocka_unit_test(lock_held_gives_6),
-                cmocka_unit_test(preflight_refusal_writes_nothing),
-                cmocka_unit_test(dry_run_plans_and_writes_nothing),
-                cmocka_unit_test(unverifiable_phase_fails),
+                ENGINE_TEST(full_run_then_rerun_skips),
+                ENGINE_TEST(failure_rolls_back_unattended),
+                ENGINE_TEST(failure_kept_then_unfinished_then_resume),
+                ENGINE_TEST(interactive_retry_then_rollback),
+                ENGINE_TEST(interactive_rollback),
+                ENGINE_TEST(interactive_keep_then_rollback),
+                ENGINE_TEST(cancel_stops_at_safe_point),
+                ENGINE_TEST(lock_held_gives_6),
+                ENGINE_TEST(preflight_refusal_writes_nothing),
+                ENGINE_TEST(dry_run_plans_and_writes_nothing),
+                ENGINE_TEST(unverifiable_phase_fails),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, NULL, NULL);
 }

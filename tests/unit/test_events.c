@@ -611,10 +611,42 @@ static void test_names(void **state)
         assert_string_equal(session_mode_name((enum session_mode)42), "unknown");
 }
 
+/* The phase list a UI keeps from session_start: a deep copy, zeroed after
+ * its end, freed with ev_phases_free. */
+static void test_phases_copy(void **state)
+{
+        struct ev_phase_info v[2] = {
+                { .id = (char *)"preflight", .title = (char *)"Preflight checks", .weight = 1,
+                  .state = PHASE_DONE },
+                { .id = (char *)"desktop", .title = (char *)"XFCE desktop", .weight = 25,
+                  .state = PHASE_PENDING },
+        };
+        struct ev_phase_info *c;
+        (void)state;
+
+        c = ev_phases_copy(v, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_string_equal(c[i].id, v[i].id);
+                assert_ptr_not_equal(c[i].id, v[i].id);
+                assert_string_equal(c[i].title, v[i].title);
+                assert_ptr_not_equal(c[i].title, v[i].title);
+                assert_int_equal(c[i].weight, v[i].weight);
+                assert_int_equal(c[i].state, v[i].state);
+        }
+        assert_null(c[2].id);
+        assert_null(c[2].title);
+        ev_phases_free(c, 2);
+        c = ev_phases_copy(NULL, 0);
+        assert_null(c[0].id);
+        ev_phases_free(c, 0);
+        ev_phases_free(NULL, 3);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_session_start),
+                cmocka_unit_test(test_phases_copy),
                 cmocka_unit_test(test_preflight),
                 cmocka_unit_test(test_phase_start_end),
                 cmocka_unit_test(test_action_start_end),

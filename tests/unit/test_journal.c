@@ -323,6 +323,8 @@ static void test_bad_middle_line(void **state)
         check_bad_journal(GOOD1 "this is not json\n" GOOD2, "line 2");
         check_bad_journal(GOOD1 "\n" GOOD2, "line 2");
         check_bad_journal(GOOD1 "{\"seq\":1} trailing\n" GOOD2, "line 2");
+        /* a key twice in a line: the reason is in the message */
+        check_bad_journal(GOOD1 "{\"seq\":2,\"seq\":3}\n" GOOD2, "line 2: the key \"seq\" appears twice");
         /* seq going backwards */
         check_bad_journal(GOOD2 GOOD1 GOOD2, "line 2");
         /* a record whose undo is invalid, even as the last line */

@@ -387,11 +387,13 @@ static void test_delete_user(void **state)
         test_stub(stubs, "getent", "exit 2");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
         assert_calls("getent passwd devuser\n");
+        assert_string_equal(msg, "user devuser does not exist any more");
 
         /* root is never deleted, and odd names never reach a command */
         unlink(log);
         u.name = S("root");
         assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_string_equal(msg, "refusing to delete user \"root\"");
         u.name = S("-f");
         assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
         assert_calls("");
@@ -447,6 +449,13 @@ static void test_delete_group(void **state)
         test_stub(stubs, "getent", "exit 2");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
         assert_calls("getent group devusers\n");
+        assert_string_equal(msg, "group devusers does not exist any more");
+        unlink(log);
+        u.name = S("root");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_string_equal(msg, "refusing to delete group \"root\"");
+        assert_calls("");
+        u.name = S("devusers");
 
         test_stub(stubs, "getent", "exit 0");
         test_stub(stubs, "groupdel", "echo \"groupdel: cannot remove the primary group of user 'devuser'\" >&2; exit 8");

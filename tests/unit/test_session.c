@@ -429,6 +429,8 @@ static void test_load_errors(void **state)
                          "\"installation_method\":\"FLATPAK\"}]}", -EBADMSG);
         check_load_fails("{\"session_id\":\"20261122-101500\",\"status\":\"FAILED\"} extra",
                          -EBADMSG);
+        check_load_fails("{\"session_id\":\"20261122-101500\",\"status\":\"FAILED\","
+                         "\"status\":\"COMPLETED\"}", -EBADMSG);   /* a key twice */
 
         /* a minimal document from an older version loads with defaults */
         _cleanup_free_ char *p = test_path(dir, "minimal.json");

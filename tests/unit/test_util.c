@@ -240,6 +240,79 @@ static void utf8(void **state)
         assert_true(utf8_valid("", 0));
 }
 
+/* One character at a time: the decoder behind utf8_valid, events' JSON
+ * strings and the log's escaping. */
+static void utf8_chars(void **state)
+{
+        static const struct {
+                const char *s;
+                size_t n, want;
+        } cases[] = {
+                { "a", 1, 1 },
+                { "", 1, 1 },                       /* NUL is ASCII here; utf8_valid refuses it */
+                { "\x7f", 1, 1 },
+                { "\xc3\xa9x", 3, 2 },               /* é, then more */
+                { "\xe2\x82\xac", 3, 3 },            /* € */
+                { "\xf0\x9f\x98\x80", 4, 4 },        /* U+1F600 */
+                { "\xf4\x8f\xbf\xbf", 4, 4 },        /* U+10FFFF, the last */
+                { "\xef\xbf\xbd", 3, 3 },            /* U+FFFD */
+                { "\xc3\xa9", 1, 0 },                 /* cut off by n */
+                { "\xe2\x82\xac", 2, 0 },
+                { "\xf0\x9f\x98\x80", 3, 0 },
+                { "\x80", 1, 0 },                     /* a continuation byte alone */
+                { "\xc3\x28", 2, 0 },                 /* no continuation */
+                { "\xc1\xbf", 2, 0 },                 /* overlong (0xc0, 0xc1 never lead) */
+                { "\xe0\x9f\xbf", 3, 0 },            /* overlong 3-byte */
+                { "\xf0\x8f\xbf\xbf", 4, 0 },        /* overlong 4-byte */
+                { "\xed\xbf\xbf", 3, 0 },            /* surrogate */
+                { "\xf4\x90\x80\x80", 4, 0 },        /* above U+10FFFF */
+                { "\xf5\x80\x80\x80", 4, 0 },
+                { "\xff", 1, 0 },
+        };
+        (void)state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (utf8_char_len(cases[i].s, cases[i].n) != cases[i].want)
+                        fail_msg("case %zu: %zu, want %zu", i,
+                                 utf8_char_len(cases[i].s, cases[i].n), cases[i].want);
+        assert_int_equal(utf8_char_len("a", 0), 0);
+}
+
+static char *format(const char *fmt, ...) _printf_(1, 2);
+static char *format(const char *fmt, ...)
+{
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+static void xvasprintf_formats(void **state)
+{
+        char *s, *big;
+        (void)state;
+
+        s = format("%s=%d (%.1f%%)", "port", 3389, 12.5);
+        assert_string_equal(s, "port=3389 (12.5%)");
+        free(s);
+        s = format("%s", "");
+        assert_string_equal(s, "");
+        free(s);
+        /* longer than any stack buffer a printf might start with */
+        big = xmalloc(100001);
+        memset(big, 'x', 100000);
+        big[100000] = '\0';
+        s = format("<%s>", big);
+        assert_int_equal(strlen(s), 100002);
+        assert_int_equal(s[0], '<');
+        assert_int_equal(s[100001], '>');
+        free(s);
+        free(big);
+}
+
 static void strings(void **state)
 {
         char s[] = "  \t padded value \n";
@@ -272,6 +345,15 @@ static void strings(void **state)
                 assert_string_equal(n, "abc");
                 free(n);
         }
+        {
+                char err[8] = "old";
+                assert_int_equal(errorf(-EINVAL, err, sizeof(err), "port %d is taken", 3389),
+                                 -EINVAL);
+                assert_string_equal(err, "port 33");   /* cut, terminated */
+                assert_int_equal(errorf(-ENOENT, NULL, 0, "%s", "nowhere to write"), -ENOENT);
+                assert_int_equal(errorf(-EIO, err, 0, "%s", "no room"), -EIO);
+                assert_string_equal(err, "port 33");   /* untouched */
+        }
 }
 
 int main(void)
@@ -281,6 +363,7 @@ int main(void)
                 cmocka_unit_test(times),    cmocka_unit_test(files),
                 cmocka_unit_test(no_temp_left), cmocka_unit_test(sha256),
                 cmocka_unit_test(parsing),  cmocka_unit_test(utf8),
+                cmocka_unit_test(utf8_chars), cmocka_unit_test(xvasprintf_formats),
                 cmocka_unit_test(strings),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);

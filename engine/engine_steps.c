@@ -1,0 +1,375 @@
+/* engine_steps.c — the steps of a run: preflight, the dry run's plans,
+ * and the step loop that takes one phase to a verified end.
+ *
+ * One phase, one attempt: verify() first, and skip when it says done and
+ * the checkpoint was written for the same inputs (answers); else run(),
+ * verify() again, and write the checkpoint. A failed attempt ends in a
+ * question (retry, roll back, keep) that the on_failure policy answers
+ * when no UI can; retry starts a new attempt with a fresh context. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apt.h"
+#include "checkpoint.h"
+#include "engine_int.h"
+#include "log.h"
+
+/* engine_step_phase(): the person chose to try the phase again. */
+#define ATTEMPT_AGAIN (-1)
+
+static void emit_phase_start(struct engine *e, int i)
+{
+        struct event *ev = event_new(EV_PHASE_START);
+        ev->phase_start.index = i;
+        ev->phase_start.id = xstrdup(e->slots[i].id);
+        ev->phase_start.title = xstrdup(e->slots[i].title);
+        engine_emit(e, ev);
+}
+
+static void emit_phase_end(struct engine *e, int i, const char *message)
+{
+        struct event *ev = event_new(EV_PHASE_END);
+        ev->phase_end.index = i;
+        ev->phase_end.id = xstrdup(e->slots[i].id);
+        ev->phase_end.state = e->slots[i].state;
+        ev->phase_end.duration_ms = e->slots[i].duration_ms;
+        ev->phase_end.message = message ? xstrdup(message) : NULL;
+        engine_emit(e, ev);
+}
+
+void engine_step_preflight(struct engine *e)
+{
+        struct preflight_env env = e->o.preflight;
+        struct event *ev;
+        struct check_list checks = { 0 };
+        char mirror[512] = "", proxy[512] = "";
+        int failures;
+
+        e->cur = 0;
+        e->slots[0].state = PHASE_RUNNING;
+        e->phase_start_ms = now_ms();
+        emit_phase_start(e, 0);
+
+        if (!env.mirror_url) {
+                if (e->o.answers.apt_mirror[0])
+                        strscpy(mirror, sizeof(mirror), e->o.answers.apt_mirror);
+                else if (!env.apt_dir ||
+                         preflight_default_mirror(env.apt_dir, mirror, sizeof(mirror)) < 0)
+                        mirror[0] = '\0';
+                env.mirror_url = mirror[0] ? mirror : NULL;
+        }
+        /* the archive check goes the way apt goes (a proxy in apt.conf.d
+         * is common behind corporate firewalls and in test networks) */
+        if (env.mirror_url && !env.proxy && env.apt_dir) {
+                const char *h = strstr(env.mirror_url, "://");
+                char host[256] = "";
+
+                if (h)
+                        snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 3, ":/"), h + 3);
+                if (apt_proxy(strncasecmp(env.mirror_url, "https:", 6) == 0 ? "https" : "http", host,
+                              proxy, sizeof(proxy)) == 0 && proxy[0])
+                        env.proxy = proxy;
+        }
+        if (e->o.mode == MODE_RESUME)
+                env.dpkg_interrupted_ok = true;
+
+        preflight_gather(&env, &e->vps);
+        failures = preflight_check(&env, &e->vps, e->o.force, &checks);
+
+        for (size_t i = 0; i < checks.n; i++) {
+                const struct check *c = &checks.v[i];
+                engine_log(e, 0, c->status == CHECK_FAIL ? LOG_ERROR
+                                 : c->status == CHECK_WARN ? LOG_WARNING
+                                                           : LOG_INFO,
+                           "preflight", "%s: %s%s%s", c->name, c->message, c->fix ? " — " : "",
+                           c->fix ? c->fix : "");
+        }
+
+        ev = event_new(EV_PREFLIGHT);
+        ev->preflight.info = e->vps;
+        ev->preflight.checks = checks;    /* moved */
+        ev->preflight.refused = failures > 0;
+        engine_emit(e, ev);
+
+        e->slots[0].duration_ms = now_ms() - e->phase_start_ms;
+        e->slots[0].state = failures > 0 ? PHASE_FAILED : PHASE_DONE;
+        e->preflight_refused = failures > 0;
+        emit_phase_end(e, 0, failures > 0 ? "the server does not meet the requirements" : NULL);
+        e->cur_fraction = 0;
+        engine_progress(e, NULL, true);
+}
+
+static void inputs_digest(struct engine *e, const struct phase *p, char ret[SHA256_HEX])
+{
+        struct sha256_ctx *d = sha256_begin();
+        sha256_add(d, p->id, strlen(p->id));
+        if (p->inputs)
+                p->inputs(&e->o.answers, d);
+        sha256_end(d, ret);
+}
+
+/* verify() with a fresh digest; returns its result and the digest. */
+static int call_verify(struct phase_ctx *c, char ret_digest[SHA256_HEX])
+{
+        int r;
+
+        free(c->verify_note);
+        c->verify_note = NULL;
+        if (c->digest) {
+                char junk[SHA256_HEX];
+                sha256_end(c->digest, junk);
+        }
+        c->digest = sha256_begin();
+        r = c->p->verify ? c->p->verify(c) : 0;
+        sha256_end(c->digest, ret_digest);
+        c->digest = NULL;
+        return r;
+}
+
+static void set_phase_state(struct engine *e, int i, enum phase_state st)
+{
+        struct session_phase *sp;
+
+        e->slots[i].state = st;
+        if (!e->have_session)
+                return;
+        sp = session_find_phase(&e->session, e->slots[i].id);
+        if (!sp)
+                return;
+        sp->status = st;
+        if (st == PHASE_RUNNING) {
+                iso8601_now(sp->start_time);
+                sp->end_time[0] = '\0';
+        } else if (st != PHASE_PENDING && st != PHASE_DISABLED) {
+                iso8601_now(sp->end_time);
+                sp->duration_seconds = e->slots[i].duration_ms / 1000;
+        }
+}
+
+/* The checkpoint of a phase verified in session_id: the digest of what
+ * verify() saw and of the answers it depends on. */
+static int write_checkpoint(struct engine *e, const struct phase *p, const char *session_id,
+                            const char digest[SHA256_HEX], const char inputs[SHA256_HEX])
+{
+        struct checkpoint n = { 0 };
+
+        strscpy(n.phase, sizeof(n.phase), p->id);
+        iso8601_now(n.completed_at);
+        strscpy(n.session_id, sizeof(n.session_id), session_id);
+        memcpy(n.checksum, digest, SHA256_HEX);
+        memcpy(n.inputs, inputs, SHA256_HEX);
+        return checkpoint_write(e->o.paths.checkpoints_dir, &n);
+}
+
+/* Before run(): true when verify() says done and the checkpoint was
+ * written for these inputs (or the phase has none). A state that changed
+ * since the checkpoint but still verifies gets a fresh checkpoint. Never
+ * true with --force. */
+static bool already_done(struct engine *e, struct phase_ctx *c, const char inputs[SHA256_HEX])
+{
+        const struct phase *p = c->p;
+        char digest[SHA256_HEX];
+        struct checkpoint cp;
+        bool cp_ok;
+        int r;
+
+        cp_ok = checkpoint_read(e->o.paths.checkpoints_dir, p->id, &cp) == 0 &&
+                strcmp(cp.inputs, inputs) == 0;
+        if (c->sp)
+                c->sp->checkpoint_exists = cp_ok;
+        if (e->o.force)
+                return false;
+        r = call_verify(c, digest);
+        if (r < 0) {
+                engine_log(e, c->index, LOG_WARNING, p->id, "check before running failed: %s",
+                           strerror(-r));
+                return false;
+        }
+        if (r != 1)
+                return false;
+        if (!cp_ok && p->inputs) {
+                engine_log(e, c->index, LOG_INFO, p->id,
+                           "in place, but the answers it depends on changed since it was verified: running it again");
+                return false;
+        }
+        if (!cp_ok || strcmp(cp.checksum, digest) != 0) {
+                if (cp_ok)
+                        engine_log(e, c->index, LOG_INFO, p->id,
+                                   "state changed since the checkpoint but still verifies");
+                write_checkpoint(e, p, cp_ok ? cp.session_id : e->session.session_id, digest,
+                                 inputs);
+        }
+        return true;
+}
+
+/* run(), then verify() again and the checkpoint. A phase without verify()
+ * (the summary) is done when run() succeeds and gets no checkpoint.
+ * Returns 0 or -errno after phase_fail(). */
+static int run_and_verify(struct engine *e, struct phase_ctx *c, const char inputs[SHA256_HEX])
+{
+        const struct phase *p = c->p;
+        const char *title = e->slots[c->index].title;
+        char digest[SHA256_HEX];
+        int r, v;
+
+        if (c->verify_note)
+                engine_log(e, c->index, LOG_INFO, p->id, "to do: %s", c->verify_note);
+        engine_log(e, c->index, LOG_INFO, p->id, "%s: starting", title);
+        r = p->run ? p->run(c) : 0;
+        if (c->action)
+                phase_action_end(c, r);
+        if (r < 0 || !p->verify)
+                return r;
+        v = call_verify(c, digest);
+        if (v != 1)
+                return phase_fail(c, v < 0 ? v : -EPROTO,
+                                  "%s ran, but the result does not verify: %s", title,
+                                  c->verify_note ? c->verify_note : "no reason given");
+        r = write_checkpoint(e, p, e->session.session_id, digest, inputs);
+        if (r < 0)
+                phase_fail(c, r, "cannot write the checkpoint: %s", strerror(-r));
+        return r;
+}
+
+static void set_phase_error(struct phase_ctx *c, const char *message)
+{
+        if (c->sp) {
+                free(c->sp->error_message);
+                c->sp->error_message = xstrdup(message);
+        }
+}
+
+/* After a failed attempt (r < 0): interrupted by a cancel, or the
+ * person's choice — the on_failure policy's without a UI — of retry, roll
+ * back or keep. Releases c. Returns ATTEMPT_AGAIN or the exit code to
+ * stop with. */
+static int after_failure(struct engine *e, struct phase_ctx *c, int r)
+{
+        const int i = c->index;
+        const char *title = e->slots[i].title;
+        enum prompt_choice fallback, ch;
+        char *question, *err;
+        int failures;
+
+        if (r == -ECANCELED && engine_cancelled(e)) {
+                set_phase_state(e, i, PHASE_FAILED);
+                set_phase_error(c, "interrupted");
+                ctx_release(c);
+                emit_phase_end(e, i, "interrupted");
+                return EXIT_INTERRUPTED;
+        }
+        if (!c->error)
+                phase_fail(c, r, "%s failed: %s", title, strerror(-r));
+        set_phase_state(e, i, PHASE_FAILED);
+        set_phase_error(c, c->error);
+        engine_save_session(e);
+        emit_phase_end(e, i, c->error);
+
+        question = xasprintf("Phase \"%s\" failed", title);
+        fallback = e->o.answers.on_failure == ON_FAILURE_ROLLBACK ? CHOICE_ROLLBACK : CHOICE_KEEP;
+        ch = engine_ask(e, PROMPT_PHASE_FAILED, question, c->error, ctx_tail(c),
+                        engine_undo_preview(e), fallback);
+        free(question);
+        engine_log(e, i, LOG_INFO, "engine", "after the failure: %s", prompt_choice_name(ch));
+
+        if (ch == CHOICE_RETRY) {
+                ctx_release(c);
+                return ATTEMPT_AGAIN;
+        }
+        if (ch != CHOICE_ROLLBACK) {
+                engine_finish(e, EXIT_FAILED_KEPT, SESSION_FAILED,
+                              "%s; the changes were kept: fix the cause, then run vps-provision --resume (or --rollback to undo)",
+                              c->error);
+                ctx_release(c);
+                return EXIT_FAILED_KEPT;
+        }
+        err = xstrdup(c->error);
+        ctx_release(c);
+        failures = engine_rollback_session(e, e->journal, e->session.session_id);
+        for (size_t k = 1; k < e->n_slots; k++)
+                if (e->slots[k].state == PHASE_DONE || e->slots[k].state == PHASE_FAILED)
+                        set_phase_state(e, (int)k, PHASE_ROLLED_BACK);
+        if (failures)
+                engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED,
+                              "%s; the rollback could not undo %d change%s (see the log)", err,
+                              failures, failures == 1 ? "" : "s");
+        else
+                engine_finish(e, EXIT_ROLLED_BACK, SESSION_ROLLED_BACK,
+                              "%s; every change of this run was rolled back", err);
+        free(err);
+        return e->exit_code;
+}
+
+int engine_step_phase(struct engine *e, int i)
+{
+        struct slot *s = &e->slots[i];
+        char inputs[SHA256_HEX];
+        int code;
+
+        do {
+                struct phase_ctx c;
+                int64_t t0 = now_ms();
+                int r;
+
+                ctx_init(&c, e, i);
+                e->cur = i;
+                e->cur_fraction = 0;
+                e->phase_start_ms = t0;
+                set_phase_state(e, i, PHASE_RUNNING);
+                emit_phase_start(e, i);
+                engine_progress(e, NULL, true);
+                engine_save_session(e);
+
+                inputs_digest(e, s->p, inputs);
+                if (already_done(e, &c, inputs)) {
+                        s->duration_ms = now_ms() - t0;
+                        set_phase_state(e, i, PHASE_SKIPPED);
+                        engine_log(e, i, LOG_INFO, s->p->id, "%s: already done, verified — skipped",
+                                   s->title);
+                        ctx_release(&c);
+                        emit_phase_end(e, i, "already done (verified)");
+                        engine_save_session(e);
+                        return 0;
+                }
+
+                r = run_and_verify(e, &c, inputs);
+                s->duration_ms = now_ms() - t0;
+                if (r >= 0) {
+                        e->active_ms += s->duration_ms;
+                        e->active_weight += s->weight;
+                        set_phase_state(e, i, PHASE_DONE);
+                        e->cur_fraction = 1;
+                        engine_log(e, i, LOG_INFO, s->p->id, "%s: done in %.1f s", s->title,
+                                   (double)s->duration_ms / 1000.0);
+                        ctx_release(&c);
+                        emit_phase_end(e, i, NULL);
+                        engine_save_session(e);
+                        return 0;
+                }
+                code = after_failure(e, &c, r);
+        } while (code == ATTEMPT_AGAIN);
+        return code;
+}
+
+void engine_step_plan(struct engine *e)
+{
+        for (size_t i = 1; i < e->n_slots; i++) {
+                struct phase_ctx c;
+                struct event *ev;
+
+                if (!e->slots[i].enabled)
+                        continue;
+                ctx_init(&c, e, (int)i);
+                c.planning = true;
+                e->cur = (int)i;
+                if (c.p->plan)
+                        c.p->plan(&c);
+                ev = event_new(EV_PLAN);
+                ev->plan.phase_index = (int)i;
+                ev->plan.steps = TAKE_PTR(c.plan);
+                engine_emit(e, ev);
+                ctx_release(&c);
+        }
+}
