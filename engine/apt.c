@@ -143,6 +143,7 @@ void apt_pkg_list_parse(const char *out, const char *native, struct apt_pkg_list
         struct apt_pkg_list l = { 0 };
         size_t cap = 0;
 
+        (void)strscpy(l.native, sizeof(l.native), native ? native : "");
         for (const char *line = out; line && *line;) {
                 const char *end = strchr(line, '\n');
                 size_t len = end ? (size_t)(end - line) : strlen(line);
@@ -229,8 +230,14 @@ int apt_pkg_list_query(const char *const *names, struct apt_pkg_list *ret)
 
 enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *pkg)
 {
+        const char *colon = strchr(pkg, ':');
+        size_t n = strlen(pkg);
+
+        /* "name:amd64" on amd64, and "name:all", are listed as "name" */
+        if (colon && (strcmp(colon + 1, "all") == 0 || (l->native[0] && strcmp(colon + 1, l->native) == 0)))
+                n = (size_t)(colon - pkg);
         for (size_t i = 0; i < l->n; i++)
-                if (strcmp(l->v[i].name, pkg) == 0)
+                if (strlen(l->v[i].name) == n && memcmp(l->v[i].name, pkg, n) == 0)
                         return l->v[i].state;
         return APT_PKG_ABSENT;
 }
@@ -553,7 +560,6 @@ int apt_missing_recommends(char *const *pkgs, char *const *installed, char *cons
                 return -EIO;
         for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *rec = strchr(line, '\t'), *csave = NULL;
-
                 enum apt_pkg_state st = rec ? apt_pkg_state_parse(line, (size_t)(rec - line))
                                             : APT_PKG_ABSENT;
 

@@ -89,6 +89,7 @@ struct apt_pkg {
 struct apt_pkg_list {
         struct apt_pkg *v;
         size_t n;
+        char native[32];           /* dpkg's architecture, as given to the parser */
 };
 
 /* Reads APT_DPKG_FORMAT lines (other lines are skipped). native is dpkg's
@@ -101,8 +102,9 @@ void apt_pkg_list_parse(const char *out, const char *native, struct apt_pkg_list
  * only on success. */
 int apt_pkg_list_query(const char *const *names, struct apt_pkg_list *ret);
 void apt_pkg_list_release(struct apt_pkg_list *l);
-/* The state of pkg in l: "name" is the package of dpkg's architecture (or
- * "all"), "name:arch" that of arch. ABSENT when l has no such entry. */
+/* The state of pkg in l: "name" (or "name:NATIVE", "name:all") is the
+ * package of dpkg's architecture or of "all", "name:arch" that of a foreign
+ * arch. ABSENT when l has no such entry. */
 enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *pkg);
 
 /* The package names among apt-get install words, in order: options

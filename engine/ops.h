@@ -1,6 +1,10 @@
 /* ops.h — the system changes a phase may make, each journaled with its undo
  * before it is made, each idempotent (asking for what is already so changes
- * nothing and journals nothing).
+ * nothing and journals nothing); and, at the end, the read-only questions
+ * about packages, units and alternatives a phase asks. Phases start no
+ * process and download nothing themselves (tests/lint/layering checks it):
+ * what they want goes through here, and what they read of files through
+ * sysfile.h.
  *
  * Every function runs inside the current action of the phase (see phase.h),
  * sends its commands' output to the log and the dashboard's log pane, and on

@@ -192,6 +192,10 @@ static void status_fixture(void **state)
         /* a foreign architecture is named with it */
         assert_int_equal(apt_pkg_list_state(&l, "libfoo1"), APT_PKG_ABSENT);
         assert_int_equal(apt_pkg_list_state(&l, "libfoo1:i386"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "curl:amd64"), APT_PKG_INSTALLED);   /* native */
+        assert_int_equal(apt_pkg_list_state(&l, "curl:i386"), APT_PKG_ABSENT);
+        assert_int_equal(apt_pkg_list_state(&l, "leaving-pkg:all"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "cur"), APT_PKG_ABSENT);             /* a prefix */
         for (size_t i = 0; i < l.n; i++)
                 assert_int_equal(l.v[i].guarded, strcmp(l.v[i].name, "e2fsprogs") == 0);
         apt_pkg_list_release(&l);
