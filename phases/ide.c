@@ -234,25 +234,9 @@ static void run_checks(struct phase_ctx *c, const struct job *j, struct ide_chec
 static void record_session(struct phase_ctx *c, const struct job *j, const struct ide_check *k)
 {
         struct session *s = phase_session(c);
-        struct session_ide *d = NULL;
         const struct ide_entry *e = j->e;
+        struct session_ide *d = session_set_ide(s, e->ide_name);
 
-        for (size_t i = 0; i < s->n_ides; i++)
-                if (s->ides[i].ide_name && strcmp(s->ides[i].ide_name, e->ide_name) == 0) {
-                        d = &s->ides[i];
-                        free(d->version);
-                        free(d->installation_path);
-                        free(d->executable_path);
-                        free(d->desktop_launcher_path);
-                        free(d->command_name);
-                        strv_free(d->verification_errors);
-                        d->version = d->installation_path = d->executable_path = NULL;
-                        d->desktop_launcher_path = d->command_name = NULL;
-                        d->verification_errors = NULL;
-                        break;
-                }
-        if (!d)
-                d = session_add_ide(s, e->ide_name);
         d->version = k->version ? xstrdup(k->version) : NULL;
         d->installation_method = e->method == IDE_CAT_DEB_PACKAGE ? IDE_METHOD_DEB_PACKAGE :
                                  e->method == IDE_CAT_APPIMAGE ? IDE_METHOD_APPIMAGE :

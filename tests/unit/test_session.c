@@ -248,6 +248,29 @@ static void assert_session_equal(const struct session *a, const struct session *
         assert_int_equal(p->on_failure, q->on_failure);
 }
 
+/* A second run of an IDE phase refills its record: one record, emptied. */
+static void test_set_ide(void **state)
+{
+        struct session s;
+        struct session_ide *d;
+
+        (void)state;
+        session_init(&s, "20261206-120000");
+        d = session_set_ide(&s, "EXAMPLE");
+        d->version = xstrdup("1.0.0");
+        strv_push(&d->verification_errors, "command example-ide is not on PATH");
+        (void)session_add_ide(&s, "VSCODE");
+        d = session_set_ide(&s, "EXAMPLE");
+        assert_int_equal(s.n_ides, 2);
+        assert_ptr_equal(d, &s.ides[0]);
+        assert_string_equal(d->ide_name, "EXAMPLE");
+        assert_null(d->version);
+        assert_null(d->verification_errors);
+        assert_string_equal(session_set_ide(&s, "CURSOR")->ide_name, "CURSOR");
+        assert_int_equal(s.n_ides, 3);
+        session_release(&s);
+}
+
 static void test_json_roundtrip(void **state)
 {
         (void)state;
@@ -568,6 +591,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_roundtrip),
+                cmocka_unit_test(test_set_ide),
                 cmocka_unit_test(test_data_model_names),
                 cmocka_unit_test(test_no_password_anywhere),
                 cmocka_unit_test(test_save_load),
