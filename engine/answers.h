@@ -38,7 +38,9 @@ struct answers {
         char full_name[65];
         char password_hash[256];  /* "" = generate a password */
         unsigned password_length; /* generated password length, 16..64 */
+        bool layout_safe_password;/* letters only, same keys in QWERTY/QWERTZ/AZERTY */
         bool copy_root_ssh_keys;
+        bool sudo_password;       /* sudo asks for the password (default: NOPASSWD) */
         /* [ides] */
         char ides[ANSWERS_IDES_MAX]; /* ids of the IDE catalog, "a, b"; "" = none */
         char ide_catalog[4096];   /* "" = the installed catalog */

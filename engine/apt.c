@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ static bool parse_percent(const char *s, size_t n, double *ret)
         tmp[n] = '\0';
         errno = 0;
         *ret = strtod(tmp, &end);
-        return errno == 0 && end == tmp + n;
+        /* strtod() also reads "nan" and "inf", which no percent is */
+        return errno == 0 && end == tmp + n && isfinite(*ret);
 }
 
 int apt_status_parse(const char *line, size_t len, struct apt_status *ret)

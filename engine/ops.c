@@ -16,6 +16,7 @@
 
 #include "apt.h"
 #include "engine_int.h"
+#include "faultpoint.h"
 #include "journal.h"
 #include "log.h"
 #include "run.h"
@@ -210,6 +211,7 @@ static void apt_line(void *userdata, enum run_stream stream, const char *line, s
                 ctx_output_line(a->c, stream, line, len, truncated);
                 return;
         }
+        fault_point("status", line, len);
         if (apt_status_parse(line, len, &st) < 0)
                 return;
         switch (st.kind) {
@@ -540,6 +542,7 @@ static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, 
         if (fd < 0)
                 return -errno;
         close(fd);
+        fault_point("backup", path, strlen(path));
         r = write_file_atomic(ret_backup, data, len, 0600, (uid_t)-1, (gid_t)-1);
         if (r < 0) {
                 unlink(ret_backup);

@@ -34,6 +34,7 @@
 #include "apt.h"
 #include "fetch.h"
 #include "util.h"
+#include "validate.h"
 
 #define SMALL_FILE_MAX ((size_t)1 << 20)   /* os-release, meminfo, sources */
 #define CPUINFO_MAX ((size_t)16 << 20)     /* grows with the number of cores */
@@ -58,6 +59,8 @@ void preflight_env_default(struct preflight_env *env)
                 .network_timeout_ms = DEFAULT_TIMEOUT_MS,
                 .min_ram_mb = 1900,
                 .min_disk_gb = 10,
+                .state_dir = NULL,
+                .min_state_mb = 64,
                 .dpkg_interrupted_ok = false,
         };
 }
@@ -592,6 +595,63 @@ static void check_disk(const struct preflight_env *env, const struct vps_info *v
         check_detail(c, "required_gb", "%.0f", env->min_disk_gb);
 }
 
+/* The state directory (or the nearest parent that exists, since the run
+ * creates it): a run that cannot write its journal, session and backups
+ * must not start. Not a --force matter: without its journal a run could
+ * not be resumed or undone. */
+static void check_state_dir(const struct preflight_env *env, struct check_list *l)
+{
+        const char *name = "State directory";
+        char dir[PATH_MAX];
+        struct statvfs s;
+        struct check *c;
+        int64_t free_mb;
+
+        if (!env->state_dir)
+                return;
+        if (strscpy(dir, sizeof(dir), env->state_dir) < 0 || dir[0] != '/') {
+                check_add(l, "system", name, CHECK_FAIL,
+                          "set VPS_PROVISION_STATE_DIR to an absolute path of a directory",
+                          "%s is not a usable directory path", env->state_dir);
+                return;
+        }
+        while (!path_exists(dir) && strcmp(dir, "/") != 0) {
+                char *slash = strrchr(dir, '/');
+
+                if (slash == dir)
+                        dir[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        if (statvfs(dir, &s) < 0) {
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "check the file system, or point VPS_PROVISION_STATE_DIR elsewhere",
+                              "cannot look at %s: %s", dir, strerror(errno));
+                check_detail(c, "path", "%s", env->state_dir);
+                return;
+        }
+        free_mb = (int64_t)(((uint64_t)s.f_bavail * s.f_frsize) >> 20);
+        if ((s.f_flag & ST_RDONLY) || (access(dir, W_OK) < 0 && errno == EROFS))
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "remount it read-write, or point VPS_PROVISION_STATE_DIR at a "
+                              "writable directory; nothing was changed",
+                              "%s is on a read-only file system: the journal of changes, the "
+                              "session and the backups cannot be written", dir);
+        else if (free_mb < env->min_state_mb)
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "free some space there, or point VPS_PROVISION_STATE_DIR at a file "
+                              "system with room; nothing was changed",
+                              "only %lld MiB free for %s: the journal of changes, the session "
+                              "and the backups need at least %lld MiB",
+                              (long long)free_mb, env->state_dir, (long long)env->min_state_mb);
+        else
+                c = check_add(l, "system", name, CHECK_PASS, NULL, "%s: writable, %lld MiB free",
+                              env->state_dir, (long long)free_mb);
+        check_detail(c, "path", "%s", env->state_dir);
+        check_detail(c, "available_mb", "%lld", (long long)free_mb);
+        check_detail(c, "required_mb", "%lld", (long long)env->min_state_mb);
+}
+
 static void check_dpkg(const struct preflight_env *env, struct check_list *l)
 {
         const char *name = "Package manager";
@@ -687,6 +747,7 @@ int preflight_check(const struct preflight_env *env, struct vps_info *info, bool
         check_os(info, force, ret);
         check_ram(env, info, force, ret);
         check_disk(env, info, force, ret);
+        check_state_dir(env, ret);
         check_dpkg(env, ret);
         if (env->mirror_url && *env->mirror_url)
                 check_archive(env, info, ret);
@@ -734,6 +795,11 @@ static void mirror_consider(struct mirror_pick *m, const char *uri, size_t len, 
         int rank = mirror_rank(u, official);
 
         if (rank == 0 || (m->uri && rank >= m->rank))
+                return;
+        /* the rule of the answers' apt_mirror: a broken source line (a stray
+         * CR, a control character) must not become the URL checked and
+         * written back into system-prep's sources */
+        if (validate_url(u, NULL, 0) < 0)
                 return;
         free(m->uri);
         m->uri = TAKE_PTR(u);

@@ -52,6 +52,10 @@ struct preflight_env {
                                    * so the bar sits a little under 2048; messages say
                                    * "2 GiB" (min_ram_mb rounded up to whole GiB) */
         double min_disk_gb;       /* 10 (GiB available to non-root on root) */
+        const char *state_dir;    /* where the journal, sessions and backups go: must be
+                                   * writable with min_state_mb free (its nearest existing
+                                   * parent when it does not exist yet); NULL = skip */
+        int64_t min_state_mb;     /* 64 */
         bool dpkg_interrupted_ok; /* an interrupted dpkg is a warning, not a failure: set
                                    * when the run repairs it itself (--resume) */
 };
@@ -65,8 +69,9 @@ void preflight_env_default(struct preflight_env *env);
  * "vm-other") or "none". */
 void preflight_gather(const struct preflight_env *env, struct vps_info *ret);
 
-/* Runs the checks (root, OS is Debian 12 or 13, RAM, disk, dpkg healthy,
- * archive reachable), appending one check per item to ret. force turns
+/* Runs the checks (root, OS is Debian 12 or 13, RAM, disk, state
+ * directory writable with room, dpkg healthy, archive reachable),
+ * appending one check per item to ret. force turns
  * the RAM, disk and OS-version failures into warnings (never root or dpkg).
  * The archive check (an HTTP HEAD of MIRROR/dists/CODENAME/InRelease
  * through engine/fetch's fetch_head(), with env->proxy, which must answer

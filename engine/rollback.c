@@ -386,6 +386,8 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
+        /* a run killed while writing it leaves its temp file too */
+        (void)atomic_leftovers_remove(u->path);
         r = look_at(u->path, &st, msg, msglen);
         if (r != 0)
                 return r;
@@ -533,6 +535,7 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
                 struct stat st;
                 int r;
 
+                (void)atomic_leftovers_remove(paths[i]);
                 if (lstat(paths[i], &st) < 0) {
                         if (errno == ENOENT)
                                 continue;

@@ -166,10 +166,18 @@ bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port)
 
         while (l && *++l) {
                 unsigned lport = 0, state = 0;
-                char local[64];
+                char local[64], line[256];
+                size_t len = strcspn(l, "\n");
 
+                /* one line at a time: sscanf's spaces would skip a newline and
+                 * read a short line's missing fields from the next one (the
+                 * fields looked at are all in a line's first 100 bytes) */
+                if (len >= sizeof(line))
+                        len = sizeof(line) - 1;
+                memcpy(line, l, len);
+                line[len] = '\0';
                 /* "   0: 00000000:0D3D 00000000:0000 0A …" (tcp6: 32 hex digits) */
-                if (sscanf(l, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
+                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
                            &state) == 3 &&
                     lport == port && state == 0x0A)
                         return true;

@@ -22,13 +22,20 @@ static const struct cli_option options[] = {
           "Print progress as plain lines. This is also what happens when standard output is not a terminal." },
         { "json", 0, NULL, "one JSON event per line on standard output",
           "Print every event (phases, actions, log lines, progress, the end) as one JSON object per line, "
-          "for other programs to read." },
+          "for other programs to read. The events, their fields and which of them are stable are documented "
+          "in /usr/share/doc/vps-provision/json-events.md (format version 1, the \"v\" of every event)." },
         { "resume", 0, NULL, "continue the last run that did not finish",
           "Continue the newest unfinished run (failed with its changes kept, cancelled or killed) with its "
           "own answers: verified phases are skipped, an interrupted dpkg is repaired first." },
         { "rollback", 0, NULL, "undo every change of the last run, newest first",
           "Undo the changes of the newest run that still has any, newest first, from its transaction journal. "
-          "Shows the list and asks first; without a terminal it needs --yes." },
+          "Shows the list and asks first, saying how many earlier runs still have changes (--all undoes "
+          "them too); without a terminal it needs --yes." },
+        { "all", 0, NULL, "with --rollback: undo every run that has changes",
+          "With --rollback, undo every run that still has changes, newest first, after one confirmation "
+          "that lists them; without it --rollback undoes only the newest such run and says how many "
+          "earlier ones remain. A run whose changes cannot all be undone stops it; the runs before "
+          "that one stay as they are." },
         { "yes", 'y', NULL, "do not ask before --rollback",
           "Answer yes to the rollback confirmation (needed for --rollback without a terminal)." },
         { "force", 'f', NULL, "re-run verified phases and accept preflight warnings",
@@ -145,6 +152,8 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
                         c.json = true;
                 else if (strcmp(name, "yes") == 0)
                         c.yes = true;
+                else if (strcmp(name, "all") == 0)
+                        c.all = true;
                 else if (strcmp(name, "force") == 0)
                         c.force = true;
                 else if (strcmp(name, "help") == 0)
@@ -172,6 +181,10 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
         }
         if (c.yes && c.mode != MODE_ROLLBACK) {
                 snprintf(err, errlen, "--yes only applies to --rollback");
+                return -EINVAL;
+        }
+        if (c.all && c.mode != MODE_ROLLBACK) {
+                snprintf(err, errlen, "--all only applies to --rollback (vps-provision --rollback --all)");
                 return -EINVAL;
         }
         *ret = c;
