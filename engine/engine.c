@@ -38,7 +38,6 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
-
 #include "engine_int.h"
 #include "fetch.h"
 #include "log.h"

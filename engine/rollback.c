@@ -3,11 +3,11 @@
  * DESIGN: one function per undo kind. Each first looks at the system (with
  * commands found on PATH: dpkg and dpkg-query through apt.h's reader,
  * getent, systemctl, update-alternatives, ufw — so tests can stub them —
- * or with lstat/sha256 on the absolute paths
- * of the journal) and returns 1 ("skipped") when there is nothing left to
- * undo; only then does it act. That makes every undo safe to run twice,
- * which the write-ahead journal needs: a change may have been journaled but
- * never made, or undone just before a crash.
+ * or with lstat/sha256 on the absolute paths of the journal) and returns 1
+ * ("skipped") when there is nothing left to undo; only then does it act.
+ * That makes every undo safe to run twice, which the write-ahead journal
+ * needs: a change may have been journaled but never made, or undone just
+ * before a crash.
  *
  * Commands run through run_command() with the default environment (no
  * debconf questions). Their lines go to env->on_line; the last few are kept
