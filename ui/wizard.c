@@ -352,8 +352,27 @@ static void store_checks(struct wiz *w)
                         (void)answers_set(w->a, f->section, f->key, f->on ? "yes" : "no", err, sizeof(err));
                 }
         }
-        if (any_ide)
-                (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
+        if (!any_ide)
+                return;
+        /* the IDEs already chosen that the page has no box for (a catalog
+         * longer than the page, named in an answers file) stay chosen */
+        {
+                _cleanup_strv_ char **ids = answers_ide_list(w->a);
+
+                for (size_t i = 0; ids && ids[i]; i++) {
+                        bool shown = false;
+
+                        for (size_t j = 0; j < pg->n_f && !shown; j++)
+                                shown = pg->f[j].ide >= 0 &&
+                                        strcmp(w->cat.entries[pg->f[j].ide].id, ids[i]) == 0;
+                        if (shown)
+                                continue;
+                        if (list[0])
+                                strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+                        strncat(list, ids[i], sizeof(list) - strlen(list) - 1);
+                }
+        }
+        (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
 }
 
 /* Moves focus by dir (+1/-1) after checking the field being left. */
@@ -699,8 +718,12 @@ static void draw_footer(struct wiz *w, bool scrollable)
 {
         struct page *pg = cur_page(w);
         bool entries = false, checks = false;
+        const char *items[8];
+        /* dropped in this order while the line is wider than the terminal
+         * (the keys every page has first; Ctrl-C stays) */
+        static const char *const spare[] = { "Tab: move", "Ctrl-U: clear" };
         char t[256];
-        size_t n = 0;
+        size_t n_items = 0, n, width = 0;
 
         for (size_t i = 0; i < pg->n_f; i++) {
                 if (pg->f[i].kind == F_ENTRY)
@@ -708,19 +731,29 @@ static void draw_footer(struct wiz *w, bool scrollable)
                 else
                         checks = true;
         }
-        t[0] = '\0';
-#define ADD(s) (n += (size_t)snprintf(t + n, sizeof(t) - n, "%s%s", n ? "  " : " ", (s)))
-        ADD("Tab: move");
-        ADD(w->id == P_REVIEW ? "Enter: start" : "Enter: next");
+        items[n_items++] = "Tab: move";
+        items[n_items++] = w->id == P_REVIEW ? "Enter: start" : "Enter: next";
         if (entries)
-                ADD("Ctrl-U: clear");
+                items[n_items++] = "Ctrl-U: clear";
         if (checks)
-                ADD("Space: tick");
+                items[n_items++] = "Space: tick";
         if (scrollable)
-                ADD("PgUp/PgDn: scroll");
-        ADD(has_back(w) ? "Esc: back" : "Esc: leave");
-        ADD("Ctrl-C: cancel");
-#undef ADD
+                items[n_items++] = "PgUp/PgDn: scroll";
+        items[n_items++] = has_back(w) ? "Esc: back" : "Esc: leave";
+        items[n_items++] = "Ctrl-C: cancel";
+        for (size_t i = 0; i < n_items; i++)
+                width += 2 + strlen(items[i]);
+        for (size_t s = 0; s < ELEMENTSOF(spare) && COLS > 0 && width > (size_t)COLS; s++)
+                for (size_t i = 0; i < n_items; i++)
+                        if (items[i] && strcmp(items[i], spare[s]) == 0) {
+                                width -= 2 + strlen(items[i]);
+                                items[i] = NULL;
+                        }
+        t[0] = '\0';
+        n = 0;
+        for (size_t i = 0; i < n_items && n < sizeof(t); i++)
+                if (items[i])
+                        n += (size_t)snprintf(t + n, sizeof(t) - n, "%s%s", n ? "  " : " ", items[i]);
         tui_style_set(TP_WINDOW, A_REVERSE);
         tui_fill(LINES - 1, 0, COLS);
         tui_put(LINES - 1, 0, COLS, t);
