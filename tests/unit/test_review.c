@@ -184,6 +184,9 @@ int main(void)
                 cmocka_unit_test(test_consequences),
                 cmocka_unit_test(test_download),
         };
+        /* the IDE catalog (answers name its entries) as the source tree has it;
+         * the installed program reads the one in its data directory */
+        setenv("VPS_PROVISION_DATA_DIR", VPSP_SRCDIR "/assets", 1);
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();
         return r;
