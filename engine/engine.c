@@ -265,7 +265,7 @@ int engine_new(const struct engine_opts *o, struct engine **ret)
                 s->id = p->id;
                 s->title = p->title;
                 s->weight = p->weight;
-                s->enabled = !p->enabled || p->enabled(&o->answers);
+                s->enabled = phase_is_enabled(p, &o->answers);
                 s->state = s->enabled ? PHASE_PENDING : PHASE_DISABLED;
         }
         *ret = e;
@@ -398,7 +398,7 @@ static void emit_end(struct engine *e)
 
 /* ---- the engine thread -------------------------------------------------- */
 
-/* Footprint of the whole run, for tests/bench (issue 7): peak RSS of this
+/* Footprint of the whole run, for tests/bench: peak RSS of this
  * process (every thread; children excluded) and CPU time of the process
  * versus its reaped children (apt, dpkg and everything they started). */
 static void log_resources(void)
