@@ -14,6 +14,13 @@
 
 #define SYSFILE_MAX (16u << 20)
 
+bool sysfile_matches(const struct stat *st, const void *have, size_t have_len, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+        return S_ISREG(st->st_mode) && (st->st_mode & 07777) == mode && st->st_uid == uid &&
+               st->st_gid == gid && have_len == len && memcmp(have, data, len) == 0;
+}
+
 bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid)
 {
@@ -30,7 +37,7 @@ bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode
         /* one byte more than expected shows a file that grew since */
         if (read_file(path, len + 1, &have, &have_len) < 0)
                 return false;
-        return have_len == len && memcmp(have, data, len) == 0;
+        return sysfile_matches(&st, have, have_len, data, len, mode, uid, gid);
 }
 
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)
@@ -209,4 +216,48 @@ int sysfile_tcp_listening(const char *proc, uint16_t port)
                         return 1;
         }
         return read_ok ? 0 : last;
+}
+
+/* The parent of pid from proc/PID/stat ("pid (comm) state ppid …"; comm
+ * may hold spaces and parentheses: the last ')' ends it). 0 when unknown. */
+static pid_t parent_of(const char *proc, pid_t pid)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%d/stat", proc, (int)pid);
+        _cleanup_free_ char *stat = NULL;
+        const char *close;
+        long ppid;
+        char state, num[24];
+
+        if (read_file(path, 4096, &stat, NULL) < 0)
+                return 0;
+        close = strrchr(stat, ')');
+        if (!close || sscanf(close + 1, " %c %23s", &state, num) != 2 ||
+            parse_long(num, 0, 1L << 30, &ppid) < 0)
+                return 0;
+        return (pid_t)ppid;
+}
+
+int sysfile_ssh_connection(const char *proc, pid_t pid, char *buf, size_t size)
+{
+        static const char key[] = "SSH_CONNECTION=";
+
+        if (!proc)
+                proc = "/proc";
+
+        for (int depth = 0; pid > 1 && depth < 64; depth++) {
+                _cleanup_free_ char *path = xasprintf("%s/%d/environ", proc, (int)pid);
+                _cleanup_free_ char *env = NULL;
+                size_t len = 0;
+
+                if (read_file(path, 1u << 20, &env, &len) == 0) {
+                        /* NUL-separated NAME=VALUE entries */
+                        for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+                                if (strncmp(env + i, key, strlen(key)) == 0) {
+                                        strscpy(buf, size, env + i + strlen(key));
+                                        return 1;
+                                }
+                }
+                pid = parent_of(proc, pid);
+        }
+        return 0;
 }

@@ -170,12 +170,16 @@ static int run_user(struct phase_ctx *c)
         int r;
 
         phase_action_begin(c, "COMMAND", "steps", "Creating the test account");
-        if (phase_answers(c)->layout_safe_password)
-                r = secret_generate_layout_safe(secret_layout_safe_length(phase_answers(c)->password_length), &pw);
-        else
-                r = secret_generate_password(phase_answers(c)->password_length, &pw);
-        if (r < 0)
-                return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
+        /* as the real user phase: a hash from the answers means no
+         * generated password */
+        if (!phase_answers(c)->password_hash[0]) {
+                if (phase_answers(c)->layout_safe_password)
+                        r = secret_generate_layout_safe(secret_layout_safe_length(phase_answers(c)->password_length), &pw);
+                else
+                        r = secret_generate_password(phase_answers(c)->password_length, &pw);
+                if (r < 0)
+                        return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
+        }
         phase_set_credentials(c, phase_answers(c)->username, pw);
         r = phase_action_end(c, steps(c, "account", 5));
         if (r < 0)
@@ -228,8 +232,16 @@ static const struct phase fake_fail = {
 
 static const struct phase *const table[] = { &fake_prep, &fake_files, &fake_user, &fake_fail, NULL };
 
-const struct phase *const *phases_all(size_t *ret_n)
+int phases_load(const struct answers *a, struct phase_table *ret, char *err, size_t errlen)
 {
-        *ret_n = ELEMENTSOF(table) - 1;
-        return table;
+        (void)a;
+        (void)err;
+        (void)errlen;
+        *ret = (struct phase_table){ .v = (const struct phase **)table, .n = ELEMENTSOF(table) - 1 };
+        return 0;
+}
+
+void phases_release(struct phase_table *t)
+{
+        *t = (struct phase_table){ 0 };
 }

@@ -208,6 +208,84 @@ static void files_changed_and_undone(void **state)
         unlink(gone);
 }
 
+#define OTHER 65534   /* nobody: the owner of an adopted account's home */
+
+/* files/home is another user's, and its .config a link that user made to
+ * files/rootdir (root's, as /root or /etc would be); files/alias is root's
+ * link to files/real in a directory only root writes (as usrmerge's /lib). */
+static int links_script(struct phase_ctx *c)
+{
+        _cleanup_free_ char *conf = fpath("home/.config/app.conf"),
+                           *sub = fpath("home/.config/sub"),
+                           *keep = fpath("home/.config/keep.conf"),
+                           *alias = fpath("alias/through-root-link.conf");
+
+        record(ops_write_file(c, conf, "planted\n", 8, 0644, OTHER, OTHER));
+        record(ops_mkdir(c, sub, 0755, OTHER, OTHER));
+        record(ops_remove_file(c, keep));
+        record(ops_write_file(c, alias, "ok\n", 3, 0644, 0, 0));
+        return 0;
+}
+
+static void links_in_a_users_home(void **state)
+{
+        _cleanup_free_ char *home = fpath("home"), *link = fpath("home/.config"),
+                           *rootdir = fpath("rootdir"), *keep = fpath("rootdir/keep.conf"),
+                           *planted = fpath("rootdir/app.conf"), *sub = fpath("rootdir/sub"),
+                           *real = fpath("real"), *alias = fpath("alias"),
+                           *made = fpath("real/through-root-link.conf");
+        struct etest_run r;
+        char *s, *text;
+        (void)state;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(mkdir(home, 0755), 0);
+        assert_int_equal(chown(home, OTHER, OTHER), 0);
+        assert_int_equal(mkdir(rootdir, 0700), 0);
+        test_write(keep, "root's file\n");
+        assert_int_equal(symlink(rootdir, link), 0);
+        assert_int_equal(lchown(link, OTHER, OTHER), 0);
+        assert_int_equal(mkdir(real, 0755), 0);
+        assert_int_equal(symlink(real, alias), 0);
+
+        assert_int_equal(provision(links_script, &r), EXIT_OK);
+        text = run_text(&r);
+        etest_run_release(&r);
+        assert_int_equal(n_results, 4);
+        assert_int_equal(results[0], -ELOOP);
+        assert_int_equal(results[1], -ELOOP);
+        assert_int_equal(results[2], -ELOOP);
+        assert_int_equal(results[3], 0);
+        /* nothing written, made or removed through the user's link */
+        assert_false(path_exists(planted));
+        assert_false(path_exists(sub));
+        s = test_read(keep);
+        assert_string_equal(s, "root's file\n");
+        free(s);
+        /* each refusal names the link and what to do */
+        assert_non_null(strstr(text, "home/.config is a symbolic link that belongs to uid 65534"));
+        assert_non_null(strstr(text, "move the link away and run again"));
+        free(text);
+        s = test_read(made);
+        assert_string_equal(s, "ok\n");
+        free(s);
+
+        assert_int_equal(rollback(), EXIT_OK);
+        assert_false(path_exists(made));
+        s = test_read(keep);
+        assert_string_equal(s, "root's file\n");
+        free(s);
+        unlink(keep);
+        unlink(link);
+        unlink(alias);
+        rmdir(rootdir);
+        rmdir(home);
+        rmdir(real);
+}
+
 /* ---- commands ------------------------------------------------------------ */
 
 static int commands_script(struct phase_ctx *c)
@@ -1160,6 +1238,7 @@ int main(void)
                 cmocka_unit_test(parse_candidate),
                 cmocka_unit_test(parse_alternative),
                 cmocka_unit_test(files_changed_and_undone),
+                cmocka_unit_test(links_in_a_users_home),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
                 cmocka_unit_test(apt_interrupted_install_completed),
