@@ -52,6 +52,7 @@ enum key_id {
         K_APT_MIRROR,
         K_LOG_LEVEL,
         K_ON_FAILURE,
+        K_APT_LOCK_WAIT,
         _K_MAX,
 };
 
@@ -320,6 +321,19 @@ static const struct answers_key keys[] = {
                 "failing step.",
                 false,
         },
+        [K_APT_LOCK_WAIT] = {
+                "run", "apt_lock_wait", ANSWERS_UINT, "1800", "0..86400",
+                "Seconds to wait for another package manager to finish (0: do not wait).",
+                "How long, in seconds, the run waits when another program holds the "
+                "package manager's lock: on a freshly booted server that is usually "
+                "Debian's automatic security updates (unattended-upgrades), which can "
+                "take several minutes. The dashboard and the log say which program holds "
+                "the lock and how long the run has waited. When the lock is still held "
+                "after this long the run stops with a message naming that program; "
+                "when that happens before the run's first change, nothing was changed. "
+                "1800 (30 minutes) by default; 0 stops at once.",
+                false,
+        },
 };
 
 /* Where a key's value lives in struct answers and how it is checked. */
@@ -360,6 +374,7 @@ static const struct field fields[] = {
         [K_APT_MIRROR] = { AT(apt_mirror) },
         [K_LOG_LEVEL] = { .names = log_level_names, .n_names = _LOG_LEVEL_MAX },
         [K_ON_FAILURE] = { .names = on_failure_names, .n_names = ELEMENTSOF(on_failure_names) },
+        [K_APT_LOCK_WAIT] = { AT(apt_lock_wait), .min = 0, .max = 86400 },
 };
 
 /* The tables are as long as their last entry: a key added at the end of
@@ -816,6 +831,7 @@ void answers_init(struct answers *a)
                 .upgrade = false,
                 .log_level = LOG_INFO,
                 .on_failure = ON_FAILURE_ROLLBACK,
+                .apt_lock_wait = 1800,
         };
 }
 

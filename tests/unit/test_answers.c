@@ -61,6 +61,7 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_string_equal(a->apt_mirror, b->apt_mirror);
         assert_int_equal(a->log_level, b->log_level);
         assert_int_equal(a->on_failure, b->on_failure);
+        assert_int_equal(a->apt_lock_wait, b->apt_lock_wait);
 }
 
 static int parse_str(const char *text, struct answers *a, struct answers_errors *e)
@@ -94,6 +95,7 @@ static void non_defaults(struct answers *a)
                 { "system", "apt_mirror", "https://mirror.example.org/debian" },
                 { "run", "log_level", "error" },
                 { "run", "on_failure", "keep" },
+                { "run", "apt_lock_wait", "90" },
         };
         char err[512];
 
@@ -142,7 +144,7 @@ static void key_table(void **state)
         (void)state;
 
         k = answers_keys(&n);
-        assert_int_equal(n, 21);
+        assert_int_equal(n, 22);
         answers_init(&a);
         answers_init(&b);
         for (size_t i = 0; i < n; i++) {
@@ -228,6 +230,8 @@ static void set_get_round_trip(void **state)
                 { "run", "log_level", "error", "error" },
                 { "run", "on_failure", "keep", "keep" },
                 { "run", "on_failure", "rollback", "rollback" },
+                { "run", "apt_lock_wait", "0", "0" },
+                { "run", "apt_lock_wait", "600", "600" },
         };
         bool covered[32] = { false };
         const struct answers_key *keys;
