@@ -130,21 +130,6 @@ int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t 
         return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int safepath_sync_dir(const struct safepath *p)
 {
         _cleanup_close_ int fd = openat(p->dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ports.h"
 #include "util.h"
 
 #define SYSFILE_MAX (16u << 20)
@@ -167,55 +168,35 @@ bool sysfile_user_in_group(const char *user, const char *group)
         return sysfile_in_group(&copy, group, NULL);
 }
 
+/* Whether port is among the LISTEN sockets ports' one reader found. */
+static bool port_among(const uint16_t *ports, size_t n, uint16_t port)
+{
+        for (size_t i = 0; i < n; i++)
+                if (ports[i] == port)
+                        return true;
+        return false;
+}
+
 bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port)
 {
-        const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        size_t n = 0;
 
-        while (l && *++l) {
-                unsigned lport = 0, state = 0;
-                char local[64], line[256];
-                size_t len = strcspn(l, "\n");
-
-                /* one line at a time: sscanf's spaces would skip a newline and
-                 * read a short line's missing fields from the next one (the
-                 * fields looked at are all in a line's first 100 bytes) */
-                if (len >= sizeof(line))
-                        len = sizeof(line) - 1;
-                memcpy(line, l, len);
-                line[len] = '\0';
-                /* "   0: 00000000:0D3D 00000000:0000 0A …" (tcp6: 32 hex digits) */
-                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
-                           &state) == 3 &&
-                    lport == port && state == 0x0A)
-                        return true;
-                l = strchr(l, '\n');
-        }
-        return false;
+        ports_parse_proc_net_tcp(text, &ports, &inodes, &n);
+        return port_among(ports, n, port);
 }
 
 int sysfile_tcp_listening(const char *proc, uint16_t port)
 {
-        static const char *const names[] = { "net/tcp", "net/tcp6" };
-        int read_ok = 0, last = -ENOENT;
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        size_t n = 0;
+        int r = ports_read_listening(proc ? proc : "/proc", &ports, &inodes, &n);
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                _cleanup_free_ char *text = NULL;
-                char path[512];
-                int r;
-
-                if (snprintf(path, sizeof(path), "%s/%s", proc ? proc : "/proc", names[i]) >=
-                    (int)sizeof(path))
-                        return -ENAMETOOLONG;
-                r = read_file(path, 64u << 20, &text, NULL);
-                if (r < 0) {
-                        last = r;   /* no IPv6 in this kernel: tcp6 is missing */
-                        continue;
-                }
-                read_ok++;
-                if (sysfile_parse_proc_net_tcp(text, port))
-                        return 1;
-        }
-        return read_ok ? 0 : last;
+        if (r < 0)
+                return r;
+        return port_among(ports, n, port) ? 1 : 0;
 }
 
 /* The parent of pid from proc/PID/stat ("pid (comm) state ppid …"; comm

@@ -97,6 +97,9 @@ int atomic_leftovers_remove(const char *path);
 int atomic_leftovers_remove_at(int dir, const char *name);
 int copy_file_synced(const char *from, const char *to, mode_t mode);
 int fsync_dir_of(const char *path);
+/* Writes all len bytes of data to fd (again after EINTR or a short write):
+ * 0, or -errno. */
+int write_all(int fd, const void *data, size_t len);
 bool path_exists(const char *path);
 
 /* SHA-256 as 64 lower-case hex digits plus NUL. */

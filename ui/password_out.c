@@ -81,21 +81,6 @@ const char *password_out_name(const struct password_out *o, char *buf, size_t si
         return buf;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int password_out_write(struct password_out *o, const struct secret *pw)
 {
         int r;
