@@ -802,6 +802,18 @@ static void home_case_init(struct home_case *hc, bool used)
         assert_int_equal(hc->n, 4);
 }
 
+/* Rolls the case's journal back with env pointed at its state and skeleton. */
+static void home_case_rollback(struct home_case *hc, struct rollback_env *e)
+{
+        e->plan = (const struct journal_entry *const *)hc->list;
+        e->n_plan = hc->n;
+        e->state_dir = hc->state;
+        e->skel_dir = hc->skel;
+        e->notes = NULL;
+        assert_int_equal(journal_rollback(hc->j, (const struct journal_entry *const *)hc->list, hc->n,
+                                          rollback_apply, e), 0);
+}
+
 static void home_case_release(struct home_case *hc)
 {
         free(hc->list);
@@ -824,13 +836,7 @@ static void test_home_used_is_kept(void **state)
         struct stat st;
 
         home_case_init(&hc, true);
-        e2.plan = (const struct journal_entry *const *)hc.list;
-        e2.n_plan = hc.n;
-        e2.state_dir = hc.state;
-        e2.skel_dir = hc.skel;
-        e2.notes = NULL;
-        assert_int_equal(journal_rollback(hc.j, (const struct journal_entry *const *)hc.list, hc.n,
-                                          rollback_apply, &e2), 0);
+        home_case_rollback(&hc, &e2);
 
         kept_dir = test_path(hc.state, "kept-homes");
         kept = test_path(hc.state, "kept-homes/devuser-20261206-101500");
@@ -874,13 +880,7 @@ static void test_home_unused_is_removed(void **state)
         _cleanup_free_ char *kept_dir = NULL;
 
         home_case_init(&hc, false);
-        e2.plan = (const struct journal_entry *const *)hc.list;
-        e2.n_plan = hc.n;
-        e2.state_dir = hc.state;
-        e2.skel_dir = hc.skel;
-        e2.notes = NULL;
-        assert_int_equal(journal_rollback(hc.j, (const struct journal_entry *const *)hc.list, hc.n,
-                                          rollback_apply, &e2), 0);
+        home_case_rollback(&hc, &e2);
         kept_dir = test_path(hc.state, "kept-homes");
         assert_false(path_exists(kept_dir));
         assert_null(e2.notes);
