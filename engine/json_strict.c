@@ -195,6 +195,13 @@ static int scan_text(struct scan *s)
         return r;
 }
 
+/* The length of the character at text[i]: 1 for ASCII (and for a byte
+ * that starts no UTF-8 sequence, which ascii_copy() leaves as it is). */
+static size_t char_len(const char *text, size_t len, size_t i)
+{
+        return (unsigned char)text[i] < 0x80 ? 1 : utf8_char_len(text + i, len - i);
+}
+
 /* json-c 0.17 and later refuse in strict mode every byte above 0x7f in a
  * string, so well-formed UTF-8 ("→" in a command's output, "José") made
  * a session or journal line "damaged" on Debian 13 while Debian 12's
@@ -215,7 +222,7 @@ static char *ascii_copy(const char *text, size_t len, size_t *ret_len)
         buf_append(&b, text, n);
         for (size_t i = n; i < len;) {
                 unsigned char c = (unsigned char)text[i];
-                size_t cl = c < 0x80 ? 1 : utf8_char_len(text + i, len - i);
+                size_t cl = char_len(text, len, i);
                 uint32_t cp;
 
                 if (cl <= 1) {
@@ -243,15 +250,10 @@ static size_t original_offset(const char *text, size_t len, size_t at)
         size_t i = 0, j = 0;
 
         while (i < len && j < at) {
-                size_t cl = (unsigned char)text[i] < 0x80 ? 1 : utf8_char_len(text + i, len - i);
+                size_t cl = char_len(text, len, i);
 
-                if (cl <= 1) {
-                        i++;
-                        j++;
-                        continue;
-                }
-                j += cl == 4 ? 12 : 6;
-                i += cl;
+                j += cl <= 1 ? 1 : cl == 4 ? 12 : 6;   /* as ascii_copy() wrote it */
+                i += cl <= 1 ? 1 : cl;
         }
         return i;
 }
