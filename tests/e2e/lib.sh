@@ -112,8 +112,11 @@ th__cleanup() {
                 return "$rc"
         fi
         th_step "cleanup: removing ${TH_HOSTS[*]}"
+        # A provisioned host is a desktop's worth of files (its overlay's
+        # upper directory) after up to 30 s of poweroff; several removed at
+        # once on a loaded machine took more than a minute each.
         for name in "${TH_HOSTS[@]}"; do
-                timeout -k 5 60 "$TH_TESTHOST" rm "$name" &
+                timeout -k 5 300 "$TH_TESTHOST" rm "$name" &
                 pids+=($!)
         done
         for name in "${pids[@]}"; do
