@@ -250,6 +250,7 @@ static void apt_line(void *userdata, enum run_stream stream, const char *line, s
         double span = a->to - a->from, f;
 
         if (stream != RUN_STATUS) {
+                fault_point("output", line, len);
                 if (len >= 2 && line[0] == 'E' && line[1] == ':')
                         snprintf(a->last_error, sizeof(a->last_error), "%.*s", (int)len, line);
                 ctx_output_line(a->c, stream, line, len, truncated);
