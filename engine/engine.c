@@ -39,7 +39,6 @@
 #include <sys/resource.h>
 
 #include "engine_int.h"
-#include "fetch.h"
 #include "log.h"
 
 #define PROGRESS_INTERVAL_MS 200
@@ -309,11 +308,6 @@ void engine_detach_ui(struct engine *e)
         e->o.answers.on_failure = ON_FAILURE_KEEP;
         /* wake a prompt waiting for an answer */
         queue_push(e->commands, event_new(EV_ANSWER));
-}
-
-void engine_global_init(void)
-{
-        (void)fetch_global_init();
 }
 
 const char *exit_code_meaning(int code)
