@@ -46,8 +46,49 @@
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Output lines held by this thread between engine_emit_hold() and
+ * engine_emit_release(), pushed as one batch by engine_emit_flush(). Per
+ * thread, so a thread that holds never delays another's events. */
+#define HOLD_MAX 256
+static _Thread_local struct {
+        struct engine *e;
+        size_t n;
+        struct event *v[HOLD_MAX];
+} held;
+
+void engine_emit_flush(struct engine *e)
+{
+        if (held.e != e || held.n == 0)
+                return;
+        (void)queue_push_many(e->events, held.v, held.n);
+        held.n = 0;
+}
+
+void engine_emit_hold(struct engine *e)
+{
+        if (held.e && held.e != e)
+                engine_emit_release(held.e);
+        held.e = e;
+}
+
+void engine_emit_release(struct engine *e)
+{
+        if (held.e != e)
+                return;
+        engine_emit_flush(e);
+        held.e = NULL;
+}
+
 void engine_emit(struct engine *e, struct event *ev)
 {
+        if (held.e == e && ev && event_is_droppable(ev)) {
+                held.v[held.n++] = ev;
+                if (held.n == HOLD_MAX)
+                        engine_emit_flush(e);
+                return;
+        }
+        /* anything else keeps its place after the lines held before it */
+        engine_emit_flush(e);
         queue_push(e->events, ev);
 }
 

@@ -179,6 +179,19 @@ char **ctx_tail(struct phase_ctx *c)
         return v;
 }
 
+void ctx_output_hold(struct phase_ctx *c, bool on)
+{
+        if (on)
+                engine_emit_hold(c->e);
+        else
+                engine_emit_release(c->e);
+}
+
+void ctx_output_flush(struct phase_ctx *c)
+{
+        engine_emit_flush(c->e);
+}
+
 void ctx_output_line(struct phase_ctx *c, enum run_stream stream, const char *line, size_t len,
                      bool truncated)
 {

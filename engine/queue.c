@@ -141,20 +141,12 @@ void queue_free(struct queue *q)
         free(q);
 }
 
-int queue_push(struct queue *q, struct event *ev)
+/* Appends one event; returns the log line it evicted (to be freed by the
+ * caller outside the lock), or NULL. Caller holds the lock. */
+static struct event *push_locked(struct queue *q, struct event *ev)
 {
         struct event *evicted = NULL;
 
-        if (!q || !ev) {
-                event_free(ev);
-                return -EINVAL;
-        }
-        pthread_mutex_lock(&q->lock);
-        if (q->closed) {
-                pthread_mutex_unlock(&q->lock);
-                event_free(ev);
-                return -EPIPE;
-        }
         ev->seq = q->next_seq++;
         q->pushed++;
         if (event_is_droppable(ev)) {
@@ -169,10 +161,49 @@ int queue_push(struct queue *q, struct event *ev)
                         ring_grow(&q->state);
                 ring_put(&q->state, ev);
         }
-        set_signal(q, true);
-        pthread_mutex_unlock(&q->lock);
+        return evicted;
+}
 
-        event_free(evicted);
+int queue_push(struct queue *q, struct event *ev)
+{
+        return queue_push_many(q, &ev, 1);
+}
+
+int queue_push_many(struct queue *q, struct event **evs, size_t n)
+{
+        /* evicted lines are freed after the lock is let go */
+        struct event *evicted[64];
+        size_t n_ev = 0, i = 0;
+
+        if (!q || !evs) {
+                for (size_t k = 0; evs && k < n; k++)
+                        event_free(evs[k]);
+                return -EINVAL;
+        }
+        for (size_t k = 0; k < n; k++)
+                if (!evs[k]) {
+                        for (size_t j = 0; j < n; j++)
+                                event_free(evs[j]);
+                        return -EINVAL;
+                }
+        while (i < n) {
+                pthread_mutex_lock(&q->lock);
+                if (q->closed) {
+                        pthread_mutex_unlock(&q->lock);
+                        for (; i < n; i++)
+                                event_free(evs[i]);
+                        return -EPIPE;
+                }
+                for (n_ev = 0; i < n && n_ev < sizeof(evicted) / sizeof(evicted[0]); i++) {
+                        struct event *x = push_locked(q, evs[i]);
+                        if (x)
+                                evicted[n_ev++] = x;
+                }
+                set_signal(q, true);
+                pthread_mutex_unlock(&q->lock);
+                for (size_t k = 0; k < n_ev; k++)
+                        event_free(evicted[k]);
+        }
         return 0;
 }
 

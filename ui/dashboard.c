@@ -6,7 +6,11 @@
  * (phase states, bars, a ring of log lines, the prompt); the screen is
  * redrawn whole from the model at most every FRAME_MS, so a flood of output
  * costs one redraw per frame, not one per line, and a burst of events is
- * drained in bounded slices so keys stay responsive. The drawing never
+ * drained in bounded slices so keys stay responsive. Between a change and
+ * its frame the loop does not listen to the event source: what arrives
+ * meanwhile waits in the queue (whose log ring coalesces a flood) and is
+ * drained at the frame, so a child printing lines wakes the UI about twice
+ * a frame, not once a line. The drawing never
  * looks at where events come from, so another source can feed it.
  *
  * The failure dialog keeps the failed phase's row in view, shows the error,
@@ -1115,6 +1119,7 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
         curs_set(0);
         flushinp();
 
+        bool backlog = false;   /* the last slice stopped with events left */
         while (!d->quit) {
                 struct pollfd p[3] = {
                         { .fd = STDIN_FILENO, .events = POLLIN },
@@ -1135,6 +1140,10 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
                                         continue;
                         } else {
                                 timeout = (int)wait;
+                                /* events wait for the frame (a backlog
+                                 * goes on draining, slice by slice) */
+                                if (!backlog)
+                                        p[2].fd = -1;
                         }
                 }
                 if (timeout < 0 && d->state == ST_RUN && !d->end)
@@ -1156,6 +1165,7 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
                         on_key(d, k);
                 while (!d->end && n++ < EVENTS_PER_SLICE && (ev = src->pop(src->data)))
                         handle_event(d, ev);
+                backlog = n > EVENTS_PER_SLICE;
                 if (!d->end && n <= EVENTS_PER_SLICE && src->closed(src->data)) {
                         /* closed without a session end: should not happen, but do not spin */
                         if ((ev = src->pop(src->data)))
