@@ -139,12 +139,15 @@ char **ctx_tail(struct phase_ctx *c);
 
 /* ---- engine.c ----------------------------------------------------------- */
 
-/* Hands an event to the UI. Between engine_emit_hold() and
- * engine_emit_release() on this thread, log lines are held and pushed
- * together by engine_emit_flush() (or when 256 are held, or before any
- * other event, so the order is kept): a command's output reaches the
- * queue once per read, not once per line. */
+/* Hands an event to the UI. */
 void engine_emit(struct engine *e, struct event *ev);
+/* Sends one output line (text: owned, redacted, no '\n') as a log event.
+ * Between engine_emit_hold() and engine_emit_release() on this thread,
+ * consecutive lines of one phase and level are joined into one event
+ * (log.lines), sent by engine_emit_flush() or before any other event (the
+ * order is kept): a command's output reaches the queue once per read, not
+ * once per line. */
+void engine_emit_line(struct engine *e, int phase_index, enum log_level level, char *text);
 void engine_emit_hold(struct engine *e);
 void engine_emit_flush(struct engine *e);
 void engine_emit_release(struct engine *e);

@@ -151,9 +151,12 @@ static struct event *push_locked(struct queue *q, struct event *ev)
         q->pushed++;
         if (event_is_droppable(ev)) {
                 if (q->logs.n == q->logs.cap) {
+                        uint32_t lines;
+
                         evicted = ring_take(&q->logs);
-                        q->dropped_pending++;
-                        q->dropped_logs++;
+                        lines = evicted->log.lines ? evicted->log.lines : 1;
+                        q->dropped_pending += lines;
+                        q->dropped_logs += lines;
                 }
                 ring_put(&q->logs, ev);
         } else {
@@ -166,44 +169,23 @@ static struct event *push_locked(struct queue *q, struct event *ev)
 
 int queue_push(struct queue *q, struct event *ev)
 {
-        return queue_push_many(q, &ev, 1);
-}
+        struct event *evicted;
 
-int queue_push_many(struct queue *q, struct event **evs, size_t n)
-{
-        /* evicted lines are freed after the lock is let go */
-        struct event *evicted[64];
-        size_t n_ev = 0, i = 0;
-
-        if (!q || !evs) {
-                for (size_t k = 0; evs && k < n; k++)
-                        event_free(evs[k]);
+        if (!q || !ev) {
+                event_free(ev);
                 return -EINVAL;
         }
-        for (size_t k = 0; k < n; k++)
-                if (!evs[k]) {
-                        for (size_t j = 0; j < n; j++)
-                                event_free(evs[j]);
-                        return -EINVAL;
-                }
-        while (i < n) {
-                pthread_mutex_lock(&q->lock);
-                if (q->closed) {
-                        pthread_mutex_unlock(&q->lock);
-                        for (; i < n; i++)
-                                event_free(evs[i]);
-                        return -EPIPE;
-                }
-                for (n_ev = 0; i < n && n_ev < sizeof(evicted) / sizeof(evicted[0]); i++) {
-                        struct event *x = push_locked(q, evs[i]);
-                        if (x)
-                                evicted[n_ev++] = x;
-                }
-                set_signal(q, true);
+        pthread_mutex_lock(&q->lock);
+        if (q->closed) {
                 pthread_mutex_unlock(&q->lock);
-                for (size_t k = 0; k < n_ev; k++)
-                        event_free(evicted[k]);
+                event_free(ev);
+                return -EPIPE;
         }
+        evicted = push_locked(q, ev);
+        set_signal(q, true);
+        pthread_mutex_unlock(&q->lock);
+
+        event_free(evicted);
         return 0;
 }
 

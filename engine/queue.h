@@ -4,7 +4,8 @@
  * consumer poll()s the fd and pops.
  * State events go to an unbounded FIFO and are never dropped. Log events go
  * to a ring of at most max_logs entries: when it is full the oldest pending
- * log line is freed and counted, and the next log event popped carries that
+ * log event is freed and its lines (log.lines: a batch of a command's
+ * output holds several) counted, and the next log event popped carries that
  * count in log.dropped_before. Order between the two kinds is kept by a
  * sequence number given on push. So a producer never blocks on a slow
  * consumer and memory stays bounded whatever a child prints.
@@ -30,11 +31,6 @@ void queue_free(struct queue *q);
 /* Never blocks (beyond the mutex). 0, or -EPIPE after queue_close(), or
  * -EINVAL for a NULL queue or event; the event is freed on every failure. */
 int queue_push(struct queue *q, struct event *ev);
-/* Pushes evs[0..n) in that order under one lock, with one wake-up: a
- * producer's batch (a read's worth of output lines) costs the consumer one
- * wake-up, not one a line. Same ownership and errors as queue_push() (every
- * event is freed on failure); n == 0 is a no-op. */
-int queue_push_many(struct queue *q, struct event **evs, size_t n);
 /* The next event in push order, or NULL when empty. The wake fd stays
  * readable while events remain. */
 struct event *queue_pop(struct queue *q);

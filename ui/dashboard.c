@@ -220,7 +220,7 @@ static struct logline *ring_at(struct dash *d, size_t k)
         return &d->ring[(d->ring_start + k) % LOG_RING];
 }
 
-static void log_add(struct dash *d, int phase, enum log_level level, const char *text)
+static void log_add_len(struct dash *d, int phase, enum log_level level, const char *text, size_t len)
 {
         struct logline *l;
 
@@ -231,7 +231,7 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
                 d->ring_n--;
         }
         l = &d->ring[(d->ring_start + d->ring_n) % LOG_RING];
-        l->text = xstrdup(text);
+        l->text = xstrndup(text, len);
         l->phase = phase;
         l->action = d->action_id;
         l->level = level;
@@ -241,6 +241,36 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
                 d->scroll++;
         if (d->tail_scroll > 0 && !d->prompt_log_view && l->action == d->failed_action)
                 d->tail_scroll++;
+}
+
+static void log_add(struct dash *d, int phase, enum log_level level, const char *text)
+{
+        log_add_len(d, phase, level, text, strlen(text));
+}
+
+/* A log event's lines (a batch of a command's output holds several, '\n'
+ * between them); only the last LOG_RING can stay in the ring. */
+static void log_add_event(struct dash *d, const struct event *ev)
+{
+        const char *p = ev->log.text;
+        uint32_t skip = ev->log.lines > LOG_RING ? ev->log.lines - LOG_RING : 0;
+
+        if (ev->log.lines <= 1) {
+                log_add(d, ev->log.phase_index, ev->log.level, p);
+                return;
+        }
+        for (;;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+                if (skip)
+                        skip--;
+                else
+                        log_add_len(d, ev->log.phase_index, ev->log.level, p, n);
+                if (!nl)
+                        break;
+                p = nl + 1;
+        }
 }
 
 static bool valid_phase(struct dash *d, int i)
@@ -348,7 +378,7 @@ static void handle_event(struct dash *d, struct event *ev)
                                  (unsigned long long)ev->log.dropped_before);
                         log_add(d, ev->log.phase_index, LOG_INFO, line);
                 }
-                log_add(d, ev->log.phase_index, ev->log.level, ev->log.text);
+                log_add_event(d, ev);
                 break;
         case EV_PLAN:
                 break;
