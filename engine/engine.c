@@ -39,7 +39,6 @@
 #include <sys/resource.h>
 
 #include "engine_int.h"
-#include "fetch.h"
 #include "log.h"
 
 #define PROGRESS_INTERVAL_MS 200
@@ -47,8 +46,84 @@
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Output lines held by this thread between engine_emit_hold() and
+ * engine_emit_release(): consecutive lines of one phase and level are
+ * joined into one log event (text '\n'-separated, log.lines of them),
+ * pushed by engine_emit_flush(), before any other event (so the order is
+ * kept), or when it is big. Per thread, so a thread that holds never
+ * delays another's events. */
+#define HOLD_MAX_LINES 1024
+#define HOLD_MAX_BYTES (256u * 1024u)
+static _Thread_local struct {
+        struct engine *e;
+        struct event *ev;       /* the event being filled, or NULL */
+        struct buf text;
+} held;
+
+void engine_emit_flush(struct engine *e)
+{
+        struct event *ev = held.ev;
+
+        if (held.e != e || !ev)
+                return;
+        held.ev = NULL;
+        ev->log.text = buf_steal(&held.text);
+        queue_push(e->events, ev);
+}
+
+void engine_emit_hold(struct engine *e)
+{
+        if (held.e && held.e != e)
+                engine_emit_release(held.e);
+        if (!held.e)
+                buf_init(&held.text, SIZE_MAX);
+        held.e = e;
+}
+
+void engine_emit_release(struct engine *e)
+{
+        if (held.e != e)
+                return;
+        engine_emit_flush(e);
+        buf_release(&held.text);
+        held.e = NULL;
+}
+
+void engine_emit_line(struct engine *e, int phase_index, enum log_level level, char *text)
+{
+        struct event *ev;
+
+        if (held.e == e) {
+                size_t len = strlen(text);
+
+                if (held.ev && (held.ev->log.phase_index != phase_index || held.ev->log.level != level ||
+                                held.ev->log.lines >= HOLD_MAX_LINES ||
+                                held.text.len + len >= HOLD_MAX_BYTES))
+                        engine_emit_flush(e);
+                if (!held.ev) {
+                        held.ev = event_new(EV_LOG);
+                        held.ev->log.phase_index = phase_index;
+                        held.ev->log.level = level;
+                        held.ev->log.lines = 0;
+                } else {
+                        buf_append(&held.text, "\n", 1);
+                }
+                buf_append(&held.text, text, len);
+                held.ev->log.lines++;
+                free(text);
+                return;
+        }
+        ev = event_new(EV_LOG);
+        ev->log.level = level;
+        ev->log.phase_index = phase_index;
+        ev->log.text = text;
+        engine_emit(e, ev);
+}
+
 void engine_emit(struct engine *e, struct event *ev)
 {
+        /* anything else keeps its place after the lines held before it */
+        engine_emit_flush(e);
         queue_push(e->events, ev);
 }
 
@@ -309,11 +384,6 @@ void engine_detach_ui(struct engine *e)
         e->o.answers.on_failure = ON_FAILURE_KEEP;
         /* wake a prompt waiting for an answer */
         queue_push(e->commands, event_new(EV_ANSWER));
-}
-
-void engine_global_init(void)
-{
-        (void)fetch_global_init();
 }
 
 const char *exit_code_meaning(int code)

@@ -38,8 +38,6 @@ enum exit_code {
 /* The meaning of an exit code in one line, for --help and the man page. */
 const char *exit_code_meaning(int code);
 
-/* Process-wide set-up (libcurl); call once from main() before any thread. */
-void engine_global_init(void);
 
 struct engine_opts {
         enum session_mode mode;         /* provision, dry-run, resume, rollback */

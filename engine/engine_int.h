@@ -106,6 +106,11 @@ struct phase_ctx {
 /* ---- phase_ctx.c: for ops.c --------------------------------------------- */
 
 /* Output line of a child run inside a phase: log file, log event, tail. */
+/* Output lines of a running command are held (on) and sent together at
+ * ctx_output_flush(), once per read of the command's output; off sends
+ * what is held and stops holding. */
+void ctx_output_hold(struct phase_ctx *c, bool on);
+void ctx_output_flush(struct phase_ctx *c);
 void ctx_output_line(struct phase_ctx *c, enum run_stream stream, const char *line, size_t len,
                      bool truncated);
 /* The journal of the running session, and the backup directory for it. */
@@ -136,6 +141,16 @@ char **ctx_tail(struct phase_ctx *c);
 
 /* Hands an event to the UI. */
 void engine_emit(struct engine *e, struct event *ev);
+/* Sends one output line (text: owned, redacted, no '\n') as a log event.
+ * Between engine_emit_hold() and engine_emit_release() on this thread,
+ * consecutive lines of one phase and level are joined into one event
+ * (log.lines), sent by engine_emit_flush() or before any other event (the
+ * order is kept): a command's output reaches the queue once per read, not
+ * once per line. */
+void engine_emit_line(struct engine *e, int phase_index, enum log_level level, char *text);
+void engine_emit_hold(struct engine *e);
+void engine_emit_flush(struct engine *e);
+void engine_emit_release(struct engine *e);
 /* Logs to the file and sends a log event for the dashboard's pane. */
 void engine_log(struct engine *e, int phase_index, enum log_level level, const char *scope,
                 const char *fmt, ...) _printf_(5, 6);

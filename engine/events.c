@@ -67,6 +67,7 @@ struct event *event_new(enum event_type type)
         case EV_LOG:
                 ev->log.level = LOG_INFO;
                 ev->log.phase_index = -1;
+                ev->log.lines = 1;
                 break;
         case EV_PROGRESS:
                 ev->progress.phase_index = -1;

@@ -139,7 +139,10 @@ struct event {
                 struct {
                         enum log_level level;
                         int phase_index;     /* -1 = engine */
-                        char *text;          /* already redacted */
+                        char *text;          /* already redacted; with lines > 1, that
+                                                many output lines joined by '\n' */
+                        uint32_t lines;      /* 1 (event_new()), or more for a batch of a
+                                                command's output lines */
                         uint64_t dropped_before; /* lines dropped just before this one (set by the queue) */
                 } log;
                 struct {

@@ -5,7 +5,8 @@
  * points: "journal" after each journal line is on disk (detail: the line),
  * "undo" before and "undone" after each undo of a rollback (before its
  * outcome is journaled; detail: the undo's kind), "status" at each line
- * apt writes on its status channel, "backup" when a file backup's name is
+ * apt writes on its status channel, "output" at each line apt and dpkg print
+ * (dpkg's "Processing triggers for ..." comes as a trigger starts), "backup" when a file backup's name is
  * taken but nothing copied yet, "atomic" when an atomic write's temporary
  * file is written but not yet renamed (detail: the path).
  *

@@ -14,7 +14,12 @@
  * whose digest does not match, gets one fresh start from byte 0. */
 #include "fetch.h"
 
+/* Only the types and constants: the library itself is loaded by dlopen()
+ * (see load_libcurl()), so the checked macros of typecheck-gcc.h, which name
+ * the functions, are left out. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -69,18 +74,82 @@ int fetch_kind_errno(enum fetch_kind k)
         }
 }
 
+/* libcurl is loaded when the first request is made, not when the program
+ * starts: --help, --version and the wizard never pay for the library and
+ * the ~40 it pulls in (TLS, HTTP/2, LDAP, SSH …). Every function this file
+ * uses is resolved once into this table; each member has the exact type of
+ * the function it stands for. */
+#define CURL_FUNCS(X) X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) \
+        X(easy_cleanup) X(easy_reset) X(easy_perform) X(easy_strerror) X(multi_init) \
+        X(multi_add_handle) X(multi_remove_handle) X(multi_perform) X(multi_poll) \
+        X(multi_info_read) X(multi_cleanup) X(url) X(url_set) X(url_get) X(url_cleanup) X(free)
+#define CURL_MEMBER(f) __typeof__(curl_##f) *f;
+static struct {
+        CURL_FUNCS(CURL_MEMBER)
+} cu;
+#undef CURL_MEMBER
+
+static const char *curl_soname = "libcurl.so.4";
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc;
+static int global_rc;
+static char global_err[200];
+
+void fetch_set_library(const char *soname)
+{
+        curl_soname = soname;
+}
+
+/* dlopen + dlsym of every function of CURL_FUNCS, then curl_global_init().
+ * A failure leaves global_err saying what to install. */
+static int load_libcurl(void)
+{
+        void *h = dlopen(curl_soname, RTLD_NOW | RTLD_LOCAL);
+        const char *missing = NULL;
+
+        if (!h) {
+                const char *why = dlerror();
+
+                (void)snprintf(global_err, sizeof(global_err),
+                               "libcurl could not be loaded (%s); install the package libcurl4 "
+                               "(apt-get install libcurl4)", why ? why : curl_soname);
+                return -ELIBACC;
+        }
+#define CURL_RESOLVE(f) \
+        if (!missing && !(*(void **)&cu.f = dlsym(h, "curl_" #f))) \
+                missing = "curl_" #f;
+        CURL_FUNCS(CURL_RESOLVE)
+#undef CURL_RESOLVE
+        if (missing) {
+                (void)snprintf(global_err, sizeof(global_err),
+                               "%s has no function %s (libcurl older than 7.85?); install the "
+                               "package libcurl4 of Debian 12 or later", curl_soname, missing);
+                memset(&cu, 0, sizeof(cu));
+                dlclose(h);
+                return -ELIBBAD;
+        }
+        /* The handle stays open for the life of the process. */
+        if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                (void)strscpy(global_err, sizeof(global_err), "libcurl could not initialise (out of memory?)");
+                return -ENOMEM;
+        }
+        return 0;
+}
 
 static void global_init_once(void)
 {
-        global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+        global_rc = load_libcurl();
 }
 
 int fetch_global_init(void)
 {
         pthread_once(&global_once, global_init_once);
-        return global_rc == CURLE_OK ? 0 : -ENOMEM;
+        return global_rc;
+}
+
+const char *fetch_global_error(void)
+{
+        pthread_once(&global_once, global_init_once);
+        return global_rc < 0 ? global_err : NULL;
 }
 
 void fetch_opts_init(struct fetch_opts *o)
@@ -144,17 +213,17 @@ static void set_msg(struct xfer *x, enum fetch_kind k, const char *fmt, ...)
 /* The host of a URL for messages; "" when curl cannot parse it. */
 static void url_host(const char *url, char *buf, size_t size)
 {
-        CURLU *u = curl_url();
+        CURLU *u;
         char *h = NULL;
 
         buf[0] = '\0';
-        if (!u)
+        if (fetch_global_init() < 0 || !(u = cu.url()))
                 return;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+        if (cu.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            cu.url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
                 (void)strscpy(buf, size, h);
-        curl_free(h);
-        curl_url_cleanup(u);
+        cu.free(h);
+        cu.url_cleanup(u);
 }
 
 static void xfer_close_part(struct xfer *x)
@@ -227,7 +296,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
                 long status = 0;
 
                 x->saw_status = true;
-                (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+                (void)cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
                 x->res->http_status = status;
                 if (status >= 400) {
                         /* An error page is not the file: stop before writing it. */
@@ -267,7 +336,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
-#define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -EINVAL; } while (0)
+#define SET(opt, val) do { if (cu.easy_setopt(e, opt, val) != CURLE_OK) return -EINVAL; } while (0)
 
 /* What every request of this module shares: schemes, redirects, TLS,
  * proxy, timeouts of the connection, the error buffer. */
@@ -276,7 +345,7 @@ static int request_setup(struct xfer *x, const struct fetch_opts *o)
         bool https = startswith(x->req->url, "https://");
         CURL *e = x->easy;
 
-        curl_easy_reset(e);
+        cu.easy_reset(e);
         x->errbuf[0] = '\0';
         SET(CURLOPT_URL, x->req->url);
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -346,7 +415,7 @@ static void report_progress(struct xfer *x, const struct fetch_opts *o, bool for
         x->last_progress = t;
         if (x->state == X_DONE && x->res->kind == FETCH_OK)
                 total = x->res->bytes;
-        else if (x->easy && curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+        else if (x->easy && cu.easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
                  CURLE_OK && cl > 0)
                 total = x->res->resumed_from + (uint64_t)cl;
         o->progress(o->userdata, x->index, x->have, total);
@@ -396,13 +465,13 @@ static void xfer_finish(struct xfer *x, bool *ret_restart)
 /* Classifies a finished attempt. Returns true when it may be retried. */
 static bool classify(struct xfer *x, const struct fetch_opts *o, CURLcode rc)
 {
-        const char *url = x->req->url, *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+        const char *url = x->req->url, *why = x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc);
         long status = 0, redirects = 0;
         curl_off_t connect_us = 0;
 
-        (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-        (void)curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-        (void)curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+        (void)cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)cu.easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+        (void)cu.easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
         if (status)
                 x->res->http_status = status;
         if (rc != CURLE_OK)
@@ -513,7 +582,7 @@ struct multi {
 static void xfer_stop(struct multi *mu, struct xfer *x)
 {
         if (x->state == X_RUNNING) {
-                (void)curl_multi_remove_handle(mu->m, x->easy);
+                (void)cu.multi_remove_handle(mu->m, x->easy);
                 mu->running--;
                 x->state = X_WAITING;
         }
@@ -555,7 +624,7 @@ static void xfer_start(struct multi *mu, struct xfer *x)
                 xfer_done(mu, x);
                 return;
         }
-        if (curl_multi_add_handle(mu->m, x->easy) != CURLM_OK) {
+        if (cu.multi_add_handle(mu->m, x->easy) != CURLM_OK) {
                 set_msg(x, FETCH_ERR_IO, "could not start the download of %s", x->req->url);
                 xfer_done(mu, x);
                 return;
@@ -570,8 +639,8 @@ static void xfer_ended(struct multi *mu, struct xfer *x, CURLcode rc)
         long status = 0;
         bool restart = false, retry;
 
-        (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-        (void)curl_multi_remove_handle(mu->m, x->easy);
+        (void)cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)cu.multi_remove_handle(mu->m, x->easy);
         mu->running--;
         x->state = X_WAITING;
 
@@ -634,12 +703,18 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
                 results[i] = (struct fetch_result){ .kind = FETCH_OK };
         if (n == 0)
                 return 0;
-        if (fetch_global_init() < 0)
-                return -ENOMEM;
+        r = fetch_global_init();
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++) {
+                        results[i].kind = FETCH_ERR_IO;
+                        (void)strscpy(results[i].message, sizeof(results[i].message), global_err);
+                }
+                return r;
+        }
 
         mu.o = &o;
         mu.n = n;
-        mu.m = curl_multi_init();
+        mu.m = cu.multi_init();
         mu.x = xcalloc(n, sizeof(*mu.x));
         if (!mu.m) {
                 free(mu.x);
@@ -672,7 +747,7 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
                         x->state = X_DONE;
                         continue;
                 }
-                x->easy = curl_easy_init();
+                x->easy = cu.easy_init();
                 if (!x->easy) {
                         set_msg(x, FETCH_ERR_IO, "out of memory starting %s", reqs[i].url);
                         x->state = X_DONE;
@@ -708,9 +783,9 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
                 if (!pending)
                         break;
 
-                (void)curl_multi_perform(mu.m, &still);
+                (void)cu.multi_perform(mu.m, &still);
                 ended = false;
-                while ((msg = curl_multi_info_read(mu.m, &still))) {
+                while ((msg = cu.multi_info_read(mu.m, &still))) {
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
                         for (size_t i = 0; i < n; i++)
@@ -734,21 +809,21 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
                                 sleep_ms((unsigned)wait_ms);
                         continue;
                 }
-                (void)curl_multi_poll(mu.m, NULL, 0, (int)wait_ms, &numfds);
+                (void)cu.multi_poll(mu.m, NULL, 0, (int)wait_ms, &numfds);
         }
 
         for (size_t i = 0; i < n; i++) {
                 struct xfer *x = &mu.x[i];
 
                 if (x->easy)
-                        curl_easy_cleanup(x->easy);
+                        cu.easy_cleanup(x->easy);
                 xfer_drop_sha(x);
                 xfer_close_part(x);
                 free(x->part);
                 if (r == 0 && results[i].kind != FETCH_OK)
                         r = fetch_kind_errno(results[i].kind);
         }
-        curl_multi_cleanup(mu.m);
+        cu.multi_cleanup(mu.m);
         free(mu.x);
         return r;
 }
@@ -792,28 +867,32 @@ int fetch_head(const char *url, unsigned timeout_ms, const struct fetch_opts *o_
                         "accepted", url ? url : "(none)");
                 goto out;
         }
-        if (fetch_global_init() < 0 || !(x.easy = curl_easy_init())) {
+        if (fetch_global_init() < 0) {
+                set_msg(&x, FETCH_ERR_IO, "cannot ask %s: %s", url, global_err);
+                goto out;
+        }
+        if (!(x.easy = cu.easy_init())) {
                 set_msg(&x, FETCH_ERR_IO, "cannot start libcurl for %s", url);
                 goto out;
         }
         if (request_setup(&x, &o) < 0 ||
-            curl_easy_setopt(x.easy, CURLOPT_NOBODY, 1L) != CURLE_OK ||
-            curl_easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
-            curl_easy_setopt(x.easy, CURLOPT_TIMEOUT_MS, (long)x.head_timeout_ms) != CURLE_OK) {
+            cu.easy_setopt(x.easy, CURLOPT_NOBODY, 1L) != CURLE_OK ||
+            cu.easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
+            cu.easy_setopt(x.easy, CURLOPT_TIMEOUT_MS, (long)x.head_timeout_ms) != CURLE_OK) {
                 set_msg(&x, FETCH_ERR_URL, "cannot ask \"%s\": libcurl refused its options", url);
                 goto out;
         }
-        rc = curl_easy_perform(x.easy);
+        rc = cu.easy_perform(x.easy);
         if (rc != CURLE_OK)
                 (void)classify(&x, &o, rc);
         else {
-                (void)curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &res.http_status);
+                (void)cu.easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &res.http_status);
                 if (res.http_status >= 400)
                         (void)classify(&x, &o, rc);
         }
 out:
         if (x.easy)
-                curl_easy_cleanup(x.easy);
+                cu.easy_cleanup(x.easy);
         res.duration_ms = now_ms() - t0;
         if (ret)
                 *ret = res;

@@ -1,6 +1,7 @@
-/* fetch.h — downloads over HTTP(S) with libcurl, for IDE signing keys and
- * direct .deb packages, and the HEAD request of preflight's archive check
- * (fetch_head()): the program's one place that speaks HTTP.
+/* fetch.h — downloads over HTTP(S) with libcurl (loaded on first use), for
+ * IDE signing keys and direct .deb packages, and the HEAD request of
+ * preflight's archive check (fetch_head()): the program's one place that
+ * speaks HTTP.
  *
  * Every download: TLS peer and host verified (never switched off), only
  * http and https, a bounded number of redirects and never from https down
@@ -128,6 +129,17 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
 int fetch_head(const char *url, unsigned timeout_ms, const struct fetch_opts *o,
                struct fetch_result *ret);
 
-/* libcurl's global state: call once before any thread starts (main()); a
- * second call is harmless. fetch_file() calls it too, for tests. */
+/* Loads libcurl (dlopen of libcurl.so.4, every function used resolved once)
+ * and sets up its global state. The first request of fetch_many(),
+ * fetch_file() or fetch_head() calls it, so a run that fetches nothing never
+ * maps the library; later calls return the first one's result at once. Safe
+ * from any thread (libcurl 7.84 and later initialise thread-safely). 0, or
+ * -ELIBACC when the library cannot be loaded, -ELIBBAD when it lacks a
+ * function, -ENOMEM; fetch_global_error() then says what to install, and
+ * every request fails with FETCH_ERR_IO and that sentence. */
 int fetch_global_init(void);
+/* NULL after a successful fetch_global_init(), else its sentence. */
+const char *fetch_global_error(void);
+/* For tests: the library fetch_global_init() opens (default
+ * "libcurl.so.4"); only before the first request. */
+void fetch_set_library(const char *soname);

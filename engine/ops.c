@@ -34,6 +34,12 @@ static void on_line(void *userdata, enum run_stream stream, const char *line, si
         ctx_output_line(userdata, stream, line, len, truncated);
 }
 
+/* The lines of one read go to the UI together. */
+static void on_flush(void *userdata)
+{
+        ctx_output_flush(userdata);
+}
+
 /* "apt-get install xfce4 …" for messages (argv never holds a secret). */
 static char *cmdline(const char *const *argv)
 {
@@ -51,6 +57,7 @@ int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_o
         run_opts_init(&ro);
         ro.argv = argv;
         ro.on_line = on_line;
+        ro.on_flush = on_flush;
         ro.userdata = c;
         ro.timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
         if (o && o->stdin_data) {
@@ -58,7 +65,9 @@ int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_o
                 ro.stdin_len = o->stdin_len;
         }
         log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
+        ctx_output_hold(c, true);
         r = run_command(&ro, &res);
+        ctx_output_hold(c, false);
         if (r < 0)
                 return phase_fail(c, r, "cannot run %s: %s", argv[0],
                                   run_describe(r, &res, argv[0], why, sizeof(why)));
@@ -250,6 +259,7 @@ static void apt_line(void *userdata, enum run_stream stream, const char *line, s
         double span = a->to - a->from, f;
 
         if (stream != RUN_STATUS) {
+                fault_point("output", line, len);
                 if (len >= 2 && line[0] == 'E' && line[1] == ':')
                         snprintf(a->last_error, sizeof(a->last_error), "%.*s", (int)len, line);
                 ctx_output_line(a->c, stream, line, len, truncated);

@@ -179,10 +179,22 @@ char **ctx_tail(struct phase_ctx *c)
         return v;
 }
 
+void ctx_output_hold(struct phase_ctx *c, bool on)
+{
+        if (on)
+                engine_emit_hold(c->e);
+        else
+                engine_emit_release(c->e);
+}
+
+void ctx_output_flush(struct phase_ctx *c)
+{
+        engine_emit_flush(c->e);
+}
+
 void ctx_output_line(struct phase_ctx *c, enum run_stream stream, const char *line, size_t len,
                      bool truncated)
 {
-        struct event *ev;
         char *red;
 
         (void)stream;   /* both streams are the phase's output alike */
@@ -205,11 +217,7 @@ void ctx_output_line(struct phase_ctx *c, enum run_stream stream, const char *li
                 buf_append(&c->action_output, red, strlen(red));
                 buf_append(&c->action_output, truncated ? "…\n" : "\n", truncated ? 4 : 1);
         }
-        ev = event_new(EV_LOG);
-        ev->log.level = LOG_INFO;
-        ev->log.phase_index = c->index;
-        ev->log.text = red;
-        engine_emit(c->e, ev);
+        engine_emit_line(c->e, c->index, LOG_INFO, red);
 }
 
 void phase_action_begin(struct phase_ctx *c, const char *type, const char *target,

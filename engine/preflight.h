@@ -75,8 +75,8 @@ void preflight_gather(const struct preflight_env *env, struct vps_info *ret);
  * the RAM, disk and OS-version failures into warnings (never root or dpkg).
  * The archive check (an HTTP HEAD of MIRROR/dists/CODENAME/InRelease
  * through engine/fetch's fetch_head(), with env->proxy, which must answer
- * 200) runs only when env->mirror_url is set; the program calls
- * fetch_global_init() at start, before any thread.
+ * 200) runs only when env->mirror_url is set (libcurl is loaded then, not
+ * before).
  * Returns the number of failures; sets info->validated. */
 int preflight_check(const struct preflight_env *env, struct vps_info *info, bool force,
                     struct check_list *ret);

@@ -141,9 +141,35 @@ void queue_free(struct queue *q)
         free(q);
 }
 
-int queue_push(struct queue *q, struct event *ev)
+/* Appends one event; returns the log line it evicted (to be freed by the
+ * caller outside the lock), or NULL. Caller holds the lock. */
+static struct event *push_locked(struct queue *q, struct event *ev)
 {
         struct event *evicted = NULL;
+
+        ev->seq = q->next_seq++;
+        q->pushed++;
+        if (event_is_droppable(ev)) {
+                if (q->logs.n == q->logs.cap) {
+                        uint32_t lines;
+
+                        evicted = ring_take(&q->logs);
+                        lines = evicted->log.lines ? evicted->log.lines : 1;
+                        q->dropped_pending += lines;
+                        q->dropped_logs += lines;
+                }
+                ring_put(&q->logs, ev);
+        } else {
+                if (q->state.n == q->state.cap)
+                        ring_grow(&q->state);
+                ring_put(&q->state, ev);
+        }
+        return evicted;
+}
+
+int queue_push(struct queue *q, struct event *ev)
+{
+        struct event *evicted;
 
         if (!q || !ev) {
                 event_free(ev);
@@ -155,20 +181,7 @@ int queue_push(struct queue *q, struct event *ev)
                 event_free(ev);
                 return -EPIPE;
         }
-        ev->seq = q->next_seq++;
-        q->pushed++;
-        if (event_is_droppable(ev)) {
-                if (q->logs.n == q->logs.cap) {
-                        evicted = ring_take(&q->logs);
-                        q->dropped_pending++;
-                        q->dropped_logs++;
-                }
-                ring_put(&q->logs, ev);
-        } else {
-                if (q->state.n == q->state.cap)
-                        ring_grow(&q->state);
-                ring_put(&q->state, ev);
-        }
+        evicted = push_locked(q, ev);
         set_signal(q, true);
         pthread_mutex_unlock(&q->lock);
 

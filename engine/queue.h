@@ -4,7 +4,8 @@
  * consumer poll()s the fd and pops.
  * State events go to an unbounded FIFO and are never dropped. Log events go
  * to a ring of at most max_logs entries: when it is full the oldest pending
- * log line is freed and counted, and the next log event popped carries that
+ * log event is freed and its lines (log.lines: a batch of a command's
+ * output holds several) counted, and the next log event popped carries that
  * count in log.dropped_before. Order between the two kinds is kept by a
  * sequence number given on push. So a producer never blocks on a slow
  * consumer and memory stays bounded whatever a child prints.

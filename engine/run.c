@@ -436,7 +436,7 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
         int64_t term_at = o->timeout_ms ? start + o->timeout_ms : -1;
         int64_t kill_at = -1, linger_until = -1;
         unsigned grace = o->kill_after_ms ? o->kill_after_ms : DEFAULT_KILL_AFTER_MS;
-        bool exited = false, terminating = false, killed = false, all_closed;
+        bool exited = false, terminating = false, killed = false, all_closed, read_any;
         bool watch_cancel = o->cancel_fd >= 0;
         int closed_tick = 1;
 
@@ -514,6 +514,7 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
                                 continue;
                         return -errno;
                 }
+                read_any = false;
                 for (int k = 0; k < n; k++) {
                         short ev = pfd[k].revents;
                         if (!ev)
@@ -521,6 +522,7 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
                         switch (idx[k]) {
                         case 0: case 1: case 2:
                                 stream_read(c, &st[idx[k]], chunk);
+                                read_any = true;
                                 break;
                         case 3:
                                 stdin_write(in_fd, in_data, o->stdin_len, &in_off, epipe);
@@ -537,6 +539,8 @@ static int io_loop(struct run_ctx *c, pid_t pid, struct stream st[3], int *in_fd
                                 break;
                         }
                 }
+                if (read_any && c->o->on_flush)
+                        c->o->on_flush(c->o->userdata);
         }
 
         /* On timeout or cancel the whole group goes, even what outlived the

@@ -47,6 +47,10 @@ struct run_opts {
         unsigned kill_after_ms;   /* grace between TERM and KILL; 0 = 5000 */
         size_t line_max;          /* per-line cap in bytes; 0 = 4096 */
         run_line_fn on_line;      /* NULL = output discarded */
+        /* After each wake-up's reads have been split into lines and handed
+         * to on_line (a batch of lines ends here); NULL = none. Called on
+         * the caller's thread, like on_line. */
+        void (*on_flush)(void *userdata);
         void *userdata;
         int cancel_fd;            /* when readable, the child is terminated (TERM, then KILL); -1 = none */
 };

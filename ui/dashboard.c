@@ -6,7 +6,11 @@
  * (phase states, bars, a ring of log lines, the prompt); the screen is
  * redrawn whole from the model at most every FRAME_MS, so a flood of output
  * costs one redraw per frame, not one per line, and a burst of events is
- * drained in bounded slices so keys stay responsive. The drawing never
+ * drained in bounded slices so keys stay responsive. Between a change and
+ * its frame the loop does not listen to the event source: what arrives
+ * meanwhile waits in the queue (whose log ring coalesces a flood) and is
+ * drained at the frame, so a child printing lines wakes the UI about twice
+ * a frame, not once a line. The drawing never
  * looks at where events come from, so another source can feed it.
  *
  * The failure dialog keeps the failed phase's row in view, shows the error,
@@ -216,7 +220,7 @@ static struct logline *ring_at(struct dash *d, size_t k)
         return &d->ring[(d->ring_start + k) % LOG_RING];
 }
 
-static void log_add(struct dash *d, int phase, enum log_level level, const char *text)
+static void log_add_len(struct dash *d, int phase, enum log_level level, const char *text, size_t len)
 {
         struct logline *l;
 
@@ -227,7 +231,7 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
                 d->ring_n--;
         }
         l = &d->ring[(d->ring_start + d->ring_n) % LOG_RING];
-        l->text = xstrdup(text);
+        l->text = xstrndup(text, len);
         l->phase = phase;
         l->action = d->action_id;
         l->level = level;
@@ -237,6 +241,36 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
                 d->scroll++;
         if (d->tail_scroll > 0 && !d->prompt_log_view && l->action == d->failed_action)
                 d->tail_scroll++;
+}
+
+static void log_add(struct dash *d, int phase, enum log_level level, const char *text)
+{
+        log_add_len(d, phase, level, text, strlen(text));
+}
+
+/* A log event's lines (a batch of a command's output holds several, '\n'
+ * between them); only the last LOG_RING can stay in the ring. */
+static void log_add_event(struct dash *d, const struct event *ev)
+{
+        const char *p = ev->log.text;
+        uint32_t skip = ev->log.lines > LOG_RING ? ev->log.lines - LOG_RING : 0;
+
+        if (ev->log.lines <= 1) {
+                log_add(d, ev->log.phase_index, ev->log.level, p);
+                return;
+        }
+        for (;;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+                if (skip)
+                        skip--;
+                else
+                        log_add_len(d, ev->log.phase_index, ev->log.level, p, n);
+                if (!nl)
+                        break;
+                p = nl + 1;
+        }
 }
 
 static bool valid_phase(struct dash *d, int i)
@@ -344,7 +378,7 @@ static void handle_event(struct dash *d, struct event *ev)
                                  (unsigned long long)ev->log.dropped_before);
                         log_add(d, ev->log.phase_index, LOG_INFO, line);
                 }
-                log_add(d, ev->log.phase_index, ev->log.level, ev->log.text);
+                log_add_event(d, ev);
                 break;
         case EV_PLAN:
                 break;
@@ -1115,6 +1149,7 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
         curs_set(0);
         flushinp();
 
+        bool backlog = false;   /* the last slice stopped with events left */
         while (!d->quit) {
                 struct pollfd p[3] = {
                         { .fd = STDIN_FILENO, .events = POLLIN },
@@ -1135,6 +1170,10 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
                                         continue;
                         } else {
                                 timeout = (int)wait;
+                                /* events wait for the frame (a backlog
+                                 * goes on draining, slice by slice) */
+                                if (!backlog)
+                                        p[2].fd = -1;
                         }
                 }
                 if (timeout < 0 && d->state == ST_RUN && !d->end)
@@ -1156,6 +1195,7 @@ int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, 
                         on_key(d, k);
                 while (!d->end && n++ < EVENTS_PER_SLICE && (ev = src->pop(src->data)))
                         handle_event(d, ev);
+                backlog = n > EVENTS_PER_SLICE;
                 if (!d->end && n <= EVENTS_PER_SLICE && src->closed(src->data)) {
                         /* closed without a session end: should not happen, but do not spin */
                         if ((ev = src->pop(src->data)))

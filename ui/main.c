@@ -476,7 +476,6 @@ int main(int argc, char **argv)
 
         secret_harden_process();
         setlocale(LC_ALL, "");
-        engine_global_init();
 
         if (cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
                 fprintf(stderr, "vps-provision: %s\nTry 'vps-provision --help' for the options.\n", err);

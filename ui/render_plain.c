@@ -172,11 +172,22 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                 if (ev->log.dropped_before && r->verbose)
                         line(r, "      (%llu output lines not shown; they are in the log)",
                              (unsigned long long)ev->log.dropped_before);
-                if (ev->log.level >= LOG_WARNING)
-                        line(r, "   %s: %s", ev->log.level == LOG_ERROR ? "error" : "warning",
-                             ev->log.text);
-                else if (r->verbose)
-                        line(r, "      | %s", ev->log.text);
+                /* a batch of output lines: one printed line each */
+                for (const char *p = ev->log.text, *nl;; p = nl + 1) {
+                        int n;
+
+                        nl = ev->log.lines > 1 ? strchr(p, '\n') : NULL;
+                        n = (int)(nl ? (size_t)(nl - p) : strlen(p));
+                        if (ev->log.level >= LOG_WARNING)
+                                line(r, "   %s: %.*s", ev->log.level == LOG_ERROR ? "error" : "warning",
+                                     n, p);
+                        else if (r->verbose)
+                                line(r, "      | %.*s", n, p);
+                        else
+                                break;
+                        if (!nl)
+                                break;
+                }
                 break;
         case EV_PLAN:
                 line(r, "== %s: plan", title_of(r, ev->plan.phase_index));

@@ -9,7 +9,11 @@
  *
  * Environment:
  *   VPSP_TEST_SCRATCH   directory for the result file flood.result (required):
- *                       "lines=N ms=WALL" — wall time of the ops_run() call
+ *                       "lines=N ms=WALL" — wall time of the ops_run() call,
+ *                       then "cpu_self_ms=S cpu_children_ms=C cpu_engine_ms=E":
+ *                       CPU time (user + system) of this process, every
+ *                       thread (the engine's and the UI's), of the child,
+ *                       and of the engine's thread alone, during that call
  *   VPSP_BENCH_LINES    lines the child prints (default 1000000)
  *   VPSP_TEST_DPKG_DIR  preflight's dpkg directory (so that an apt run
  *                       elsewhere on the machine cannot refuse the run) */
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +68,26 @@ static double mono_ms(void)
         return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* CPU time (user + system) of who (RUSAGE_SELF or RUSAGE_CHILDREN), ms. */
+static double cpu_ms(int who)
+{
+        struct rusage ru;
+
+        if (getrusage(who, &ru) < 0)
+                return 0;
+        return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+/* CPU time of the calling thread (the engine's), ms. */
+static double thread_cpu_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 static int plan_flood(struct phase_ctx *c)
 {
         phase_plan(c, "COMMAND_EXEC", "seq", "print many lines through the engine");
@@ -84,9 +109,9 @@ static int verify_flood(struct phase_ctx *c)
 static int run_flood(struct phase_ctx *c)
 {
         const char *v = getenv("VPSP_BENCH_LINES");
-        char path[PATH_MAX], count[32], text[96];
+        char path[PATH_MAX], count[32], text[192];
         long lines = 1000000;
-        double t0, ms;
+        double t0, ms, cpu0, ch0, cpu, ch, eng0, eng;
         int r;
 
         if (v && parse_long(v, 1, 100000000, &lines) < 0)
@@ -99,13 +124,20 @@ static int run_flood(struct phase_ctx *c)
 
         phase_action_begin(c, "COMMAND_EXEC", "seq", "Printing %ld lines", lines);
         t0 = mono_ms();
+        eng0 = thread_cpu_ms();
+        cpu0 = cpu_ms(RUSAGE_SELF);
+        ch0 = cpu_ms(RUSAGE_CHILDREN);
         r = ops_run(c, argv, NULL);
         ms = mono_ms() - t0;
+        cpu = cpu_ms(RUSAGE_SELF) - cpu0;
+        ch = cpu_ms(RUSAGE_CHILDREN) - ch0;
+        eng = thread_cpu_ms() - eng0;
         r = phase_action_end(c, r < 0 ? r : 0);
         if (r < 0)
                 return r;
 
-        snprintf(text, sizeof(text), "lines=%ld ms=%.1f\n", lines, ms);
+        snprintf(text, sizeof(text), "lines=%ld ms=%.1f\ncpu_self_ms=%.1f cpu_children_ms=%.1f cpu_engine_ms=%.1f\n",
+                 lines, ms, cpu, ch, eng);
         phase_action_begin(c, "FILE_CREATE", path, "Writing the result");
         r = ops_write_file(c, path, text, strlen(text), 0644, getuid(), getgid());
         return phase_action_end(c, r < 0 ? r : 0);

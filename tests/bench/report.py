@@ -205,11 +205,12 @@ def cmd_report(raw, outdir):
     md.append("# vps-provision benchmark (%s, %s)" % (facts.get("date"), facts.get("mode")))
     md.append("")
     md.append("Machine: %s cores, %s MB RAM, %s; kernel %s; test-host disk %s (%s GB, %s GB free); "
-              "load average %s at start, %s at end. Commit %s, build %s. IDE phases: %s." % (
+              "load average %s at start, %s at end. Commit %s, build %s. IDE phases: %s. Test hosts: %s." % (
                   facts.get("cores"), facts.get("ram_mb"), facts.get("cpu_model", "").replace("_", " "),
                   facts.get("kernel"), facts.get("disk_cache_fs"), facts.get("disk_cache_size_gb"),
                   facts.get("disk_cache_free_gb"), facts.get("loadavg_start"), facts.get("loadavg_end"),
-                  facts.get("commit"), facts.get("build_type"), facts.get("ides")))
+                  facts.get("commit"), facts.get("build_type"), facts.get("ides"),
+                  facts.get("host_kind", "minimal")))
     md.append("")
     if hosts:
         subset = facts.get("quick_subset", "").replace("+", " ")

@@ -12,6 +12,9 @@
  *                          it started (apt, dpkg, maintainer scripts), as a
  *                          power cut would stop them; first frozen with
  *                          SIGSTOP so none of them gets one step further;
+ *   VPSP_FAULT_PS=FILE     with kill: the frozen processes, "PID ARGV..."
+ *                          a line each, go to FILE before the SIGKILL (which
+ *                          dpkg stage, which maintainer script was cut off);
  *   VPSP_FAULT_DO=fill:DIR fills the filesystem of DIR (a file DIR/.fill
  *                          written until ENOSPC), then goes on.
  * The fault happens once; the trace gets a "FAULT" line first. */
@@ -126,11 +129,55 @@ static int signal_tree(int sig)
         return n;
 }
 
+/* Writes "PID ARGV..." of every descendant of this process to path. */
+static void list_tree(const char *path)
+{
+        pid_t self = getpid();
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        FILE *out = fopen(path, "we");
+
+        if (!d || !out) {
+                if (d)
+                        closedir(d);
+                if (out)
+                        fclose(out);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end, file[64], argv[1024];
+                long pid = strtol(de->d_name, &end, 10);
+                ssize_t n;
+                int fd;
+
+                if (*end || pid <= 1 || pid == self || !descends((pid_t)pid, self))
+                        continue;
+                snprintf(file, sizeof(file), "/proc/%ld/cmdline", pid);
+                fd = open(file, O_RDONLY | O_CLOEXEC);
+                n = fd < 0 ? -1 : read(fd, argv, sizeof(argv) - 1);
+                if (fd >= 0)
+                        close(fd);
+                if (n <= 0)
+                        continue;
+                for (ssize_t i = 0; i < n; i++)
+                        if (argv[i] == '\0' || argv[i] == '\n')
+                                argv[i] = ' ';
+                argv[n] = '\0';
+                fprintf(out, "%ld %s\n", pid, argv);
+        }
+        closedir(d);
+        fclose(out);
+}
+
 static void kill_all(void)
 {
+        const char *ps = getenv("VPSP_FAULT_PS");
+
         /* freeze the tree until no new process shows up, then kill it */
         for (int i = 0, last = -1, n; i < 20 && (n = signal_tree(SIGSTOP)) != last; i++)
                 last = n;
+        if (ps)
+                list_tree(ps);
         signal_tree(SIGKILL);
         kill(getpid(), SIGKILL);
         _exit(137);

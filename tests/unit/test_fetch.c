@@ -2,7 +2,8 @@
  * starts itself (helpers/httpd.c): success with digest, HTTP errors,
  * retries with backoff, resume, size cap, redirects, DNS / connect / TLS /
  * stall failures, checksum, parallel downloads, cancellation; the HEAD
- * request (status, redirects, errors, timeout, through a proxy). */
+ * request (status, redirects, errors, timeout, through a proxy); libcurl
+ * loaded only by the first request, and the sentence when it is missing. */
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -736,10 +737,92 @@ static void test_kind_names(void **state)
         assert_int_equal(fetch_kind_errno(FETCH_OK), 0);
 }
 
-int main(void)
+/* True when this process has libcurl mapped. */
+static bool libcurl_mapped(void)
+{
+        char line[512];
+        bool found = false;
+        FILE *f = fopen("/proc/self/maps", "re");
+
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                found |= strstr(line, "/libcurl.so") != NULL;
+        fclose(f);
+        return found;
+}
+
+/* Run in a fresh process (this program with --library-missing): nothing is
+ * loaded before the first request, and a library that cannot be opened
+ * fails every request with a sentence that names the package. Prints one
+ * line per finding; exit 0 when all held. */
+static int library_missing_main(void)
+{
+        struct fetch_req req = { .url = "http://127.0.0.1:9/f", .dest = "/nonexistent/f" };
+        struct fetch_result res;
+        int r, bad = 0;
+
+        if (libcurl_mapped()) {
+                printf("libcurl mapped before any request\n");
+                bad++;
+        }
+        fetch_set_library("libvpsp-test-absent.so.4");
+        r = fetch_file(&req, NULL, &res);
+        printf("fetch_file: %d kind=%s: %s\n", r, fetch_kind_name(res.kind), res.message);
+        bad += r != -ELIBACC || res.kind != FETCH_ERR_IO || !strstr(res.message, "install the package libcurl4");
+        r = fetch_head(req.url, 1000, NULL, &res);
+        printf("fetch_head: %d kind=%s: %s\n", r, fetch_kind_name(res.kind), res.message);
+        bad += r != -EIO || res.kind != FETCH_ERR_IO || !strstr(res.message, "install the package libcurl4") ||
+               !strstr(res.message, req.url);
+        bad += fetch_global_init() != -ELIBACC || !fetch_global_error();
+        printf("%s\n", bad ? "FAILED" : "all held");
+        return bad ? 1 : 0;
+}
+
+static void test_library_on_demand(void **state)
+{
+        char out[2048];
+        char *const argv[] = { "/proc/self/exe", "--library-missing", NULL };
+        size_t len = 0;
+        ssize_t n;
+        int fds[2], st = 0;
+        pid_t pid;
+
+        (void)state;
+        /* this process: loaded by main()'s fetch_global_init(), resolved */
+        assert_true(libcurl_mapped());
+        assert_null(fetch_global_error());
+        /* a fresh one: not loaded before the first request; a clear
+         * failure when it cannot be */
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                dup2(fds[1], STDOUT_FILENO);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        close(fds[1]);
+        while (len < sizeof(out) - 1 && (n = read(fds[0], out + len, sizeof(out) - 1 - len)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                assert_true(n > 0);
+                len += (size_t)n;
+        }
+        out[len] = '\0';
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        print_message("%s", out);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        assert_non_null(strstr(out, "install the package libcurl4 (apt-get install libcurl4)"));
+        assert_non_null(strstr(out, "all held"));
+}
+
+int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kind_names),
+                cmocka_unit_test(test_library_on_demand),
                 cmocka_unit_test_setup_teardown(test_ok_digest_and_progress, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_404_not_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_503_retried_with_backoff, setup, teardown),
@@ -763,6 +846,8 @@ int main(void)
         };
         int r;
 
+        if (argc == 2 && strcmp(argv[1], "--library-missing") == 0)
+                return library_missing_main();
         body = xmalloc(BODY_LEN);
         for (size_t i = 0; i < BODY_LEN; i++)
                 body[i] = (char)(i * 7 + i / 251);

@@ -11,6 +11,7 @@
  * asserts afterwards. */
 #include "testlib.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -303,6 +304,56 @@ static int failing_script(struct phase_ctx *c)
 {
         const char *const argv[] = { "tool", "fail", "--hard", NULL };
         return ops_run(c, argv, NULL);
+}
+
+static int flood_script(struct phase_ctx *c)
+{
+        const char *const argv[] = { "tool", "flood", NULL };
+        return ops_run(c, argv, NULL);
+}
+
+/* A command's output reaches the UI in batches (one log event per read,
+ * log.lines of them, '\n' between), in order, every line shown or counted
+ * as dropped. */
+static void output_batched(void **state)
+{
+        struct etest_run r;
+        uint64_t shown = 0, dropped = 0, batches = 0, last = 0;
+        (void)state;
+
+        test_stub(stubs, "tool", "seq 1 3000\n");
+        assert_int_equal(provision(flood_script, &r), EXIT_OK);
+        for (size_t i = 0; i < r.n; i++) {
+                const struct event *ev = r.ev[i];
+                uint32_t n = 0;
+
+                if (ev->type != EV_LOG || !ev->log.text || !isdigit((unsigned char)ev->log.text[0]))
+                        continue;
+                batches++;
+                dropped += ev->log.dropped_before;
+                for (const char *p = ev->log.text, *nl;; p = nl + 1) {
+                        char num[16];
+                        long v = 0;
+
+                        nl = strchr(p, '\n');
+                        snprintf(num, sizeof(num), "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+                        assert_int_equal(parse_long(num, 1, 3000, &v), 0);
+                        assert_true((uint64_t)v > last);
+                        last = (uint64_t)v;
+                        n++;
+                        if (!nl)
+                                break;
+                }
+                assert_int_equal(n, ev->log.lines);
+                shown += n;
+        }
+        print_message("3000 lines: %llu shown in %llu events, %llu dropped\n", (unsigned long long)shown,
+                      (unsigned long long)batches, (unsigned long long)dropped);
+        assert_int_equal(last, 3000);
+        assert_int_equal(shown + dropped, 3000);
+        assert_true(batches * 4 <= shown);
+        etest_run_release(&r);
+        assert_int_equal(rollback(), EXIT_OK);
 }
 
 static void commands(void **state)
@@ -1240,6 +1291,7 @@ int main(void)
                 cmocka_unit_test(files_changed_and_undone),
                 cmocka_unit_test(links_in_a_users_home),
                 cmocka_unit_test(commands),
+                cmocka_unit_test(output_batched),
                 cmocka_unit_test(apt_install_progress_and_undo),
                 cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),

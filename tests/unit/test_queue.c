@@ -1,7 +1,7 @@
 /* test_queue.c — order across state and log events, coalescing of log
  * lines with dropped_before, the wake fd, waiting with timeouts, close,
- * ownership (valgrind shows nothing leaks), several producers, and a
- * flood of a million log lines against a slow consumer: state events all
+ * ownership (valgrind shows nothing leaks), batches of lines counted
+ * whole, several producers, and a flood of a million log lines against a slow consumer: state events all
  * arrive in order, every log line is delivered or counted, memory stays
  * bounded and the producer never waits for the consumer. */
 #include "testlib.h"
@@ -147,6 +147,29 @@ static void test_coalescing(void **state)
         assert_true(st.pushed == 16 && st.popped == 5 && st.dropped_logs == 10);
         assert_int_equal(st.pending_logs, 1);
         queue_free(q);   /* frees line 14 */
+}
+
+/* An evicted batch of output lines counts as its lines. */
+static void test_batch_lines_counted(void **state)
+{
+        struct queue *q = NULL;
+        struct queue_stats st;
+        struct event *ev;
+        (void)state;
+
+        assert_int_equal(queue_new(2, &q), 0);
+        ev = log_ev(0);
+        ev->log.lines = 40;
+        push_ok(q, ev);
+        push_ok(q, log_ev(1));
+        push_ok(q, log_ev(2));   /* evicts the batch of 40 */
+        queue_get_stats(q, &st);
+        assert_true(st.dropped_logs == 40);
+        ev = queue_pop(q);
+        assert_int_equal(log_n(ev), 1);
+        assert_true(ev->log.dropped_before == 40);
+        event_free(ev);
+        queue_free(q);
 }
 
 static void test_state_never_dropped(void **state)
@@ -625,6 +648,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_order_across_kinds),
                 cmocka_unit_test(test_coalescing),
+                cmocka_unit_test(test_batch_lines_counted),
                 cmocka_unit_test(test_state_never_dropped),
                 cmocka_unit_test(test_default_max_logs),
                 cmocka_unit_test(test_wake_fd),

@@ -490,7 +490,16 @@ struct flood_check {
         size_t len;
         uint64_t bad;
         char *pattern; /* 26 + len bytes of the alphabet, repeated */
+        uint64_t flushes, unflushed;   /* on_flush calls; lines since the last */
 };
+
+static void flood_flush(void *userdata)
+{
+        struct flood_check *f = userdata;
+
+        f->flushes++;
+        f->unflushed = 0;
+}
 
 static void flood_line(void *userdata, enum run_stream stream, const char *line, size_t len,
                        bool truncated)
@@ -498,6 +507,7 @@ static void flood_line(void *userdata, enum run_stream stream, const char *line,
         struct flood_check *f = userdata;
         uint64_t i = f->next[stream]++;
 
+        f->unflushed++;
         if (truncated || len != f->len || memcmp(line, f->pattern + i % 26, len) != 0)
                 f->bad++;
 }
@@ -517,10 +527,16 @@ static void flood(uint64_t n, size_t len, bool both)
         o.argv = (const char *const[]){ self_exe, "--helper", "emit", ns, ls,
                                         both ? "both" : NULL, NULL };
         o.on_line = flood_line;
+        o.on_flush = flood_flush;
         o.userdata = &f;
         o.timeout_ms = 120000;
         assert_int_equal(run_command(&o, &res), 0);
         assert_int_equal(f.bad, 0);
+        /* lines come in batches (one per wake-up's reads), each batch
+         * closed by on_flush, the last one too */
+        assert_int_equal(f.unflushed, 0);
+        assert_true(f.flushes >= 1);
+        assert_true(f.flushes * 4 <= n * (both ? 2 : 1));
         assert_int_equal(res.lines[RUN_STDOUT], n);
         assert_int_equal(f.next[RUN_STDOUT], n);
         assert_int_equal(res.bytes[RUN_STDOUT], n * (len + 1));
