@@ -21,6 +21,7 @@
 #include "log.h"
 #include "run.h"
 #include "safepath.h"
+#include "rollback.h"
 #include "secret.h"
 #include "sysfile.h"
 
@@ -455,6 +456,36 @@ static char **cut_install_extras(struct phase_ctx *c, const struct journal_entry
                 return NULL;
         }
         return extra;
+}
+
+int ops_mandb_pause(struct phase_ctx *c)
+{
+        static const char off[] = "man-db man-db/auto-update boolean false\n";
+        const char *const set[] = { "debconf-set-selections", NULL };
+        struct ops_run_opts o = { .stdin_data = off, .stdin_len = sizeof(off) - 1 };
+        struct undo u = { .kind = UNDO_MANDB_AUTO_UPDATE, .path = (char *)MANDB_AUTO_UPDATE_FLAG };
+        struct stat st;
+        int r;
+
+        r = ops_pkg_installed(c, "man-db");
+        if (r < 0)
+                return phase_fail(c, r, "cannot ask dpkg whether man-db is installed: %s",
+                                  strerror(-r));
+        if (r > 0 && lstat(MANDB_AUTO_UPDATE_FLAG, &st) < 0 && errno == ENOENT) {
+                phase_log(c, LOG_INFO, "man-db's index updates are off on this server; left so");
+                return 1;
+        }
+        if (phase_journal(c, "COMMAND_EXEC", "man-db/auto-update", &u) < 0)
+                return -EIO;
+        r = ops_run(c, set, &o);
+        if (r < 0)
+                return r;
+        if (unlink(MANDB_AUTO_UPDATE_FLAG) < 0 && errno != ENOENT)
+                return phase_fail(c, -errno, "cannot remove %s: %s", MANDB_AUTO_UPDATE_FLAG,
+                                  strerror(errno));
+        phase_log(c, LOG_INFO,
+                  "man-db's index updates paused for the run (no index rebuild after each installation); one rebuild follows at the end, in the background");
+        return 0;
 }
 
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
