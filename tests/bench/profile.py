@@ -41,9 +41,17 @@ def apt_kind(words):
     return "other"
 
 
+# A pause longer than this between one package's last status line and the
+# next "processing:" line is another dpkg call (apt's own work, a download),
+# not the end of that package's step.
+SAME_CALL_S = 3.0
+
+
 def read_dpkg(path):
-    """Segments (action, pkg, t0, t1): from a "processing:" line to the
-    last status line before the next "processing:" line."""
+    """Segments (action, pkg, t0, t1): from a "processing:" line to the next
+    one (what dpkg does after a package's last status line, writing its
+    database and file lists, belongs to that package), or to its last status
+    line when the next comes more than SAME_CALL_S later."""
     segs, cur = [], None
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -54,6 +62,8 @@ def read_dpkg(path):
                 continue
             if rest.startswith("processing: "):
                 if cur:
+                    if t - cur[3] <= SAME_CALL_S:
+                        cur[3] = t
                     segs.append(tuple(cur))
                 _, action, pkg = [x.strip() for x in rest.split(":", 2)]
                 cur = [action, pkg.split(":")[0], t, t]
