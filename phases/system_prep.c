@@ -315,7 +315,7 @@ const struct phase phase_system_prep = {
         .id = "system-prep",
         .title = "System preparation",
         .summary = "apt set up for unattended runs, package lists, base packages",
-        .weight = 14,
+        .weight = 8,
         /* apt-get --print-uris on a fresh Debian 13: build-essential, git, curl and their recommends */
         .download_mb = 104,
         .inputs = system_prep_inputs,
