@@ -549,6 +549,7 @@ static void *engine_main(void *userdata)
                 if (code != 0)
                         goto out;
         }
+        engine_step_deferred(e);
         e->cur = (int)e->n_slots - 1;
         e->cur_fraction = 1;
         engine_progress(e, NULL, true);

@@ -192,6 +192,11 @@ void engine_step_preflight(struct engine *e);
 int engine_step_phase(struct engine *e, int i);
 /* Dry run: every enabled phase's plan. */
 void engine_step_plan(struct engine *e);
+/* After the last phase of a run that succeeded: the work the phases put off
+ * because nobody needs it before the first login (man-db's index, paused by
+ * ops_mandb_pause()): the pause ended, journaled, the build started in the
+ * background. Never fails the run (a warning in the log). */
+void engine_step_deferred(struct engine *e);
 
 /* ---- engine_rollback.c -------------------------------------------------- */
 

@@ -8,6 +8,7 @@
  * when no UI can; retry starts a new attempt with a fresh context. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,6 +16,8 @@
 #include "checkpoint.h"
 #include "engine_int.h"
 #include "log.h"
+#include "rollback.h"
+#include "run.h"
 
 /* engine_step_phase(): the person chose to try the phase again. */
 #define ATTEMPT_AGAIN (-1)
@@ -351,6 +354,63 @@ int engine_step_phase(struct engine *e, int i)
                 code = after_failure(e, &c, r);
         } while (code == ATTEMPT_AGAIN);
         return code;
+}
+
+/* The target of the journal records of man-db's paused index updates: the
+ * pause (UNDO_MANDB_AUTO_UPDATE, ops_mandb_pause()) and its end here (a
+ * record with nothing to undo). */
+#define MANDB_TARGET "man-db/auto-update"
+
+void engine_step_deferred(struct engine *e)
+{
+        const struct journal_entry **list = NULL;
+        const char *const build[] = { "systemctl", "start", "--no-block", "man-db.service", NULL };
+        struct undo done = { .kind = UNDO_NOTHING };
+        struct run_opts o;
+        _cleanup_free_ char *flag = NULL;
+        char msg[512];
+        size_t n;
+        int r;
+
+        if (!e->journal)
+                return;
+        /* newest first: the latest record of the pause says whether it holds */
+        n = journal_pending(e->journal, NULL, &list);
+        for (size_t i = 0; i < n; i++)
+                if (list[i]->target && strcmp(list[i]->target, MANDB_TARGET) == 0) {
+                        if (list[i]->undo.kind == UNDO_MANDB_AUTO_UPDATE && list[i]->undo.path)
+                                flag = xstrdup(list[i]->undo.path);
+                        break;
+                }
+        free(list);
+        if (!flag)
+                return;
+        r = rollback_mandb_auto_update(NULL, flag, msg, sizeof(msg));
+        if (r < 0) {
+                /* the system works without it: the next rollback or the
+                 * administrator can still turn it on */
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "man-db's index updates stay paused: %s (turn them on with: dpkg-reconfigure man-db)",
+                           msg);
+                return;
+        }
+        if (journal_append(e->journal, e->session.session_id, "engine", "COMMAND_EXEC",
+                           MANDB_TARGET, &done) < 0)
+                engine_log(e, -1, LOG_WARNING, "engine", "cannot journal the end of man-db's pause");
+        /* the one index build the run put off: man-db's own unit (as
+         * user man, nice 19, idle I/O), in the background */
+        run_opts_init(&o);
+        o.argv = build;
+        o.timeout_ms = 30000;
+        r = run_command(&o, NULL);
+        if (r == 0)
+                engine_log(e, -1, LOG_INFO, "engine",
+                           "%s; the manual page index is being built in the background (man-db.service)",
+                           msg);
+        else
+                engine_log(e, -1, LOG_INFO, "engine",
+                           "%s; man-db.service could not be started (%s), so man-db's daily timer builds the manual page index",
+                           msg, r < 0 ? strerror(-r) : "systemctl failed");
 }
 
 void engine_step_plan(struct engine *e)

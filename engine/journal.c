@@ -56,6 +56,7 @@ static const char *const kind_names[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DELETE_RULE] = "ufw_delete_rule",
         [UNDO_UFW_DISABLE] = "ufw_disable",
         [UNDO_REMOVE_APT_SOURCE] = "remove_apt_source",
+        [UNDO_MANDB_AUTO_UPDATE] = "mandb_auto_update",
 };
 
 /* Which fields each kind needs (checked when read back from JSON). */
@@ -86,6 +87,7 @@ static const unsigned kind_needs[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DELETE_RULE] = F_LIST,
         [UNDO_UFW_DISABLE] = 0,
         [UNDO_REMOVE_APT_SOURCE] = F_PATH,
+        [UNDO_MANDB_AUTO_UPDATE] = F_PATH,
 };
 
 static const char *const result_names[] = {
@@ -214,6 +216,8 @@ char *undo_describe(const struct undo *u)
                         return xasprintf("remove apt source %s", or_q(u->path));
                 return xasprintf("remove apt source %s and %zu keyring%s", or_q(u->path), n,
                                  n == 1 ? "" : "s");
+        case UNDO_MANDB_AUTO_UPDATE:
+                return xstrdup("turn man-db's automatic index updates back on");
         case _UNDO_KIND_MAX:
                 break;
         }

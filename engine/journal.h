@@ -53,6 +53,10 @@ enum undo_kind {
                                       {"allow","3389/tcp"} → "ufw delete allow 3389/tcp" */
         UNDO_UFW_DISABLE,          /* ufw was inactive before this change */
         UNDO_REMOVE_APT_SOURCE,    /* path of a .sources/.list file + list: keyring files */
+        UNDO_MANDB_AUTO_UPDATE,    /* path: man-db's flag file. Its index updates were paused
+                                    * for the run: turn them back on (debconf
+                                    * man-db/auto-update true, the flag file back), or
+                                    * forget the pause's debconf answer if man-db is gone */
         _UNDO_KIND_MAX,
 };
 

@@ -57,6 +57,16 @@ int ops_wait_package_manager(struct phase_ctx *c);
  * repair of an interrupted dpkg as ops_apt_install(). */
 int ops_apt_upgrade(struct phase_ctx *c);
 
+/* Pauses man-db's index updates for the run (journaled; undo:
+ * UNDO_MANDB_AUTO_UPDATE): debconf man-db/auto-update false, so that a man-db
+ * the run installs does not build its index, and its flag file removed, so
+ * that the trigger of every later install skips it. The engine ends the
+ * pause after the last phase (engine_deferred_work(): one index build in
+ * the background). 1 when there is nothing to pause (man-db installed with
+ * its updates already off: the administrator's choice), 0 when paused,
+ * < 0 after phase_fail(). */
+int ops_mandb_pause(struct phase_ctx *c);
+
 enum {
         OPS_APT_NO_RECOMMENDS = 1 << 0,
 };

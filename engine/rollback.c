@@ -1538,6 +1538,73 @@ static int undo_ufw_disable(const struct rollback_env *env, char *msg, size_t ms
         return 0;
 }
 
+/* ---- man-db ------------------------------------------------------------ */
+
+/* cmd_run() with bytes on the child's stdin. */
+static int cmd_run_input(const struct rollback_env *env, const char *const *argv,
+                         const char *input, struct cmd_ctx *c)
+{
+        struct run_opts o;
+
+        *c = (struct cmd_ctx){ .env = env };
+        run_opts_init(&o);
+        o.argv = argv;
+        o.timeout_ms = env && env->timeout_ms ? env->timeout_ms : ROLLBACK_TIMEOUT_DEFAULT_MS;
+        o.on_line = cmd_on_line;
+        o.userdata = c;
+        o.stdin_data = input;
+        o.stdin_len = strlen(input);
+        return run_command(&o, NULL);
+}
+
+int rollback_mandb_auto_update(const struct rollback_env *env, const char *flag, char *msg,
+                               size_t msglen)
+{
+        const char *const names[] = { "man-db", NULL };
+        const char *const set[] = { "debconf-set-selections", NULL };
+        const char *const forget[] = { "debconf-communicate", "man-db", NULL };
+        struct apt_pkg_list l = { 0 };
+        enum apt_pkg_state st;
+        struct cmd_ctx c;
+        int r, fd;
+
+        if (!abs_path_ok(flag)) {
+                snprintf(msg, msglen, "the journal entry names no usable flag file (%s)",
+                         flag ? flag : "none");
+                return -EINVAL;
+        }
+        r = apt_pkg_list_query(names, &l);
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot ask dpkg whether man-db is installed: %s; run the rollback again",
+                         strerror(-r));
+                return r;
+        }
+        st = apt_pkg_list_state(&l, "man-db");
+        apt_pkg_list_release(&l);
+        if (st == APT_PKG_ABSENT) {
+                /* only the pause's own debconf answer is left of it */
+                r = cmd_run_input(env, forget, "PURGE\n", &c);
+                if (r != 0)
+                        return fail_cmd(msg, msglen, "debconf-communicate man-db (PURGE)", r, &c);
+                snprintf(msg, msglen, "man-db is not installed; its debconf answers are forgotten");
+                return 0;
+        }
+        r = cmd_run_input(env, set, "man-db man-db/auto-update boolean true\n", &c);
+        if (r != 0)
+                return fail_cmd(msg, msglen, "debconf-set-selections (man-db/auto-update true)", r, &c);
+        /* its directory is man-db's: gone with it, nothing to put back */
+        fd = open(flag, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != ENOENT) {
+                r = -errno;
+                snprintf(msg, msglen, "cannot create %s: %s", flag, strerror(-r));
+                return r;
+        }
+        if (fd >= 0)
+                close(fd);
+        snprintf(msg, msglen, "man-db's automatic index updates are on again");
+        return 0;
+}
+
 /* ---- entry point ------------------------------------------------------- */
 
 /* undo_apply_fn for journal_rollback(): dispatches on the undo kind. */
@@ -1579,6 +1646,8 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
                 return undo_ufw_disable(env, msg, msglen);
         case UNDO_REMOVE_APT_SOURCE:
                 return undo_remove_apt_source(u, msg, msglen);
+        case UNDO_MANDB_AUTO_UPDATE:
+                return rollback_mandb_auto_update(env, u->path, msg, msglen);
         case _UNDO_KIND_MAX:
                 break;
         }

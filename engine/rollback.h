@@ -76,3 +76,15 @@ struct rollback_env {
 /* 0 = undone, 1 = nothing to do, -errno with msg = failed. env is a
  * struct rollback_env *. */
 int rollback_apply(void *env, const struct journal_entry *e, char *msg, size_t msglen);
+
+/* man-db's own switch for its index updates: its dpkg trigger and its
+ * postinst update the index only while this file exists (the postinst
+ * writes it from debconf's man-db/auto-update). */
+#define MANDB_AUTO_UPDATE_FLAG "/var/lib/man-db/auto-update"
+/* Turns man-db's automatic index updates back on after a run paused them
+ * (UNDO_MANDB_AUTO_UPDATE, flag its path): man-db/auto-update true in
+ * debconf and the flag file back; when man-db is not installed (a rollback purged it), the
+ * pause's debconf answer is forgotten instead. Also how a finished run ends
+ * the pause. 0 done, or -errno with msg filled (env may be NULL). */
+int rollback_mandb_auto_update(const struct rollback_env *env, const char *flag, char *msg,
+                               size_t msglen);

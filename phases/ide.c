@@ -32,7 +32,7 @@
 #include "ops.h"
 #include "session.h"
 
-#define IDE_WEIGHT 12
+#define IDE_WEIGHT 5
 
 /* One IDE phase's data. */
 struct ide_def {

@@ -1,11 +1,15 @@
-/* phases.c — the phase table, in run order. Weights are shares of a typical
- * full run's time (measured on a Debian 13 VPS with a warm mirror); the
- * engine counts only the enabled ones, so they need not sum to anything.
+/* phases.c — the phase table, in run order. Weights are shares of a full
+ * run's time as measured in Debian 13 test hosts (tests/bench/profile and
+ * tests/bench/run, two machines' loads: the desktop's one transaction is
+ * 73 % of a run, system-prep 9-12 %, hardening 6-9 %, rdp 4-5 %, each
+ * test-repository IDE 2 %); the engine counts only the enabled ones, so
+ * they need not sum to anything. The dashboard's ETA rests on them.
  *
  * Order and weights (each phase file defines `const struct phase phase_X`):
- *   system-prep 14, desktop 25, rdp 9, user 4, then one phase per IDE of
- *   the catalog (ide-ID, 12 each: the shipped catalog's three make the
- *   table sum to 100), terminal 3, hardening 4, verification 3, summary 2 */
+ *   system-prep 8, desktop 64, rdp 4, user 1, then one phase per IDE of
+ *   the catalog (ide-ID, 5 each: a vendor's .deb is larger than the test
+ *   repositories'; the shipped catalog's three make the table sum to 100),
+ *   terminal 1, hardening 5, verification 1, summary 1 */
 #include "phases.h"
 
 #include <errno.h>

@@ -580,7 +580,7 @@ const struct phase phase_rdp = {
         .id = "rdp",
         .title = "Remote desktop (xrdp)",
         .summary = "xrdp on the chosen port with XFCE, TLS only, no root login, polkit rule, sound",
-        .weight = 9,
+        .weight = 4,
         /* apt-get --print-uris on a fresh Debian 13: xrdp and xorgxrdp; most of what they need came with the desktop */
         .download_mb = 5,
         .inputs = rdp_inputs,

@@ -190,6 +190,8 @@ static int system_prep_plan(struct phase_ctx *c)
         }
         phase_plan(c, "COMMAND_EXEC", "apt-get update",
                    "refresh the package lists (waiting for a held dpkg lock, retrying)");
+        phase_plan(c, "COMMAND_EXEC", "man-db/auto-update",
+                   "man-db's index updates paused until the last phase (then one rebuild, in the background)");
         if (a->upgrade)
                 phase_plan(c, "COMMAND_EXEC", "apt-get dist-upgrade",
                            "upgrade every installed package (not undone by a rollback)");
@@ -286,6 +288,15 @@ static int system_prep_run(struct phase_ctx *c)
                 return r;
         phase_progress(c, 0.15, NULL);
 
+        /* every install of the run would otherwise rebuild the manual
+         * page index (man-db's trigger); nobody needs it before the first
+         * login */
+        phase_action_begin(c, "COMMAND_EXEC", "man-db/auto-update",
+                           "Pausing man-db's index updates until the end of the run");
+        r = phase_action_end(c, ops_mandb_pause(c));
+        if (r < 0)
+                return r;
+
         if (a->upgrade) {
                 phase_action_begin(c, "COMMAND_EXEC", "apt-get dist-upgrade",
                                    "Upgrading the installed packages");
@@ -304,7 +315,7 @@ const struct phase phase_system_prep = {
         .id = "system-prep",
         .title = "System preparation",
         .summary = "apt set up for unattended runs, package lists, base packages",
-        .weight = 14,
+        .weight = 8,
         /* apt-get --print-uris on a fresh Debian 13: build-essential, git, curl and their recommends */
         .download_mb = 104,
         .inputs = system_prep_inputs,

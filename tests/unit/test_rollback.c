@@ -52,7 +52,8 @@ static int setup_each(void **state)
 {
         static const char *const names[] = { "dpkg", "dpkg-query", "apt-get", "getent", "userdel",
                                               "groupdel", "gpasswd", "pkill", "loginctl",
-                                              "systemctl", "update-alternatives", "ufw" };
+                                              "systemctl", "update-alternatives", "ufw",
+                                              "debconf-set-selections", "debconf-communicate" };
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *p = test_path(stubs, names[i]);
@@ -274,6 +275,68 @@ static void test_purge_only_installed(void **state)
         /* the command's lines reached on_line */
         assert_true(seen.n >= 1);
         assert_string_equal(seen.last, "Removing xrdp (0.10.1-1) ...");
+}
+
+/* A stub body that adds its stdin to calls.log (PATH holds only stubs:
+ * shell builtins only). */
+#define STDIN_TO_LOG "while IFS= read -r l; do echo \"$l\"; done >>\"${0%/*}/calls.log\""
+
+/* The end of man-db's pause: man-db installed, so debconf's answer true
+ * again (on stdin, nothing else changed in debconf) and the flag file back;
+ * a second undo does the same harmlessly. */
+static void test_mandb_auto_update_on(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();   /* the test library's, removed at exit */
+        _cleanup_free_ char *flag = test_path(dir, "auto-update");
+        struct undo u = { .kind = UNDO_MANDB_AUTO_UPDATE, .path = flag };
+        struct stat st;
+        char msg[1024];
+
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tman-db\\tamd64\\t\\n'");
+        test_stub(stubs, "debconf-set-selections", STDIN_TO_LOG);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_int_equal(lstat(flag, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_contains(msg, "on again");
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "\ndebconf-set-selections \nman-db man-db/auto-update boolean true\n");
+        assert_null(strstr(calls, "debconf-communicate"));
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_int_equal(lstat(flag, &st), 0);
+}
+
+/* man-db gone (a rollback purged it first): only the pause's debconf answer
+ * is left, and it is forgotten; no flag file appears; a failing debconf
+ * fails the undo with its words; a path that is not absolute is refused. */
+static void test_mandb_auto_update_gone(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();   /* the test library's, removed at exit */
+        _cleanup_free_ char *flag = test_path(dir, "auto-update");
+        struct undo u = { .kind = UNDO_MANDB_AUTO_UPDATE, .path = flag };
+        struct stat st;
+        char msg[1024];
+
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "echo 'dpkg-query: no packages found matching man-db' >&2; exit 1");
+        test_stub(stubs, "debconf-communicate", STDIN_TO_LOG);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_int_equal(lstat(flag, &st), -1);
+        assert_contains(msg, "not installed");
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "\ndebconf-communicate man-db\nPURGE\n");
+
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tman-db\\tamd64\\t\\n'");
+        test_stub(stubs, "debconf-set-selections", "echo 'debconf: config.dat is locked by another process' >&2; exit 1");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "debconf-set-selections");
+        assert_contains(msg, "locked by another process");
+        assert_int_equal(lstat(flag, &st), -1);
+
+        u.path = S("var/lib/man-db/auto-update");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
 }
 
 static void test_purge_config_files_state(void **state)
@@ -1021,6 +1084,8 @@ int main(void)
                 cmocka_unit_test_setup(test_home_unused_is_removed, setup_each),
                 cmocka_unit_test_setup(test_home_odd_cases, setup_each),
                 cmocka_unit_test_setup(test_user_symlink_not_followed, setup_each),
+                cmocka_unit_test_setup(test_mandb_auto_update_on, setup_each),
+                cmocka_unit_test_setup(test_mandb_auto_update_gone, setup_each),
         };
         return cmocka_run_group_tests(tests, setup_all, NULL);
 }
