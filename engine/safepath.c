@@ -92,7 +92,61 @@ void safepath_close(struct safepath *p)
         }
 }
 
+static int read_at(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len,
+                   struct stat *ret_st);
+
 int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len)
+{
+        return read_at(p, max, ret_data, ret_len, NULL);
+}
+
+int safepath_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
+                       struct stat *ret_st)
+{
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        char err[512];
+        int r = safepath_open(path, &p, err, sizeof(err));
+
+        if (r < 0)
+                return r;
+        return read_at(&p, max, ret_data, ret_len, ret_st);
+}
+
+int safepath_find_link(const char *path, char **ret_link)
+{
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        char err[512];
+        struct stat st;
+        int r = safepath_open(path, &p, err, sizeof(err));
+
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ELOOP) {
+                /* the first link on the way, for the message (the walk
+                 * itself refused it through its fds) */
+                for (const char *q = strchr(path + 1, '/'); q; q = strchr(q + 1, '/')) {
+                        _cleanup_free_ char *prefix = xstrndup(path, (size_t)(q - path));
+
+                        if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode)) {
+                                *ret_link = TAKE_PTR(prefix);
+                                return 1;
+                        }
+                }
+                *ret_link = xstrdup(path);
+                return 1;
+        }
+        if (r < 0)
+                return r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISLNK(st.st_mode))
+                return 0;
+        *ret_link = xstrdup(path);
+        return 1;
+}
+
+static int read_at(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len,
+                   struct stat *ret_st)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -126,6 +180,8 @@ int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t 
         }
         if (ret_len)
                 *ret_len = b.len;
+        if (ret_st)
+                *ret_st = st;
         *ret_data = buf_steal(&b);
         return 0;
 }

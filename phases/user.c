@@ -218,7 +218,7 @@ static void record_user(struct phase_ctx *c, const struct passwd *pw, bool creat
                 if (sysfile_in_group(pw, user_groups[i], NULL))
                         strv_push(&u->groups, user_groups[i]);
         u->password_expires = false;
-        keys = sysfile_read(keys_path);
+        keys = sysfile_read_home(keys_path);
         u->ssh_key_auth_enabled = keys && user_authorized_keys_count(keys) > 0;
         iso8601_now(u->created_at);
         s->has_user = true;
@@ -320,7 +320,7 @@ static int user_verify(struct phase_ctx *c)
         }
         if (keys) {
                 _cleanup_free_ char *kp = user_keys_path(pw);
-                _cleanup_free_ char *have = sysfile_read(kp);
+                _cleanup_free_ char *have = sysfile_read_home(kp);
                 _cleanup_free_ char *merged = NULL;
                 size_t missing = 0;
 
@@ -457,7 +457,7 @@ static int copy_keys(struct phase_ctx *c, const struct passwd *pw, const char *k
 {
         _cleanup_free_ char *dir = xasprintf("%s/.ssh", pw->pw_dir);
         _cleanup_free_ char *path = user_keys_path(pw);
-        _cleanup_free_ char *have = sysfile_read(path);
+        _cleanup_free_ char *have = sysfile_read_home(path);
         _cleanup_free_ char *merged = NULL;
         size_t added = 0;
         int r;
