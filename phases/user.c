@@ -502,7 +502,7 @@ static int set_password(struct phase_ctx *c, const char *user, bool created)
                 r = ops_set_password(c, user, pw, true);
                 if (r < 0)
                         return phase_action_end(c, r);
-                phase_set_credentials(c, user, NULL);
+                phase_set_credentials(c, user, CREDS_PW_FROM_HASH, NULL);
                 return phase_action_end(c, 0);
         }
         if (a->layout_safe_password)
@@ -518,7 +518,7 @@ static int set_password(struct phase_ctx *c, const char *user, bool created)
         log_unregister_secret(pw);
         if (r < 0)
                 return phase_action_end(c, r);
-        phase_set_credentials(c, user, TAKE_PTR(pw));
+        phase_set_credentials(c, user, CREDS_PW_GENERATED, TAKE_PTR(pw));
         return phase_action_end(c, 0);
 }
 
