@@ -11,6 +11,9 @@
 
 #include "faultpoint.h"
 
+/* What safepath_open()'s message says after the path of a link it refused. */
+#define LINK_REFUSED " is a symbolic link that "
+
 /* Whether only root (this user) can change the entries of directory fd. */
 static bool dir_is_private(int fd)
 {
@@ -65,9 +68,9 @@ int safepath_open(const char *path, struct safepath *ret, char *err, size_t errl
                         trusted = st.st_uid == geteuid() && dir_is_private(fd);
                         if (!trusted) {
                                 close(fd);
-                                (void)!snprintf(err, errlen, "%.*s is a symbolic link that "
-                                                "belongs to uid %u or sits where others can "
-                                                "write; vps-provision does not follow it",
+                                (void)!snprintf(err, errlen, "%.*s" LINK_REFUSED "belongs "
+                                                "to uid %u or sits where others can write; "
+                                                "vps-provision does not follow it",
                                                 (int)(p - path), path, (unsigned)st.st_uid);
                                 return -ELOOP;
                         }
@@ -122,17 +125,10 @@ int safepath_find_link(const char *path, char **ret_link)
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
         if (r == -ELOOP) {
-                /* the first link on the way, for the message (the walk
-                 * itself refused it through its fds) */
-                for (const char *q = strchr(path + 1, '/'); q; q = strchr(q + 1, '/')) {
-                        _cleanup_free_ char *prefix = xstrndup(path, (size_t)(q - path));
-
-                        if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode)) {
-                                *ret_link = TAKE_PTR(prefix);
-                                return 1;
-                        }
-                }
-                *ret_link = xstrdup(path);
+                /* the walk names the link it refused at the start of err
+                 * (a trusted link before it, such as /home, was followed) */
+                const char *end = strstr(err, LINK_REFUSED);
+                *ret_link = end ? xstrndup(err, (size_t)(end - err)) : xstrdup(path);
                 return 1;
         }
         if (r < 0)

@@ -221,6 +221,18 @@ static void read_file_in_home(void **state)
                 assert_null(data);
                 assert_int_equal(safepath_find_link(keys, &link), 1);
                 assert_string_equal(link, ssh);
+                free(link);
+                link = NULL;
+                /* root's own link before it (a /home on another disk) is
+                 * followed: the user's link is the one named */
+                {
+                        _cleanup_free_ char *homes = test_path(dir, "homes");
+                        _cleanup_free_ char *via_homes = test_path(dir, "homes/.ssh/authorized_keys");
+
+                        assert_int_equal(symlink(home, homes), 0);
+                        assert_int_equal(safepath_find_link(via_homes, &link), 1);
+                        assert_non_null(strstr(link, "/homes/.ssh"));
+                }
         }
         alarm(0);
 }
