@@ -443,6 +443,7 @@ static void emit_end(struct engine *e)
         if (e->have_credentials && e->exit_code != EXIT_ROLLED_BACK) {
                 ev = event_new(EV_CREDENTIALS);
                 ev->credentials.username = xstrdup(e->cred_user);
+                ev->credentials.password_kind = e->cred_kind;
                 if (e->cred_pw) {
                         /* the event owns it now; the log keeps redacting until exit */
                         struct secret *copy = NULL;

@@ -75,6 +75,7 @@ struct engine {
 
         char cred_user[USERNAME_MAX + 1];
         struct secret *cred_pw;
+        enum creds_password cred_kind;
         bool have_credentials;
         char **summary;
         char *end_message;

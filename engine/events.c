@@ -211,6 +211,40 @@ const char *session_mode_name(enum session_mode m)
         return session_mode_names[m];
 }
 
+const char *creds_password_name(enum creds_password k)
+{
+        switch (k) {
+        case CREDS_PW_GENERATED:
+                return "generated";
+        case CREDS_PW_FROM_HASH:
+                return "password_hash";
+        case CREDS_PW_UNCHANGED:
+                return "unchanged";
+        case _CREDS_PW_MAX:
+                break;
+        }
+        return "unknown";
+}
+
+char *creds_password_note(const struct event *ev)
+{
+        if (ev->credentials.password)
+                return NULL;
+        if (ev->credentials.password_to)
+                return xasprintf("(written to %s)", ev->credentials.password_to);
+        switch (ev->credentials.password_kind) {
+        case CREDS_PW_FROM_HASH:
+                return xstrdup("(from the answers file's password_hash)");
+        case CREDS_PW_UNCHANGED:
+                return xstrdup("(unchanged: the account keeps its password)");
+        case CREDS_PW_GENERATED:
+        case _CREDS_PW_MAX:
+                break;
+        }
+        return xasprintf("(generated but lost: set one with \"passwd %s\")",
+                         ev->credentials.username ? ev->credentials.username : "USER");
+}
+
 const char *prompt_kind_name(enum prompt_kind k)
 {
         switch (k) {
@@ -404,6 +438,7 @@ struct json_object *event_to_json(const struct event *ev)
                                                      secret_str(ev->credentials.password),
                                                      (int)secret_len(ev->credentials.password))
                                            : NULL);
+                add_str(o, "password_source", creds_password_name(ev->credentials.password_kind));
                 if (ev->credentials.password_to)
                         add_str(o, "password_to", ev->credentials.password_to);
                 add_str(o, "host", ev->credentials.host);

@@ -72,6 +72,14 @@ enum prompt_choice {
         CHOICE_KEEP,
 };
 
+/* Where the developer's password of a credentials event comes from. */
+enum creds_password {
+        CREDS_PW_GENERATED,  /* made by this run (in the event, or sent to password_to) */
+        CREDS_PW_FROM_HASH,  /* set from the answers' password_hash: nothing to show */
+        CREDS_PW_UNCHANGED,  /* the existing account keeps its password */
+        _CREDS_PW_MAX,
+};
+
 /* Overall end of a session; exit codes are in engine.h. */
 enum session_status {
         SESSION_INITIALIZING,
@@ -163,8 +171,10 @@ struct event {
                 } prompt;
                 struct {
                         char *username;
-                        struct secret *password;  /* NULL when a hash was supplied, or
-                                                     when the UI sent it to password_to */
+                        struct secret *password;  /* NULL when a hash was supplied, the
+                                                     password is unchanged, or the UI
+                                                     sent it to password_to */
+                        enum creds_password password_kind;
                         char *password_to;        /* set by the UI: where the password
                                                      went instead ("/root/pw",
                                                      "file descriptor 3"), or NULL */
@@ -202,6 +212,12 @@ const char *session_status_name(enum session_status s); /* data model: "COMPLETE
 const char *prompt_choice_name(enum prompt_choice c);   /* "retry", "rollback", "keep" */
 const char *prompt_kind_name(enum prompt_kind k);       /* "phase_failed", "confirm_rollback" */
 const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run", "resume", "rollback" */
+const char *creds_password_name(enum creds_password k); /* "generated", "password_hash", "unchanged" */
+/* What a credentials event's UI shows in place of a password it does not
+ * hold, true for each case: "(written to /root/pw)", "(from the answers
+ * file's password_hash)", "(unchanged: the account keeps its password)". NULL when the
+ * event holds the password itself. Caller frees. */
+char *creds_password_note(const struct event *ev);
 /* The tables behind session_status_name() and session_mode_name(), indexed
  * by the enum, for a reader that maps a name back (the session file). */
 extern const char *const session_status_names[_SESSION_STATUS_MAX];

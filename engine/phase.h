@@ -109,7 +109,8 @@ bool phase_cancel_requested(struct phase_ctx *c);
 /* The user phase hands over the password for the final credentials screen.
  * The engine takes ownership of pw (may be NULL when a hash was supplied)
  * and registers it for log redaction at once. */
-void phase_set_credentials(struct phase_ctx *c, const char *username, struct secret *pw);
+void phase_set_credentials(struct phase_ctx *c, const char *username, enum creds_password kind,
+                           struct secret *pw);
 
 /* Low level: journal one change (write-ahead) in this phase. ops.h does
  * this for every operation it offers; phases call it only for a change ops.h

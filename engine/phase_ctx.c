@@ -122,7 +122,8 @@ void phase_summary(struct phase_ctx *c, const char *fmt, ...)
         strv_push_take(&c->e->summary, text);
 }
 
-void phase_set_credentials(struct phase_ctx *c, const char *username, struct secret *pw)
+void phase_set_credentials(struct phase_ctx *c, const char *username, enum creds_password kind,
+                           struct secret *pw)
 {
         struct engine *e = c->e;
 
@@ -132,6 +133,7 @@ void phase_set_credentials(struct phase_ctx *c, const char *username, struct sec
         }
         strscpy(e->cred_user, sizeof(e->cred_user), username);
         e->cred_pw = pw;
+        e->cred_kind = kind;
         if (pw)
                 log_register_secret(pw);
         e->have_credentials = true;

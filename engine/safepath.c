@@ -11,6 +11,9 @@
 
 #include "faultpoint.h"
 
+/* What safepath_open()'s message says after the path of a link it refused. */
+#define LINK_REFUSED " is a symbolic link that "
+
 /* Whether only root (this user) can change the entries of directory fd. */
 static bool dir_is_private(int fd)
 {
@@ -65,9 +68,9 @@ int safepath_open(const char *path, struct safepath *ret, char *err, size_t errl
                         trusted = st.st_uid == geteuid() && dir_is_private(fd);
                         if (!trusted) {
                                 close(fd);
-                                (void)!snprintf(err, errlen, "%.*s is a symbolic link that "
-                                                "belongs to uid %u or sits where others can "
-                                                "write; vps-provision does not follow it",
+                                (void)!snprintf(err, errlen, "%.*s" LINK_REFUSED "belongs "
+                                                "to uid %u or sits where others can write; "
+                                                "vps-provision does not follow it",
                                                 (int)(p - path), path, (unsigned)st.st_uid);
                                 return -ELOOP;
                         }
@@ -92,7 +95,54 @@ void safepath_close(struct safepath *p)
         }
 }
 
+static int read_at(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len,
+                   struct stat *ret_st);
+
 int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len)
+{
+        return read_at(p, max, ret_data, ret_len, NULL);
+}
+
+int safepath_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
+                       struct stat *ret_st)
+{
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        char err[512];
+        int r = safepath_open(path, &p, err, sizeof(err));
+
+        if (r < 0)
+                return r;
+        return read_at(&p, max, ret_data, ret_len, ret_st);
+}
+
+int safepath_find_link(const char *path, char **ret_link)
+{
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        char err[512];
+        struct stat st;
+        int r = safepath_open(path, &p, err, sizeof(err));
+
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ELOOP) {
+                /* the walk names the link it refused at the start of err
+                 * (a trusted link before it, such as /home, was followed) */
+                const char *end = strstr(err, LINK_REFUSED);
+                *ret_link = end ? xstrndup(err, (size_t)(end - err)) : xstrdup(path);
+                return 1;
+        }
+        if (r < 0)
+                return r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISLNK(st.st_mode))
+                return 0;
+        *ret_link = xstrdup(path);
+        return 1;
+}
+
+static int read_at(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len,
+                   struct stat *ret_st)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -126,6 +176,8 @@ int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t 
         }
         if (ret_len)
                 *ret_len = b.len;
+        if (ret_st)
+                *ret_st = st;
         *ret_data = buf_steal(&b);
         return 0;
 }

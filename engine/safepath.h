@@ -16,6 +16,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -37,6 +38,18 @@ static inline void safepath_closep(struct safepath *p) { safepath_close(p); }
 /* Reads the regular file at p. -ENOENT, -ELOOP (a symlink), -EINVAL (not
  * a regular file: a FIFO, a device, a directory), -EFBIG (over max). */
 int safepath_read(const struct safepath *p, size_t max, char **ret_data, size_t *ret_len);
+/* Reads a file in a directory someone else controls by its absolute path:
+ * safepath_open() then safepath_read(), so no link is followed on the way or
+ * at the end, a FIFO is never waited on and at most max bytes are read.
+ * ret_st (may be NULL) gets the file's fstat. 0, -ENOENT, -ELOOP, -EINVAL,
+ * -EFBIG or another -errno; the ret_ values are set only on success. */
+int safepath_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len,
+                       struct stat *ret_st);
+/* Whether path goes through, or ends in, a symbolic link that safepath does
+ * not follow (a dotfile manager's link in a home): 1 with *ret_link the path
+ * of that link (free it), 0 when not (a missing path included), < 0 on
+ * another error. */
+int safepath_find_link(const char *path, char **ret_link);
 /* Replaces the file at p atomically: a new file in the same directory
  * (O_EXCL, O_NOFOLLOW), mode and owner through its fd, fsync, renameat. A
  * symlink at p is replaced, never followed. uid/gid (uid_t)-1 = unchanged. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ports.h"
+#include "safepath.h"
 #include "util.h"
 
 #define SYSFILE_MAX (16u << 20)
@@ -54,6 +55,27 @@ char *sysfile_read(const char *path)
         if (read_file(path, SYSFILE_MAX, &data, &len) < 0)
                 return NULL;
         return data;
+}
+
+char *sysfile_read_home(const char *path)
+{
+        char *data = NULL;
+
+        if (safepath_read_file(path, SYSFILE_MAX, &data, NULL, NULL) < 0)
+                return NULL;
+        return data;
+}
+
+bool sysfile_is_home(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)
+{
+        _cleanup_free_ char *have = NULL;
+        size_t len = strlen(text), have_len = 0;
+        struct stat st;
+
+        /* one byte more than expected shows a file that grew since */
+        if (safepath_read_file(path, len + 1, &have, &have_len, &st) < 0)
+                return false;
+        return sysfile_matches(&st, have, have_len, text, len, mode, uid, gid);
 }
 
 int sysfile_write_temp(const char *dir, const char *prefix, const char *text, mode_t mode,

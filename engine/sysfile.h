@@ -30,6 +30,14 @@ bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_
  * unreadable. Caller frees. */
 char *sysfile_read(const char *path);
 
+/* A file in a home directory (a person's, another user's to change): read
+ * through safepath_read_file(), so a symbolic link on the way or at the end
+ * is not followed and a FIFO or device is not waited on. NULL when missing,
+ * a link, not a regular file, over 16 MiB or unreadable. Caller frees. */
+char *sysfile_read_home(const char *path);
+/* sysfile_is() for a file in a home directory, read the same way. */
+bool sysfile_is_home(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid);
+
 /* Writes text into a new file dir/PREFIX.XXXXXX with mode (owner: the
  * caller) for a checker to read; *ret_path (caller frees, and unlinks the
  * file) names it. 0 or -errno. */

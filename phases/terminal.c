@@ -8,21 +8,34 @@
  * x-terminal-emulator alternative, and for the developer in XFCE's
  * helpers.rc (which is what XFCE's "Open Terminal" uses). Every file goes
  * through ops_write_file(), so a rollback restores the old ~/.bashrc and
- * helpers.rc and removes what was new. */
+ * helpers.rc and removes what was new.
+ *
+ * A dotfile that is a symbolic link (GNU stow, chezmoi's symlink mode, a
+ * dotfiles repository), or sits in a linked directory, belongs to the
+ * person's dotfiles: root never writes through another user's link, and
+ * replacing the link with a file would take the dotfile out of their
+ * repository. The phase leaves it as it is and says so (log, end screen),
+ * and its check counts it as left to the dotfiles, not as undone. A
+ * drop-in "the dotfile already sources" is not guessed at: only the person
+ * knows what their dotfiles read; ~/.bashrc.d is named for them to add. */
 #include "terminal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ops.h"
+#include "safepath.h"
 #include "phases.h"
 #include "sysfile.h"
 
 #define TERMINAL_WRAPPER "/usr/bin/xfce4-terminal.wrapper"
 #define SNIPPET_NAME "50-vps-provision.sh"
+_Static_assert(sizeof(TERMINAL_REL_SNIPPET) == sizeof(".bashrc.d/" SNIPPET_NAME), "one snippet name");
 
 static const char snippet[] =
         "# ~/.bashrc.d/" SNIPPET_NAME " - shell settings written by vps-provision.\n"
@@ -180,6 +193,53 @@ static int terminal_plan(struct phase_ctx *c)
         return 0;
 }
 
+int terminal_dotfile_linked(const char *home, const char *rel, char **ret_note)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s", home, rel);
+        _cleanup_free_ char *link = NULL;
+        char target[PATH_MAX];
+        const char *shown, *use;
+        ssize_t n;
+        int r = safepath_find_link(path, &link);
+
+        if (r <= 0)
+                return r;
+        n = readlink(link, target, sizeof(target) - 1);
+        target[n > 0 ? (size_t)n : 0] = '\0';
+        shown = startswith(link, home) && link[strlen(home)] == '/' ? link + strlen(home) + 1 : link;
+        if (strcmp(rel, TERMINAL_REL_BASHRC) == 0)
+                use = "the shell settings are in ~/" TERMINAL_REL_SNIPPET
+                      "; to use them, have your ~/.bashrc read ~/.bashrc.d/*.sh";
+        else if (strcmp(rel, TERMINAL_REL_HELPERS) == 0)
+                use = "to open xfce4-terminal from XFCE, choose it in Settings > Default Applications";
+        else
+                use = "the shell settings vps-provision writes there are not written";
+        *ret_note = xasprintf("~/%s is left to your dotfiles: ~/%s is a symbolic link%s%s%s, and "
+                              "vps-provision does not write through it or replace it; %s",
+                              rel, shown, *target ? " (to " : "", target, *target ? ")" : "", use);
+        return 1;
+}
+
+/* 1 when the file at home/rel is left to the dotfiles, 0 when not, < 0
+ * -errno. In run() (in_run) that is a warning and a line on the end screen;
+ * in verify() a note in the log, and part of what the check saw. */
+static int left_to_dotfiles(struct phase_ctx *c, const char *home, const char *rel, bool in_run)
+{
+        _cleanup_free_ char *note = NULL;
+        int r = terminal_dotfile_linked(home, rel, &note);
+
+        if (r <= 0)
+                return r;
+        if (in_run) {
+                phase_log(c, LOG_WARNING, "%s", note);
+                phase_summary(c, "Shell: ~/%s left to your dotfiles (a symbolic link; see the log)", rel);
+        } else {
+                phase_log(c, LOG_INFO, "%s", note);
+                phase_verify_digest(c, "left to dotfiles: %s", rel);
+        }
+        return 1;
+}
+
 static int terminal_verify(struct phase_ctx *c)
 {
         _cleanup_(dev_release) struct dev d = { 0 };
@@ -194,24 +254,37 @@ static int terminal_verify(struct phase_ctx *c)
                 phase_verify_note(c, "there is no account %s", phase_answers(c)->username);
                 return 0;
         }
-        snip_path = xasprintf("%s/.bashrc.d/%s", d.home, SNIPPET_NAME);
-        if (!sysfile_is(snip_path, snip, 0644, d.uid, d.gid)) {
+        r = left_to_dotfiles(c, d.home, TERMINAL_REL_SNIPPET, false);
+        if (r < 0)
+                return r;
+        snip_path = xasprintf("%s/" TERMINAL_REL_SNIPPET, d.home);
+        if (r == 0 && !sysfile_is_home(snip_path, snip, 0644, d.uid, d.gid)) {
                 phase_verify_note(c, "%s is missing or differs", snip_path);
                 ok = false;
         }
-        rc_path = xasprintf("%s/.bashrc", d.home);
-        rc = sysfile_read(rc_path);
-        want_rc = terminal_bashrc_with_block(rc);
-        if (!rc || strcmp(rc, want_rc) != 0) {
-                phase_verify_note(c, "%s does not read ~/.bashrc.d", rc_path);
-                ok = false;
+        r = left_to_dotfiles(c, d.home, TERMINAL_REL_BASHRC, false);
+        if (r < 0)
+                return r;
+        rc_path = xasprintf("%s/" TERMINAL_REL_BASHRC, d.home);
+        if (r == 0) {
+                rc = sysfile_read_home(rc_path);
+                want_rc = terminal_bashrc_with_block(rc);
+                if (!rc || strcmp(rc, want_rc) != 0) {
+                        phase_verify_note(c, "%s does not read ~/.bashrc.d", rc_path);
+                        ok = false;
+                }
         }
-        help_path = xasprintf("%s/.config/xfce4/helpers.rc", d.home);
-        help = sysfile_read(help_path);
-        want_help = terminal_helpers_rc(help);
-        if (!help || strcmp(help, want_help) != 0) {
-                phase_verify_note(c, "%s does not name xfce4-terminal", help_path);
-                ok = false;
+        r = left_to_dotfiles(c, d.home, TERMINAL_REL_HELPERS, false);
+        if (r < 0)
+                return r;
+        help_path = xasprintf("%s/" TERMINAL_REL_HELPERS, d.home);
+        if (r == 0) {
+                help = sysfile_read_home(help_path);
+                want_help = terminal_helpers_rc(help);
+                if (!help || strcmp(help, want_help) != 0) {
+                        phase_verify_note(c, "%s does not name xfce4-terminal", help_path);
+                        ok = false;
+                }
         }
         r = ops_alternative(c, "x-terminal-emulator", alt, sizeof(alt), NULL);
         if (r < 0)
@@ -240,6 +313,15 @@ static int write_dev_file(struct phase_ctx *c, const struct dev *d, const char *
         return r < 0 ? r : 0;
 }
 
+/* left_to_dotfiles() in run(): a warning and a line on the end screen. */
+static int linked_in_run(struct phase_ctx *c, const struct dev *d, const char *rel)
+{
+        int r = left_to_dotfiles(c, d->home, rel, true);
+        if (r < 0)
+                return phase_fail(c, r, "cannot look at ~/%s: %s", rel, strerror(-r));
+        return r;
+}
+
 static int terminal_run(struct phase_ctx *c)
 {
         _cleanup_(dev_release) struct dev d = { 0 };
@@ -263,21 +345,32 @@ static int terminal_run(struct phase_ctx *c)
         if (r < 0)
                 return r;
 
-        phase_action_begin(c, "FILE_CREATE", "~/.bashrc.d/" SNIPPET_NAME, "Shell settings");
-        r = dev_dir(c, &d, ".bashrc.d");
-        if (r >= 0)
-                r = write_dev_file(c, &d, ".bashrc.d/" SNIPPET_NAME, snip);
-        if (phase_action_end(c, r) < 0)
+        r = linked_in_run(c, &d, TERMINAL_REL_SNIPPET);
+        if (r < 0)
                 return r;
+        if (r == 0) {
+                phase_action_begin(c, "FILE_CREATE", "~/" TERMINAL_REL_SNIPPET, "Shell settings");
+                r = dev_dir(c, &d, ".bashrc.d");
+                if (r >= 0)
+                        r = write_dev_file(c, &d, TERMINAL_REL_SNIPPET, snip);
+                if (phase_action_end(c, r) < 0)
+                        return r;
+        }
         phase_progress(c, 0.6, "~/.bashrc");
 
-        rc_path = xasprintf("%s/.bashrc", d.home);
-        rc = sysfile_read(rc_path);
-        new_rc = terminal_bashrc_with_block(rc);
-        phase_action_begin(c, rc ? "FILE_MODIFY" : "FILE_CREATE", rc_path, "~/.bashrc reads ~/.bashrc.d");
-        r = write_dev_file(c, &d, ".bashrc", new_rc);
-        if (phase_action_end(c, r) < 0)
+        r = linked_in_run(c, &d, TERMINAL_REL_BASHRC);
+        if (r < 0)
                 return r;
+        if (r == 0) {
+                rc_path = xasprintf("%s/" TERMINAL_REL_BASHRC, d.home);
+                rc = sysfile_read_home(rc_path);
+                new_rc = terminal_bashrc_with_block(rc);
+                phase_action_begin(c, rc ? "FILE_MODIFY" : "FILE_CREATE", rc_path,
+                                   "~/.bashrc reads ~/.bashrc.d");
+                r = write_dev_file(c, &d, TERMINAL_REL_BASHRC, new_rc);
+                if (phase_action_end(c, r) < 0)
+                        return r;
+        }
         phase_progress(c, 0.7, "default terminal");
 
         phase_action_begin(c, "COMMAND_EXEC", "x-terminal-emulator", "xfce4-terminal as the default terminal");
@@ -286,15 +379,20 @@ static int terminal_run(struct phase_ctx *c)
                 return r;
         phase_progress(c, 0.85, "XFCE helpers.rc");
 
-        help_path = xasprintf("%s/.config/xfce4/helpers.rc", d.home);
-        help = sysfile_read(help_path);
+        r = linked_in_run(c, &d, TERMINAL_REL_HELPERS);
+        if (r < 0)
+                return r;
+        if (r == 1)
+                return 0;
+        help_path = xasprintf("%s/" TERMINAL_REL_HELPERS, d.home);
+        help = sysfile_read_home(help_path);
         new_help = terminal_helpers_rc(help);
         phase_action_begin(c, help ? "FILE_MODIFY" : "FILE_CREATE", help_path, "XFCE's preferred terminal");
         r = dev_dir(c, &d, ".config");
         if (r >= 0)
                 r = dev_dir(c, &d, ".config/xfce4");
         if (r >= 0)
-                r = write_dev_file(c, &d, ".config/xfce4/helpers.rc", new_help);
+                r = write_dev_file(c, &d, TERMINAL_REL_HELPERS, new_help);
         if (phase_action_end(c, r) < 0)
                 return r;
         return 0;

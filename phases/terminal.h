@@ -22,3 +22,16 @@ char *terminal_bashrc_with_block(const char *bashrc);
 /* XFCE's ~/.config/xfce4/helpers.rc (NULL = none) with
  * TerminalEmulator=xfce4-terminal. Caller frees. */
 char *terminal_helpers_rc(const char *old);
+
+/* The files in the developer's home the phase writes (relative to the
+ * home): the snippet, ~/.bashrc, XFCE's helpers.rc. */
+#define TERMINAL_REL_SNIPPET ".bashrc.d/50-vps-provision.sh"
+#define TERMINAL_REL_BASHRC ".bashrc"
+#define TERMINAL_REL_HELPERS ".config/xfce4/helpers.rc"
+
+/* Whether home/rel is left to the person's dotfiles: 1 when it, or a
+ * directory on its way below home, is a symbolic link that root does not
+ * write through (GNU stow, chezmoi's symlink mode, a dotfiles repository):
+ * *ret_note (caller frees) then says so, which link, and how to use the
+ * settings anyway. 0 when the phase may write it; < 0 -errno. */
+int terminal_dotfile_linked(const char *home, const char *rel, char **ret_note);

@@ -218,7 +218,7 @@ static void record_user(struct phase_ctx *c, const struct passwd *pw, bool creat
                 if (sysfile_in_group(pw, user_groups[i], NULL))
                         strv_push(&u->groups, user_groups[i]);
         u->password_expires = false;
-        keys = sysfile_read(keys_path);
+        keys = sysfile_read_home(keys_path);
         u->ssh_key_auth_enabled = keys && user_authorized_keys_count(keys) > 0;
         iso8601_now(u->created_at);
         s->has_user = true;
@@ -320,7 +320,7 @@ static int user_verify(struct phase_ctx *c)
         }
         if (keys) {
                 _cleanup_free_ char *kp = user_keys_path(pw);
-                _cleanup_free_ char *have = sysfile_read(kp);
+                _cleanup_free_ char *have = sysfile_read_home(kp);
                 _cleanup_free_ char *merged = NULL;
                 size_t missing = 0;
 
@@ -457,7 +457,7 @@ static int copy_keys(struct phase_ctx *c, const struct passwd *pw, const char *k
 {
         _cleanup_free_ char *dir = xasprintf("%s/.ssh", pw->pw_dir);
         _cleanup_free_ char *path = user_keys_path(pw);
-        _cleanup_free_ char *have = sysfile_read(path);
+        _cleanup_free_ char *have = sysfile_read_home(path);
         _cleanup_free_ char *merged = NULL;
         size_t added = 0;
         int r;
@@ -502,7 +502,7 @@ static int set_password(struct phase_ctx *c, const char *user, bool created)
                 r = ops_set_password(c, user, pw, true);
                 if (r < 0)
                         return phase_action_end(c, r);
-                phase_set_credentials(c, user, NULL);
+                phase_set_credentials(c, user, CREDS_PW_FROM_HASH, NULL);
                 return phase_action_end(c, 0);
         }
         if (a->layout_safe_password)
@@ -518,7 +518,7 @@ static int set_password(struct phase_ctx *c, const char *user, bool created)
         log_unregister_secret(pw);
         if (r < 0)
                 return phase_action_end(c, r);
-        phase_set_credentials(c, user, TAKE_PTR(pw));
+        phase_set_credentials(c, user, CREDS_PW_GENERATED, TAKE_PTR(pw));
         return phase_action_end(c, 0);
 }
 

@@ -820,13 +820,15 @@ static void draw_ask_cancel(void)
 static void draw_creds(struct dash *d)
 {
         const struct event *c = d->creds;
-        const char *pw = c->credentials.password ? secret_str(c->credentials.password)
-                                                 : "(the one whose hash the answers file holds)";
+        /* no password in the event: what is true of it instead (written
+         * to a file, set from the answers' hash, unchanged) */
+        _cleanup_free_ char *note = creds_password_note(c);
+        const char *pw = note ? note : secret_str(c->credentials.password);
         int w = COLS - 4, y = 2;
         char line[512];
 
         d->creds_row = 0;
-        if (LINES < 12 || 4 + 11 + tui_text_width(pw) > COLS) {
+        if (LINES < 12 || (!note && 4 + 11 + tui_text_width(pw) > COLS)) {
                 put_wrapped(0, 1, COLS - 2, LINES,
                             "The run has ended. Your login is shown here once the window is wide and tall "
                             "enough for it: please enlarge the window.");
@@ -855,7 +857,10 @@ static void draw_creds(struct dash *d)
         tui_put(y++, 4, w - 2, line);
         if (LINES >= 16)
                 y++;
-        y += put_wrapped(y, 2, w, 2, "Write the password into your password manager now.");
+        if (!note)
+                y += put_wrapped(y, 2, w, 2, "Write the password into your password manager now.");
+        else if (c->credentials.password_to)
+                y += put_wrapped(y, 2, w, 2, "Take the password from there into your password manager now.");
         if (d->creds_confirm) {
                 tui_style_on(TP_FAIL, A_BOLD);
                 y += put_wrapped(y + 1, 2, w, 3,

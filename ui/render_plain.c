@@ -217,14 +217,13 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                         ev->credentials.username);
                 /* only with a terminal, or a destination the person named
                  * (main.c refuses to start otherwise) */
-                if (ev->credentials.password)
+                if (ev->credentials.password) {
                         fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: %s\n",
                                 secret_str(ev->credentials.password));
-                else if (ev->credentials.password_to)
-                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (written to %s)\n",
-                                ev->credentials.password_to);
-                else
-                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (none generated: the answers file's hash, or unchanged)\n");
+                } else {
+                        _cleanup_free_ char *note = creds_password_note(ev);
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: %s\n", note);
+                }
                 fprintf(r->out,
                         "VPS-PROVISION-CREDENTIALS rdp: %s:%u\n"
                         "VPS-PROVISION-CREDENTIALS ssh: ssh -p %u %s@%s\n"

@@ -180,7 +180,8 @@ static int run_user(struct phase_ctx *c)
                 if (r < 0)
                         return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
         }
-        phase_set_credentials(c, phase_answers(c)->username, pw);
+        phase_set_credentials(c, phase_answers(c)->username,
+                              pw ? CREDS_PW_GENERATED : CREDS_PW_FROM_HASH, pw);
         r = phase_action_end(c, steps(c, "account", 5));
         if (r < 0)
                 return r;

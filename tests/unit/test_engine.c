@@ -113,7 +113,7 @@ static int gamma_run(struct phase_ctx *c)
         int r = secret_generate_password(20, &pw);
         if (r < 0)
                 return phase_fail(c, r, "no password");
-        phase_set_credentials(c, "devuser", pw);
+        phase_set_credentials(c, "devuser", CREDS_PW_GENERATED, pw);
         phase_summary(c, "gamma summary line");
         return 0;
 }

@@ -469,9 +469,11 @@ static void test_credentials(void **state)
         ev->credentials.host = xstrdup("203.0.113.7");
         ev->credentials.rdp_port = 3389;
         ev->credentials.ssh_port = 2222;
-        o = roundtrip(ev, 5);
+        o = roundtrip(ev, 6);
         expect_str(o, "username", "devuser");
         expect_str(o, "password", secret_str(pw));
+        expect_str(o, "password_source", "generated");
+        assert_null(creds_password_note(ev));   /* the password itself is shown */
         expect_str(o, "host", "203.0.113.7");
         expect_int(o, "rdp_port", 3389);
         expect_int(o, "ssh_port", 2222);
@@ -485,10 +487,64 @@ static void test_credentials(void **state)
         /* a hash was supplied: no password to show */
         ev = new_at(EV_CREDENTIALS, 19);
         ev->credentials.username = xstrdup("devuser");
-        o = roundtrip(ev, 5);
+        ev->credentials.password_kind = CREDS_PW_FROM_HASH;
+        o = roundtrip(ev, 6);
         expect_str(o, "password", NULL);
+        expect_str(o, "password_source", "password_hash");
         expect_str(o, "host", NULL);
         json_object_put(o);
+        event_free(ev);
+}
+
+/* What each UI shows in place of a password the event does not hold: true
+ * for each case, never "the answers file's hash" when there was none. */
+static void test_credentials_note(void **state)
+{
+        struct event *ev = new_at(EV_CREDENTIALS, 21);
+        struct json_object *o;
+        char *note;
+        (void)state;
+
+        ev->credentials.username = xstrdup("devuser");
+
+        /* an existing account whose password this run kept */
+        ev->credentials.password_kind = CREDS_PW_UNCHANGED;
+        note = creds_password_note(ev);
+        assert_string_equal(note, "(unchanged: the account keeps its password)");
+        assert_null(strstr(note, "hash"));
+        free(note);
+        o = roundtrip(ev, 6);
+        expect_str(o, "password", NULL);
+        expect_str(o, "password_source", "unchanged");
+        json_object_put(o);
+
+        /* from the answers' password_hash */
+        ev->credentials.password_kind = CREDS_PW_FROM_HASH;
+        note = creds_password_note(ev);
+        assert_string_equal(note, "(from the answers file's password_hash)");
+        free(note);
+
+        /* generated, and sent where the person named */
+        ev->credentials.password_kind = CREDS_PW_GENERATED;
+        ev->credentials.password_to = xstrdup("file descriptor 3");
+        note = creds_password_note(ev);
+        assert_string_equal(note, "(written to file descriptor 3)");
+        free(note);
+        o = roundtrip(ev, 7);
+        expect_str(o, "password_source", "generated");
+        expect_str(o, "password_to", "file descriptor 3");
+        json_object_put(o);
+
+        /* generated, but not in the event (its copy could not be made) */
+        free(ev->credentials.password_to);
+        ev->credentials.password_to = NULL;
+        note = creds_password_note(ev);
+        assert_string_equal(note, "(generated but lost: set one with \"passwd devuser\")");
+        free(note);
+
+        assert_string_equal(creds_password_name(CREDS_PW_GENERATED), "generated");
+        assert_string_equal(creds_password_name(CREDS_PW_FROM_HASH), "password_hash");
+        assert_string_equal(creds_password_name(CREDS_PW_UNCHANGED), "unchanged");
         event_free(ev);
 }
 
@@ -657,6 +713,7 @@ int main(void)
                 cmocka_unit_test(test_progress),
                 cmocka_unit_test(test_prompt),
                 cmocka_unit_test(test_credentials),
+                cmocka_unit_test(test_credentials_note),
                 cmocka_unit_test(test_session_end),
                 cmocka_unit_test(test_answer_cancel),
                 cmocka_unit_test(test_new_free_droppable),

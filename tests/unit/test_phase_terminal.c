@@ -191,6 +191,68 @@ static void helpers_rc(void **state)
         free(c);
 }
 
+/* A home managed by GNU stow: ~/.bashrc a link into ~/dotfiles, ~/.config a
+ * linked directory (stow's folding). Those dotfiles are left to the person,
+ * with a note naming the link and how to use the settings; a plain or a
+ * missing file is the phase's to write. */
+static void dotfiles_linked(void **state)
+{
+        (void)state;
+        char *home = test_tmpdir();
+        _cleanup_free_ char *df = test_path(home, "dotfiles");
+        _cleanup_free_ char *dfrc = test_path(home, "dotfiles/bashrc");
+        _cleanup_free_ char *dfcfg = test_path(home, "dotfiles/config");
+        _cleanup_free_ char *rc = test_path(home, ".bashrc");
+        _cleanup_free_ char *cfg = test_path(home, ".config");
+        char *note = NULL;
+
+        assert_int_equal(mkdir(df, 0755), 0);
+        assert_int_equal(mkdir(dfcfg, 0755), 0);
+        test_write(dfrc, "# my own\n");
+
+        /* nothing there yet: the phase writes all three */
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_BASHRC, &note), 0);
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_SNIPPET, &note), 0);
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_HELPERS, &note), 0);
+        assert_null(note);
+        /* a plain ~/.bashrc: the phase's to change */
+        test_write(rc, "# debian\n");
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_BASHRC, &note), 0);
+        assert_null(note);
+        assert_int_equal(unlink(rc), 0);
+
+        assert_int_equal(symlink("dotfiles/bashrc", rc), 0);
+        assert_int_equal(symlink("dotfiles/config", cfg), 0);
+        if (geteuid() == 0) {
+                /* the person's home and links, as on a real host */
+                assert_int_equal(chown(home, 65534, 65534), 0);
+                assert_int_equal(lchown(rc, 65534, 65534), 0);
+                assert_int_equal(lchown(cfg, 65534, 65534), 0);
+        }
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_BASHRC, &note), 1);
+        assert_non_null(strstr(note, "~/.bashrc is left to your dotfiles: ~/.bashrc is a symbolic link (to dotfiles/bashrc)"));
+        assert_non_null(strstr(note, "have your ~/.bashrc read ~/.bashrc.d/*.sh"));
+        free(note);
+        note = NULL;
+        /* the link is on the way (root's own link in a private directory is
+         * followed: as another user's only) */
+        if (geteuid() == 0) {
+                assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_HELPERS, &note), 1);
+                assert_non_null(strstr(note, "~/.config/xfce4/helpers.rc is left to your dotfiles: ~/.config is a symbolic link (to dotfiles/config)"));
+                assert_non_null(strstr(note, "Default Applications"));
+                free(note);
+                note = NULL;
+        }
+        /* ~/.bashrc.d is not linked: the snippet is still written */
+        assert_int_equal(terminal_dotfile_linked(home, TERMINAL_REL_SNIPPET, &note), 0);
+        assert_null(note);
+        /* the dotfile itself was not touched */
+        {
+                _cleanup_free_ char *mine = test_read(dfrc);
+                assert_string_equal(mine, "# my own\n");
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -198,6 +260,7 @@ int main(void)
                 cmocka_unit_test(bashrc_block),
                 cmocka_unit_test(bashrc_block_reads_dir),
                 cmocka_unit_test(helpers_rc),
+                cmocka_unit_test(dotfiles_linked),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();

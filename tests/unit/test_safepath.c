@@ -155,6 +155,88 @@ static void make_dir(void **state)
         assert_int_equal(safepath_mkdir(&pf, 0755, (uid_t)-1, (gid_t)-1), -ENOTDIR);
 }
 
+/* A fake home of another user holding a dotfile manager's link, a FIFO and
+ * a linked directory: safepath_read_file() reads the plain file, refuses
+ * the rest at once (a FIFO never blocks it) and bounds the size;
+ * safepath_find_link() names the link on the way or at the end. */
+static void read_file_in_home(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *home = test_path(dir, "home");
+        _cleanup_free_ char *secret = test_path(dir, "shadow");
+        _cleanup_free_ char *plain = test_path(dir, "home/.profile");
+        _cleanup_free_ char *rc = test_path(dir, "home/.bashrc");
+        _cleanup_free_ char *fifo = test_path(dir, "home/.bash_history");
+        _cleanup_free_ char *ssh = test_path(dir, "home/.ssh");
+        _cleanup_free_ char *keys = test_path(dir, "home/.ssh/authorized_keys");
+        _cleanup_free_ char *missing = test_path(dir, "home/.config/xfce4/helpers.rc");
+        _cleanup_free_ char *data = NULL, *link = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        assert_int_equal(mkdir(home, 0755), 0);
+        test_write(secret, "root:$y$secret\n");
+        test_write(plain, "PATH=$PATH:~/bin\n");
+        assert_int_equal(symlink(secret, rc), 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(dir, ssh), 0);
+        if (geteuid() == 0) {
+                /* the user's home and links (root's would be trusted in a
+                 * directory only root writes) */
+                assert_int_equal(chown(home, OTHER, OTHER), 0);
+                assert_int_equal(lchown(rc, OTHER, OTHER), 0);
+                assert_int_equal(lchown(ssh, OTHER, OTHER), 0);
+        }
+        /* a FIFO that blocked the read would end the test here */
+        alarm(10);
+
+        assert_int_equal(safepath_read_file(plain, 100, &data, &len, &st), 0);
+        assert_string_equal(data, "PATH=$PATH:~/bin\n");
+        assert_int_equal(len, strlen("PATH=$PATH:~/bin\n"));
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal((size_t)st.st_size, len);
+        free(data);
+        data = NULL;
+        assert_int_equal(safepath_read_file(plain, 4, &data, &len, NULL), -EFBIG);
+        assert_null(data);
+
+        assert_int_equal(safepath_read_file(rc, 100, &data, &len, NULL), -ELOOP);
+        assert_null(data);
+        assert_int_equal(safepath_read_file(fifo, 100, &data, &len, NULL), -EINVAL);
+        assert_null(data);
+        assert_int_equal(safepath_read_file(missing, 100, &data, &len, NULL), -ENOENT);
+
+        assert_int_equal(safepath_find_link(plain, &link), 0);
+        assert_null(link);
+        assert_int_equal(safepath_find_link(fifo, &link), 0);
+        assert_int_equal(safepath_find_link(missing, &link), 0);
+        assert_int_equal(safepath_find_link(rc, &link), 1);
+        assert_string_equal(link, rc);
+        free(link);
+        link = NULL;
+        if (geteuid() == 0) {
+                /* through the user's linked directory: refused, and named */
+                assert_int_equal(safepath_read_file(keys, 100, &data, &len, NULL), -ELOOP);
+                assert_null(data);
+                assert_int_equal(safepath_find_link(keys, &link), 1);
+                assert_string_equal(link, ssh);
+                free(link);
+                link = NULL;
+                /* root's own link before it (a /home on another disk) is
+                 * followed: the user's link is the one named */
+                {
+                        _cleanup_free_ char *homes = test_path(dir, "homes");
+                        _cleanup_free_ char *via_homes = test_path(dir, "homes/.ssh/authorized_keys");
+
+                        assert_int_equal(symlink(home, homes), 0);
+                        assert_int_equal(safepath_find_link(via_homes, &link), 1);
+                        assert_non_null(strstr(link, "/homes/.ssh"));
+                }
+        }
+        alarm(0);
+}
+
 static void bad_paths(void **state)
 {
         (void)state;
@@ -176,6 +258,7 @@ int main(void)
                 cmocka_unit_test(parent_links),
                 cmocka_unit_test(last_component),
                 cmocka_unit_test(make_dir),
+                cmocka_unit_test(read_file_in_home),
                 cmocka_unit_test(bad_paths),
         };
         return cmocka_run_group_tests(tests, setup, NULL);

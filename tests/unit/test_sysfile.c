@@ -67,6 +67,42 @@ static void read_and_candidates(void **state)
         free(tmp);
 }
 
+/* A home's files: sysfile_read_home() and sysfile_is_home() read a plain
+ * file, not a link (which sysfile_read() follows) nor a FIFO (which they
+ * do not wait on). */
+static void home_files(void **state)
+{
+        (void)state;
+        char *home = test_tmpdir();
+        _cleanup_free_ char *target = test_path(home, "elsewhere");
+        _cleanup_free_ char *plain = test_path(home, ".profile");
+        _cleanup_free_ char *rc = test_path(home, ".bashrc");
+        _cleanup_free_ char *fifo = test_path(home, ".inputrc");
+        _cleanup_free_ char *via = NULL, *data = NULL;
+
+        test_write(target, "not the home's\n");
+        test_write(plain, "umask 022\n");
+        assert_int_equal(chmod(plain, 0644), 0);
+        assert_int_equal(symlink(target, rc), 0);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        alarm(10);   /* a read that waited on the FIFO would end the test */
+
+        data = sysfile_read_home(plain);
+        assert_non_null(data);
+        assert_string_equal(data, "umask 022\n");
+        assert_true(sysfile_is_home(plain, "umask 022\n", 0644, geteuid(), getegid()));
+        assert_false(sysfile_is_home(plain, "umask 022\n", 0600, geteuid(), getegid()));
+        assert_false(sysfile_is_home(plain, "umask 02\n", 0644, geteuid(), getegid()));
+
+        via = sysfile_read(rc);   /* the plain reader follows the link */
+        assert_non_null(via);
+        assert_null(sysfile_read_home(rc));
+        assert_false(sysfile_is_home(rc, "not the home's\n", 0644, geteuid(), getegid()));
+        assert_null(sysfile_read_home(fifo));
+        assert_false(sysfile_is_home(fifo, "", 0644, geteuid(), getegid()));
+        alarm(0);
+}
+
 static void key_value_text(void **state)
 {
         (void)state;
@@ -239,6 +275,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(file_is),
                 cmocka_unit_test(read_and_candidates),
+                cmocka_unit_test(home_files),
                 cmocka_unit_test(key_value_text),
                 cmocka_unit_test(group_membership),
                 cmocka_unit_test(proc_net_tcp),
