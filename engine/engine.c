@@ -27,6 +27,15 @@
  * Cancel: the UI (after asking the person) sends EV_CANCEL; the engine
  * stops at the next safe point — between actions or phases, never inside a
  * dpkg run — and ends with EXIT_INTERRUPTED, changes kept for --resume.
+ *
+ * Attach (engine_serve()): every event also goes to the attach server,
+ * whose clients' commands arrive on the same command queue as the UI's. A
+ * prompt then waits for a client with the keys; once none has been
+ * attached for answers.failure_wait, the fallback (on_failure) decides. At
+ * the end a generated password nobody confirmed stays in locked memory
+ * for the next client, up to answers.credentials_wait, after the lock is
+ * released (a new run is not blocked by it); the session file says
+ * whether it was seen ("credentials").
  */
 #include "engine.h"
 
@@ -50,6 +59,8 @@
 
 void engine_emit(struct engine *e, struct event *ev)
 {
+        if (e->server)
+                attach_server_publish(e->server, ev);
         queue_push(e->events, ev);
 }
 
@@ -173,13 +184,21 @@ static void set_cancel(struct engine *e)
         }
 }
 
-/* Handles pending UI → engine messages that need no answer (cancel). */
+/* A command that needs no answer: cancel, or a confirmation. */
+static void take_command(struct engine *e, const struct event *ev)
+{
+        if (ev->type == EV_CANCEL)
+                set_cancel(e);
+        else if (ev->type == EV_CREDENTIALS_SAVED)
+                e->credentials_saved = true;
+}
+
+/* Handles pending UI → engine messages that need no answer. */
 static void poll_commands(struct engine *e)
 {
         struct event *ev;
         while ((ev = queue_pop(e->commands))) {
-                if (ev->type == EV_CANCEL)
-                        set_cancel(e);
+                take_command(e, ev);
                 event_free(ev);
         }
 }
@@ -212,22 +231,46 @@ enum prompt_choice engine_ask(struct engine *e, enum prompt_kind kind, const cha
         ev->prompt.undo = undo;
         engine_emit(e, ev);
 
-        for (;;) {
+        for (int64_t last = now_ms(), alone_ms = 0;;) {
                 struct event *a = queue_wait_pop(e->commands, 500);
-                if (!a) {
-                        if (atomic_load(&e->detached))
+                int64_t now = now_ms();
+
+                if (e->server) {
+                        /* the time with nobody to answer counts, from the last
+                         * moment someone was attached */
+                        if (attach_server_has_controller(e->server))
+                                alone_ms = 0;
+                        else
+                                alone_ms += now - last;
+                        last = now;
+                        if (!a && alone_ms >= (int64_t)e->o.answers.failure_wait * 1000) {
+                                char waited[32];
+                                answers_get(&e->o.answers, "run", "failure_wait", waited, sizeof(waited));
+                                engine_log(e, e->cur, LOG_WARNING, "engine",
+                                           "nobody attached to answer \"%s\" for %s ([run] failure_wait): "
+                                           "going on with %s",
+                                           title, waited, prompt_choice_name(fallback));
+                                attach_server_prompt_done(e->server, id);
                                 return fallback;
+                        }
+                }
+                if (!a) {
+                        if (atomic_load(&e->detached)) {
+                                attach_server_prompt_done(e->server, id);
+                                return fallback;
+                        }
                         continue;
                 }
-                if (a->type == EV_CANCEL) {
-                        set_cancel(e);
-                } else if (a->type == EV_ANSWER && a->answer.prompt_id == id) {
+                if (a->type == EV_ANSWER && a->answer.prompt_id == id) {
                         enum prompt_choice c = a->answer.choice;
                         event_free(a);
-                        if (c != CHOICE_NONE)
+                        if (c != CHOICE_NONE) {
+                                attach_server_prompt_done(e->server, id);
                                 return c;
+                        }
                         continue;
                 }
+                take_command(e, a);
                 event_free(a);
         }
 }
@@ -277,6 +320,7 @@ void engine_free(struct engine *e)
 {
         if (!e)
                 return;
+        attach_server_stop(e->server, "the run's process has ended");
         queue_free(e->events);
         queue_free(e->commands);
         if (e->cancel_efd >= 0)
@@ -297,6 +341,43 @@ void engine_free(struct engine *e)
 }
 
 struct queue *engine_events(struct engine *e) { return e->events; }
+const char *engine_socket(const struct engine *e) { return e->server ? attach_server_path(e->server) : ""; }
+bool engine_end_seen(struct engine *e) { return attach_server_end_delivered(e->server); }
+
+/* A client's command (on the attach server's thread): into the queue the
+ * UI's commands take. */
+static void on_attach_command(void *userdata, const struct attach_cmd *c)
+{
+        struct engine *e = userdata;
+        struct event *ev;
+
+        switch (c->type) {
+        case ATTACH_CMD_CANCEL:
+                ev = event_new(EV_CANCEL);
+                break;
+        case ATTACH_CMD_ANSWER:
+                ev = event_new(EV_ANSWER);
+                ev->answer.prompt_id = c->prompt_id;
+                ev->answer.choice = c->choice;
+                break;
+        case ATTACH_CMD_CREDENTIALS_SAVED:
+                ev = event_new(EV_CREDENTIALS_SAVED);
+                break;
+        case ATTACH_CMD_SSH_PORT_CONFIRMED:
+                ev = event_new(EV_SSH_PORT_CONFIRMED);
+                break;
+        default:
+                return;
+        }
+        queue_push(e->commands, ev);
+}
+
+int engine_serve(struct engine *e, char *err, size_t errlen)
+{
+        if (e->server)
+                return 0;
+        return attach_server_start(e->o.paths.run_dir, on_attach_command, e, &e->server, err, errlen);
+}
 size_t engine_phase_count(const struct engine *e) { return e->n_slots; }
 
 void engine_send(struct engine *e, struct event *ev)
@@ -367,25 +448,105 @@ void engine_finish(struct engine *e, int code, enum session_status status, const
                   code);
 }
 
+/* The credentials event, with a copy of the password (NULL with a hash). */
+static struct event *credentials_event(struct engine *e)
+{
+        struct event *ev = event_new(EV_CREDENTIALS);
+
+        ev->credentials.username = xstrdup(e->cred_user);
+        if (e->cred_pw) {
+                /* the event owns it; the log keeps redacting until exit */
+                struct secret *copy = NULL;
+                if (secret_from(secret_str(e->cred_pw), secret_len(e->cred_pw), &copy) == 0)
+                        ev->credentials.password = copy;
+        }
+        ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address : e->vps.hostname);
+        ev->credentials.rdp_port = e->o.answers.rdp_port;
+        ev->credentials.ssh_port = e->o.answers.ssh_port;
+        return ev;
+}
+
+/* Forgets the password: wiped from the engine and the attach server. */
+static void wipe_password(struct engine *e)
+{
+        attach_server_drop_credentials(e->server);
+        if (e->cred_pw) {
+                log_unregister_secret(e->cred_pw);
+                secret_free(e->cred_pw);
+                e->cred_pw = NULL;
+        }
+}
+
+/* After the run: keeps the password for the next client with the keys
+ * until one confirms it, the time limit passes, or the process is told to
+ * stop. The lock is released first: nothing changes any more. */
+static void keep_credentials(struct engine *e)
+{
+        int64_t deadline = now_ms() + (int64_t)e->o.answers.credentials_wait * 1000;
+        char waited[32];
+        bool stop = false;
+
+        lock_release(e->lock);
+        e->lock = NULL;
+        log_write(LOG_INFO, "engine", "the password of %s is kept for vps-provision --attach until "
+                  "someone confirms it (at most %u s)", e->cred_user, e->o.answers.credentials_wait);
+        while (!e->credentials_saved && !stop) {
+                int64_t left = deadline - now_ms();
+                struct event *a;
+
+                if (left <= 0)
+                        break;
+                a = queue_wait_pop(e->commands, left > 1000 ? 1000 : (int)left);
+                if (!a)
+                        continue;
+                if (a->type == EV_CANCEL)
+                        stop = true;   /* SIGTERM or a client: do not wait */
+                else
+                        take_command(e, a);
+                event_free(a);
+        }
+        wipe_password(e);
+        answers_get(&e->o.answers, "run", "credentials_wait", waited, sizeof(waited));
+        if (e->credentials_saved) {
+                e->session.credentials = CREDENTIALS_SHOWN;
+                log_write(LOG_INFO, "engine", "the credentials were confirmed as saved; the password is wiped");
+        } else if (stop) {
+                /* as if the process had died: the next run sets a new one */
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "stopped before anyone saw the password of %s: the next vps-provision "
+                           "run (or --resume) sets a new one and shows it", e->cred_user);
+        } else {
+                e->session.credentials = CREDENTIALS_WIPED;
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "nobody saw the password of %s within %s ([run] credentials_wait): it is "
+                           "wiped; set a new one as root with: passwd %s",
+                           e->cred_user, waited, e->cred_user);
+        }
+        engine_save_session(e);
+}
+
 static void emit_end(struct engine *e)
 {
         struct event *ev;
+        bool keep = false;
 
         if (e->have_credentials && e->exit_code != EXIT_ROLLED_BACK) {
-                ev = event_new(EV_CREDENTIALS);
-                ev->credentials.username = xstrdup(e->cred_user);
-                if (e->cred_pw) {
-                        /* the event owns it now; the log keeps redacting until exit */
-                        struct secret *copy = NULL;
-                        if (secret_from(secret_str(e->cred_pw), secret_len(e->cred_pw), &copy) == 0)
-                                ev->credentials.password = copy;
+                ev = credentials_event(e);
+                keep = e->server && e->o.keep_credentials && ev->credentials.password &&
+                       !e->credentials_saved;
+                if (keep) {
+                        attach_server_keep_credentials(e->server, ev);
+                } else {
+                        /* a UI of this process shows (or prints) them now */
+                        if (ev->credentials.password)
+                                e->session.credentials = CREDENTIALS_SHOWN;
+                        engine_emit(e, ev);
                 }
-                ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address
-                                                                     : e->vps.hostname);
-                ev->credentials.rdp_port = e->o.answers.rdp_port;
-                ev->credentials.ssh_port = e->o.answers.ssh_port;
-                engine_emit(e, ev);
+        } else if (e->exit_code == EXIT_ROLLED_BACK) {
+                e->session.credentials = CREDENTIALS_NONE;   /* the account is gone */
         }
+        if (e->have_session)
+                engine_save_session(e);
         ev = event_new(EV_SESSION_END);
         ev->session_end.status = e->have_session ? e->session.status
                                  : e->exit_code == EXIT_OK ? SESSION_COMPLETED
@@ -394,6 +555,8 @@ static void emit_end(struct engine *e)
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
         engine_emit(e, ev);
+        if (keep)
+                keep_credentials(e);
         queue_close(e->events);
 }
 

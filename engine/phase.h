@@ -101,6 +101,11 @@ bool phase_cancel_requested(struct phase_ctx *c);
  * and registers it for log redaction at once. */
 void phase_set_credentials(struct phase_ctx *c, const char *username, struct secret *pw);
 
+/* The session whose generated password for the answers' account was never
+ * shown to anyone (its process died first, or was stopped), or NULL: the
+ * user phase then sets a new password, so this run can show one. */
+const char *phase_unseen_password(struct phase_ctx *c);
+
 /* Low level: journal one change (write-ahead) in this phase. ops.h does
  * this for every operation it offers; phases call it only for a change ops.h
  * has no function for. Returns the seq or -errno. */

@@ -133,7 +133,7 @@ static void key_table(void **state)
         (void)state;
 
         k = answers_keys(&n);
-        assert_int_equal(n, 19);
+        assert_int_equal(n, 21);
         answers_init(&a);
         answers_init(&b);
         for (size_t i = 0; i < n; i++) {
@@ -217,6 +217,14 @@ static void set_get_round_trip(void **state)
                 { "run", "log_level", "error", "error" },
                 { "run", "on_failure", "keep", "keep" },
                 { "run", "on_failure", "rollback", "rollback" },
+                { "run", "failure_wait", "0s", "0s" },
+                { "run", "failure_wait", "90s", "90s" },
+                { "run", "failure_wait", "120s", "2m" },
+                { "run", "failure_wait", "2H", "2h" },
+                { "run", "failure_wait", "7d", "7d" },
+                { "run", "credentials_wait", "1d", "24h" },
+                { "run", "credentials_wait", "30d", "30d" },
+                { "run", "credentials_wait", "1m", "1m" },
         };
         bool covered[32] = { false };
         const struct answers_key *keys;
@@ -292,6 +300,18 @@ static void set_errors(void **state)
         assert_contains(err, "must be a whole number between 16 and 64");
         assert_int_equal(answers_set(&a, "run", "log_level", "warn", err, sizeof(err)), -EINVAL);
         assert_contains(err, "did you mean \"warning\"?");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "30", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be a number and a unit (s, m, h or d), e.g. 30m or 24h (\"30\" is not one)");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "30 m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "-5m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "8d", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 0s and 7d (\"8d\" is too long)");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "9999999999s", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "credentials_wait", "30s", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 1m and 30d (\"30s\" is too short)");
+        assert_int_equal(answers_set(&a, "run", "credentials_wait", "", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "keep the default (24h)");
         assert_int_equal(answers_set(&a, "ides", "install", "vscode, vscode", err, sizeof(err)),
                          -EINVAL);
         assert_int_equal(answers_set(&a, "ides", "install", "none, none", err, sizeof(err)),
