@@ -310,7 +310,7 @@ static const struct answers_key keys[] = {
                 false,
         },
         [K_CREDENTIALS_WAIT] = {
-                "run", "credentials_wait", ANSWERS_DURATION, "24h", "1m..30d",
+                "run", "credentials_wait", ANSWERS_DURATION, "24h", "0s..30d",
                 "How long a password nobody has seen yet is kept for --attach.",
                 "When a run started from the wizard ends while nobody is attached, the "
                 "generated password is kept in the program's locked memory (never on "
@@ -361,7 +361,7 @@ static const struct field fields[] = {
         [K_ON_FAILURE] = { AT(on_failure), .names = on_failure_names,
                            .n_names = ELEMENTSOF(on_failure_names) },
         [K_FAILURE_WAIT] = { AT(failure_wait), .min = 0, .max = 7 * 86400 },
-        [K_CREDENTIALS_WAIT] = { AT(credentials_wait), .min = 60, .max = 30 * 86400 },
+        [K_CREDENTIALS_WAIT] = { AT(credentials_wait), .min = 0, .max = 30 * 86400 },
 };
 
 /* The tables are as long as their last entry: a key added at the end of

@@ -23,8 +23,13 @@
 
 #include "attach_proto.h"
 #include "attach_server.h"
+#include "engine.h"
+#include "enginelib.h"
 #include "events.h"
+#include "lock.h"
+#include "ops.h"
 #include "scope.h"
+#include "session.h"
 #include "secret.h"
 #include "util.h"
 
@@ -698,30 +703,36 @@ static void test_server_bad_clients(void **state)
         free(cli_until(&a, "too long", 2000));
         close(a.fd);
 
-        /* a client that says hello and never reads: publishing goes on at
-         * full speed, and the client is dropped once far behind */
+        /* a client that says hello and never reads: publishing goes on (it
+         * would hang here if it waited for the client), and the client is
+         * dropped once it is ATTACH_CLIENT_BACKLOG behind */
         cli_open(&slow, attach_server_path(s));
         cli_send(&slow, "{\"cmd\":\"hello\",\"want\":\"control\"}\n");
-        sleep_ms(200);
-        assert_int_equal(attach_server_clients(s), 1);
+        for (int i = 0; i < 200 && !attach_server_has_controller(s); i++)
+                sleep_ms(10);
+        assert_true(attach_server_has_controller(s));
         {
-                char text[1024];
+                char text[4096];
+                int sent = 0;
                 memset(text, 'y', sizeof(text) - 1);
                 text[sizeof(text) - 1] = '\0';
                 t0 = now_ms();
-                for (int i = 0; i < 40000 && attach_server_clients(s) > 0; i++) {
+                for (; sent < 3 * (int)(ATTACH_CLIENT_BACKLOG / sizeof(text)) &&
+                       attach_server_clients(s) > 0; sent++) {
                         struct event *ev = log_ev(text);
                         attach_server_publish(s, ev);
                         event_free(ev);
                 }
                 spent = now_ms() - t0;
+                /* dropped after about the backlog (the kernel's socket buffer
+                 * takes a little more), not at the end of the flood */
+                assert_true(sent < 2 * (int)(ATTACH_CLIENT_BACKLOG / sizeof(text)));
         }
         for (int i = 0; i < 300 && attach_server_clients(s) > 0; i++)
                 sleep_ms(10);
         assert_int_equal(attach_server_clients(s), 0);
         assert_false(attach_server_has_controller(s));
-        /* 40 MB of lines against a client that takes none: no waiting on it */
-        assert_true(spent < (test_under_valgrind() ? 120000 : 20000));
+        print_message("published past a stalled client: %lld ms\n", (long long)spent);
         close(slow.fd);
 
         attach_server_stop(s, NULL);
@@ -789,9 +800,10 @@ static void test_scope_unit_of(void **state)
 
 static void test_scope_refusals(void **state)
 {
-        char *root = test_tmpdir(), *bin = test_path(root, "bin"), *sd = test_path(root, "systemd");
+        const struct etest_scratch *h = *state;
+        char *sd = test_path(h->root, "systemd");
+        const char *bin = h->bin;
         char note[512] = "";
-        (void)state;
 
         /* no systemd as PID 1: nothing is asked of anyone */
         assert_int_equal(scope_leave_session(sd, note, sizeof(note)), -ENOMEDIUM);
@@ -799,8 +811,6 @@ static void test_scope_refusals(void **state)
 
         /* systemd refuses: the note says so, with busctl's words */
         assert_int_equal(mkdir(sd, 0755), 0);
-        assert_int_equal(mkdir(bin, 0755), 0);
-        test_path_prepend(bin);
         test_stub(bin, "busctl", "echo 'Call failed: Access denied' >&2; exit 1\n");
         assert_true(scope_leave_session(sd, note, sizeof(note)) < 0);
         assert_non_null(strstr(note, "Access denied"));
@@ -818,8 +828,390 @@ static void test_scope_refusals(void **state)
         test_stub(bin, "busctl", "echo 'o \"/org/freedesktop/systemd1/job/1\"'\n");
         assert_int_equal(scope_leave_session(sd, note, sizeof(note)), -ETIMEDOUT);
         assert_non_null(strstr(note, "still in"));
-        free(bin);
         free(sd);
+}
+
+/* ---- the engine with the channel -------------------------------------------- */
+
+/* ROOT/files/name, ROOT being the parent of the engine's state directory. */
+static char *phase_file(struct phase_ctx *c, const char *name)
+{
+        const char *st = phase_paths(c)->state_dir;
+        const char *slash = strrchr(st, '/');
+        return xasprintf("%.*s/files/%s", (int)(slash - st), st, name);
+}
+
+/* Like the user phase: done when its file is there and no password it
+ * generated went unseen; run() sets a new one. */
+static int acct_verify(struct phase_ctx *c)
+{
+        char *p = phase_file(c, "acct.txt");
+        bool ok = path_exists(p);
+        free(p);
+        if (ok && phase_unseen_password(c)) {
+                phase_verify_note(c, "the password session %s set was never shown", phase_unseen_password(c));
+                return 0;
+        }
+        return ok;
+}
+
+static int acct_run(struct phase_ctx *c)
+{
+        char *p = phase_file(c, "acct.txt");
+        struct secret *pw = NULL;
+        int r = ops_write_file(c, p, "acct\n", 5, 0600, getuid(), getgid());
+
+        free(p);
+        if (r < 0)
+                return r;
+        r = secret_generate_password(20, &pw);
+        if (r < 0)
+                return phase_fail(c, r, "no password");
+        phase_set_credentials(c, "devuser", pw);
+        return 0;
+}
+
+/* Fails until ROOT/files/fixed exists. */
+static int flaky_run(struct phase_ctx *c)
+{
+        char *p = phase_file(c, "fixed");
+        bool ok = path_exists(p);
+        free(p);
+        return ok ? 0 : phase_fail(c, -EIO, "the flaky step failed");
+}
+
+static const struct phase acct_phase = { .id = "acct", .title = "Account", .weight = 50,
+                                   .verify = acct_verify, .run = acct_run };
+static const struct phase flaky = { .id = "flaky", .title = "Flaky", .weight = 50, .run = flaky_run };
+static const struct phase *acct_table[] = { &acct_phase };
+static const struct phase *flaky_table[] = { &acct_phase, &flaky };
+
+static int engine_setup(void **state)
+{
+        struct etest_scratch *h = xcalloc(1, sizeof(*h));
+        etest_scratch_begin(h);
+        *state = h;
+        return 0;
+}
+
+static int engine_teardown(void **state)
+{
+        etest_scratch_end(*state);
+        free(*state);
+        return 0;
+}
+
+/* A served engine as the wizard starts one: interactive, keeping an
+ * unseen password. */
+static struct engine *served(const struct etest_scratch *h, struct engine_opts *o,
+                             const struct phase **phases, size_t n)
+{
+        struct engine *e = NULL;
+        char err[512];
+
+        etest_opts(o, h->root, MODE_PROVISION, phases, n);
+        o->interactive = true;
+        o->keep_credentials = true;
+        assert_int_equal(engine_new(o, &e), 0);
+        if (engine_serve(e, err, sizeof(err)) != 0)
+                fail_msg("engine_serve: %s", err);
+        assert_int_equal(engine_start(e), 0);
+        return e;
+}
+
+/* The local events until the session's end (which is then returned). */
+static struct event *until_end(struct engine *e, bool *ret_creds)
+{
+        for (;;) {
+                struct event *ev = queue_wait_pop(engine_events(e), 20000);
+                assert_non_null(ev);
+                if (ev->type == EV_CREDENTIALS && ret_creds)
+                        *ret_creds = true;
+                if (ev->type == EV_SESSION_END)
+                        return ev;
+                event_free(ev);
+        }
+}
+
+static void latest_session(const struct etest_scratch *h, struct session *ret)
+{
+        char path[PATH_MAX];
+        char *dir = test_path(h->root, "state/sessions");
+        assert_int_equal(session_find_latest(dir, 0, path, sizeof(path)), 0);
+        assert_int_equal(session_load(path, ret), 0);
+        free(dir);
+}
+
+/* A client with the keys on e's socket, through the replay. */
+static void attach_control(struct engine *e, struct cli *c)
+{
+        cli_open(c, engine_socket(e));
+        free(cli_line(c, 2000));
+        cli_send(c, "{\"cmd\":\"hello\",\"want\":\"control\"}\n");
+}
+
+static void test_engine_keeps_credentials(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e = served(h, &o, acct_table, 1);
+        struct event *end;
+        struct session s;
+        struct lock *l = NULL;
+        struct cli a;
+        bool local_creds = false;
+        char *line;
+
+        end = until_end(e, &local_creds);
+        assert_int_equal(end->session_end.exit_code, 0);
+        event_free(end);
+        /* kept for a client, not handed to this process's queue */
+        assert_false(local_creds);
+        /* the run is over: the lock is free for the next one, and the
+         * session says nobody saw the password yet */
+        for (int i = 0; i < 100 && lock_acquire(o.paths.lock_path, "test", &l, NULL, NULL, 0) != 0; i++)
+                sleep_ms(20);
+        assert_non_null(l);
+        lock_release(l);
+        latest_session(h, &s);
+        assert_int_equal(s.status, SESSION_COMPLETED);
+        assert_int_equal(s.credentials, CREDENTIALS_UNSEEN);
+        session_release(&s);
+
+        /* a client with the keys gets the password, once confirmed the run ends */
+        attach_control(e, &a);
+        line = cli_until(&a, "\"event\":\"credentials\"", 5000);
+        assert_non_null(strstr(line, "\"username\":\"devuser\""));
+        assert_non_null(strstr(line, "\"password\":\""));
+        assert_null(strstr(line, "\"password\":null"));
+        free(line);
+        free(cli_until(&a, "session_end", 2000));
+        cli_send(&a, "{\"cmd\":\"credentials_saved\"}\n");
+        assert_int_equal(engine_join(e), 0);
+        latest_session(h, &s);
+        assert_int_equal(s.credentials, CREDENTIALS_SHOWN);
+        session_release(&s);
+        assert_true(engine_end_seen(e));
+        engine_free(e);
+        close(a.fd);
+        etest_opts_release(&o);
+}
+
+static void test_engine_credentials_expire(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e;
+        struct session s;
+        char *log, path[PATH_MAX];
+        int64_t t0;
+
+        e = NULL;
+        {
+                char err[512] = "";
+                etest_opts(&o, h->root, MODE_PROVISION, acct_table, 1);
+                o.interactive = o.keep_credentials = true;
+                o.answers.credentials_wait = 1;
+                assert_int_equal(engine_new(&o, &e), 0);
+                if (engine_serve(e, err, sizeof(err)) != 0)
+                        fail_msg("engine_serve: %s", err);
+                assert_int_equal(engine_start(e), 0);
+        }
+        t0 = now_ms();
+        event_free(until_end(e, NULL));
+        assert_int_equal(engine_join(e), 0);
+        assert_true(now_ms() - t0 >= 900);
+        latest_session(h, &s);
+        assert_int_equal(s.credentials, CREDENTIALS_WIPED);
+        /* the log says how to set a new one */
+        snprintf(path, sizeof(path), "%s", s.log_path);
+        log = test_read(path);
+        assert_non_null(log);
+        assert_non_null(strstr(log, "passwd devuser"));
+        free(log);
+        session_release(&s);
+        engine_free(e);
+        etest_opts_release(&o);
+}
+
+static void test_engine_unseen_password_is_set_again(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e = served(h, &o, acct_table, 1);
+        struct etest_run r;
+        struct session s;
+        const struct event *ev;
+        char first[SESSION_ID_MAX];
+
+        /* stopped (SIGTERM) while the password waits: as good as killed */
+        event_free(until_end(e, NULL));
+        engine_send(e, event_new(EV_CANCEL));
+        assert_int_equal(engine_join(e), 0);
+        engine_free(e);
+        etest_opts_release(&o);
+        latest_session(h, &s);
+        assert_int_equal(s.credentials, CREDENTIALS_UNSEEN);
+        strscpy(first, sizeof(first), s.session_id);
+        session_release(&s);
+
+        /* the next run does not skip the account: it sets and shows a new password */
+        etest_opts(&o, h->root, MODE_PROVISION, acct_table, 1);
+        sleep_ms(1100);   /* a new session id */
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(etest_end_state(&r, "acct"), PHASE_DONE);
+        ev = etest_find(&r, EV_CREDENTIALS, 0);
+        assert_non_null(ev);
+        assert_non_null(ev->credentials.password);
+        latest_session(h, &s);
+        assert_string_not_equal(s.session_id, first);
+        assert_int_equal(s.credentials, CREDENTIALS_SHOWN);
+        session_release(&s);
+        etest_run_release(&r);
+
+        /* and the one after that skips it again: nothing went unseen */
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(etest_end_state(&r, "acct"), PHASE_SKIPPED);
+        assert_null(etest_find(&r, EV_CREDENTIALS, 0));
+        etest_run_release(&r);
+        etest_opts_release(&o);
+}
+
+static void test_engine_resume_shows_unseen_password(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e = served(h, &o, acct_table, 1);
+        struct etest_run r;
+        struct session s;
+        char first[SESSION_ID_MAX];
+
+        event_free(until_end(e, NULL));
+        engine_send(e, event_new(EV_CANCEL));
+        assert_int_equal(engine_join(e), 0);
+        engine_free(e);
+        etest_opts_release(&o);
+        latest_session(h, &s);
+        strscpy(first, sizeof(first), s.session_id);
+        session_release(&s);
+
+        /* a finished run whose password nobody saw: --resume reopens it */
+        etest_opts(&o, h->root, MODE_RESUME, acct_table, 1);
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(etest_end_state(&r, "acct"), PHASE_DONE);
+        assert_non_null(etest_find(&r, EV_CREDENTIALS, 0));
+        latest_session(h, &s);
+        assert_string_equal(s.session_id, first);
+        assert_int_equal(s.credentials, CREDENTIALS_SHOWN);
+        session_release(&s);
+        etest_run_release(&r);
+
+        /* then there is nothing to resume */
+        etest_run(&o, NULL, NULL, &r);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "nothing to do"));
+        etest_run_release(&r);
+        etest_opts_release(&o);
+}
+
+static void test_engine_failure_waits_for_a_client(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e = NULL;
+        struct event *end;
+        char err[512];
+        int64_t t0;
+
+        /* nobody attached: after failure_wait, on_failure (keep) decides */
+        etest_opts(&o, h->root, MODE_PROVISION, flaky_table, 2);
+        o.interactive = o.keep_credentials = true;
+        o.answers.failure_wait = 1;
+        o.answers.on_failure = ON_FAILURE_KEEP;
+        assert_int_equal(engine_new(&o, &e), 0);
+        assert_int_equal(engine_serve(e, err, sizeof(err)), 0);
+        t0 = now_ms();
+        assert_int_equal(engine_start(e), 0);
+        {
+                bool saw_prompt = false, saw_note = false;
+                for (;;) {
+                        struct event *ev = queue_wait_pop(engine_events(e), 20000);
+                        assert_non_null(ev);
+                        saw_prompt |= ev->type == EV_PROMPT;
+                        saw_note |= ev->type == EV_LOG && strstr(ev->log.text, "failure_wait") &&
+                                    strstr(ev->log.text, "keep");
+                        if (ev->type == EV_SESSION_END) {
+                                end = ev;
+                                break;
+                        }
+                        event_free(ev);
+                }
+                assert_true(saw_prompt);
+                assert_true(saw_note);
+        }
+        assert_int_equal(end->session_end.exit_code, EXIT_FAILED_KEPT);
+        event_free(end);
+        assert_true(now_ms() - t0 >= 1000);
+        engine_send(e, event_new(EV_CANCEL));   /* do not keep the password */
+        engine_join(e);
+        engine_free(e);
+        etest_opts_release(&o);
+}
+
+static void test_engine_failure_answered_over_the_socket(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e = NULL;
+        struct event *end;
+        struct cli a;
+        char err[512], *line, answer[128];
+        long id = 0;
+
+        etest_opts(&o, h->root, MODE_PROVISION, flaky_table, 2);
+        o.interactive = o.keep_credentials = true;
+        o.answers.failure_wait = 600;
+        assert_int_equal(engine_new(&o, &e), 0);
+        assert_int_equal(engine_serve(e, err, sizeof(err)), 0);
+        assert_int_equal(engine_start(e), 0);
+
+        /* attached late: the pending prompt is in the replay */
+        for (;;) {
+                struct event *ev = queue_wait_pop(engine_events(e), 20000);
+                assert_non_null(ev);
+                bool prompt = ev->type == EV_PROMPT;
+                event_free(ev);
+                if (prompt)
+                        break;
+        }
+        attach_control(e, &a);
+        line = cli_until(&a, "\"event\":\"prompt\"", 5000);
+        assert_non_null(strstr(line, "the flaky step failed"));
+        assert_int_equal(sscanf(strstr(line, "\"id\":"), "\"id\":%ld", &id), 1);
+        free(line);
+        /* the fix, then retry: the run goes on and finishes */
+        {
+                char *p = test_path(h->files, "fixed");
+                test_write(p, "");
+                free(p);
+        }
+        snprintf(answer, sizeof(answer), "{\"cmd\":\"answer\",\"prompt_id\":%ld,\"choice\":\"retry\"}\n", id);
+        cli_send(&a, answer);
+        free(cli_until(&a, "\"event\":\"credentials\"", 10000));
+        line = cli_until(&a, "session_end", 5000);
+        assert_non_null(strstr(line, "\"exit_code\":0"));
+        free(line);
+        end = until_end(e, NULL);
+        assert_int_equal(end->session_end.exit_code, 0);
+        event_free(end);
+        cli_send(&a, "{\"cmd\":\"credentials_saved\"}\n");
+        assert_int_equal(engine_join(e), 0);
+        engine_free(e);
+        /* the client is told the process has ended */
+        free(cli_until(&a, "\"event\":\"bye\"", 2000));
+        close(a.fd);
+        etest_opts_release(&o);
 }
 
 int main(void)
@@ -835,7 +1227,17 @@ int main(void)
                 cmocka_unit_test(test_server_bad_clients),
                 cmocka_unit_test(test_list_and_stale),
                 cmocka_unit_test(test_scope_unit_of),
-                cmocka_unit_test(test_scope_refusals),
+                cmocka_unit_test_setup_teardown(test_scope_refusals, engine_setup, engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_keeps_credentials, engine_setup, engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_credentials_expire, engine_setup, engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_unseen_password_is_set_again, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_resume_shows_unseen_password, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_failure_waits_for_a_client, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_failure_answered_over_the_socket, engine_setup,
+                                                engine_teardown),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();
