@@ -412,6 +412,7 @@ const char *exit_code_meaning(int code)
         case EXIT_ROLLBACK_FAILED: return "a rollback could not undo every change (the log lists them)";
         case EXIT_UNFINISHED: return "an earlier run is unfinished: run --resume or --rollback first";
         case EXIT_NOT_ROOT: return "vps-provision must run as root";
+        case EXIT_NO_RUN: return "--attach: no run is in progress (the last one's end is shown)";
         default: return "unknown";
         }
 }

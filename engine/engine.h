@@ -33,7 +33,9 @@ enum exit_code {
         EXIT_ROLLBACK_FAILED = 8,/* a rollback left some changes in place (listed) */
         EXIT_UNFINISHED = 9,     /* an earlier run is unfinished: --resume or --rollback */
         EXIT_NOT_ROOT = 10,      /* must run as root */
+        EXIT_NO_RUN = 11,        /* --attach: no run to attach to */
 };
+#define EXIT_CODE_LAST EXIT_NO_RUN
 
 /* The meaning of an exit code in one line, for --help and the man page. */
 const char *exit_code_meaning(int code);

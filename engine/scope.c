@@ -88,8 +88,9 @@ int scope_leave_session(const char *systemd_dir, char *note, size_t note_size)
 
         if (!path_exists(systemd_dir ? systemd_dir : "/run/systemd/system"))
                 return errorf(-ENOMEDIUM, note, note_size,
-                              "systemd is not PID 1 here: the run stays in this login's process "
-                              "group, detached from the terminal");
+                              "systemd is not PID 1 here, so the run gets no unit of its own: it "
+                              "does not need the terminal, but a session manager that ends every "
+                              "process of a login would end it");
         own_unit(before, sizeof(before));
         if (startswith(before, "vps-provision-")) {
                 (void)!snprintf(note, note ? note_size : 0, "the run is in %s already", before);

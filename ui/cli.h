@@ -25,6 +25,7 @@ struct cli {
         bool json;
         bool yes;
         bool force;
+        bool attach;
         bool help;
         bool version;
 };

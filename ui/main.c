@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "answers.h"
+#include "attach.h"
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
 #include "paths.h"
 #include "phases.h"
 #include "render.h"
+#include "scope.h"
 #include "secret.h"
 #include "tui.h"
 #include "util.h"
@@ -147,16 +149,57 @@ static bool offer_plain(const char *why, const struct cli *cli, const struct ans
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Creates and starts the engine thread; says why on stderr when it cannot. */
-static int start_engine(struct engine_opts *o, struct engine **ret)
+/* A run is going on (found 1) or waits with a password nobody saw (2):
+ * offer to attach on a terminal. Returns -1 to go on with this
+ * invocation, else the exit code to end with. */
+static int offer_attach(int found, const struct attach_peer *peer, bool interactive, bool json,
+                        int sfd)
+{
+        char line[16] = "";
+
+        if (found == 1)
+                fprintf(stderr, "vps-provision: a run is going on: session %s (%s, pid %d).\n",
+                        peer->hello.session_id[0] ? peer->hello.session_id : "(starting)",
+                        peer->hello.mode[0] ? peer->hello.mode : "provision", (int)peer->hello.pid);
+        else
+                fprintf(stderr, "vps-provision: the password that session %s set was not seen yet; "
+                                "vps-provision --attach shows it.\n",
+                        peer->hello.session_id);
+        if (!interactive) {
+                if (found == 2)
+                        return -1;
+                fprintf(stderr, "vps-provision: follow it with vps-provision --attach --plain (or --json); "
+                                "only one run at a time\n");
+                return EXIT_LOCKED;
+        }
+        fprintf(stderr, found == 1 ? "Attach to it? [Y/n] " : "Attach to see it now? [Y/n] ");
+        fflush(stderr);
+        if (!fgets(line, sizeof(line), stdin))
+                return found == 1 ? EXIT_LOCKED : -1;
+        if (line[0] == 'n' || line[0] == 'N') {
+                if (found == 2)
+                        return -1;
+                fprintf(stderr, "vps-provision: only one run at a time; vps-provision --attach shows it later\n");
+                return EXIT_LOCKED;
+        }
+        return attach_follow_lines(peer, json, false, sfd);
+}
+
+/* Creates and starts the engine thread; says why on stderr when it cannot.
+ * serve: also serve the attach socket (a run's, not a dry run's); a
+ * failure to do so is only a warning. */
+static int start_engine(struct engine_opts *o, bool serve, struct engine **ret)
 {
         struct engine *e = NULL;
+        char err[512];
         int r = engine_new(o, &e);
 
         if (r < 0) {
                 fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
                 return r;
         }
+        if (serve && engine_serve(e, err, sizeof(err)) < 0)
+                fprintf(stderr, "vps-provision: warning: vps-provision --attach cannot follow this run: %s\n", err);
         r = engine_start(e);
         if (r < 0) {
                 fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
@@ -205,7 +248,7 @@ static int run_tui(struct engine_opts *o, int sfd, const struct tui_caps *caps)
                 }
         }
 
-        if (start_engine(o, &e) < 0)
+        if (start_engine(o, false, &e) < 0)
                 return EXIT_INTERNAL;
         code = tui_dashboard_run(e, sfd, caps, o->mode == MODE_PROVISION ? save_answers : NULL, o, &res);
         if (code == -ENOTTY) {
@@ -272,6 +315,17 @@ int main(int argc, char **argv)
                 return EXIT_NOT_ROOT;
         }
 
+        if (cli.attach) {
+                struct attach_peer peer;
+                if (!attach_pick(o.paths.run_dir, &peer))
+                        return attach_no_run(&o.paths);
+                sfd = setup_signals();
+                code = attach_follow_lines(&peer, cli.json, false, sfd);
+                if (sfd >= 0)
+                        close(sfd);
+                return code;
+        }
+
         /* The full-screen UI: a terminal on both ends, not asked away. A dry
          * run is always lines (it only prints a plan). */
         full = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.plain && !cli.json &&
@@ -306,6 +360,18 @@ int main(int argc, char **argv)
 #endif
 
         sfd = setup_signals();
+        if (cli.mode != MODE_DRY_RUN) {
+                struct attach_peer peer;
+                int found = attach_pick(o.paths.run_dir, &peer);
+                if (found) {
+                        code = offer_attach(found, &peer, full, cli.json, sfd);
+                        if (code >= 0) {
+                                if (sfd >= 0)
+                                        close(sfd);
+                                return code;
+                        }
+                }
+        }
         if (full) {
                 tui_term_save(STDOUT_FILENO);
                 code = run_tui(&o, sfd, &caps);
@@ -314,7 +380,13 @@ int main(int argc, char **argv)
                         close(sfd);
                 return code;
         }
-        if (start_engine(&o, &e) < 0)
+        if (cli.mode != MODE_DRY_RUN) {
+                char note[512];
+                /* the run outlives this login (see scope.h); only a note */
+                (void)scope_leave_session(NULL, note, sizeof(note));
+                strscpy(o.note, sizeof(o.note), note);
+        }
+        if (start_engine(&o, cli.mode != MODE_DRY_RUN, &e) < 0)
                 return EXIT_INTERNAL;
         code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
         engine_free(e);
