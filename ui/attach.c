@@ -102,8 +102,14 @@ int attach_follow_lines(const struct attach_peer *peer, bool json, bool verbose,
 
 int attach_no_run(const struct paths *p)
 {
-        char path[PATH_MAX];
+        char path[PATH_MAX], err[512];
         struct session s;
+        int fd = attach_dir_open(p->run_dir, false, err, sizeof(err));
+
+        if (fd >= 0)
+                close(fd);
+        else if (fd != -ENOENT)
+                fprintf(stderr, "vps-provision: not looking for runs there: %s\n", err);
 
         if (session_find_latest(p->sessions_dir, 0, path, sizeof(path)) < 0 ||
             session_load(path, &s) < 0) {
