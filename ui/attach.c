@@ -116,11 +116,15 @@ int attach_no_run(const struct paths *p)
                 fprintf(stderr, "vps-provision: no run is going on, and none has run on this server yet.\n");
                 return EXIT_NO_RUN;
         }
-        fprintf(stderr, "vps-provision: no run is going on. The last one, session %s (%s), %s: %s, "
-                        "exit code %d.\n",
-                s.session_id, session_mode_name(s.mode),
-                s.end_time[0] ? "ended" : "stopped without an end (its process was killed)",
-                session_status_name(s.status), s.exit_code);
+        if (s.end_time[0])
+                fprintf(stderr, "vps-provision: no run is going on. The last one, session %s (%s), "
+                                "ended %s: %s, exit code %d.\n",
+                        s.session_id, session_mode_name(s.mode), s.end_time,
+                        session_status_name(s.status), s.exit_code);
+        else
+                fprintf(stderr, "vps-provision: no run is going on. The last one, session %s (%s), "
+                                "stopped without an end while %s: its process was killed.\n",
+                        s.session_id, session_mode_name(s.mode), session_status_name(s.status));
         if (s.error_details && s.error_details[0])
                 fprintf(stderr, "  %s\n", s.error_details);
         switch (s.credentials) {
