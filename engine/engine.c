@@ -191,6 +191,8 @@ static void take_command(struct engine *e, const struct event *ev)
                 set_cancel(e);
         else if (ev->type == EV_CREDENTIALS_SAVED)
                 e->credentials_saved = true;
+        else if (ev->type == EV_SSH_PORT_CONFIRMED)
+                e->settle_confirmed = true;
 }
 
 /* Handles pending UI → engine messages that need no answer. */
@@ -478,34 +480,79 @@ static void wipe_password(struct engine *e)
         }
 }
 
-/* After the run: keeps the password for the next client with the keys
- * until one confirms it, the time limit passes, or the process is told to
- * stop. The lock is released first: nothing changes any more. */
-static void keep_credentials(struct engine *e)
+#define SETTLE_EVERY_MS 5000
+
+/* Gives every phase with a settle() its turn, under the run's lock (taken
+ * again after the run; when another run holds it, the turn comes later).
+ * Returns true when nothing waits any more. */
+static bool settle_all(struct engine *e, bool confirmed)
+{
+        struct lock *l = e->lock;
+        bool all = true;
+
+        for (size_t i = 1; i < e->n_slots; i++) {
+                struct phase_ctx c;
+                int r;
+
+                if (!e->slots[i].enabled || !e->slots[i].p->settle || e->slots[i].settled)
+                        continue;
+                if (!l && lock_acquire(e->o.paths.lock_path, "settle", &l, NULL, NULL, 0) < 0) {
+                        all = false;
+                        break;
+                }
+                ctx_init(&c, e, (int)i);
+                r = e->slots[i].p->settle(&c, confirmed);
+                ctx_release(&c);
+                if (r == 1)
+                        e->slots[i].settled = true;
+                else
+                        all = false;
+        }
+        if (l && l != e->lock)
+                lock_release(l);
+        engine_save_session(e);
+        return all;
+}
+
+/* After a run that ended with the UI in another process: the process stays
+ * while something waits for the person — the password nobody confirmed
+ * yet (kept for the next client with the keys), a change to settle —, at
+ * most answers.credentials_wait, or until it is told to stop. The lock is
+ * released first: a new run may start meanwhile. */
+static void post_run(struct engine *e, bool keep, bool settled)
 {
         int64_t deadline = now_ms() + (int64_t)e->o.answers.credentials_wait * 1000;
+        int64_t next_settle = now_ms() + SETTLE_EVERY_MS;
         char waited[32];
         bool stop = false;
 
         lock_release(e->lock);
         e->lock = NULL;
-        log_write(LOG_INFO, "engine", "the password of %s is kept for vps-provision --attach until "
-                  "someone confirms it (at most %u s)", e->cred_user, e->o.answers.credentials_wait);
-        while (!e->credentials_saved && !stop) {
+        if (keep)
+                log_write(LOG_INFO, "engine", "the password of %s is kept for vps-provision --attach until "
+                          "someone confirms it (at most %u s)", e->cred_user, e->o.answers.credentials_wait);
+        while (!stop && ((keep && !e->credentials_saved) || !settled)) {
                 int64_t left = deadline - now_ms();
                 struct event *a;
 
                 if (left <= 0)
                         break;
                 a = queue_wait_pop(e->commands, left > 1000 ? 1000 : (int)left);
-                if (!a)
-                        continue;
-                if (a->type == EV_CANCEL)
-                        stop = true;   /* SIGTERM or a client: do not wait */
-                else
-                        take_command(e, a);
-                event_free(a);
+                if (a) {
+                        if (a->type == EV_CANCEL)
+                                stop = true;   /* SIGTERM or a client: do not wait */
+                        else
+                                take_command(e, a);
+                        event_free(a);
+                }
+                if (!settled && (e->settle_confirmed || now_ms() >= next_settle)) {
+                        settled = settle_all(e, e->settle_confirmed);
+                        e->settle_confirmed = false;
+                        next_settle = now_ms() + SETTLE_EVERY_MS;
+                }
         }
+        if (!keep)
+                return;
         wipe_password(e);
         answers_get(&e->o.answers, "run", "credentials_wait", waited, sizeof(waited));
         if (e->credentials_saved) {
@@ -529,7 +576,11 @@ static void keep_credentials(struct engine *e)
 static void emit_end(struct engine *e)
 {
         struct event *ev;
-        bool keep = false;
+        bool keep = false, settled = true;
+
+        /* a change that waits for the person gets its first turn now */
+        if (e->have_session && e->exit_code == EXIT_OK && e->o.mode != MODE_ROLLBACK)
+                settled = settle_all(e, false);
 
         if (e->have_credentials && e->exit_code != EXIT_ROLLED_BACK) {
                 ev = credentials_event(e);
@@ -556,8 +607,9 @@ static void emit_end(struct engine *e)
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
         engine_emit(e, ev);
-        if (keep)
-                keep_credentials(e);
+        /* only a run whose UI is elsewhere (served) stays for the person */
+        if (e->server && e->o.keep_credentials && (keep || !settled))
+                post_run(e, keep, settled);
         queue_close(e->events);
 }
 

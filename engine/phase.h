@@ -52,6 +52,16 @@ struct phase {
          * it runs every time and is done when run() succeeds; no checkpoint. */
         int (*verify)(struct phase_ctx *ctx);
         int (*run)(struct phase_ctx *ctx);
+        /* NULL = nothing to finish later. Finishes a change that waits for
+         * the person, such as closing the old SSH port once a login on the
+         * new one was seen: called once at the end of every run that ended
+         * well, then, while the run's process stays for --attach, every few
+         * seconds, and at once with confirmed = true when the person says
+         * it may go ahead (EV_SSH_PORT_CONFIRMED). Changes go through
+         * ops.h as in run(), under the run's lock. Returns 1 when nothing
+         * waits (any more), 0 while it still waits, -errno after
+         * phase_fail(). */
+        int (*settle)(struct phase_ctx *ctx, bool confirmed);
 };
 
 /* Read-only context. */

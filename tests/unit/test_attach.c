@@ -883,6 +883,38 @@ static int flaky_run(struct phase_ctx *c)
 static const struct phase acct_phase = { .id = "acct", .title = "Account", .weight = 50,
                                    .verify = acct_verify, .run = acct_run };
 static const struct phase flaky = { .id = "flaky", .title = "Flaky", .weight = 50, .run = flaky_run };
+/* Waits for the person like the SSH port move: settled once ROOT/files/login
+ * exists (a login was seen) or the person confirmed; each settling writes
+ * ROOT/files/settled (journaled) and counts. */
+static int settle_calls;
+static bool settle_confirmed_seen;
+
+static int mover_run(struct phase_ctx *c)
+{
+        (void)c;
+        return 0;
+}
+
+static int mover_settle(struct phase_ctx *c, bool confirmed)
+{
+        char *login = phase_file(c, "login"), *done = phase_file(c, "settled");
+        bool go = confirmed || path_exists(login);
+        int r = 0;
+
+        settle_calls++;
+        settle_confirmed_seen |= confirmed;
+        if (go && !path_exists(done)) {
+                phase_action_begin(c, "FILE_CREATE", done, "Closing the old way in");
+                r = phase_action_end(c, ops_write_file(c, done, "x\n", 2, 0600, getuid(), getgid()));
+        }
+        free(login);
+        free(done);
+        return r < 0 ? r : go;
+}
+
+static const struct phase mover = { .id = "mover", .title = "Mover", .weight = 50,
+                                    .run = mover_run, .settle = mover_settle };
+static const struct phase *mover_table[] = { &mover };
 static const struct phase *acct_table[] = { &acct_phase };
 static const struct phase *flaky_table[] = { &acct_phase, &flaky };
 
@@ -1214,6 +1246,84 @@ static void test_engine_failure_answered_over_the_socket(void **state)
         etest_opts_release(&o);
 }
 
+static void test_engine_settles_when_the_login_is_seen(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e;
+        char *login = test_path(h->files, "login"), *done = test_path(h->files, "settled");
+
+        settle_calls = 0;
+        settle_confirmed_seen = false;
+        e = served(h, &o, mover_table, 1);
+        event_free(until_end(e, NULL));
+        /* the first turn at the end, then the process waits */
+        sleep_ms(1500);
+        assert_true(settle_calls >= 1);
+        assert_false(path_exists(done));
+        test_write(login, "");
+        assert_int_equal(engine_join(e), 0);   /* returns once settled */
+        assert_true(path_exists(done));
+        assert_false(settle_confirmed_seen);
+        assert_true(settle_calls >= 2);
+        engine_free(e);
+        etest_opts_release(&o);
+
+        /* the change is in the run's journal: a rollback undoes it */
+        {
+                struct etest_run r;
+                etest_opts(&o, h->root, MODE_ROLLBACK, mover_table, 1);
+                o.assume_yes = true;
+                etest_run(&o, NULL, NULL, &r);
+                assert_int_equal(r.code, 0);
+                assert_false(path_exists(done));
+                etest_run_release(&r);
+                etest_opts_release(&o);
+        }
+        free(login);
+        free(done);
+}
+
+static void test_engine_settles_when_confirmed(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct engine *e;
+        struct cli a;
+        char *done = test_path(h->files, "settled");
+
+        settle_calls = 0;
+        settle_confirmed_seen = false;
+        e = served(h, &o, mover_table, 1);
+        event_free(until_end(e, NULL));
+        attach_control(e, &a);
+        free(cli_until(&a, "session_end", 5000));
+        cli_send(&a, "{\"cmd\":\"ssh_port_confirmed\"}\n");
+        assert_int_equal(engine_join(e), 0);
+        assert_true(settle_confirmed_seen);
+        assert_true(path_exists(done));
+        engine_free(e);
+        close(a.fd);
+        etest_opts_release(&o);
+        free(done);
+}
+
+static void test_engine_unattended_settles_once(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o;
+        struct etest_run r;
+
+        settle_calls = 0;
+        etest_opts(&o, h->root, MODE_PROVISION, mover_table, 1);
+        etest_run(&o, NULL, NULL, &r);
+        assert_int_equal(r.code, 0);
+        /* one turn at the end; nobody can attach, so nothing waits */
+        assert_int_equal(settle_calls, 1);
+        etest_run_release(&r);
+        etest_opts_release(&o);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1237,6 +1347,12 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_engine_failure_waits_for_a_client, engine_setup,
                                                 engine_teardown),
                 cmocka_unit_test_setup_teardown(test_engine_failure_answered_over_the_socket, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_settles_when_the_login_is_seen, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_settles_when_confirmed, engine_setup,
+                                                engine_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_unattended_settles_once, engine_setup,
                                                 engine_teardown),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
