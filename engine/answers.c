@@ -33,7 +33,9 @@ enum key_id {
         K_FULL_NAME,
         K_PASSWORD_HASH,
         K_PASSWORD_LENGTH,
+        K_LAYOUT_SAFE_PASSWORD,
         K_COPY_ROOT_SSH_KEYS,
+        K_SUDO_PASSWORD,
         K_IDES_INSTALL,
         K_IDES_CATALOG,
         K_RDP_PORT,
@@ -136,6 +138,20 @@ static const struct answers_key keys[] = {
                 "longer passwords.",
                 false,
         },
+        [K_LAYOUT_SAFE_PASSWORD] = {
+                "user", "layout_safe_password", ANSWERS_BOOL, "no", "yes, no",
+                "Generate a password of letters that every keyboard layout types alike.",
+                "Makes the generated password of letters only, taken from those that sit "
+                "on the same key in the QWERTY, QWERTZ and AZERTY layouts (no a, m, q, w, "
+                "y or z, no digits, which AZERTY types with Shift, and no symbols), and "
+                "longer, so that it is as hard to guess: 24 characters for the default "
+                "length of 20. The password is typed at xrdp's login screen, where pasting "
+                "often fails and where the server may read the keys with another layout "
+                "than the one on your keyboard. No by default; say yes if you will type "
+                "the password by hand on a keyboard that is not American. Ignored when "
+                "password_hash is set.",
+                false,
+        },
         [K_COPY_ROOT_SSH_KEYS] = {
                 "user", "copy_root_ssh_keys", ANSWERS_BOOL, "yes", "yes, no",
                 "Let root's SSH keys log in as the developer too.",
@@ -144,6 +160,17 @@ static const struct answers_key keys[] = {
                 "by default, because the usual next step is to stop working as root. Say "
                 "no when the developer should use keys of their own, or when root's keys "
                 "belong to an administrator who should not have the developer's account.",
+                false,
+        },
+        [K_SUDO_PASSWORD] = {
+                "user", "sudo_password", ANSWERS_BOOL, "no", "yes, no",
+                "Make sudo ask for the account's password.",
+                "Whether sudo asks the developer for the account's password. No by "
+                "default: the account gets sudo without a password, because its password "
+                "is generated, shown once and usually kept in a password manager, and "
+                "whoever holds the account's session can act as the developer anyway. Say "
+                "yes if a policy wants every administrative command confirmed with the "
+                "password (with password_hash, or the generated password saved).",
                 false,
         },
         [K_IDES_INSTALL] = {
@@ -344,7 +371,9 @@ static const struct field fields[] = {
         [K_FULL_NAME] = { AT(full_name), .check = validate_full_name },
         [K_PASSWORD_HASH] = { AT(password_hash), .check = validate_password_hash },
         [K_PASSWORD_LENGTH] = { AT(password_length), .min = 16, .max = 64 },
+        [K_LAYOUT_SAFE_PASSWORD] = { AT(layout_safe_password) },
         [K_COPY_ROOT_SSH_KEYS] = { AT(copy_root_ssh_keys) },
+        [K_SUDO_PASSWORD] = { AT(sudo_password) },
         [K_IDES_INSTALL] = { .names = ide_names, .n_names = _IDE_MAX },
         [K_IDES_CATALOG] = { AT(ide_catalog) },
         [K_RDP_PORT] = { AT(rdp_port) },

@@ -43,7 +43,9 @@ struct answers {
         char full_name[65];
         char password_hash[256];  /* "" = generate a password */
         unsigned password_length; /* generated password length, 16..64 */
+        bool layout_safe_password;/* letters only, same keys in QWERTY/QWERTZ/AZERTY */
         bool copy_root_ssh_keys;
+        bool sudo_password;       /* sudo asks for the password (default: NOPASSWD) */
         /* [ides] */
         bool ide[_IDE_MAX];
         char ide_catalog[4096];   /* "" = the installed catalog */

@@ -50,6 +50,7 @@ struct engine_opts {
         bool interactive;               /* prompts are answered by a UI */
         bool force;                     /* see vps-provision(8) --force */
         bool assume_yes;                /* --rollback without confirmation */
+        bool rollback_all;              /* --rollback --all: every run with changes, newest first */
         const struct phase *const *phases;
         size_t n_phases;
         struct paths paths;

@@ -113,39 +113,44 @@ int engine_rollback_session(struct engine *e, struct journal *j, const char *ses
         return failures;
 }
 
-/* --rollback: the newest session that still has changes to undo. */
-int engine_rollback_mode(struct engine *e)
+/* A run that still has changes to undo. */
+struct pending_run {
+        char id[SESSION_ID_MAX];
+        char path[PATH_MAX];
+        size_t n;
+};
+
+/* Every run with changes left to undo, newest first. An unfinished run
+ * with nothing left to undo (it failed before its first change) is closed
+ * on the way: rolling it back is only closing it, so a new run may start. */
+static size_t pending_runs(struct engine *e, struct pending_run **ret)
 {
         char **ids = session_list(e->o.paths.sessions_dir);
-        struct journal *j = NULL;
-        size_t n_pending = 0;
-        char err[512] = "";
-        int failures;
+        struct pending_run *v = NULL;
+        size_t n = 0;
 
         for (size_t k = 0; ids && ids[k]; k++) {
                 struct session s;
-                char path[PATH_MAX];
+                struct journal *j = NULL;
                 const struct journal_entry **list = NULL;
+                char path[PATH_MAX], err[512];
+                size_t pending;
 
                 session_path(e->o.paths.sessions_dir, ids[k], path, sizeof(path));
                 if (session_load(path, &s) < 0)
                         continue;
                 if (s.journal_path && journal_open(s.journal_path, &j, err, sizeof(err)) == 0) {
-                        n_pending = journal_pending(j, s.session_id, &list);
+                        pending = journal_pending(j, s.session_id, &list);
                         free(list);
-                        if (n_pending > 0) {
-                                e->session = s;
-                                e->have_session = true;
-                                strscpy(e->session_path, sizeof(e->session_path), path);
-                                break;
-                        }
                         journal_free(j);
-                        j = NULL;
-                        /* an unfinished run with nothing left to undo (it
-                         * failed before its first change): rolling it back
-                         * is only closing it, so a new run may start */
-                        if (s.status == SESSION_FAILED || s.status == SESSION_IN_PROGRESS ||
-                            s.status == SESSION_INITIALIZING) {
+                        if (pending > 0) {
+                                v = xrealloc(v, (n + 1) * sizeof(*v));
+                                strscpy(v[n].id, sizeof(v[n].id), s.session_id);
+                                strscpy(v[n].path, sizeof(v[n].path), path);
+                                v[n].n = pending;
+                                n++;
+                        } else if (s.status == SESSION_FAILED || s.status == SESSION_IN_PROGRESS ||
+                                   s.status == SESSION_INITIALIZING) {
                                 s.status = SESSION_ROLLED_BACK;
                                 (void)session_save(&s, path);
                         }
@@ -153,27 +158,164 @@ int engine_rollback_mode(struct engine *e)
                 session_release(&s);
         }
         strv_free(ids);
+        *ret = v;
+        return n;
+}
 
+/* The undos of session id in j, newest first, each after prefix. */
+static void push_preview(char ***v, struct journal *j, const char *id, const char *prefix)
+{
+        const struct journal_entry **list = NULL;
+        size_t n = journal_pending(j, id, &list);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *what = undo_describe(&list[i]->undo);
+                strv_pushf(v, "%s%s", prefix, what);
+        }
+        free(list);
+}
+
+/* The phases of a rolled-back session, as its record says. */
+static void mark_rolled_back(struct session *s)
+{
+        for (size_t k = 0; k < s->n_phases; k++)
+                if (s->phases[k].status == PHASE_DONE || s->phases[k].status == PHASE_SKIPPED ||
+                    s->phases[k].status == PHASE_FAILED)
+                        s->phases[k].status = PHASE_ROLLED_BACK;
+}
+
+/* --rollback --all, after the newest: each earlier run in turn, newest
+ * first, each with its own journal and record. Stops at the first run
+ * that cannot be undone completely (the runs before it stay as they are).
+ * Returns the failed undos; *ret_done counts the runs rolled back. */
+static int rollback_earlier(struct engine *e, const struct pending_run *runs, size_t n, size_t *ret_done,
+                            const char **ret_failed_id)
+{
+        for (size_t k = 0; k < n; k++) {
+                struct session s;
+                struct journal *j = NULL;
+                char err[512] = "", now[ISO8601_MAX];
+                int failures;
+
+                if (session_load(runs[k].path, &s) < 0) {
+                        engine_log(e, e->cur, LOG_ERROR, "rollback", "cannot read the record of session %s",
+                                   runs[k].id);
+                        *ret_failed_id = runs[k].id;
+                        return 1;
+                }
+                if (!s.journal_path || journal_open(s.journal_path, &j, err, sizeof(err)) < 0) {
+                        engine_log(e, e->cur, LOG_ERROR, "rollback", "cannot read the journal of session %s: %s",
+                                   runs[k].id, err);
+                        session_release(&s);
+                        *ret_failed_id = runs[k].id;
+                        return 1;
+                }
+                failures = engine_rollback_session(e, j, s.session_id);
+                journal_free(j);
+                mark_rolled_back(&s);
+                iso8601_now(now);
+                if (!failures) {
+                        s.status = SESSION_ROLLED_BACK;
+                        memcpy(s.end_time, now, sizeof(now));
+                }
+                (void)session_save(&s, runs[k].path);
+                session_release(&s);
+                if (failures) {
+                        *ret_failed_id = runs[k].id;
+                        return failures;
+                }
+                (*ret_done)++;
+        }
+        return 0;
+}
+
+/* --rollback: the newest run that still has changes to undo, after the
+ * person confirmed (the question says how many earlier runs have changes
+ * too); with --all every such run, newest first, after one confirmation
+ * that lists them. */
+int engine_rollback_mode(struct engine *e)
+{
+        struct pending_run *runs = NULL;
+        size_t n_runs = pending_runs(e, &runs), total = 0, done = 0;
+        bool all = e->o.rollback_all && n_runs > 1;
+        struct journal *j = NULL;
+        const char *failed_id = NULL;
+        char err[512] = "";
+        int failures;
+
+        for (size_t k = 0; k < n_runs; k++)
+                total += runs[k].n;
+        if (n_runs > 0 && session_load(runs[0].path, &e->session) == 0) {
+                if (e->session.journal_path && journal_open(e->session.journal_path, &j, err, sizeof(err)) == 0)
+                        e->have_session = true;
+                else
+                        session_release(&e->session);
+        }
         if (!e->have_session) {
+                free(runs);
                 engine_emit_session_start(e);
                 engine_finish(e, EXIT_OK, SESSION_COMPLETED,
                               "nothing to roll back: no run has changes left to undo");
                 return EXIT_OK;
         }
+        strscpy(e->session_path, sizeof(e->session_path), runs[0].path);
         e->journal = j;
         engine_emit_session_start(e);
 
         {
-                char **undo = engine_undo_preview(e);
-                char *title = xasprintf("Roll back session %s?", e->session.session_id);
-                char *msg = xasprintf("%zu change%s will be undone, newest first.", n_pending,
-                                      n_pending == 1 ? "" : "s");
-                enum prompt_choice ch = engine_ask(e, PROMPT_CONFIRM_ROLLBACK, title, msg, NULL, undo,
-                                                   e->o.assume_yes ? CHOICE_ROLLBACK : CHOICE_KEEP);
-                free(title);
-                free(msg);
+                char **undo = NULL;
+                _cleanup_free_ char *title = NULL, *msg = NULL;
+                enum prompt_choice ch;
+
+                if (all) {
+                        struct buf b;
+                        buf_init(&b, 64 * 1024);
+                        (void)buf_printf(&b, "%zu runs still have changes, %zu in all; every one is undone, newest "
+                                             "first:",
+                                         n_runs, total);
+                        for (size_t k = 0; k < n_runs; k++) {
+                                struct journal *jk = NULL;
+                                _cleanup_free_ char *prefix = xasprintf("%s: ", runs[k].id);
+                                (void)buf_printf(&b, "%s session %s (%zu change%s)", k ? "," : "", runs[k].id,
+                                                 runs[k].n, runs[k].n == 1 ? "" : "s");
+                                if (k == 0) {
+                                        push_preview(&undo, j, runs[k].id, prefix);
+                                } else {
+                                        struct session sk;
+                                        if (session_load(runs[k].path, &sk) == 0) {
+                                                if (sk.journal_path &&
+                                                    journal_open(sk.journal_path, &jk, err, sizeof(err)) == 0) {
+                                                        push_preview(&undo, jk, runs[k].id, prefix);
+                                                        journal_free(jk);
+                                                }
+                                                session_release(&sk);
+                                        }
+                                }
+                        }
+                        (void)buf_printf(&b, ".");
+                        msg = buf_steal(&b);
+                        title = xasprintf("Roll back all %zu runs?", n_runs);
+                } else {
+                        undo = engine_undo_preview(e);
+                        title = xasprintf("Roll back session %s?", e->session.session_id);
+                        if (n_runs > 1)
+                                msg = xasprintf("%zu change%s of the newest run will be undone, newest first. "
+                                                "%zu earlier run%s with changes stay%s as %s (%zu change%s); "
+                                                "vps-provision --rollback --all undoes every run.",
+                                                runs[0].n, runs[0].n == 1 ? "" : "s", n_runs - 1,
+                                                n_runs - 1 == 1 ? "" : "s", n_runs - 1 == 1 ? "s" : "",
+                                                n_runs - 1 == 1 ? "it is" : "they are", total - runs[0].n,
+                                                total - runs[0].n == 1 ? "" : "s");
+                        else
+                                msg = xasprintf("%zu change%s will be undone, newest first. No earlier run has "
+                                                "changes left.",
+                                                runs[0].n, runs[0].n == 1 ? "" : "s");
+                }
+                ch = engine_ask(e, PROMPT_CONFIRM_ROLLBACK, title, msg, NULL, undo,
+                                e->o.assume_yes ? CHOICE_ROLLBACK : CHOICE_KEEP);
                 if (ch != CHOICE_ROLLBACK) {
                         e->have_session = false; /* nothing about it changes */
+                        free(runs);
                         engine_finish(e, EXIT_OK, SESSION_COMPLETED, "rollback not confirmed: nothing changed");
                         return EXIT_OK;
                 }
@@ -184,17 +326,33 @@ int engine_rollback_mode(struct engine *e)
         e->cur = 0;
         e->phase_start_ms = now_ms();
         failures = engine_rollback_session(e, j, e->session.session_id);
-        for (size_t k = 0; k < e->session.n_phases; k++)
-                if (e->session.phases[k].status == PHASE_DONE ||
-                    e->session.phases[k].status == PHASE_SKIPPED ||
-                    e->session.phases[k].status == PHASE_FAILED)
-                        e->session.phases[k].status = PHASE_ROLLED_BACK;
-        if (failures)
+        mark_rolled_back(&e->session);
+        if (failures) {
                 engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED,
-                              "the rollback of session %s could not undo %d change%s (see the log); fix the cause and run --rollback again",
-                              e->session.session_id, failures, failures == 1 ? "" : "s");
-        else
+                              "the rollback of session %s could not undo %d change%s (see the log); fix the cause and run --rollback again%s",
+                              e->session.session_id, failures, failures == 1 ? "" : "s",
+                              all ? " (the earlier runs were not touched)" : "");
+        } else if (all) {
+                done = 1;
+                failures = rollback_earlier(e, runs + 1, n_runs - 1, &done, &failed_id);
+                if (failures)
+                        engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_ROLLED_BACK,
+                                      "%zu of %zu runs were rolled back; session %s could not undo %d change%s (see "
+                                      "the log): fix the cause and run --rollback --all again",
+                                      done, n_runs, failed_id, failures, failures == 1 ? "" : "s");
+                else
+                        engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK, "all %zu runs were rolled back (%zu changes)",
+                                      n_runs, total);
+        } else if (n_runs > 1) {
+                engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK,
+                              "session %s was rolled back; %zu earlier run%s still ha%s %zu change%s: "
+                              "vps-provision --rollback undoes the next, --rollback --all every one",
+                              e->session.session_id, n_runs - 1, n_runs - 1 == 1 ? "" : "s",
+                              n_runs - 1 == 1 ? "s" : "ve", total - runs[0].n, total - runs[0].n == 1 ? "" : "s");
+        } else {
                 engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK, "session %s was rolled back",
                               e->session.session_id);
+        }
+        free(runs);
         return e->exit_code;
 }

@@ -42,6 +42,8 @@ struct phase {
         const char *title;        /* "XFCE desktop" */
         const char *summary;      /* one line for the review screen and --help */
         unsigned weight;          /* share of a typical full run's time; the table sums to 100 */
+        unsigned download_mb;     /* typical download on a fresh Debian 13, MB (the wizard's
+                                   * estimate on its review page); 0 = none or not known */
         /* NULL = always; false = not selected by the answers (shown as disabled). */
         bool (*enabled)(const struct answers *a);
         /* Feeds the answers this phase depends on into the checkpoint's

@@ -1,7 +1,7 @@
 /* queue.h — a thread-safe event queue with a wake-up fd.
  *
  * DESIGN: producers append under a mutex and make an eventfd readable; the
- * consumer poll()s the fd (or hands it to newtFormWatchFd()) and pops.
+ * consumer poll()s the fd and pops.
  * State events go to an unbounded FIFO and are never dropped. Log events go
  * to a ring of at most max_logs entries: when it is full the oldest pending
  * log line is freed and counted, and the next log event popped carries that
@@ -39,7 +39,7 @@ struct event *queue_wait_pop(struct queue *q, int timeout_ms);
 
 /* Readable (POLLIN) while events are pending, and for good once the queue
  * is closed (a consumer in poll() wakes up, pops NULL: the end). Owned by
- * the queue: poll it (or newtFormWatchFd() it), never read or close it. */
+ * the queue: poll it, never read or close it. */
 int queue_fd(struct queue *q);
 /* After close, pushes fail with -EPIPE and a waiting consumer wakes up.
  * Events pending at close can still be popped. Closing twice is fine. */

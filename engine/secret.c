@@ -21,6 +21,7 @@
 #include "secret.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,7 +45,17 @@ const char SECRET_UPPER[] = UPPER;
 const char SECRET_LOWER[] = LOWER;
 const char SECRET_DIGITS[] = DIGITS;
 const char SECRET_SYMBOLS[] = SYMBOLS;
-static const char ALPHABET[] = UPPER LOWER DIGITS SYMBOLS;
+/* The layout-safe letters: the same without a m q w y z, which sit on
+ * other keys in QWERTZ (y z) or AZERTY (a q w z m); digits are left out
+ * because AZERTY types them with Shift. */
+#define SAFE_UPPER "BCDEFGHJKLNPRSTUVX"
+#define SAFE_LOWER "bcdefghijknprstuvx"
+const char SECRET_SAFE_UPPER[] = SAFE_UPPER;
+const char SECRET_SAFE_LOWER[] = SAFE_LOWER;
+static const char *const FULL_CLASSES[] = { UPPER, LOWER, DIGITS, SYMBOLS };
+static const char *const SAFE_CLASSES[] = { SAFE_UPPER, SAFE_LOWER };
+#define FULL_SIZE (sizeof(UPPER LOWER DIGITS SYMBOLS) - 1)
+#define SAFE_SIZE (sizeof(SAFE_UPPER SAFE_LOWER) - 1)
 
 #define PASSWORD_MIN 16
 #define PASSWORD_MAX 128
@@ -137,35 +148,37 @@ static int pool_uniform(struct pool *p, unsigned n, unsigned *ret)
         }
 }
 
-/* Index of the class c belongs to (0..3), or -1. */
-static int char_class(char c)
+/* Index of the class c belongs to, or -1. */
+static int char_class(const char *const *classes, size_t n_classes, char c)
 {
-        if (c && strchr(SECRET_UPPER, c))
-                return 0;
-        if (c && strchr(SECRET_LOWER, c))
-                return 1;
-        if (c && strchr(SECRET_DIGITS, c))
-                return 2;
-        if (c && strchr(SECRET_SYMBOLS, c))
-                return 3;
+        for (size_t i = 0; c && i < n_classes; i++)
+                if (strchr(classes[i], c))
+                        return (int)i;
         return -1;
 }
 
-int secret_generate_password(size_t len, struct secret **ret)
+/* len characters drawn uniformly from the union of the classes, drawn
+ * again until every class occurs. */
+static int generate(const char *const *classes, size_t n_classes, size_t len, struct secret **ret)
 {
-        const unsigned n = sizeof(ALPHABET) - 1;
+        char alphabet[128];
         struct pool pool = { .pos = sizeof(pool.b) };
         struct secret *s = NULL;
+        unsigned n = 0;
         int r;
 
         if (len < PASSWORD_MIN || len > PASSWORD_MAX)
                 return -EINVAL;
+        for (size_t i = 0; i < n_classes; i++)
+                for (const char *c = classes[i]; *c && n < sizeof(alphabet); c++)
+                        alphabet[n++] = *c;
 
         r = secret_alloc(len, &s);
         if (r < 0)
                 return r;
         for (unsigned draw = 0;; draw++) {
                 bool seen[4] = { false, false, false, false };
+                bool all = true;
 
                 if (draw == MAX_DRAWS) {
                         /* (1/5)^1000: only a broken random source gets here */
@@ -177,10 +190,12 @@ int secret_generate_password(size_t len, struct secret **ret)
                         r = pool_uniform(&pool, n, &k);
                         if (r < 0)
                                 goto fail;
-                        s->text[i] = ALPHABET[k];
-                        seen[char_class(ALPHABET[k])] = true;
+                        s->text[i] = alphabet[k];
+                        seen[char_class(classes, n_classes, alphabet[k])] = true;
                 }
-                if (seen[0] && seen[1] && seen[2] && seen[3])
+                for (size_t i = 0; i < n_classes; i++)
+                        all = all && seen[i];
+                if (all)
                         break;
         }
         wipe(&pool, sizeof(pool));
@@ -190,6 +205,26 @@ fail:
         wipe(&pool, sizeof(pool));
         secret_free(s);
         return r;
+}
+
+int secret_generate_password(size_t len, struct secret **ret)
+{
+        return generate(FULL_CLASSES, ELEMENTSOF(FULL_CLASSES), len, ret);
+}
+
+int secret_generate_layout_safe(size_t len, struct secret **ret)
+{
+        return generate(SAFE_CLASSES, ELEMENTSOF(SAFE_CLASSES), len, ret);
+}
+
+size_t secret_layout_safe_length(size_t len)
+{
+        /* as many bits as len characters of the full alphabet:
+         * len * log2(FULL_SIZE) / log2(SAFE_SIZE), rounded up */
+        double bits = (double)len * log2((double)FULL_SIZE);
+        size_t n = (size_t)ceil(bits / log2((double)SAFE_SIZE) - 1e-9);
+
+        return n > PASSWORD_MAX ? PASSWORD_MAX : n;
 }
 
 int secret_from(const char *text, size_t len, struct secret **ret)

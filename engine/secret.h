@@ -21,6 +21,17 @@ extern const char SECRET_UPPER[], SECRET_LOWER[], SECRET_DIGITS[], SECRET_SYMBOL
 /* len >= 16 (else -EINVAL), <= 128. At least one character of every class;
  * uniformly random otherwise (rejection sampling over getrandom(2)). */
 int secret_generate_password(size_t len, struct secret **ret);
+
+/* A "layout-safe" password, for typing by hand at a login screen that may
+ * read the keys with another layout than the keyboard's: letters only, of
+ * those on the same key in QWERTY, QWERTZ and AZERTY and not look-alikes
+ * (SECRET_SAFE_UPPER, SECRET_SAFE_LOWER), at least one of each case;
+ * 16 <= len <= 128 as above. */
+extern const char SECRET_SAFE_UPPER[], SECRET_SAFE_LOWER[];
+int secret_generate_layout_safe(size_t len, struct secret **ret);
+/* The length a layout-safe password needs to be as hard to guess as a
+ * secret_generate_password() one of len characters (20 -> 24). */
+size_t secret_layout_safe_length(size_t len);
 /* Copies len bytes of text into a new secret (for a password typed in). */
 int secret_from(const char *text, size_t len, struct secret **ret);
 

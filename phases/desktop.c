@@ -222,6 +222,8 @@ const struct phase phase_desktop = {
         .title = "XFCE desktop",
         .summary = "XFCE and its applications in one apt transaction, XFCE as the X session",
         .weight = 25,
+        /* apt-get --print-uris on a fresh Debian 13: XFCE with its recommends, without a display manager or screen lockers */
+        .download_mb = 245,
         .inputs = desktop_inputs,
         .plan = desktop_plan,
         .verify = desktop_verify,

@@ -492,6 +492,8 @@ const struct phase phase_rdp = {
         .title = "Remote desktop (xrdp)",
         .summary = "xrdp on the chosen port with XFCE, TLS key access, polkit rule, sound",
         .weight = 9,
+        /* apt-get --print-uris on a fresh Debian 13: xrdp and xorgxrdp; most of what they need came with the desktop */
+        .download_mb = 5,
         .inputs = rdp_inputs,
         .plan = rdp_plan,
         .verify = rdp_verify,

@@ -306,6 +306,8 @@ const struct phase phase_system_prep = {
         .title = "System preparation",
         .summary = "apt set up for unattended runs, package lists, base packages",
         .weight = 14,
+        /* apt-get --print-uris on a fresh Debian 13: build-essential, git, curl and their recommends */
+        .download_mb = 104,
         .inputs = system_prep_inputs,
         .plan = system_prep_plan,
         .verify = system_prep_verify,

@@ -13,7 +13,8 @@
  *
  * The sudoers line grants sudo without a password, as the specification
  * asks: the account's password is shown once and may be mistyped over RDP,
- * and whoever holds the account can already act as the developer. */
+ * and whoever holds the account can already act as the developer. With
+ * [user] sudo_password = yes it asks for the password instead. */
 #include "user.h"
 
 #include <errno.h>
@@ -44,12 +45,12 @@ char *user_sudoers_path(const char *user)
         return xasprintf("/etc/sudoers.d/vps-provision-%s", user);
 }
 
-char *user_sudoers_text(const char *user)
+char *user_sudoers_text(const char *user, bool nopasswd)
 {
         return xasprintf("# Written by vps-provision for the developer account; removed by\n"
                          "# vps-provision --rollback. Checked with visudo before it was put here.\n"
-                         "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
-                         user);
+                         "%s ALL=(ALL:ALL) %sALL\n",
+                         user, nopasswd ? "NOPASSWD: " : "");
 }
 
 /* The next line of text starting at *p, trimmed, into a new string; NULL at the end. */
@@ -232,6 +233,11 @@ static void user_inputs(const struct answers *a, struct sha256_ctx *d)
         int n = snprintf(buf, sizeof(buf), "%s\n%s\n%u\n%d\n", a->username, a->full_name,
                          a->password_length, a->copy_root_ssh_keys);
         sha256_add(d, buf, (size_t)n);
+        /* only when set, so the digest of a run with the defaults stays as it was */
+        if (a->sudo_password)
+                sha256_add(d, "sudo_password\n", strlen("sudo_password\n"));
+        if (a->layout_safe_password)
+                sha256_add(d, "layout_safe_password\n", strlen("layout_safe_password\n"));
         /* a changed hash must re-run the phase; the hash is one-way already */
         sha256_add(d, a->password_hash, strlen(a->password_hash));
 }
@@ -254,8 +260,8 @@ static int user_plan(struct phase_ctx *c)
                            a->username, USER_SHELL);
         phase_plan(c, "USER_MODIFY", a->username, "add %s to the groups %s (creating %s)",
                    a->username, groups, USER_DEVGROUP);
-        phase_plan(c, "FILE_CREATE", sudoers, "sudo without a password for %s (checked with visudo)",
-                   a->username);
+        phase_plan(c, "FILE_CREATE", sudoers, "sudo %s for %s (checked with visudo)",
+                   a->sudo_password ? "with the account's password" : "without a password", a->username);
         if (keys)
                 phase_plan(c, "FILE_CREATE", "~/.ssh/authorized_keys",
                            "copy root's %zu SSH key%s to %s", user_authorized_keys_count(keys),
@@ -270,7 +276,7 @@ static int user_verify(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
         _cleanup_free_ char *sudoers = user_sudoers_path(a->username);
-        _cleanup_free_ char *text = user_sudoers_text(a->username);
+        _cleanup_free_ char *text = user_sudoers_text(a->username, !a->sudo_password);
         _cleanup_free_ char *keys = root_keys(a);
         struct passwd *pw = getpwnam(a->username);
         struct stat st;
@@ -408,10 +414,10 @@ static int join_groups(struct phase_ctx *c, const char *user)
 /* The drop-in is checked as a file of its own before it goes to sudoers.d,
  * so a bad one never reaches the live configuration; the whole
  * configuration is checked again once it is there. */
-static int install_sudoers(struct phase_ctx *c, const char *user)
+static int install_sudoers(struct phase_ctx *c, const char *user, bool nopasswd)
 {
         _cleanup_free_ char *path = user_sudoers_path(user);
-        _cleanup_free_ char *text = user_sudoers_text(user);
+        _cleanup_free_ char *text = user_sudoers_text(user, nopasswd);
         _cleanup_free_ char *tmp = NULL;
         struct ops_run_opts o = { .ok_statuses_any = true };
         int r;
@@ -504,7 +510,10 @@ static int set_password(struct phase_ctx *c, const char *user, bool created)
                 phase_set_credentials(c, user, NULL);
                 return phase_action_end(c, 0);
         }
-        r = secret_generate_password(a->password_length, &pw);
+        if (a->layout_safe_password)
+                r = secret_generate_layout_safe(secret_layout_safe_length(a->password_length), &pw);
+        else
+                r = secret_generate_password(a->password_length, &pw);
         if (r < 0)
                 return phase_action_end(c, phase_fail(c, r, "cannot generate a password of %u characters: %s",
                                                       a->password_length, strerror(-r)));
@@ -534,7 +543,7 @@ static int user_run(struct phase_ctx *c)
         if (r < 0)
                 return r;
         phase_progress(c, 0.5, "sudo rights");
-        r = install_sudoers(c, a->username);
+        r = install_sudoers(c, a->username, !a->sudo_password);
         if (r < 0)
                 return r;
         /* getpwnam's buffer may have been reused by getgrnam in between */

@@ -14,9 +14,9 @@ extern const char *const user_groups[];
 /* Where the sudoers drop-in for user goes: /etc/sudoers.d/vps-provision-USER
  * (no '.' in the name: sudo skips such files in sudoers.d). Caller frees. */
 char *user_sudoers_path(const char *user);
-/* The drop-in's text: user may run anything as anyone without a password.
- * Caller frees. */
-char *user_sudoers_text(const char *user);
+/* The drop-in's text: user may run anything as anyone, without a password
+ * when nopasswd ([user] sudo_password = no, the default). Caller frees. */
+char *user_sudoers_text(const char *user, bool nopasswd);
 
 /* Number of key lines in an authorized_keys text (blank lines and comments
  * do not count). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attach_client.h"
+#include "draw.h"
 #include "render.h"
 #include "scope.h"
 #include "session.h"
@@ -94,6 +95,82 @@ int attach_follow_lines(const struct attach_peer *peer, bool json, bool verbose,
         }
         attach_client_free(c);
         render_plain_free(r);
+        fflush(stdout);
+        return code;
+}
+
+/* ---- the dashboard ------------------------------------------------------------ */
+
+static int src_fd(void *data) { return attach_client_fd(data); }
+static struct event *src_pop(void *data) { return attach_client_pop(data); }
+static bool src_closed(void *data) { return attach_client_closed(data); }
+static void src_send(void *data, struct event *ev) { attach_client_send(data, ev); }
+static void src_detach(void *data) { attach_client_detach(data); }
+static void src_take(void *data) { attach_client_take(data); }
+static bool src_control(void *data) { return attach_client_control(data); }
+
+int attach_dashboard(const char *socket, int sfd, tui_end_hook hook, void *hook_data,
+                     struct tui_dashboard_result *res)
+{
+        struct attach_client *c = NULL;
+        struct tui_source src;
+        char err[512];
+
+        memset(res, 0, sizeof(*res));
+        if (attach_client_open(socket, true, &c, err, sizeof(err)) < 0) {
+                tui_screen_close();
+                fprintf(stderr, "vps-provision: %s\n", err);
+                return EXIT_NO_RUN;
+        }
+        src = (struct tui_source){
+                .data = c, .fd = src_fd, .pop = src_pop, .closed = src_closed, .send = src_send,
+                .detach = src_detach, .leave = src_detach, .take = src_take, .control = src_control,
+        };
+        (void)tui_dashboard_run(&src, sfd, hook, hook_data, res);
+        attach_client_free(c);
+        if (res->detached || res->hangup)
+                return EXIT_OK;
+        return res->ended ? res->exit_code : EXIT_INTERRUPTED;
+}
+
+int attach_view(const struct attach_peer *peer, enum attach_view view, const struct tui_caps *caps,
+                int sfd)
+{
+        struct tui_dashboard_result res;
+        char why[256], line[16] = "";
+        int code;
+
+        if (view == ATTACH_VIEW_FULL && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+                view = ATTACH_VIEW_PLAIN;
+        if (view == ATTACH_VIEW_FULL && tui_term_check(STDOUT_FILENO, why, sizeof(why)) < 0) {
+                fprintf(stderr, "vps-provision: %s.\n"
+                                "Enlarge the window and attach again, or follow the run here as lines "
+                                "(they never show the credentials, and have no keys).\n"
+                                "Follow it as lines? [y/N] ", why);
+                fflush(stderr);
+                if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
+                        return EXIT_USAGE;
+                view = ATTACH_VIEW_PLAIN;
+        }
+        if (view != ATTACH_VIEW_FULL)
+                return attach_follow_lines(peer, view == ATTACH_VIEW_JSON, false, sfd);
+
+        tui_term_save(STDOUT_FILENO);
+        if (tui_screen_open(caps) < 0) {
+                fprintf(stderr, "vps-provision: cannot drive this terminal (TERM=%s); use --attach --plain\n",
+                        getenv("TERM") ? getenv("TERM") : "");
+                return EXIT_USAGE;
+        }
+        code = attach_dashboard(peer->path, sfd, NULL, NULL, &res);
+        tui_screen_close();
+        if (res.detached)
+                printf("Detached from session %s: the run goes on. vps-provision --attach shows it again.\n",
+                       res.session_id[0] ? res.session_id : peer->hello.session_id);
+        else if (res.ended)
+                printf("%s (exit code %d): %s\n", res.exit_code == 0 ? "Done" : "Stopped", res.exit_code,
+                       res.end_message);
+        if (!res.hangup && res.log_path[0])
+                printf("Log:      %s\n", res.log_path);
         fflush(stdout);
         return code;
 }

@@ -23,6 +23,7 @@
 #include "attach_server.h"
 #include "engine.h"
 #include "paths.h"
+#include "tui.h"
 
 #define ATTACH_END_LINGER_MS (10 * 60 * 1000)
 
@@ -36,6 +37,20 @@ enum attach_view {
 /* The run to attach to in run_dir: one that is going on (1), or one that
  * ended with a password nobody has seen (2), or none (0). */
 int attach_pick(const char *run_dir, struct attach_peer *ret);
+
+/* `--attach`: shows the run at peer as view asks. The dashboard needs a
+ * terminal of at least 80x24; on a smaller one it offers the lines (which
+ * never show the credentials). Returns the run's exit code when its end
+ * was shown, 0 after leaving it on purpose, EXIT_INTERRUPTED when the
+ * run's process vanished. */
+int attach_view(const struct attach_peer *peer, enum attach_view view, const struct tui_caps *caps,
+                int sfd);
+
+/* The dashboard of the run at socket, on the open screen, asking for the
+ * keys (the wizard's own run, and --attach). hook as tui_dashboard_run().
+ * Returns like attach_view(). */
+int attach_dashboard(const char *socket, int sfd, tui_end_hook hook, void *hook_data,
+                     struct tui_dashboard_result *res);
 
 /* Follows the run at peer as lines or JSON events until it ends (its exit
  * code), or until a signal on sfd (INT, TERM, HUP: leaves it going, 0).

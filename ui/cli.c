@@ -28,7 +28,13 @@ static const struct cli_option options[] = {
           "own answers: verified phases are skipped, an interrupted dpkg is repaired first." },
         { "rollback", 0, NULL, "undo every change of the last run, newest first",
           "Undo the changes of the newest run that still has any, newest first, from its transaction journal. "
-          "Shows the list and asks first; without a terminal it needs --yes." },
+          "Shows the list and asks first, saying how many earlier runs still have changes (--all undoes "
+          "them too); without a terminal it needs --yes." },
+        { "all", 0, NULL, "with --rollback: undo every run that has changes",
+          "With --rollback, undo every run that still has changes, newest first, after one confirmation "
+          "that lists them; without it --rollback undoes only the newest such run and says how many "
+          "earlier ones remain. A run whose changes cannot all be undone stops it; the runs before "
+          "that one stay as they are." },
         { "attach", 0, NULL, "show a run that is going on (from any SSH session)",
           "Show the run that is going on, started from the wizard in another (perhaps dropped) SSH "
           "session or with --unattended: the dashboard with its progress and the last lines of its log, "
@@ -154,6 +160,8 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
                         c.yes = true;
                 else if (strcmp(name, "attach") == 0)
                         c.attach = true;
+                else if (strcmp(name, "all") == 0)
+                        c.all = true;
                 else if (strcmp(name, "force") == 0)
                         c.force = true;
                 else if (strcmp(name, "help") == 0)
@@ -186,6 +194,10 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
         }
         if (c.yes && c.mode != MODE_ROLLBACK) {
                 snprintf(err, errlen, "--yes only applies to --rollback");
+                return -EINVAL;
+        }
+        if (c.all && c.mode != MODE_ROLLBACK) {
+                snprintf(err, errlen, "--all only applies to --rollback (vps-provision --rollback --all)");
                 return -EINVAL;
         }
         *ret = c;

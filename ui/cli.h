@@ -24,6 +24,7 @@ struct cli {
         bool plain;
         bool json;
         bool yes;
+        bool all;                  /* --rollback --all */
         bool force;
         bool attach;
         bool help;

@@ -1,41 +1,49 @@
-/* dashboard.c — the ncurses dashboard, its failure / rollback dialog and
- * the credentials screen (see tui.h).
+/* dashboard.c — the dashboard, its failure / rollback dialog and the
+ * credentials screen (see tui.h).
  *
- * The loop poll()s the keyboard, the engine's event queue and main's
- * signalfd. Events only change the model (phase states, bars, a ring of
- * log lines); the screen is redrawn from the model at most every
- * FRAME_MS, so a flood of output costs one redraw per frame, not one per
- * line, and a burst of events is drained in bounded slices so keys stay
- * responsive. The engine never waits for the UI except at a prompt.
+ * DESIGN: the loop poll()s the keyboard, the event source (tui_source: the
+ * engine's queue today) and main's signalfd. Events only change the model
+ * (phase states, bars, a ring of log lines, the prompt); the screen is
+ * redrawn whole from the model at most every FRAME_MS, so a flood of output
+ * costs one redraw per frame, not one per line, and a burst of events is
+ * drained in bounded slices so keys stay responsive. The drawing never
+ * looks at where events come from, so another source can feed it.
+ *
+ * The failure dialog keeps the failed phase's row in view, shows the error,
+ * the log's path and the failing action's last lines (Up/Down scroll
+ * them), and L opens the whole log before a choice is made.
  *
  * The credentials are drawn straight from the event's locked buffer, only
- * on the alternate screen, and once confirmed the whole screen is blanked
- * and refreshed (so neither the terminal nor ncurses' own screen copies
- * keep them) before the event, and with it the password, is wiped.
+ * on the alternate screen; S then Y (one deliberate confirmation, so no
+ * stray key can wipe them) blanks the password's cells and refreshes
+ * before the event, and with it the password, is wiped.
  *
  *  vps-provision 0.1.0  session 20261130-081500          elapsed 0:41  ETA 3:10
  *  Overall [##########..........................................]  21%
  *  [x] Preflight checks              done      [####################] 100%    0s
  *  [>] System preparation            running   [########............]  41%   17s
  *  [ ] XFCE desktop                  pending   [....................]   0%
- *  Now: Refreshing package lists — Get:3 http://deb.debian.org …
- *  -- Output of: Refreshing package lists ---------------------------------------
+ *  Now: Refreshing package lists - Get:3 http://deb.debian.org …
+ *  -- Output of: Refreshing package lists ---- log: /var/log/vps-provision/ID.log --
  *  …
- *  Up/Down PgUp/PgDn scroll  L full log  Ctrl-C cancel
+ *  Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel
+ *
+ * A run in another process (tui_source with leave/take/control) adds D,
+ * which leaves the run going (also on the failure dialog and the
+ * credentials screen, which then wait for the next client), and, for a
+ * session that only watches, T to take the keys; Ctrl-C then leaves too.
  */
 #include "tui.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <wchar.h>
+#include <unistd.h>
 
-#include <curses.h>
-
+#include "draw.h"
 #include "events.h"
 #include "queue.h"
 #include "secret.h"
@@ -44,8 +52,7 @@
 #define FRAME_MS 50             /* at most 20 redraws a second */
 #define EVENTS_PER_SLICE 512    /* then look at the keyboard again */
 #define LOG_RING 2000           /* lines kept for the log pane */
-
-enum { C_TITLE = 1, C_DONE, C_RUN, C_FAIL, C_BAR, C_DIALOG, C_DIM };
+#define LOG_MIN_ROWS 6          /* the log pane gets at least this many */
 
 enum dash_state { ST_RUN, ST_CREDS, ST_END };
 
@@ -57,10 +64,8 @@ struct logline {
 };
 
 struct dash {
-        struct engine *e;
-        struct queue *q;
+        const struct tui_source *src;
         int sfd;
-        const struct tui_caps *caps;
         enum dash_state state;
 
         struct ev_phase_info *phases;
@@ -76,19 +81,23 @@ struct dash {
 
         struct logline ring[LOG_RING];
         size_t ring_start, ring_n;
-        uint64_t dropped;
         bool full_log;
         int scroll;              /* lines up from the newest */
 
         struct event *prompt;
-        bool prompt_undo_view;
+        bool prompt_undo_view;   /* the list of undos before a rollback */
+        bool prompt_log_view;    /* the whole log, before choosing */
         int prompt_sel;
         int undo_scroll;
+        int tail_scroll;         /* the failing action's lines, up from the newest */
+        int failed_phase;        /* -1 = none */
+        uint64_t failed_action;
 
         bool ask_cancel;
         bool cancelling;
         struct event *creds;
-        int creds_row;           /* where the password is on the screen */
+        bool creds_confirm;      /* "saved it?" is asked */
+        int creds_row, creds_col;/* where the password is on the screen; 0 = not drawn */
         struct event *end;
         char *end_note;
         tui_end_hook hook;
@@ -99,131 +108,46 @@ struct dash {
         struct tui_dashboard_result *res;
 };
 
+/* ---- the engine as a source --------------------------------------------- */
+
+static int engine_src_fd(void *data)
+{
+        return queue_fd(engine_events(data));
+}
+
+static struct event *engine_src_pop(void *data)
+{
+        return queue_pop(engine_events(data));
+}
+
+static bool engine_src_closed(void *data)
+{
+        return queue_is_closed(engine_events(data));
+}
+
+static void engine_src_send(void *data, struct event *ev)
+{
+        engine_send(data, ev);
+}
+
+static void engine_src_detach(void *data)
+{
+        engine_detach_ui(data);
+}
+
+void tui_source_engine(struct tui_source *ret, struct engine *e)
+{
+        *ret = (struct tui_source){
+                .data = e, .fd = engine_src_fd, .pop = engine_src_pop, .closed = engine_src_closed,
+                .send = engine_src_send, .detach = engine_src_detach,
+        };
+}
+
 /* ---- drawing helpers ---------------------------------------------------- */
 
-/* Writes text at (y, x) in at most width columns: control characters become
- * spaces, and without a UTF-8 locale every non-ASCII byte becomes '?'. */
-static int put(int y, int x, int width, const char *text)
+static void bar(int y, int x, int w, double f)
 {
-        mbstate_t mb = { 0 };
-        const char *p = text ? text : "";
-        int used = 0;
-
-        if (width <= 0 || y < 0 || y >= LINES)
-                return 0;
-        move(y, x);
-        while (*p && used < width) {
-                unsigned char ch = (unsigned char)*p;
-                if (ch < 0x20 || ch == 0x7f) {
-                        addch(' ');
-                        used++;
-                        p++;
-                } else if (ch < 0x80) {
-                        addch(ch);
-                        used++;
-                        p++;
-                } else {
-                        wchar_t wc;
-                        size_t n = mbrtowc(&wc, p, strlen(p), &mb);
-                        int w;
-                        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-                                memset(&mb, 0, sizeof(mb));
-                                addch('?');
-                                used++;
-                                p++;
-                                continue;
-                        }
-                        w = wcwidth(wc);
-                        if (w < 0 || used + w > width)
-                                break;
-                        addnstr(p, (int)n);
-                        used += w;
-                        p += n;
-                }
-        }
-        return used;
-}
-
-static void putf(int y, int x, int width, const char *fmt, ...) _printf_(4, 5);
-static void putf(int y, int x, int width, const char *fmt, ...)
-{
-        char buf[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        put(y, x, width, buf);
-}
-
-static void style_on(struct dash *d, int pair, attr_t mono)
-{
-        if (d->caps->color && has_colors())
-                attron(COLOR_PAIR(pair));
-        else
-                attron(mono);
-}
-
-static void style_off(struct dash *d, int pair, attr_t mono)
-{
-        if (d->caps->color && has_colors())
-                attroff(COLOR_PAIR(pair));
-        else
-                attroff(mono);
-}
-
-/* Box lines: Unicode in a UTF-8 locale, ASCII otherwise. Never the
- * terminal's alternate character set: PuTTY in UTF-8 mode and tmux with
- * TERM=xterm show its letters ("qqqq") instead of lines. */
-#define U_H "\xe2\x94\x80"
-#define U_V "\xe2\x94\x82"
-#define U_TL "\xe2\x94\x8c"
-#define U_TR "\xe2\x94\x90"
-#define U_BL "\xe2\x94\x94"
-#define U_BR "\xe2\x94\x98"
-
-static void line_ch(struct dash *d, const char *u, char ascii)
-{
-        if (d->caps->utf8)
-                addstr(u);
-        else
-                addch((chtype)(unsigned char)ascii);
-}
-
-static void hline_at(struct dash *d, int y, int x, int w)
-{
-        move(y, x);
-        for (int i = 0; i < w; i++)
-                line_ch(d, U_H, '-');
-}
-
-static void box_at(struct dash *d, int y, int x, int h, int w)
-{
-        for (int r = y; r < y + h; r++) {
-                move(r, x);
-                for (int c = 0; c < w; c++)
-                        addch(' ');
-        }
-        move(y, x);
-        line_ch(d, U_TL, '+');
-        for (int c = x + 1; c < x + w - 1; c++)
-                line_ch(d, U_H, '-');
-        line_ch(d, U_TR, '+');
-        move(y + h - 1, x);
-        line_ch(d, U_BL, '+');
-        for (int c = x + 1; c < x + w - 1; c++)
-                line_ch(d, U_H, '-');
-        line_ch(d, U_BR, '+');
-        for (int r = y + 1; r < y + h - 1; r++) {
-                move(r, x);
-                line_ch(d, U_V, '|');
-                move(r, x + w - 1);
-                line_ch(d, U_V, '|');
-        }
-}
-
-static void bar(struct dash *d, int y, int x, int w, double f)
-{
+        bool utf8 = tui_screen_caps()->utf8;
         int fill;
 
         if (w < 3)
@@ -234,23 +158,16 @@ static void bar(struct dash *d, int y, int x, int w, double f)
                 f = 1;
         fill = (int)(f * (w - 2) + 0.5);
         mvaddch(y, x, '[');
-        style_on(d, C_BAR, A_BOLD);
+        tui_style_on(TP_BAR, A_BOLD);
         for (int i = 0; i < w - 2; i++) {
-                if (i < fill) {
-                        if (d->caps->utf8)
-                                addstr("\xe2\x96\x88");   /* U+2588 full block */
-                        else
-                                addch('#');
-                } else {
-                        if (i == fill)
-                                style_off(d, C_BAR, A_BOLD);
-                        if (d->caps->utf8)
-                                addstr("\xe2\x96\x91");   /* U+2591 light shade */
-                        else
-                                addch('.');
-                }
+                if (i == fill)
+                        tui_style_off(TP_BAR, A_BOLD);
+                if (i < fill)
+                        addstr(utf8 ? "\xe2\x96\x88" : "#");   /* U+2588 full block */
+                else
+                        addstr(utf8 ? "\xe2\x96\x91" : ".");   /* U+2591 light shade */
         }
-        style_off(d, C_BAR, A_BOLD);
+        tui_style_off(TP_BAR, A_BOLD);
         addch(']');
 }
 
@@ -263,29 +180,27 @@ static void fmt_clock(int64_t ms, char *buf, size_t size)
                 snprintf(buf, size, "%lld:%02lld", s / 60, s % 60);
 }
 
-/* Splits text into lines of at most width bytes at spaces. */
-static char **wrap(const char *text, int width)
+/* A bar across the whole row in the title style, with text from column 1. */
+static void title_bar(int y, const char *text)
 {
-        char **v = NULL;
-        const char *p = text ? text : "";
+        tui_style_on(TP_TITLE, A_REVERSE);
+        tui_fill(y, 0, COLS);
+        tui_put(y, 1, COLS - 2, text);
+        tui_style_off(TP_TITLE, A_REVERSE);
+}
 
-        if (width < 10)
-                width = 10;
-        while (*p) {
-                const char *nl = strchr(p, '\n');
-                size_t n = nl ? (size_t)(nl - p) : strlen(p);
-                if (n > (size_t)width) {
-                        size_t cut = (size_t)width;
-                        while (cut > 0 && p[cut] != ' ')
-                                cut--;
-                        n = cut ? cut : (size_t)width;
-                }
-                strv_push_take(&v, xstrndup(p, n));
-                p += n;
-                while (*p == ' ' || *p == '\n')
-                        p++;
+/* The longest tail of path that fits in w columns, "…" in front when cut. */
+static void fit_path(const char *path, int w, char *buf, size_t size)
+{
+        int n = tui_text_width(path);
+
+        if (n <= w || w < 4) {
+                snprintf(buf, size, "%s", path);
+                return;
         }
-        return v;
+        while (*path && tui_text_width(path) > w - 3)
+                path++;
+        snprintf(buf, size, "...%s", path);
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -299,6 +214,11 @@ static void free_phases(struct dash *d)
         d->pfrac = NULL;
         d->pdur = NULL;
         d->n_phases = 0;
+}
+
+static struct logline *ring_at(struct dash *d, size_t k)
+{
+        return &d->ring[(d->ring_start + k) % LOG_RING];
 }
 
 static void log_add(struct dash *d, int phase, enum log_level level, const char *text)
@@ -317,8 +237,11 @@ static void log_add(struct dash *d, int phase, enum log_level level, const char 
         l->action = d->action_id;
         l->level = level;
         d->ring_n++;
+        /* keep the view still while the person reads */
         if (d->scroll > 0 && (d->full_log || l->action == d->action_id))
-                d->scroll++;    /* keep the view still while the person reads */
+                d->scroll++;
+        if (d->tail_scroll > 0 && !d->prompt_log_view && l->action == d->failed_action)
+                d->tail_scroll++;
 }
 
 static bool valid_phase(struct dash *d, int i)
@@ -343,9 +266,11 @@ static void handle_event(struct dash *d, struct event *ev)
                         if (d->phases[i].state == PHASE_DONE || d->phases[i].state == PHASE_SKIPPED)
                                 d->pfrac[i] = 1;
                 }
+                res->mode = ev->session.mode;
                 strscpy(res->session_id, sizeof(res->session_id), ev->session.session_id);
-                strscpy(res->log_path, sizeof(res->log_path),
-                        ev->session.log_path ? ev->session.log_path : "");
+                strscpy(res->log_path, sizeof(res->log_path), ev->session.log_path ? ev->session.log_path : "");
+                strscpy(res->session_path, sizeof(res->session_path),
+                        ev->session.session_path ? ev->session.session_path : "");
                 break;
         case EV_PREFLIGHT:
                 for (size_t i = 0; i < ev->preflight.checks.n; i++) {
@@ -374,6 +299,10 @@ static void handle_event(struct dash *d, struct event *ev)
                         d->pdur[i] = ev->phase_end.duration_ms;
                         if (ev->phase_end.state == PHASE_DONE || ev->phase_end.state == PHASE_SKIPPED)
                                 d->pfrac[i] = 1;
+                        if (ev->phase_end.state == PHASE_FAILED) {
+                                d->failed_phase = i;
+                                d->failed_action = d->action_id;
+                        }
                 }
                 free(d->detail);        /* the last step's detail is over */
                 d->detail = NULL;
@@ -397,6 +326,8 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_ACTION_END:
                 if (!ev->action_end.ok && ev->action_end.message)
                         log_add(d, ev->action_end.phase_index, LOG_ERROR, ev->action_end.message);
+                if (!ev->action_end.ok)
+                        d->failed_action = d->action_id;
                 break;
         case EV_PROGRESS:
                 d->overall = ev->progress.overall;
@@ -414,7 +345,6 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_LOG:
                 if (ev->log.dropped_before) {
                         char line[128];
-                        d->dropped += ev->log.dropped_before;
                         snprintf(line, sizeof(line), "(%llu lines not shown here; the log file has them)",
                                  (unsigned long long)ev->log.dropped_before);
                         log_add(d, ev->log.phase_index, LOG_INFO, line);
@@ -426,29 +356,33 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_PROMPT:
                 event_free(d->prompt);
                 d->prompt = ev;
-                if (!ev->prompt.tail) {
-                        /* no command output to show: the phase's own last lines */
-                        size_t idx[8], n = 0;
-                        for (size_t k = d->ring_n; k > 0 && n < ELEMENTSOF(idx); k--) {
-                                size_t i = (d->ring_start + k - 1) % LOG_RING;
-                                if (d->ring[i].phase == d->cur_phase)
-                                        idx[n++] = i;
-                        }
-                        while (n > 0)
-                                strv_push(&ev->prompt.tail, d->ring[idx[--n]].text);
-                }
                 d->prompt_undo_view = ev->prompt.kind == PROMPT_CONFIRM_ROLLBACK;
+                d->prompt_log_view = false;
                 d->prompt_sel = 0;
                 d->undo_scroll = 0;
+                d->tail_scroll = 0;
+                if (d->failed_phase < 0 && valid_phase(d, d->cur_phase) && ev->prompt.kind == PROMPT_PHASE_FAILED)
+                        d->failed_phase = d->cur_phase;
+                if (d->failed_action == 0)
+                        d->failed_action = d->action_id;
                 keep = true;
                 break;
         case EV_CREDENTIALS:
                 event_free(d->creds);
                 d->creds = ev;
+                /* given with the keys after the end (another session left them) */
+                if (d->state == ST_END)
+                        d->state = ST_CREDS;
+                res->login = true;
+                strscpy(res->username, sizeof(res->username), ev->credentials.username ? ev->credentials.username : "");
+                strscpy(res->host, sizeof(res->host), ev->credentials.host ? ev->credentials.host : "");
+                res->rdp_port = ev->credentials.rdp_port;
+                res->ssh_port = ev->credentials.ssh_port;
                 keep = true;
                 break;
         case EV_SESSION_END:
                 d->end = ev;
+                res->ended = true;
                 res->exit_code = ev->session_end.exit_code;
                 strscpy(res->end_message, sizeof(res->end_message),
                         ev->session_end.message ? ev->session_end.message : "");
@@ -469,9 +403,8 @@ static void handle_event(struct dash *d, struct event *ev)
 
 /* ---- screens ------------------------------------------------------------ */
 
-static const char *state_mark(struct dash *d, enum phase_state s)
+static const char *state_mark(enum phase_state s)
 {
-        (void)d;
         switch (s) {
         case PHASE_RUNNING: return "[>]";
         case PHASE_DONE: return "[x]";
@@ -483,336 +416,512 @@ static const char *state_mark(struct dash *d, enum phase_state s)
         }
 }
 
-static void draw_too_small(int cols, int rows)
+/* Lines of text from row y on, wrapped to w columns, at most max rows;
+ * returns the rows used. */
+static int put_wrapped(int y, int x, int w, int max, const char *text)
 {
-        char **v = NULL;
+        _cleanup_strv_ char **v = tui_wrap(text, w, 0);
+        int n = 0;
+
+        for (size_t i = 0; v && v[i] && n < max; i++, n++)
+                tui_put(y + n, x, w, v[i]);
+        return n;
+}
+
+static void draw_too_small(struct dash *d)
+{
         char msg[256];
 
-        snprintf(msg, sizeof(msg),
-                 "This terminal is %dx%d. The dashboard needs at least %dx%d: please enlarge the window. "
-                 "The run goes on meanwhile; Ctrl-C asks before cancelling.",
-                 cols, rows, TUI_MIN_COLS, TUI_MIN_ROWS);
-        v = wrap(msg, cols > 2 ? cols - 2 : 1);
-        for (size_t i = 0; v && v[i] && (int)i < rows; i++)
-                put((int)i, 1, cols - 1, v[i]);
-        strv_free(v);
+        if (d->state == ST_RUN)
+                snprintf(msg, sizeof(msg),
+                         "This terminal is %dx%d. The dashboard needs at least %dx%d: please enlarge the "
+                         "window. The run goes on meanwhile; Ctrl-C asks before cancelling.",
+                         COLS, LINES, TUI_MIN_COLS, TUI_MIN_ROWS);
+        else
+                snprintf(msg, sizeof(msg),
+                         "This terminal is %dx%d. The run has ended; what it left for you is shown once the "
+                         "window is at least %dx%d: please enlarge it.",
+                         COLS, LINES, TUI_MIN_COLS, 12);
+        put_wrapped(0, 1, COLS > 2 ? COLS - 2 : 1, LINES, msg);
 }
 
-static void draw_log(struct dash *d, int top, int bottom, int cols)
+static bool run_over(struct dash *d)
 {
-        int h = bottom - top, shown = 0;
-        size_t idx[LOG_RING];
-        size_t n = 0;
-        int skip;
-
-        if (h <= 0)
-                return;
-        for (size_t k = 0; k < d->ring_n; k++) {
-                size_t i = (d->ring_start + k) % LOG_RING;
-                if (d->full_log || d->ring[i].action == d->action_id)
-                        idx[n++] = i;
-        }
-        if (d->scroll > (int)n - h)
-                d->scroll = (int)n - h > 0 ? (int)n - h : 0;
-        skip = (int)n - h - d->scroll;
-        if (skip < 0)
-                skip = 0;
-        for (size_t k = (size_t)skip; k < n && shown < h; k++, shown++) {
-                struct logline *l = &d->ring[idx[k]];
-                bool err = l->level >= LOG_WARNING;
-                if (err)
-                        style_on(d, C_FAIL, A_BOLD);
-                put(top + shown, 1, cols - 2, l->text);
-                if (err)
-                        style_off(d, C_FAIL, A_BOLD);
-        }
+        return d->end || d->prompt || d->failed_phase >= 0 || d->cancelling;
 }
 
-static void draw_dashboard(struct dash *d, int cols, int rows)
+static void draw_header(struct dash *d)
 {
-        char el[32], eta[32], right[96];
-        int y, list_h, first = 0, now_y, log_top;
-        int64_t elapsed = d->elapsed_ms + (d->elapsed_at && !d->end ? now_ms() - d->elapsed_at : 0);
-        int title_w = cols >= 100 ? 40 : 30;
-        int bar_w;
+        char el[32], eta[32], right[128], left[160];
+        int64_t elapsed = d->elapsed_ms + (d->elapsed_at && !run_over(d) ? now_ms() - d->elapsed_at : 0);
+        const char *status = d->cancelling && !d->end ? "CANCELLING  "
+                             : d->prompt && d->prompt->prompt.kind == PROMPT_PHASE_FAILED ? "FAILED  "
+                                                                                           : "";
+        const char *sid = d->res->session_id[0] ? d->res->session_id : "(starting)";
+        int room;
 
         fmt_clock(elapsed, el, sizeof(el));
-        if (d->eta_ms >= 0)
+        /* an estimate only while the run goes on: not after a failure or a cancel */
+        if (d->eta_ms >= 0 && !run_over(d))
                 fmt_clock(d->eta_ms, eta, sizeof(eta));
         else
-                snprintf(eta, sizeof(eta), "--:--");
-        snprintf(right, sizeof(right), "elapsed %s  ETA %s ", el, eta);
+                snprintf(eta, sizeof(eta), "--");
+        snprintf(right, sizeof(right), "%selapsed %s  ETA %s ", status, el, eta);
+        room = COLS - 2 - tui_text_width(right) - 1;
+        /* the status on the right is never cut; the left gives way */
+        snprintf(left, sizeof(left), "vps-provision %s  session %s", VPSP_VERSION, sid);
+        if (tui_text_width(left) > room)
+                snprintf(left, sizeof(left), "vps-provision  session %s", sid);
+        if (tui_text_width(left) > room)
+                snprintf(left, sizeof(left), "session %s", sid);
+        tui_style_on(TP_TITLE, A_REVERSE);
+        tui_fill(0, 0, COLS);
+        tui_put(0, 1, room, left);
+        tui_put(0, COLS - tui_text_width(right), tui_text_width(right), right);
+        tui_style_off(TP_TITLE, A_REVERSE);
+}
 
-        style_on(d, C_TITLE, A_REVERSE);
-        move(0, 0);
-        for (int i = 0; i < cols; i++)
-                addch(' ');
-        putf(0, 1, cols - (int)strlen(right) - 2, "vps-provision %s  session %s%s", VPSP_VERSION,
-             d->res->session_id[0] ? d->res->session_id : "(starting)",
-             d->cancelling ? "  CANCELLING" : "");
-        put(0, cols - (int)strlen(right), (int)strlen(right), right);
-        style_off(d, C_TITLE, A_REVERSE);
+/* The phase rows from row y, at most h of them, so that phase `show` (or
+ * the running one) is in view. Returns the rows used. */
+static int draw_phases(struct dash *d, int y, int h, int show)
+{
+        int n = (int)d->n_phases, first = 0;
+        int title_w = COLS >= 100 ? 40 : 30;
+        int bar_w = COLS - 5 - title_w - 11 - 6 - 9;
 
-        put(1, 1, 8, "Overall");
-        bar(d, 1, 9, cols - 9 - 7, d->overall);
-        putf(1, cols - 6, 6, "%4d%%", (int)(d->overall * 100.0));
-
-        /* the phase list gets what the log pane (at least 6 lines) leaves */
-        list_h = rows - 2 - 1 - 1 - 6 - 1;
-        if (list_h > (int)d->n_phases)
-                list_h = (int)d->n_phases;
-        if (d->cur_phase >= list_h)
-                first = d->cur_phase - list_h + 2 < (int)d->n_phases - list_h
-                                ? d->cur_phase - list_h + 2
-                                : (int)d->n_phases - list_h;
+        if (h > n)
+                h = n;
+        if (h <= 0)
+                return 0;
+        if (show < 0)
+                show = d->cur_phase;
+        if (show >= h - 1)
+                first = show - h + 2 < n - h ? show - h + 2 : n - h;
         if (first < 0)
                 first = 0;
-        bar_w = cols - 5 - title_w - 11 - 6 - 9;
-        for (y = 0; y < list_h; y++) {
-                int i = first + y;
+        for (int r = 0; r < h; r++) {
+                int i = first + r;
                 struct ev_phase_info *p = &d->phases[i];
-                int pair = p->state == PHASE_DONE || p->state == PHASE_SKIPPED ? C_DONE
-                           : p->state == PHASE_RUNNING                        ? C_RUN
-                           : p->state == PHASE_FAILED                         ? C_FAIL
-                                                                              : C_DIM;
+                enum tui_pair pair = p->state == PHASE_DONE || p->state == PHASE_SKIPPED ? TP_DONE
+                                     : p->state == PHASE_RUNNING                        ? TP_RUN
+                                     : p->state == PHASE_FAILED                         ? TP_FAIL
+                                                                                        : TP_DIM;
                 attr_t mono = p->state == PHASE_RUNNING || p->state == PHASE_FAILED ? A_BOLD : A_NORMAL;
-                style_on(d, pair, mono);
-                put(2 + y, 1, 3, state_mark(d, p->state));
-                style_off(d, pair, mono);
-                put(2 + y, 5, title_w, p->title);
-                style_on(d, pair, mono);
-                put(2 + y, 5 + title_w + 1, 9, phase_state_name(p->state));
-                style_off(d, pair, mono);
+
+                tui_style_on(pair, mono);
+                tui_put(y + r, 1, 3, state_mark(p->state));
+                tui_style_off(pair, mono);
+                tui_put(y + r, 5, title_w, p->title);
+                tui_style_on(pair, mono);
+                tui_put(y + r, 5 + title_w + 1, 9, phase_state_name(p->state));
+                tui_style_off(pair, mono);
                 if (p->state != PHASE_DISABLED) {
-                        bar(d, 2 + y, 5 + title_w + 11, bar_w, d->pfrac[i]);
-                        putf(2 + y, 5 + title_w + 11 + bar_w, 6, " %4d%%", (int)(d->pfrac[i] * 100.0));
+                        bar(y + r, 5 + title_w + 11, bar_w, d->pfrac[i]);
+                        tui_putf(y + r, 5 + title_w + 11 + bar_w, 6, " %4d%%", (int)(d->pfrac[i] * 100.0));
                 }
                 if (d->pdur[i] >= 0) {
                         char dur[32];
                         fmt_clock(d->pdur[i], dur, sizeof(dur));
-                        put(2 + y, cols - 7, 6, dur);
+                        tui_put(y + r, COLS - 7, 6, dur);
                 }
         }
-
-        now_y = 2 + list_h;
-        putf(now_y, 1, cols - 2, "Now: %s%s%s", d->action ? d->action : "starting",
-             d->detail ? " - " : "", d->detail ? d->detail : "");
-
-        log_top = now_y + 1;
-        hline_at(d, log_top, 0, cols);
-        putf(log_top, 2, cols - 4, " %s%s%s ", d->full_log ? "Full log" : "Output of: ",
-             d->full_log ? "" : d->action ? d->action : "",
-             d->scroll ? "  (scrolled back)" : "");
-        draw_log(d, log_top + 1, rows - 1, cols);
-
-        style_on(d, C_TITLE, A_REVERSE);
-        move(rows - 1, 0);
-        for (int i = 0; i < cols; i++)
-                addch(' ');
-        put(rows - 1, 1, cols - 2,
-            d->full_log ? "Up/Down PgUp/PgDn: scroll   L: current action only   Ctrl-C: cancel"
-                        : "Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel");
-        style_off(d, C_TITLE, A_REVERSE);
+        return h;
 }
 
-static void draw_prompt(struct dash *d, int cols, int rows)
+/* Indexes of the ring lines the pane shows: all, or one action's. Lines
+ * that only repeat `skip` (the failure's message, shown above them) are
+ * left out. */
+static size_t ring_select(struct dash *d, bool all, uint64_t action, const char *skip, size_t *idx)
+{
+        size_t n = 0, sl = skip ? strlen(skip) : 0;
+
+        for (size_t k = 0; k < d->ring_n; k++) {
+                const char *t = ring_at(d, k)->text;
+                size_t tl = strlen(t);
+                if (!all && ring_at(d, k)->action != action)
+                        continue;
+                if (sl && tl >= sl && strcmp(t + tl - sl, skip) == 0 && ring_at(d, k)->level >= LOG_ERROR)
+                        continue;
+                idx[n++] = k;
+        }
+        return n;
+}
+
+/* Lines idx[0..n) in rows top..bottom-1, *scroll lines up from the end
+ * (clamped). */
+static void draw_lines(struct dash *d, const size_t *idx, size_t n, int top, int bottom, int x, int w,
+                       int *scroll)
+{
+        int h = bottom - top, skip;
+
+        if (h <= 0)
+                return;
+        if (*scroll > (int)n - h)
+                *scroll = (int)n - h > 0 ? (int)n - h : 0;
+        skip = (int)n - h - *scroll;
+        if (skip < 0)
+                skip = 0;
+        for (int k = skip, row = 0; k < (int)n && row < h; k++, row++) {
+                struct logline *l = ring_at(d, idx[k]);
+                bool err = l->level >= LOG_WARNING;
+                if (err)
+                        tui_style_on(TP_FAIL, A_BOLD);
+                tui_put(top + row, x, w, l->text);
+                if (err)
+                        tui_style_off(TP_FAIL, A_BOLD);
+        }
+}
+
+/* The log pane: a title line with the log file's path, then lines. */
+static void draw_log_pane(struct dash *d, int top, int bottom, bool all, uint64_t action, const char *what)
+{
+        static size_t idx[LOG_RING];
+        char path[512], title[1024];
+        size_t n;
+
+        tui_hline(top, 0, COLS);
+        snprintf(title, sizeof(title), "%s", what);
+        if (d->res->log_path[0]) {
+                /* the path whole where it fits: a second session can tail -f it */
+                char tag[600];
+                int tw, used;
+                fit_path(d->res->log_path, COLS - 4 - 7 - 12, path, sizeof(path));
+                snprintf(tag, sizeof(tag), " log: %s ", path);
+                tw = tui_text_width(tag);
+                used = tui_put(top, 2, 1, " ");
+                used += tui_put_cut(top, 3, COLS - 2 - tw - 6, title);
+                tui_put(top, 2 + used, 1, " ");
+                tui_put(top, COLS - 2 - tw, tw, tag);
+        } else {
+                int used = tui_put(top, 2, 1, " ");
+                used += tui_put_cut(top, 3, COLS - 7, title);
+                tui_put(top, 2 + used, 1, " ");
+        }
+        n = ring_select(d, all, action, NULL, idx);
+        draw_lines(d, idx, n, top + 1, bottom, 1, COLS - 2, &d->scroll);
+}
+
+static void draw_footer(const char *text)
+{
+        title_bar(LINES - 1, text);
+}
+
+/* The run is in another process and this session only watches it. */
+static bool watching(const struct dash *d)
+{
+        return d->src->control && !d->src->control(d->src->data);
+}
+
+/* The dashboard's footer: for a run elsewhere, D (and T when watching). */
+static void run_footer(struct dash *d, const char *text)
+{
+        char f[256];
+
+        if (watching(d))
+                snprintf(f, sizeof(f), "WATCHING (another session has the keys)  T: take them  D: detach  L: log");
+        else if (d->src->leave)
+                snprintf(f, sizeof(f), "%s  D: detach", text);
+        else
+                snprintf(f, sizeof(f), "%s", text);
+        draw_footer(f);
+}
+
+static void draw_dashboard(struct dash *d)
+{
+        int list_h, now_y, y;
+        char what[512];
+
+        draw_header(d);
+        tui_put(1, 1, 8, "Overall");
+        bar(1, 9, COLS - 9 - 7, d->overall);
+        tui_putf(1, COLS - 6, 6, "%4d%%", (int)(d->overall * 100.0));
+
+        /* the phase list gets what the log pane leaves */
+        list_h = LINES - 2 - 1 - 1 - LOG_MIN_ROWS - 1;
+        y = 2 + draw_phases(d, 2, list_h, -1);
+        now_y = y;
+        tui_putf(now_y, 1, COLS - 2, "Now: %s%s%s", d->action ? d->action : "starting", d->detail ? " - " : "",
+                 d->detail ? d->detail : "");
+        if (d->full_log)
+                snprintf(what, sizeof(what), "Full log");
+        else
+                snprintf(what, sizeof(what), "Output of: %s", d->action ? d->action : "");
+        draw_log_pane(d, now_y + 1, LINES - 1, d->full_log, d->action_id, what);
+        if (d->scroll)
+                run_footer(d, d->full_log ? "(scrolled back) End: newest  PgUp/PgDn: scroll  L: this action  Ctrl-C: cancel"
+                                          : "(scrolled back) End: newest  PgUp/PgDn: scroll  L: full log  Ctrl-C: cancel");
+        else
+                run_footer(d, d->full_log ? "Up/Down PgUp/PgDn: scroll   L: current action only   Ctrl-C: cancel"
+                                          : "Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel");
+}
+
+/* The failure dialog: the failed phase's row stays in view above it. */
+static void draw_failure(struct dash *d)
+{
+        static const char *const items[] = {
+                "R  Retry the phase",
+                "B  Roll back: undo every change of this run (shows the list first)",
+                "K  Keep the changes and exit (fix the cause, then --resume)",
+        };
+        static size_t idx[LOG_RING];
+        struct event *p = d->prompt;
+        int w = COLS, inner = w - 4, y, top, bottom, tail_rows, msg_rows, list_h;
+        _cleanup_strv_ char **msg = tui_wrap(p->prompt.message, inner, 2);
+        char path[512], head[256];
+        size_t n;
+
+        draw_header(d);
+        tui_put(1, 1, 8, "Overall");
+        bar(1, 9, COLS - 9 - 7, d->overall);
+        tui_putf(1, COLS - 6, 6, "%4d%%", (int)(d->overall * 100.0));
+
+        msg_rows = (int)strv_length(msg);
+        if (msg_rows > 3)
+                msg_rows = 3;
+        /* phases: up to the failed one, leaving the dialog at least 14 rows */
+        list_h = LINES - 2 - 1 - 14;
+        if (list_h < 1)
+                list_h = 1;
+        y = 2 + draw_phases(d, 2, list_h, d->failed_phase);
+
+        top = y;
+        bottom = LINES - 2;        /* the box's last row */
+        tui_style_on(TP_DIALOG, A_NORMAL);
+        tui_box(top, 0, bottom - top + 1, w);
+        tui_style_off(TP_DIALOG, A_NORMAL);
+        tui_style_on(TP_FAIL, A_BOLD);
+        tui_putf(top, 2, w - 4, " %s ", p->prompt.title ? p->prompt.title : "A phase failed");
+        tui_style_off(TP_FAIL, A_BOLD);
+        y = top + 1;
+        for (int i = 0; i < msg_rows; i++)
+                tui_put(y++, 2, inner, msg[i]);
+        if (d->res->log_path[0]) {
+                fit_path(d->res->log_path, inner - 5, path, sizeof(path));
+                tui_putf(y++, 2, inner, "Log: %s", path);
+        }
+        /* the failing action's lines; the engine's own tail when the ring lost them */
+        n = ring_select(d, false, d->failed_action, p->prompt.message, idx);
+        tail_rows = bottom - 3 - 1 - (y + 1);
+        if (n > 0 || p->prompt.tail) {
+                snprintf(head, sizeof(head), "Last lines of its output%s:",
+                         (int)n > tail_rows ? " (PgUp/PgDn: scroll)" : "");
+                tui_put(y++, 2, inner, head);
+                if (n > 0) {
+                        draw_lines(d, idx, n, y, y + tail_rows, 4, inner - 2, &d->tail_scroll);
+                } else {
+                        size_t nt = strv_length(p->prompt.tail);
+                        size_t t0 = nt > (size_t)tail_rows ? nt - (size_t)tail_rows : 0;
+                        for (size_t i = t0, r = 0; i < nt; i++, r++)
+                                tui_put(y + (int)r, 4, inner - 2, p->prompt.tail[i]);
+                }
+        }
+        y = bottom - 3;
+        for (int i = 0; i < 3; i++) {
+                if (i == d->prompt_sel)
+                        attron(A_REVERSE);
+                tui_put(y, 2, inner, i == d->prompt_sel ? ">" : " ");
+                tui_put(y, 4, inner - 2, items[i]);
+                if (i == d->prompt_sel)
+                        attroff(A_REVERSE);
+                y++;
+        }
+        run_footer(d, "R B K or Up/Down+Enter: choose   PgUp/PgDn: scroll output   L: full log");
+}
+
+/* Before a rollback: what it will do (the prompt's message: how many
+ * runs), then every undo it will make, newest first. */
+static void draw_undo(struct dash *d)
 {
         struct event *p = d->prompt;
-        int w = cols - 4 > 76 ? 76 : cols - 4;
-        int x = (cols - w) / 2, y, h, inner = w - 4;
-        char **msg = wrap(p->prompt.message, inner);
-        size_t n_msg = strv_length(msg), n_tail = strv_length(p->prompt.tail);
         size_t n_undo = strv_length(p->prompt.undo);
+        int w = COLS - 4 > 96 ? 96 : COLS - 4;
+        int x = (COLS - w) / 2, inner = w - 4, list_h, h, y, msg_rows;
+        _cleanup_strv_ char **msg = p->prompt.kind == PROMPT_CONFIRM_ROLLBACK ? tui_wrap(p->prompt.message, inner, 0)
+                                                                             : NULL;
+        char head[160];
 
-        if (!d->prompt_undo_view) {
-                static const char *const items[] = {
-                        "R  Retry the phase",
-                        "B  Roll back: undo every change of this run (shows the list first)",
-                        "K  Keep the changes and exit (fix the cause, then --resume)",
-                };
-                int tail_max = rows - 4 - 2 - (int)n_msg - 2 - 4 - 1;
-                size_t t0;
-                if (tail_max < 0)
-                        tail_max = 0;
-                t0 = n_tail > (size_t)tail_max ? n_tail - (size_t)tail_max : 0;
-                h = 2 + 1 + (int)n_msg + 1 + (n_tail ? 1 + (int)(n_tail - t0) : 0) + 1 + 3 + 1;
-                y = (rows - h) / 2;
-                style_on(d, C_DIALOG, A_NORMAL);
-                box_at(d, y, x, h, w);
-                style_off(d, C_DIALOG, A_NORMAL);
-                style_on(d, C_FAIL, A_BOLD);
-                putf(y, x + 2, w - 4, " %s ", p->prompt.title);
-                style_off(d, C_FAIL, A_BOLD);
-                y += 2;
-                for (size_t i = 0; i < n_msg; i++)
-                        put(y++, x + 2, inner, msg[i]);
+        draw_header(d);
+        msg_rows = (int)strv_length(msg);
+        if (msg_rows > 5)
+                msg_rows = 5;
+        list_h = LINES - 4 - 8 - (msg_rows ? msg_rows + 1 : 0);
+        if (list_h < 3)
+                list_h = 3;
+        if (list_h > (int)n_undo)
+                list_h = n_undo ? (int)n_undo : 1;
+        if (d->undo_scroll > (int)n_undo - list_h)
+                d->undo_scroll = (int)n_undo - list_h > 0 ? (int)n_undo - list_h : 0;
+        h = 2 + (msg_rows ? msg_rows + 1 : 0) + 1 + 1 + list_h + 1 + 1 + 1 + 1;
+        y = (LINES - h) / 2;
+        tui_style_on(TP_DIALOG, A_NORMAL);
+        tui_box(y, x, h, w);
+        tui_style_off(TP_DIALOG, A_NORMAL);
+        tui_style_on(TP_FAIL, A_BOLD);
+        tui_putf(y, x + 2, w - 4, " %s ",
+                 p->prompt.kind == PROMPT_CONFIRM_ROLLBACK && p->prompt.title ? p->prompt.title : "Roll back");
+        tui_style_off(TP_FAIL, A_BOLD);
+        y += 2;
+        for (int i = 0; i < msg_rows; i++)
+                tui_put(y++, x + 2, inner, msg[i]);
+        if (msg_rows)
                 y++;
-                if (n_tail) {
-                        put(y++, x + 2, inner, "Last lines of its output:");
-                        for (size_t i = t0; i < n_tail; i++)
-                                put(y++, x + 4, inner - 2, p->prompt.tail[i]);
-                }
-                y++;
-                for (int i = 0; i < 3; i++) {
-                        if (i == d->prompt_sel)
-                                attron(A_REVERSE);
-                        put(y, x + 2, inner, i == d->prompt_sel ? ">" : " ");
-                        put(y, x + 4, inner - 2, items[i]);
-                        if (i == d->prompt_sel)
-                                attroff(A_REVERSE);
-                        y++;
-                }
-        } else {
-                int list_h = rows - 4 - 8;
-                char head[160];
-                if (list_h < 3)
-                        list_h = 3;
-                if (list_h > (int)n_undo)
-                        list_h = n_undo ? (int)n_undo : 1;
-                if (d->undo_scroll > (int)n_undo - list_h)
-                        d->undo_scroll = (int)n_undo - list_h > 0 ? (int)n_undo - list_h : 0;
-                h = 2 + 1 + 1 + list_h + 1 + 1 + 1 + 1;
-                y = (rows - h) / 2;
-                style_on(d, C_DIALOG, A_NORMAL);
-                box_at(d, y, x, h, w);
-                style_off(d, C_DIALOG, A_NORMAL);
-                style_on(d, C_FAIL, A_BOLD);
-                putf(y, x + 2, w - 4, " %s ",
-                     p->prompt.kind == PROMPT_CONFIRM_ROLLBACK && p->prompt.title ? p->prompt.title : "Roll back");
-                style_off(d, C_FAIL, A_BOLD);
-                y += 2;
-                snprintf(head, sizeof(head), "These %zu change%s will be undone, newest first%s:", n_undo,
-                         n_undo == 1 ? "" : "s", (int)n_undo > list_h ? " (Up/Down scroll)" : "");
-                put(y++, x + 2, inner, head);
-                y++;
-                if (!n_undo)
-                        put(y, x + 4, inner - 2, "(nothing to undo)");
-                for (int i = 0; i < list_h && d->undo_scroll + i < (int)n_undo; i++)
-                        putf(y + i, x + 4, inner - 2, "%3d. %s", d->undo_scroll + i + 1,
-                             p->prompt.undo[d->undo_scroll + i]);
-                y += list_h + 1;
-                put(y, x + 2, inner,
-                    p->prompt.kind == PROMPT_CONFIRM_ROLLBACK
-                            ? "Y  Yes, roll back      N  No, keep everything and exit"
-                            : "Y  Yes, roll back      N  No, go back to the choices");
-        }
-        strv_free(msg);
+        snprintf(head, sizeof(head), "These %zu change%s will be undone, newest first%s:", n_undo,
+                 n_undo == 1 ? "" : "s", (int)n_undo > list_h ? " (Up/Down: scroll)" : "");
+        tui_put(y++, x + 2, inner, head);
+        y++;
+        if (!n_undo)
+                tui_put(y, x + 4, inner - 2, "(nothing to undo)");
+        for (int i = 0; i < list_h && d->undo_scroll + i < (int)n_undo; i++)
+                tui_putf(y + i, x + 4, inner - 2, "%3d. %s", d->undo_scroll + i + 1, p->prompt.undo[d->undo_scroll + i]);
+        y += list_h + 1;
+        tui_put(y, x + 2, inner,
+                p->prompt.kind == PROMPT_CONFIRM_ROLLBACK ? "Y  Yes, roll back      N  No, keep everything and exit"
+                                                          : "Y  Yes, roll back      N  No, go back to the choices");
+        draw_footer(p->prompt.kind == PROMPT_CONFIRM_ROLLBACK
+                            ? "Y: roll back   N/Esc: keep everything and exit   Up/Down PgUp/PgDn: scroll"
+                            : "Y: roll back   N/Esc: back to the choices   Up/Down PgUp/PgDn: scroll");
 }
 
-static void draw_ask_cancel(struct dash *d, int cols, int rows)
+/* The whole log while a failure waits for its answer. */
+static void draw_prompt_log(struct dash *d)
 {
-        int w = cols - 8 > 64 ? 64 : cols - 8, h = 8;
-        int x = (cols - w) / 2, y = (rows - h) / 2;
-        char **v = wrap("Cancel the run? The current step finishes first; the changes made so far "
-                        "are kept, and vps-provision --resume continues later (or --rollback undoes them).",
-                        w - 4);
-
-        style_on(d, C_DIALOG, A_NORMAL);
-        box_at(d, y, x, h, w);
-        style_off(d, C_DIALOG, A_NORMAL);
-        put(y, x + 2, w - 4, " Cancel? ");
-        for (size_t i = 0; v && v[i] && i < 3; i++)
-                put(y + 2 + (int)i, x + 2, w - 4, v[i]);
-        put(y + h - 2, x + 2, w - 4, "Y  Yes, cancel       N  No, keep going");
-        strv_free(v);
+        draw_header(d);
+        draw_log_pane(d, 1, LINES - 1, true, 0, "Full log");
+        draw_footer(d->scroll ? "(scrolled back) End: newest  PgUp/PgDn: scroll  Esc/L: back  R B K: choose"
+                              : "Up/Down PgUp/PgDn: scroll   Esc/L: back to the choices   R B K: choose now");
 }
 
-static void draw_creds(struct dash *d, int cols, int rows)
+static void draw_ask_cancel(void)
+{
+        int w = COLS - 8 > 64 ? 64 : COLS - 8, h = 8;
+        int x = (COLS - w) / 2, y = (LINES - h) / 2;
+        _cleanup_strv_ char **v = tui_wrap("Cancel the run? The current step finishes first; the changes made so far "
+                                           "are kept, and vps-provision --resume continues later (or --rollback "
+                                           "undoes them).",
+                                           w - 4, 0);
+
+        tui_style_on(TP_DIALOG, A_NORMAL);
+        tui_box(y, x, h, w);
+        tui_style_off(TP_DIALOG, A_NORMAL);
+        tui_put(y, x + 2, w - 4, " Cancel? ");
+        for (size_t i = 0; v && v[i] && i < 3; i++)
+                tui_put(y + 2 + (int)i, x + 2, w - 4, v[i]);
+        tui_put(y + h - 2, x + 2, w - 4, "Y  Yes, cancel       N/Esc  No, keep going");
+}
+
+/* The login, once. It fits any terminal where its lines do; the password's
+ * line is never cut (the screen asks for more room instead). */
+static void draw_creds(struct dash *d)
 {
         const struct event *c = d->creds;
-        int y = 2;
-        (void)rows;
+        const char *pw = c->credentials.password ? secret_str(c->credentials.password)
+                                                 : "(the one whose hash the answers file holds)";
+        int w = COLS - 4, y = 2;
+        char line[512];
 
-        style_on(d, C_TITLE, A_REVERSE);
-        move(0, 0);
-        for (int i = 0; i < cols; i++)
-                addch(' ');
-        put(0, 1, cols - 2, "Your login: save it now");
-        style_off(d, C_TITLE, A_REVERSE);
-        put(y++, 2, cols - 4, d->res->exit_code == 0 ? "The workstation is ready."
-                                                     : "The run did not finish, but this account exists:");
-        put(y++, 2, cols - 4, "These are shown once, here only: they are not stored or logged anywhere.");
-        y++;
-        putf(y++, 4, cols - 6, "User:      %s", c->credentials.username);
-        put(y, 4, 11, "Password:");
+        d->creds_row = 0;
+        if (LINES < 12 || 4 + 11 + tui_text_width(pw) > COLS) {
+                put_wrapped(0, 1, COLS - 2, LINES,
+                            "The run has ended. Your login is shown here once the window is wide and tall "
+                            "enough for it: please enlarge the window.");
+                return;
+        }
+        title_bar(0, "Your login: save it now");
+        y += put_wrapped(y, 2, w, 2,
+                         d->res->exit_code == 0 ? "The workstation is ready."
+                                                : "The run did not finish, but this account exists:");
+        y += put_wrapped(y, 2, w, 2, "These are shown once, here only: they are not stored or logged anywhere.");
+        if (LINES >= 16)
+                y++;
+        tui_putf(y++, 4, w - 2, "User:      %s", c->credentials.username);
+        tui_put(y, 4, 11, "Password:");
         d->creds_row = y;
-        style_on(d, C_RUN, A_BOLD);
+        d->creds_col = 15;
+        tui_style_on(TP_RUN, A_BOLD);
         /* drawn straight from the locked buffer; no copy is made */
-        put(y++, 15, cols - 17,
-            c->credentials.password ? secret_str(c->credentials.password)
-                                    : "(the one whose hash the answers file holds)");
-        style_off(d, C_RUN, A_BOLD);
-        putf(y++, 4, cols - 6, "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
-             c->credentials.rdp_port);
-        putf(y++, 4, cols - 6, "SSH:       ssh -p %u %s@%s", c->credentials.ssh_port,
-             c->credentials.username, c->credentials.host);
-        y++;
-        put(y++, 2, cols - 4, "Write the password into your password manager now.");
-        style_on(d, C_TITLE, A_REVERSE);
-        put(y + 1, 2, cols - 4, " Press S when you have saved it (the screen and memory are then wiped) ");
-        style_off(d, C_TITLE, A_REVERSE);
+        tui_put(y++, 15, COLS - 16, pw);
+        tui_style_off(TP_RUN, A_BOLD);
+        snprintf(line, sizeof(line), "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
+                 c->credentials.rdp_port);
+        tui_put(y++, 4, w - 2, line);
+        snprintf(line, sizeof(line), "SSH:       ssh -p %u %s@%s", c->credentials.ssh_port, c->credentials.username,
+                 c->credentials.host);
+        tui_put(y++, 4, w - 2, line);
+        if (LINES >= 16)
+                y++;
+        y += put_wrapped(y, 2, w, 2, "Write the password into your password manager now.");
+        if (d->creds_confirm) {
+                tui_style_on(TP_FAIL, A_BOLD);
+                y += put_wrapped(y + 1, 2, w, 3,
+                                 "Saved it? The password is then wiped from this screen and from memory, "
+                                 "and cannot be shown again.");
+                tui_style_off(TP_FAIL, A_BOLD);
+                draw_footer("Y: yes, I saved it: wipe it   N/Esc: not yet");
+        } else {
+                run_footer(d, "S: I have saved the password (asks once more before wiping it)");
+        }
 }
 
-static void draw_end(struct dash *d, int cols, int rows)
+static void draw_end(struct dash *d)
 {
         const struct event *ev = d->end;
-        int y = 2;
-        char **msg = wrap(ev->session_end.message, cols - 4);
+        int y = 2, w = COLS - 4, bottom = LINES - 2;
+        bool ok = ev->session_end.exit_code == 0;
+        char t[128];
 
-        style_on(d, C_TITLE, A_REVERSE);
-        move(0, 0);
-        for (int i = 0; i < cols; i++)
-                addch(' ');
-        putf(0, 1, cols - 2, "%s (exit code %d)", ev->session_end.exit_code == 0 ? "Finished" : "Stopped",
-             ev->session_end.exit_code);
-        style_off(d, C_TITLE, A_REVERSE);
-        style_on(d, ev->session_end.exit_code == 0 ? C_DONE : C_FAIL, A_BOLD);
-        for (size_t i = 0; msg && msg[i] && y < rows - 3; i++)
-                put(y++, 2, cols - 4, msg[i]);
-        style_off(d, ev->session_end.exit_code == 0 ? C_DONE : C_FAIL, A_BOLD);
+        snprintf(t, sizeof(t), "%s (exit code %d)", ok ? "Finished" : "Stopped", ev->session_end.exit_code);
+        title_bar(0, t);
+        tui_style_on(ok ? TP_DONE : TP_FAIL, A_BOLD);
+        y += put_wrapped(y, 2, w, bottom - y, ev->session_end.message);
+        tui_style_off(ok ? TP_DONE : TP_FAIL, A_BOLD);
         y++;
-        for (size_t i = 0; ev->session_end.summary && ev->session_end.summary[i] && y < rows - 5; i++)
-                put(y++, 4, cols - 6, ev->session_end.summary[i]);
-        if (d->res->log_path[0] && y < rows - 4) {
-                putf(++y, 2, cols - 4, "Log: %s", d->res->log_path);
+        for (size_t i = 0; ev->session_end.summary && ev->session_end.summary[i] && y < bottom; i++)
+                y += put_wrapped(y, 4, w - 2, bottom - y, ev->session_end.summary[i]);
+        if (d->res->log_path[0] && y + 1 < bottom) {
+                char path[512];
+                fit_path(d->res->log_path, w - 5, path, sizeof(path));
+                tui_putf(++y, 2, w, "Log: %s", path);
                 y++;
         }
-        if (d->end_note) {
-                char **note = wrap(d->end_note, cols - 4);
-                y++;
-                for (size_t i = 0; note && note[i] && y < rows - 3; i++)
-                        put(y++, 2, cols - 4, note[i]);
-                strv_free(note);
-        }
-        style_on(d, C_TITLE, A_REVERSE);
-        put(rows - 2, 2, cols - 4, " Press Enter to exit ");
-        style_off(d, C_TITLE, A_REVERSE);
-        strv_free(msg);
+        if (d->end_note && y + 1 < bottom)
+                y += put_wrapped(y + 1, 2, w, bottom - y - 1, d->end_note) + 1;
+        draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
+                            ? "Press Enter to exit (how to connect stays in the terminal)"
+                            : "Press Enter to exit");
 }
 
 static void redraw(struct dash *d)
 {
-        int cols = COLS, rows = LINES;
-
         if (d->hangup) {
                 /* nobody to draw for: the model still follows the run */
                 d->dirty = false;
                 d->last_draw = now_ms();
                 return;
         }
+        /* the keys went to another session: its dialog is not ours to answer */
+        if (d->prompt && watching(d)) {
+                event_free(d->prompt);
+                d->prompt = NULL;
+        }
+        tui_style_set(TP_DIM, A_NORMAL);
         erase();
-        if (cols < TUI_MIN_COLS || rows < TUI_MIN_ROWS) {
-                draw_too_small(cols, rows);
-        } else if (d->state == ST_CREDS) {
-                draw_creds(d, cols, rows);
+        if (d->state == ST_CREDS && COLS >= 40) {
+                draw_creds(d);
+        } else if (COLS < TUI_MIN_COLS || LINES < (d->state == ST_RUN ? TUI_MIN_ROWS : 12)) {
+                d->creds_row = 0;
+                draw_too_small(d);
         } else if (d->state == ST_END) {
-                draw_end(d, cols, rows);
+                draw_end(d);
+        } else if (d->prompt && d->prompt_log_view) {
+                draw_prompt_log(d);
+        } else if (d->prompt && d->prompt_undo_view) {
+                draw_undo(d);
+        } else if (d->prompt) {
+                draw_failure(d);
         } else {
-                draw_dashboard(d, cols, rows);
-                if (d->prompt)
-                        draw_prompt(d, cols, rows);
-                else if (d->ask_cancel)
-                        draw_ask_cancel(d, cols, rows);
+                draw_dashboard(d);
+                if (d->ask_cancel)
+                        draw_ask_cancel();
         }
         refresh();
         d->dirty = false;
@@ -827,17 +936,35 @@ static void answer(struct dash *d, enum prompt_choice c)
 
         a->answer.prompt_id = d->prompt->prompt.id;
         a->answer.choice = c;
-        engine_send(d->e, a);
+        d->src->send(d->src->data, a);
         event_free(d->prompt);
         d->prompt = NULL;
+        d->prompt_log_view = d->prompt_undo_view = false;
+        if (c == CHOICE_RETRY) {
+                d->failed_phase = -1;
+                d->failed_action = 0;
+        }
 }
 
 static void request_cancel(struct dash *d)
 {
         if (!d->cancelling) {
-                engine_send(d->e, event_new(EV_CANCEL));
+                d->src->send(d->src->data, event_new(EV_CANCEL));
                 d->cancelling = true;
         }
+}
+
+/* Up/Down/PgUp/PgDn/End on a scroll offset counted up from the end. */
+static bool scroll_key(int k, int *scroll)
+{
+        switch (k) {
+        case KEY_UP: (*scroll)++; return true;
+        case KEY_DOWN: *scroll = *scroll > 0 ? *scroll - 1 : 0; return true;
+        case KEY_PPAGE: *scroll += LINES / 2; return true;
+        case KEY_NPAGE: *scroll = *scroll > LINES / 2 ? *scroll - LINES / 2 : 0; return true;
+        case KEY_END: *scroll = 0; return true;
+        }
+        return false;
 }
 
 static void key_prompt(struct dash *d, int k)
@@ -860,11 +987,26 @@ static void key_prompt(struct dash *d, int k)
                 }
                 return;
         }
+        if (d->prompt_log_view) {
+                if (k == 27 || k == 'l' || k == 'L' || k == 'q' || k == 'Q') {
+                        d->prompt_log_view = false;
+                        d->scroll = 0;
+                        return;
+                }
+                if (scroll_key(k, &d->scroll))
+                        return;
+        }
         switch (k) {
-        case KEY_UP: d->prompt_sel = (d->prompt_sel + 2) % 3; break;
+        case KEY_UP: case KEY_BTAB: d->prompt_sel = (d->prompt_sel + 2) % 3; break;
         case KEY_DOWN: case '\t': d->prompt_sel = (d->prompt_sel + 1) % 3; break;
+        case KEY_PPAGE: d->tail_scroll += 5; break;
+        case KEY_NPAGE: d->tail_scroll = d->tail_scroll > 5 ? d->tail_scroll - 5 : 0; break;
+        case 'l': case 'L':
+                d->prompt_log_view = true;
+                d->scroll = 0;
+                break;
         case 'r': case 'R': answer(d, CHOICE_RETRY); break;
-        case 'b': case 'B': d->prompt_undo_view = true; d->undo_scroll = 0; break;
+        case 'b': case 'B': d->prompt_undo_view = true; d->prompt_log_view = false; d->undo_scroll = 0; break;
         case 'k': case 'K': answer(d, CHOICE_KEEP); break;
         case '\n': case '\r': case KEY_ENTER:
                 if (d->prompt_sel == 0)
@@ -886,13 +1028,13 @@ static void key_prompt(struct dash *d, int k)
 static void wipe_creds(struct dash *d)
 {
         if (d->creds_row > 0 && !d->hangup) {
-                move(d->creds_row, 15);
-                for (int x = 15; x < COLS - 1; x++)
+                move(d->creds_row, d->creds_col);
+                for (int x = d->creds_col; x < COLS - 1; x++)
                         addch('.');
                 refresh();
-                move(d->creds_row, 15);
+                move(d->creds_row, d->creds_col);
                 clrtoeol();
-                put(d->creds_row, 15, COLS - 17, "(wiped)");
+                tui_put(d->creds_row, d->creds_col, COLS - d->creds_col - 1, "(wiped)");
                 refresh();
         }
         d->creds_row = 0;
@@ -900,17 +1042,51 @@ static void wipe_creds(struct dash *d)
         d->creds = NULL;
 }
 
+/* D: leave the run going; the source says goodbye to it. */
+static void leave(struct dash *d)
+{
+        d->src->leave(d->src->data);
+        d->res->detached = true;
+        d->quit = true;
+}
+
 static void on_key(struct dash *d, int k)
 {
+        /* a run elsewhere: D leaves it going wherever the dashboard is, except
+         * while "saved it?" waits for Y or N */
+        if (d->src->leave && (k == 'd' || k == 'D') && !d->creds_confirm && !d->ask_cancel) {
+                leave(d);
+                return;
+        }
+        if (d->src->take && (k == 't' || k == 'T') && watching(d)) {
+                d->src->take(d->src->data);
+                d->dirty = true;
+                return;
+        }
+        if (k == 3 && watching(d) && d->state == ST_RUN) {
+                leave(d);   /* nothing to cancel from here */
+                return;
+        }
         if (k == KEY_RESIZE) {
+                tui_screen_resize();
+                d->dirty = true;
+                return;
+        }
+        if (k == 12) {          /* Ctrl-L: paint every cell again */
+                clearok(curscr, TRUE);
                 d->dirty = true;
                 return;
         }
         switch (d->state) {
         case ST_CREDS:
-                if (k == 's' || k == 'S') {
+                if (!d->creds_confirm && (k == 's' || k == 'S')) {
+                        d->creds_confirm = true;
+                } else if (d->creds_confirm && (k == 'y' || k == 'Y')) {
                         wipe_creds(d);
+                        d->creds_confirm = false;
                         d->state = ST_END;
+                } else if (d->creds_confirm && (k == 'n' || k == 'N' || k == 27)) {
+                        d->creds_confirm = false;
                 }
                 break;
         case ST_END:
@@ -931,11 +1107,7 @@ static void on_key(struct dash *d, int k)
                         switch (k) {
                         case 3: case 'q': case 'Q': d->ask_cancel = !d->cancelling; break;
                         case 'l': case 'L': d->full_log = !d->full_log; d->scroll = 0; break;
-                        case KEY_UP: d->scroll++; break;
-                        case KEY_DOWN: d->scroll = d->scroll > 0 ? d->scroll - 1 : 0; break;
-                        case KEY_PPAGE: d->scroll += LINES / 2; break;
-                        case KEY_NPAGE: d->scroll = d->scroll > LINES / 2 ? d->scroll - LINES / 2 : 0; break;
-                        case KEY_END: d->scroll = 0; break;
+                        default: (void)scroll_key(k, &d->scroll); break;
                         }
                 }
                 break;
@@ -952,16 +1124,13 @@ static void on_signal(struct dash *d)
                 case SIGINT:
                         on_key(d, 3);
                         break;
-                case SIGWINCH: {
-                        int c, r;
-                        if (tui_term_size(STDOUT_FILENO, &c, &r) == 0)
-                                resizeterm(r, c);
+                case SIGWINCH:
+                        tui_screen_resize();
                         d->dirty = true;
                         break;
-                }
                 case SIGHUP:
                         /* the terminal is gone: nobody can answer any more */
-                        engine_detach_ui(d->e);
+                        d->src->detach(d->src->data);
                         d->hangup = true;
                         d->res->hangup = true;
                         if (d->prompt) {
@@ -981,60 +1150,32 @@ static void on_signal(struct dash *d)
         }
 }
 
-static void colors_init(struct dash *d)
+int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, void *userdata,
+                      struct tui_dashboard_result *ret)
 {
-        if (!d->caps->color || !has_colors())
-                return;
-        start_color();
-        use_default_colors();
-        init_pair(C_TITLE, COLOR_WHITE, COLOR_BLUE);
-        init_pair(C_DONE, COLOR_GREEN, -1);
-        init_pair(C_RUN, COLOR_YELLOW, -1);
-        init_pair(C_FAIL, COLOR_RED, -1);
-        init_pair(C_BAR, COLOR_CYAN, -1);
-        init_pair(C_DIALOG, COLOR_WHITE, -1);
-        init_pair(C_DIM, -1, -1);
-}
+        struct dash *d;
 
-int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tui_end_hook hook,
-                      void *userdata, struct tui_dashboard_result *ret)
-{
-        struct dash *d = xcalloc(1, sizeof(*d));
-        SCREEN *scr;
-        int code;
-
+        if (!tui_screen_is_open())
+                return -ENOTTY;
+        d = xcalloc(1, sizeof(*d));
         *ret = (struct tui_dashboard_result){ .exit_code = EXIT_INTERNAL };
-        d->e = e;
-        d->q = engine_events(e);
+        d->src = src;
         d->sfd = sfd;
-        d->caps = caps;
         d->hook = hook;
         d->hook_data = userdata;
         d->res = ret;
         d->eta_ms = -1;
         d->cur_phase = -1;
+        d->failed_phase = -1;
         d->dirty = true;
-
-        set_escdelay(25);
-        scr = newterm(NULL, stdout, stdin);
-        if (!scr) {
-                free(d);
-                return -ENOTTY;
-        }
-        tui_term_set_active(true);
-        cbreak();
-        noecho();
-        nonl();
-        keypad(stdscr, TRUE);
-        nodelay(stdscr, TRUE);
         curs_set(0);
-        colors_init(d);
+        flushinp();
 
         while (!d->quit) {
                 struct pollfd p[3] = {
                         { .fd = STDIN_FILENO, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
-                        { .fd = d->end ? -1 : queue_fd(d->q), .events = POLLIN },
+                        { .fd = d->end ? -1 : src->fd(src->data), .events = POLLIN },
                 };
                 int64_t now = now_ms();
                 /* the elapsed clock ticks once a second while the run goes on */
@@ -1060,7 +1201,7 @@ int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tu
                         break;
                 if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
                         /* stdin gone without a SIGHUP (a closed pty): same thing */
-                        engine_detach_ui(e);
+                        src->detach(src->data);
                         d->hangup = ret->hangup = true;
                         if (d->state != ST_RUN)
                                 d->quit = true;
@@ -1069,11 +1210,11 @@ int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tu
                         on_signal(d);
                 while (!d->hangup && (k = getch()) != ERR)
                         on_key(d, k);
-                while (!d->end && n++ < EVENTS_PER_SLICE && (ev = queue_pop(d->q)))
+                while (!d->end && n++ < EVENTS_PER_SLICE && (ev = src->pop(src->data)))
                         handle_event(d, ev);
-                if (!d->end && n <= EVENTS_PER_SLICE && queue_is_closed(d->q)) {
+                if (!d->end && n <= EVENTS_PER_SLICE && src->closed(src->data)) {
                         /* closed without a session end: should not happen, but do not spin */
-                        if ((ev = queue_pop(d->q)))
+                        if ((ev = src->pop(src->data)))
                                 handle_event(d, ev);
                         else
                                 d->quit = true;
@@ -1086,16 +1227,8 @@ int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tu
                 wipe_creds(d);
         event_free(d->creds);
         d->creds = NULL;
-        erase();
-        refresh();
-        endwin();
-        delscreen(scr);
-        tui_term_set_active(false);
-
-        code = engine_join(e);
-        ret->exit_code = code;
         for (size_t k = 0; k < d->ring_n; k++)
-                free(d->ring[(d->ring_start + k) % LOG_RING].text);
+                free(ring_at(d, k)->text);
         event_free(d->prompt);
         event_free(d->end);
         free(d->end_note);
@@ -1103,5 +1236,5 @@ int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tu
         free(d->detail);
         free_phases(d);
         free(d);
-        return code;
+        return 0;
 }

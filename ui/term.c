@@ -79,7 +79,7 @@ int tui_term_check(int fd, char *why, size_t whylen)
 
 static struct {
         bool saved;
-        volatile sig_atomic_t active;   /* newt or ncurses owns the screen */
+        volatile sig_atomic_t active;   /* ncurses owns the screen */
         int fd;
         struct termios tio;
         char reset[256];       /* sgr0 + cnorm + rmcup, as this terminal spells them */

@@ -1,11 +1,13 @@
-/* tui.h — the full-screen UI: terminal checks, the newt wizard and the
- * ncurses dashboard (with its failure dialog and the credentials screen).
+/* tui.h — the full-screen UI: terminal checks, the wizard and the
+ * dashboard (with its failure dialog and the credentials screen), all in
+ * ncurses.
  *
- * DESIGN: newt (S-Lang) and ncurses own the terminal in turn, never at
- * once: tui_wizard_run() starts and finishes newt; tui_dashboard_run()
- * starts and ends ncurses. Signals (INT, TERM, HUP, QUIT, WINCH) are blocked
- * by main() and arrive through its signalfd, which both screens watch next
- * to the keyboard: Ctrl-C asks first, TERM cancels at the next safe point,
+ * DESIGN: main() opens the one ncurses screen (draw.h) before the wizard
+ * and closes it after the dashboard's end screen; both draw every frame
+ * whole from their own model, so a resize or a redraw is the same path as
+ * any other change. Signals (INT, TERM, HUP, QUIT, WINCH) are blocked by
+ * main() and arrive through its signalfd, which both screens watch next to
+ * the keyboard: Ctrl-C asks first, TERM cancels at the next safe point,
  * HUP means the terminal is gone, WINCH redraws. tui_term_save() records
  * the terminal's state so that every exit path (including a crash signal)
  * puts it back. */
@@ -19,6 +21,7 @@
 #include "engine.h"
 #include "phase.h"
 #include "preflight.h"
+#include "review.h"
 
 #define TUI_MIN_COLS 80
 #define TUI_MIN_ROWS 24
@@ -43,8 +46,8 @@ int tui_term_size(int fd, int *ret_cols, int *ret_rows);
  * cursor, colours) before the default action. Also registered with
  * atexit(). Idempotent. */
 void tui_term_save(int fd);
-/* Restores what tui_term_save() saved while a screen is active (newt or
- * ncurses started and not yet properly ended); a no-op otherwise. */
+/* Restores what tui_term_save() saved while a screen is active (ncurses
+ * started and not yet properly ended); a no-op otherwise. */
 void tui_term_restore(void);
 void tui_term_set_active(bool active);
 
@@ -63,27 +66,57 @@ struct tui_wizard_opts {
         bool refused;
         const struct phase *const *phases;   /* for the review screen */
         size_t n_phases;
-        const char *passwd_path;        /* NULL = /etc/passwd (tests point elsewhere) */
-        const char *group_path;
+        const struct review_facts *facts; /* for the port checks and the review; may be NULL */
 };
 
-/* Runs the wizard over *a (pre-filled by defaults or --answers); on
- * TUI_WIZARD_START *a holds the validated choices. */
+/* Runs the wizard over *a (pre-filled by defaults or --answers) on the
+ * open screen; on TUI_WIZARD_START *a holds the validated choices. */
 enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard_opts *o);
 
+/* Where the dashboard's events come from and where its answers go: the
+ * engine thread in this process today (tui_source_engine()); another
+ * process's run later. The dashboard only reads events and sends answers
+ * through these, so its drawing never depends on where the run lives. */
+struct tui_source {
+        void *data;
+        int (*fd)(void *data);                   /* poll()able; readable when events wait */
+        struct event *(*pop)(void *data);        /* the next event (caller frees), or NULL */
+        bool (*closed)(void *data);              /* no event will come any more */
+        void (*send)(void *data, struct event *ev); /* EV_ANSWER, EV_CANCEL; takes ownership */
+        void (*detach)(void *data);              /* the terminal is gone: nobody answers */
+        /* A run in another process (attach_client.h) also offers these;
+         * NULL for the engine in this process. */
+        void (*leave)(void *data);               /* D: the person leaves, the run goes on */
+        void (*take)(void *data);                /* T: take the keys from another session */
+        bool (*control)(void *data);             /* this session has the keys */
+};
+void tui_source_engine(struct tui_source *ret, struct engine *e);
+
+/* What the run left for the person, for the lines main() prints after the
+ * screen is gone (never the password). */
 struct tui_dashboard_result {
         char session_id[64];            /* "" when the engine never made a session */
         char log_path[4096];
-        int exit_code;                  /* engine_join()'s */
+        char session_path[4096];
+        enum session_mode mode;
+        bool ended;                     /* the session's end arrived */
+        int exit_code;                  /* the session end's */
         char end_message[1024];
         bool hangup;                    /* the terminal went away during the run */
+        bool detached;                  /* the person left with D (or Ctrl-C as a watcher): the run goes on */
+        bool login;                     /* credentials were shown: the fields below are set */
+        char username[64];
+        char host[256];
+        unsigned rdp_port, ssh_port;
 };
 
-/* Shows the engine's progress until the session ends, answers its prompts
- * (the failure dialog, the rollback confirmation), shows the credentials
- * once, then the end screen; joins the engine. answers_saved_note is called
- * at the end (before the end screen) to save the choices; it returns a line
- * for the end screen or NULL. */
+/* Called once the session has ended (before the end screen), to save the
+ * wizard's choices; returns a line for the end screen, or NULL. */
 typedef char *(*tui_end_hook)(const char *session_id, void *userdata);
-int tui_dashboard_run(struct engine *e, int sfd, const struct tui_caps *caps, tui_end_hook hook,
-                      void *userdata, struct tui_dashboard_result *ret);
+
+/* Shows the run's progress on the open screen until the session ends,
+ * answers its prompts (the failure dialog, the rollback confirmation),
+ * shows the credentials once, then the end screen, until the person
+ * leaves it. 0, or -ENOTTY when no screen is open. */
+int tui_dashboard_run(const struct tui_source *src, int sfd, tui_end_hook hook, void *userdata,
+                      struct tui_dashboard_result *ret);

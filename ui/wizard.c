@@ -1,42 +1,50 @@
-/* wizard.c — the newt wizard: welcome (with the preflight facts), account,
- * IDEs, ports, options, review. See tui.h.
+/* wizard.c — the wizard: welcome (with the preflight facts), account, IDEs,
+ * ports, options, review. See tui.h.
  *
- * Every page is rebuilt from the answers (and the text still being typed,
- * kept in drafts) whenever it is shown, so Back, a resize and a redraw all
- * take the same path. Fields are checked as they are left — Tab, the
- * arrows and Enter are form hot keys, so the wizard sees every attempt to
- * move on before newt moves the focus — with answers_set(), the very code
- * that checks an answers file, so both say the same words. A bad value
- * keeps the focus on its field and the message names the rule; Next
- * checks every field again (newt also moves focus with Left/Right between
- * buttons, which cannot leave an entry unchecked past Next).
+ * DESIGN: the pages and their fields are built once; what a person types
+ * or ticks lives in the fields until the wizard ends, so Back, a resize
+ * and a redraw never lose it. The screen is drawn whole from that model
+ * after every key, signal or resize (draw.h): a window that grows with the
+ * terminal, the page's content in it (scrolled so the focused field shows,
+ * with an indicator when there is more), a message line, the buttons and a
+ * footer that lists only the keys that work on that page.
  *
- * newt drops keys typed ahead whenever a window opens (newtOpenWindow()
- * flushes input), so a key pressed twice by accident never acts on the
- * next page; the tests wait for each page before typing. */
+ * Entries are checked as they are left — Tab, the arrows and Enter — with
+ * answers_set(), the very code that checks an answers file, so both say
+ * the same words; a bad value keeps the focus on its field and the message
+ * names the rule. Next checks every field again. An entry that gets the
+ * focus has its text selected: the first character typed replaces it (the
+ * arrows, Home and End keep it and move the cursor). Enter moves to the
+ * next field, and on the page's last field (or a check box) goes on to
+ * the next page. Esc goes back a page (on the first it asks to leave) and
+ * closes a dialog.
+ *
+ * Keys typed ahead when the next page opens are dropped (flushinp()), so a
+ * key pressed twice by accident never acts on the next page (the tests
+ * wait for each page before typing); going back they are kept, so that a
+ * quick Esc Esc Enter over a slow connection is two pages back and Enter. */
 #include "tui.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <wchar.h>
 
-#include <newt.h>
-
+#include "draw.h"
+#include "review.h"
 #include "util.h"
 
-
-#define WIN_W 72
-#define WIN_H 19
+#define WIN_MAX_W 104          /* the window grows with the terminal up to this width */
+#define LABEL_W 16             /* "Username:" column, then the entry */
 #define MAX_FIELDS 8
 #define DRAFT_MAX 256
 
-enum nav { NAV_NEXT, NAV_BACK, NAV_CANCEL, NAV_REFUSED, NAV_HANGUP, NAV_REDRAW };
+enum nav { NAV_NONE, NAV_NEXT, NAV_BACK, NAV_CANCEL, NAV_REFUSED, NAV_HANGUP };
 
 enum page_id { P_WELCOME, P_USER, P_IDES, P_PORTS, P_OPTIONS, P_REVIEW, _P_MAX };
 
@@ -44,45 +52,54 @@ static const char *const page_titles[_P_MAX] = {
         "Welcome", "Developer account", "IDEs", "Ports", "Options", "Review",
 };
 
+enum field_kind { F_ENTRY, F_CHECK };
+
 struct field {
-        newtComponent co;
-        const char *section, *key;     /* entries: the answers key they set */
-        const char *label;             /* for messages: "Username" */
-        char *draft;                   /* what was typed (kept across redraws) */
-        bool checkbox;
+        enum field_kind kind;
+        const char *section, *key;     /* the answers key it sets (NULL: an IDE box) */
+        const char *label;             /* "Username", "Visual Studio Code" */
+        char *help;                    /* shown under it; may be NULL */
+        int width;                     /* entry: at most this many columns */
+        char text[DRAFT_MAX];          /* entry: what is typed */
+        size_t cur, hscroll;           /* entry: cursor, first byte shown */
+        bool selected;                 /* entry: typing replaces the text */
+        bool on;                       /* check box */
+        int ide;                       /* IDE box: its enum ide_id, else -1 */
+};
+
+enum button { B_NEXT, B_BACK, B_CANCEL, _B_MAX };
+
+struct page {
+        struct field f[MAX_FIELDS];
+        size_t n_f;
+        const char *intro;             /* text above the fields; may be NULL */
+        int focus;                     /* 0..n_f-1 a field, then n_f + enum button */
+        int scroll;                    /* first content row shown */
+        char err[512];                 /* the message line */
+        bool err_warning;              /* a warning (drawn, but not blocking) */
+};
+
+/* One row of a page's content, as laid out for the current width. */
+enum row_kind { R_TEXT, R_ENTRY, R_CHECK, R_HELP };
+struct row {
+        enum row_kind kind;
+        int field;                     /* -1 for plain text */
+        int indent;
+        enum review_style style;
+        char *text;
 };
 
 struct wiz {
         struct answers *a;
         const struct tui_wizard_opts *o;
-        char drafts[_P_MAX][MAX_FIELDS][DRAFT_MAX];
-        bool drafted[_P_MAX][MAX_FIELDS];
-};
-
-struct page {
+        struct page pages[_P_MAX];
         enum page_id id;
-        int cols, rows;                        /* the terminal size it was drawn for */
-        newtComponent form, err, back, next, cancel;
-        newtComponent order[MAX_FIELDS + 3];  /* focus order: fields, then buttons */
-        size_t n_order;
-        struct field f[MAX_FIELDS];
-        size_t n_f;
+        bool dialog;                   /* the leave dialog is up */
+        int dialog_sel;                /* 0 = leave, 1 = stay */
+        bool dirty;
 };
 
-/* ---- small helpers ------------------------------------------------------ */
-
-static void root_text(struct wiz *w, enum page_id id)
-{
-        char t[160];
-
-        newtCls();
-        snprintf(t, sizeof(t), " vps-provision %s setup  -  step %d of %d: %s", VPSP_VERSION, (int)id + 1,
-                 (int)_P_MAX, page_titles[id]);
-        newtDrawRootText(0, 0, t);
-        newtPopHelpLine();
-        newtPushHelpLine(" Tab/arrows: move  Space: tick  Enter: next  Ctrl-C: cancel (nothing changed yet)");
-        (void)w;
-}
+/* ---- the model ---------------------------------------------------------- */
 
 static const char *key_summary(const char *section, const char *key)
 {
@@ -96,314 +113,380 @@ static void get_answer(struct wiz *w, const char *section, const char *key, char
                 buf[0] = '\0';
 }
 
-/* The text an entry starts with: what was typed before, else the answer. */
-static const char *initial(struct wiz *w, struct page *pg, size_t i, const char *section, const char *key)
+static bool get_bool(struct wiz *w, const char *section, const char *key)
 {
-        char *d = w->drafts[pg->id][i];
+        char v[16];
+        bool on = false;
 
-        if (!w->drafted[pg->id][i]) {
-                get_answer(w, section, key, d, DRAFT_MAX);
-                w->drafted[pg->id][i] = true;
-        }
-        return d;
+        get_answer(w, section, key, v, sizeof(v));
+        (void)parse_bool(v, &on);
+        return on;
 }
 
-/* A block of wrapped text; it scrolls (and takes focus) only when it does
- * not fit in h lines. */
-static void add_text_at(struct page *pg, int x, int y, int w, int h, const char *text, bool may_scroll)
+static struct field *add_entry(struct wiz *w, struct page *pg, const char *label, const char *section,
+                               const char *key, int width)
 {
-        int rw = 0, rh = 0;
-        char *flowed = newtReflowText((char *)text, w - 1, 0, 0, &rw, &rh);
-        bool scroll = may_scroll && rh > h;
-        newtComponent t = newtTextbox(x, y, w, h, NEWT_FLAG_WRAP | (scroll ? NEWT_FLAG_SCROLL : 0));
+        struct field *f = &pg->f[pg->n_f++];
 
-        free(flowed);
-        newtTextboxSetText(t, text);
-        newtFormAddComponent(pg->form, t);
-        if (scroll)
-                pg->order[pg->n_order++] = t;   /* it takes focus to scroll */
-}
-
-static void add_text(struct page *pg, int y, int h, const char *text)
-{
-        add_text_at(pg, 2, y, WIN_W - 4, h, text, true);
-}
-
-static void add_entry(struct wiz *w, struct page *pg, int y, const char *label, const char *section,
-                      const char *key, int width)
-{
-        size_t i = pg->n_f++;
-        struct field *f = &pg->f[i];
-        char text[64];
-
-        snprintf(text, sizeof(text), "%s:", label);
-        newtFormAddComponent(pg->form, newtLabel(2, y, text));
-        f->co = newtEntry(18, y, initial(w, pg, i, section, key), width, NULL, NEWT_FLAG_SCROLL);
+        f->kind = F_ENTRY;
         f->section = section;
         f->key = key;
         f->label = label;
-        f->draft = w->drafts[pg->id][i];
-        newtFormAddComponent(pg->form, f->co);
-        pg->order[pg->n_order++] = f->co;
-        add_text_at(pg, 18, y + 1, WIN_W - 20, 2, key_summary(section, key), false);
+        f->help = xstrdup(key_summary(section, key));
+        f->width = width;
+        f->ide = -1;
+        get_answer(w, section, key, f->text, sizeof(f->text));
+        f->cur = strlen(f->text);
+        return f;
 }
 
-static void add_checkbox(struct page *pg, int y, const char *text, bool value, const char *help)
+static struct field *add_check(struct page *pg, const char *label, bool on, const char *help)
 {
-        size_t i = pg->n_f++;
-        struct field *f = &pg->f[i];
+        struct field *f = &pg->f[pg->n_f++];
 
-        /* no result pointer: newtCheckboxGetValue() reads the internal value */
-        f->co = newtCheckbox(2, y, (char *)text, value ? '*' : ' ', NULL, NULL);
-        f->checkbox = true;
-        f->label = text;
-        newtFormAddComponent(pg->form, f->co);
-        pg->order[pg->n_order++] = f->co;
-        if (help)
-                add_text_at(pg, 6, y + 1, WIN_W - 8, 1, help, false);
+        f->kind = F_CHECK;
+        f->label = label;
+        f->help = help ? xstrdup(help) : NULL;
+        f->on = on;
+        f->ide = -1;
+        return f;
 }
 
-/* Opens the window and the form; the caller adds the fields. */
-static void page_begin(struct wiz *w, struct page *pg, enum page_id id)
+static struct field *add_bool(struct wiz *w, struct page *pg, const char *label, const char *section,
+                              const char *key)
 {
-        char title[64];
+        struct field *f = add_check(pg, label, get_bool(w, section, key), key_summary(section, key));
 
-        memset(pg, 0, sizeof(*pg));
-        pg->id = id;
-        (void)tui_term_size(STDOUT_FILENO, &pg->cols, &pg->rows);
-        root_text(w, id);
-        snprintf(title, sizeof(title), "%s", page_titles[id]);
-        newtCenteredWindow(WIN_W, WIN_H, title);
-        pg->form = newtForm(NULL, NULL, 0);
+        f->section = section;
+        f->key = key;
+        return f;
 }
 
-/* Adds the message line and the buttons, and the hot keys. */
-static void page_end(struct page *pg, const char *next_text, bool can_go_on)
-{
-        static const int hot[] = { NEWT_KEY_TAB, NEWT_KEY_UNTAB, NEWT_KEY_ENTER, 3 /* Ctrl-C */ };
+static const char *const ide_lines[_IDE_MAX] = {
+        [IDE_VSCODE] = "Microsoft's editor, from Microsoft's apt repository",
+        [IDE_CURSOR] = "the AI-first editor built on VS Code",
+        [IDE_ANTIGRAVITY] = "Google's agent-first IDE",
+};
 
-        pg->err = newtTextbox(2, WIN_H - 7, WIN_W - 4, 3, NEWT_FLAG_WRAP);
-        newtTextboxSetColors(pg->err, NEWT_COLORSET_CUSTOM(1), NEWT_COLORSET_CUSTOM(1));
-        newtFormAddComponent(pg->form, pg->err);
-        if (pg->id != P_WELCOME) {
-                pg->back = newtButton(2, WIN_H - 4, "Back");
-                newtFormAddComponent(pg->form, pg->back);
+static const struct {
+        const char *section, *key, *title;
+} option_keys[] = {
+        { "network", "firewall", "Firewall" },
+        { "security", "hardening", "SSH hardening" },
+        { "security", "fail2ban", "fail2ban" },
+        { "system", "upgrade", "Upgrade the system first" },
+        { "user", "copy_root_ssh_keys", "Root's SSH keys for the account" },
+        { "user", "sudo_password", "sudo asks for the password" },
+};
+
+static void build_pages(struct wiz *w)
+{
+        struct page *pg;
+
+        pg = &w->pages[P_USER];
+        pg->intro = "The account people log in with over Remote Desktop and SSH. It gets sudo; "
+                    "its password is generated and shown once at the end.";
+        add_entry(w, pg, "Username", "user", "username", 32);
+        add_entry(w, pg, "Full name", "user", "full_name", 40);
+        add_bool(w, pg, "Layout-safe password (letters only)", "user", "layout_safe_password");
+
+        pg = &w->pages[P_IDES];
+        pg->intro = "Which IDEs to install for the developer (Space ticks). Each costs download time "
+                    "and a few hundred MB of disk; none is fine too.";
+        for (int i = 0; i < _IDE_MAX; i++)
+                add_check(pg, review_ide_title((enum ide_id)i), w->a->ide[i], ide_lines[i])->ide = i;
+
+        pg = &w->pages[P_PORTS];
+        pg->intro = "The ports people connect on. The firewall (next page) opens exactly these. "
+                    "They must differ, and neither may be xrdp-sesman's own 3350.";
+        add_entry(w, pg, "RDP port", "network", "rdp_port", 6);
+        add_entry(w, pg, "SSH port", "network", "ssh_port", 6);
+
+        pg = &w->pages[P_OPTIONS];
+        for (size_t i = 0; i < ELEMENTSOF(option_keys); i++)
+                add_bool(w, pg, option_keys[i].title, option_keys[i].section, option_keys[i].key);
+}
+
+static void free_pages(struct wiz *w)
+{
+        for (int p = 0; p < _P_MAX; p++)
+                for (size_t i = 0; i < w->pages[p].n_f; i++)
+                        free(w->pages[p].f[i].help);
+}
+
+static struct page *cur_page(struct wiz *w)
+{
+        return &w->pages[w->id];
+}
+
+static bool has_back(struct wiz *w)
+{
+        return w->id != P_WELCOME;
+}
+
+static bool has_next(struct wiz *w)
+{
+        return !(w->id == P_WELCOME && w->o->refused);
+}
+
+/* The focus order: the fields, then Next, Back, Cancel (those present). */
+static bool focusable(struct wiz *w, int i)
+{
+        struct page *pg = cur_page(w);
+
+        if (i < (int)pg->n_f)
+                return true;
+        switch (i - (int)pg->n_f) {
+        case B_NEXT: return has_next(w);
+        case B_BACK: return has_back(w);
+        case B_CANCEL: return true;
         }
-        if (can_go_on) {
-                pg->next = newtButton(WIN_W / 2 - 6, WIN_H - 4, (char *)next_text);
-                newtFormAddComponent(pg->form, pg->next);
-        }
-        pg->cancel = newtButton(WIN_W - 14, WIN_H - 4, can_go_on ? "Cancel" : "Exit");
-        newtFormAddComponent(pg->form, pg->cancel);
-        if (pg->next)
-                pg->order[pg->n_order++] = pg->next;
-        if (pg->back)
-                pg->order[pg->n_order++] = pg->back;
-        pg->order[pg->n_order++] = pg->cancel;
-        for (size_t i = 0; i < ELEMENTSOF(hot); i++)
-                newtFormAddHotKey(pg->form, hot[i]);
-        if (pg->n_f) {
-                /* fields: the arrows move between them (checked); pages of
-                 * text keep them for scrolling */
-                newtFormAddHotKey(pg->form, NEWT_KEY_UP);
-                newtFormAddHotKey(pg->form, NEWT_KEY_DOWN);
-        }
-        /* Four times a second: the signalfd (not newtFormWatchFd(), whose
-         * array newtFormDestroy() never frees) and the terminal's size
-         * (newtFormRun() sets SIGWINCH back to SIG_DFL, which discards a
-         * pending one before the signalfd could be read). */
-        newtFormSetTimer(pg->form, 250);
-        newtFormSetCurrent(pg->form, pg->order[0]);
+        return false;
 }
 
-static void page_close(struct page *pg)
+static struct field *focused_field(struct wiz *w)
 {
-        newtFormDestroy(pg->form);
-        newtPopWindow();
+        struct page *pg = cur_page(w);
+
+        return pg->focus < (int)pg->n_f ? &pg->f[pg->focus] : NULL;
 }
 
-/* The message line(s) above the buttons: "Username: must start with …". */
-static void show_error(struct page *pg, const char *label, const char *msg)
+static void set_focus(struct wiz *w, int i)
 {
-        char line[1024];
+        struct page *pg = cur_page(w);
 
-        if (!msg || !msg[0]) {
-                newtTextboxSetText(pg->err, "");
-                return;
+        pg->focus = i;
+        if (i < (int)pg->n_f && pg->f[i].kind == F_ENTRY) {
+                struct field *f = &pg->f[i];
+                f->selected = f->text[0] != '\0';
+                f->cur = strlen(f->text);
+                f->hscroll = 0;
         }
-        snprintf(line, sizeof(line), "%s: %s", label, msg);
-        newtTextboxSetText(pg->err, line);
 }
 
-static struct field *field_of(struct page *pg, newtComponent co)
+static void set_error(struct page *pg, bool warning, const char *label, const char *msg)
 {
-        for (size_t i = 0; i < pg->n_f; i++)
-                if (pg->f[i].co == co)
-                        return &pg->f[i];
-        return NULL;
+        if (!msg || !msg[0])
+                pg->err[0] = '\0';
+        else if (label && label[0])
+                snprintf(pg->err, sizeof(pg->err), "%s: %s", label, msg);
+        else
+                snprintf(pg->err, sizeof(pg->err), "%s", msg);
+        pg->err_warning = warning;
 }
 
-/* Checks and stores one entry; on a bad value shows the rule. */
+/* Checks and stores one entry; on a bad value shows the rule. A port some
+ * other program listens on is refused here (an answers file cannot know
+ * which machine it meets; the wizard can). */
 static bool check_field(struct wiz *w, struct page *pg, struct field *f)
 {
         char err[512] = "";
-        const char *v;
 
-        if (!f || f->checkbox || !f->key)
+        if (!f || f->kind != F_ENTRY)
                 return true;
-        v = newtEntryGetValue(f->co);
-        strscpy(f->draft, DRAFT_MAX, v);
-        if (answers_set(w->a, f->section, f->key, v, err, sizeof(err)) < 0) {
-                show_error(pg, f->label, err);
+        if (answers_set(w->a, f->section, f->key, f->text, err, sizeof(err)) < 0) {
+                set_error(pg, false, f->label, err);
                 return false;
         }
-        if (pg->id == P_PORTS) {
+        if (w->id == P_PORTS) {
                 struct answers_errors errs = { 0 };
                 if (answers_check(w->a, &errs) < 0 && errs.n > 0) {
-                        show_error(pg, f->label, errs.v[0].message);
+                        set_error(pg, false, f->label, errs.v[0].message);
                         answers_errors_release(&errs);
                         return false;
                 }
                 answers_errors_release(&errs);
+                if (review_port_conflict(w->o->facts, w->a, f->key, err, sizeof(err))) {
+                        set_error(pg, false, f->label, err);
+                        return false;
+                }
         }
-        show_error(pg, "", NULL);
+        set_error(pg, false, NULL, NULL);
         return true;
 }
 
-static size_t order_index(struct page *pg, newtComponent co)
+static bool check_all(struct wiz *w)
 {
-        for (size_t i = 0; i < pg->n_order; i++)
-                if (pg->order[i] == co)
-                        return i;
-        return 0;
-}
+        struct page *pg = cur_page(w);
 
-/* Moves focus by dir after checking the field being left. */
-static void move_focus(struct wiz *w, struct page *pg, int dir)
-{
-        newtComponent cur = newtFormGetCurrent(pg->form);
-        size_t i = order_index(pg, cur), n = pg->n_order;
-
-        if (!check_field(w, pg, field_of(pg, cur))) {
-                newtFormSetCurrent(pg->form, cur);
-                return;
-        }
-        i = (i + n + (size_t)(dir > 0 ? 1 : n - 1)) % n;
-        newtFormSetCurrent(pg->form, pg->order[i]);
-}
-
-static bool check_all(struct wiz *w, struct page *pg)
-{
         for (size_t i = 0; i < pg->n_f; i++) {
                 if (!check_field(w, pg, &pg->f[i])) {
-                        newtFormSetCurrent(pg->form, pg->f[i].co);
+                        set_focus(w, (int)i);
                         return false;
                 }
         }
         return true;
 }
 
-static bool confirm_cancel(void)
+/* Check boxes go into the answers when their page is left. */
+static void store_checks(struct wiz *w)
 {
-        return newtWinChoice("Cancel", "Yes, leave", "No, go back",
-                             "Leave the setup? Nothing has been changed on this server.") == 1;
-}
+        struct page *pg = cur_page(w);
+        char list[128] = "", err[256];
+        bool any_ide = false;
 
-/* Reads the signalfd: what the page should do, or -1 to go on. */
-static int on_signal(struct wiz *w)
-{
-        struct signalfd_siginfo si;
-        int r = -1;
-
-        while (read(w->o->sfd, &si, sizeof(si)) == sizeof(si)) {
-                switch (si.ssi_signo) {
-                case SIGWINCH:
-                        if (r < 0)
-                                r = NAV_REDRAW;
-                        break;
-                case SIGINT:
-                        if (r < 0 || r == NAV_REDRAW)
-                                r = confirm_cancel() ? NAV_CANCEL : NAV_REDRAW;
-                        break;
-                case SIGHUP:
-                        r = NAV_HANGUP;
-                        break;
-                default:
-                        r = NAV_CANCEL;
-                        break;
+        for (size_t i = 0; i < pg->n_f; i++) {
+                struct field *f = &pg->f[i];
+                if (f->kind != F_CHECK)
+                        continue;
+                if (f->ide >= 0) {
+                        any_ide = true;
+                        if (!f->on)
+                                continue;
+                        if (list[0])
+                                strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+                        strncat(list, ide_id_name((enum ide_id)f->ide), sizeof(list) - strlen(list) - 1);
+                } else if (f->key) {
+                        (void)answers_set(w->a, f->section, f->key, f->on ? "yes" : "no", err, sizeof(err));
                 }
         }
-        return r;
+        if (any_ide)
+                (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
 }
 
-/* Runs a page until the person leaves it. */
-static enum nav run_page(struct wiz *w, struct page *pg)
+/* Moves focus by dir (+1/-1) after checking the field being left. */
+static void move_focus(struct wiz *w, int dir)
 {
-        for (;;) {
-                struct newtExitStruct es;
-                newtComponent pressed = NULL;
+        struct page *pg = cur_page(w);
+        int n = (int)pg->n_f + _B_MAX, i = pg->focus;
 
-                newtFormRun(pg->form, &es);
-                if (es.reason == NEWT_EXIT_TIMER) {
-                        int cols, rows, r;
-                        if (w->o->sfd >= 0 && (r = on_signal(w)) >= 0)
-                                return (enum nav)r;
-                        if (tui_term_size(STDOUT_FILENO, &cols, &rows) == 0 &&
-                            (cols != pg->cols || rows != pg->rows))
-                                return NAV_REDRAW;
-                        continue;
-                }
-                if (es.reason == NEWT_EXIT_HOTKEY) {
-                        newtComponent cur = newtFormGetCurrent(pg->form);
-                        switch (es.u.key) {
-                        case 3:
-                                if (confirm_cancel())
-                                        return NAV_CANCEL;
-                                return NAV_REDRAW;
-                        case NEWT_KEY_TAB:
-                        case NEWT_KEY_DOWN:
-                                move_focus(w, pg, 1);
-                                continue;
-                        case NEWT_KEY_UNTAB:
-                        case NEWT_KEY_UP:
-                                move_focus(w, pg, -1);
-                                continue;
-                        case NEWT_KEY_ENTER:
-                                if (cur == pg->back || cur == pg->next || cur == pg->cancel) {
-                                        pressed = cur;
-                                } else if (field_of(pg, cur) && !field_of(pg, cur)->checkbox) {
-                                        move_focus(w, pg, 1);
-                                        continue;
-                                } else {
-                                        pressed = pg->next ? pg->next : pg->cancel;
-                                }
-                                break;
-                        default:
-                                continue;
-                        }
-                } else if (es.reason == NEWT_EXIT_COMPONENT) {
-                        pressed = es.u.co;
-                }
-                if (!pressed)
-                        continue;
-                if (pressed == pg->cancel) {
-                        if (!pg->next)
-                                return NAV_REFUSED;
-                        if (confirm_cancel())
-                                return NAV_CANCEL;
-                        return NAV_REDRAW;
-                }
-                if (pressed == pg->back)
-                        return NAV_BACK;    /* what was typed is kept, checked or not */
-                if (pressed == pg->next) {
-                        if (check_all(w, pg))
-                                return NAV_NEXT;
-                        continue;
-                }
-        }
+        if (!check_field(w, pg, focused_field(w)))
+                return;
+        do
+                i = (i + n + dir) % n;
+        while (!focusable(w, i));
+        set_focus(w, i);
 }
 
-/* ---- the pages ---------------------------------------------------------- */
+/* Shows page id. Going forward, keys typed ahead are dropped (a second
+ * Enter pressed by accident must not act on the next page); going back
+ * they are kept, so Esc Esc Enter is two pages back and then Enter. */
+static void enter_page(struct wiz *w, enum page_id id, bool forward)
+{
+        struct page *pg;
+
+        w->id = id;
+        pg = cur_page(w);
+        pg->scroll = 0;
+        set_error(pg, false, NULL, NULL);
+        set_focus(w, pg->n_f ? 0 : (int)pg->n_f + (has_next(w) ? B_NEXT : B_CANCEL));
+        if (forward)
+                flushinp();
+}
+
+/* ---- entry editing ------------------------------------------------------ */
+
+static bool utf8_mode(void)
+{
+        const struct tui_caps *c = tui_screen_caps();
+        return c && c->utf8;
+}
+
+static size_t prev_char(const char *s, size_t i)
+{
+        if (i == 0)
+                return 0;
+        i--;
+        while (i > 0 && utf8_mode() && ((unsigned char)s[i] & 0xc0) == 0x80)
+                i--;
+        return i;
+}
+
+static size_t next_char(const char *s, size_t i)
+{
+        size_t n = strlen(s);
+
+        if (i >= n)
+                return n;
+        i++;
+        while (i < n && utf8_mode() && ((unsigned char)s[i] & 0xc0) == 0x80)
+                i++;
+        return i;
+}
+
+static void entry_delete(struct field *f, size_t from, size_t to)
+{
+        size_t n = strlen(f->text);
+
+        if (to > n)
+                to = n;
+        if (from >= to)
+                return;
+        memmove(f->text + from, f->text + to, n - to + 1);
+        f->cur = from;
+}
+
+static void entry_insert(struct field *f, wint_t wc)
+{
+        char mb[MB_LEN_MAX];
+        mbstate_t st = { 0 };
+        size_t n, len;
+
+        if (wc < 0x20 || wc == 0x7f)
+                return;
+        if (utf8_mode()) {
+                n = wcrtomb(mb, (wchar_t)wc, &st);
+                if (n == (size_t)-1)
+                        return;
+        } else {
+                if (wc > 0xff)
+                        return;
+                mb[0] = (char)wc;
+                n = 1;
+        }
+        if (f->selected) {
+                f->text[0] = '\0';
+                f->cur = 0;
+                f->selected = false;
+        }
+        len = strlen(f->text);
+        if (len + n >= sizeof(f->text))
+                return;
+        memmove(f->text + f->cur + n, f->text + f->cur, len - f->cur + 1);
+        memcpy(f->text + f->cur, mb, n);
+        f->cur += n;
+}
+
+/* An editing key on an entry; false when it is not one. */
+static bool entry_key(struct field *f, int code, wint_t wc, bool is_key)
+{
+        bool sel = f->selected;
+
+        f->selected = false;
+        if (!is_key && wc >= 0x20 && wc != 0x7f) {
+                f->selected = sel;
+                entry_insert(f, wc);
+                return true;
+        }
+        switch (is_key ? code : (int)wc) {
+        case KEY_LEFT: f->cur = prev_char(f->text, f->cur); return true;
+        case KEY_RIGHT: f->cur = next_char(f->text, f->cur); return true;
+        case KEY_HOME: case 1 /* Ctrl-A */: f->cur = 0; return true;
+        case KEY_END: case 5 /* Ctrl-E */: f->cur = strlen(f->text); return true;
+        case KEY_BACKSPACE: case 127: case 8:
+                if (sel)
+                        entry_delete(f, 0, strlen(f->text));
+                else
+                        entry_delete(f, prev_char(f->text, f->cur), f->cur);
+                return true;
+        case KEY_DC: case 4 /* Ctrl-D */:
+                if (sel)
+                        entry_delete(f, 0, strlen(f->text));
+                else
+                        entry_delete(f, f->cur, next_char(f->text, f->cur));
+                return true;
+        case 21 /* Ctrl-U: clear the field */:
+                entry_delete(f, 0, strlen(f->text));
+                return true;
+        case 11 /* Ctrl-K: to the end */:
+                entry_delete(f, f->cur, strlen(f->text));
+                return true;
+        }
+        f->selected = sel;
+        return false;
+}
+
+/* ---- the text of the pages ---------------------------------------------- */
 
 static char *welcome_text(struct wiz *w)
 {
@@ -456,267 +539,613 @@ static char *welcome_text(struct wiz *w)
         return buf_steal(&b);
 }
 
-static void build_welcome(struct wiz *w, struct page *pg)
-{
-        _cleanup_free_ char *t = welcome_text(w);
+/* ---- layout ------------------------------------------------------------- */
 
-        page_begin(w, pg, P_WELCOME);
-        add_text(pg, 1, WIN_H - 8, t);
-        page_end(pg, "Next", !w->o->refused);
-}
-
-static void build_user(struct wiz *w, struct page *pg)
-{
-        page_begin(w, pg, P_USER);
-        add_text(pg, 1, 3,
-                 "The account people log in with over Remote Desktop and SSH. It gets sudo; "
-                 "its password is generated and shown once at the end.");
-        add_entry(w, pg, 5, "Username", "user", "username", 32);
-        add_entry(w, pg, 9, "Full name", "user", "full_name", 40);
-        page_end(pg, "Next", true);
-}
-
-static const char *const ide_lines[_IDE_MAX] = {
-        [IDE_VSCODE] = "Microsoft's editor, from Microsoft's apt repository",
-        [IDE_CURSOR] = "the AI-first editor built on VS Code",
-        [IDE_ANTIGRAVITY] = "Google's agent-first IDE",
-};
-static const char *const ide_titles[_IDE_MAX] = {
-        [IDE_VSCODE] = "Visual Studio Code",
-        [IDE_CURSOR] = "Cursor",
-        [IDE_ANTIGRAVITY] = "Google Antigravity",
+struct layout {
+        int x, y, w, h;                /* the window, border included */
+        int cx, cw;                    /* content column and width */
+        int top, rows;                 /* content rows */
+        int msg_y, btn_y;
 };
 
-static void build_ides(struct wiz *w, struct page *pg)
+static void layout(struct layout *l)
 {
-        page_begin(w, pg, P_IDES);
-        add_text(pg, 1, 2, "Which IDEs to install for the developer (Space ticks). Each costs download time "
-                           "and a few hundred MB of disk; none is fine too.");
-        for (int i = 0; i < _IDE_MAX; i++)
-                add_checkbox(pg, 4 + 3 * i, ide_titles[i], w->a->ide[i], ide_lines[i]);
-        page_end(pg, "Next", true);
+        l->w = COLS - 6 > WIN_MAX_W ? WIN_MAX_W : COLS - 6;
+        l->h = LINES - 3;
+        l->x = (COLS - l->w) / 2;
+        l->y = 1;
+        l->cx = l->x + 3;
+        l->cw = l->w - 6;
+        l->top = l->y + 1;
+        l->rows = l->h - 6;
+        l->msg_y = l->y + l->h - 5;
+        l->btn_y = l->y + l->h - 2;
 }
 
-static void build_ports(struct wiz *w, struct page *pg)
+static void push_row(struct row **v, size_t *n, enum row_kind kind, int field, int indent,
+                     enum review_style style, const char *text)
 {
-        page_begin(w, pg, P_PORTS);
-        add_text(pg, 1, 3, "The ports people connect on. The firewall (next page) opens exactly these. "
-                           "They must differ, and neither may be xrdp-sesman's own 3350.");
-        add_entry(w, pg, 5, "RDP port", "network", "rdp_port", 6);
-        add_entry(w, pg, 9, "SSH port", "network", "ssh_port", 6);
-        page_end(pg, "Next", true);
+        *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+        (*v)[(*n)++] = (struct row){ .kind = kind, .field = field, .indent = indent, .style = style,
+                                     .text = xstrdup(text ? text : "") };
 }
 
-static const struct {
-        const char *section, *key, *title;
-} option_keys[] = {
-        { "network", "firewall", "Firewall" },
-        { "security", "hardening", "SSH hardening" },
-        { "security", "fail2ban", "fail2ban" },
-        { "system", "upgrade", "Upgrade the system first" },
-        { "user", "copy_root_ssh_keys", "Root's SSH keys for the account" },
-};
-
-static void build_options(struct wiz *w, struct page *pg)
+static void push_text(struct row **v, size_t *n, int field, int indent, int width, int hang,
+                      enum review_style style, enum row_kind kind, const char *text)
 {
-        page_begin(w, pg, P_OPTIONS);
-        for (size_t i = 0; i < ELEMENTSOF(option_keys); i++) {
-                char v[16], help[WIN_W];
-                bool on = false;
-                get_answer(w, option_keys[i].section, option_keys[i].key, v, sizeof(v));
-                (void)parse_bool(v, &on);
-                snprintf(help, sizeof(help), "%s", key_summary(option_keys[i].section, option_keys[i].key));
-                if (strlen(help) > WIN_W - 10)
-                        help[WIN_W - 10] = '\0';
-                add_checkbox(pg, 1 + 2 * (int)i, option_keys[i].title, on, help);
+        _cleanup_strv_ char **lines = tui_wrap(text, width - indent, hang);
+
+        for (size_t i = 0; lines && lines[i]; i++)
+                push_row(v, n, kind, field, indent, style, lines[i]);
+}
+
+/* The page's content as rows for content width cw. */
+static struct row *page_rows(struct wiz *w, int cw, size_t *ret_n)
+{
+        struct page *pg = cur_page(w);
+        struct row *v = NULL;
+        size_t n = 0;
+
+        if (w->id == P_WELCOME) {
+                _cleanup_free_ char *t = welcome_text(w);
+                push_text(&v, &n, -1, 0, cw, 0, RS_NORMAL, R_TEXT, t);
+        } else if (w->id == P_REVIEW) {
+                struct review_line *lines = NULL;
+                size_t nl = review_build(w->a, w->o->facts, w->o->phases, w->o->n_phases, &lines);
+                for (size_t i = 0; i < nl; i++)
+                        push_text(&v, &n, -1, lines[i].indent, cw, lines[i].hang, lines[i].style, R_TEXT,
+                                  lines[i].text);
+                review_lines_free(lines, nl);
         }
-        page_end(pg, "Next", true);
-}
-
-static char *review_text(struct wiz *w)
-{
-        struct buf b;
-        char v[512], v2[512];
-
-        buf_init(&b, 64 * 1024);
-        get_answer(w, "user", "username", v, sizeof(v));
-        get_answer(w, "user", "full_name", v2, sizeof(v2));
-        (void)buf_printf(&b, "Account:  %s%s%s%s\n", v, v2[0] ? " (" : "", v2, v2[0] ? ")" : "");
-        get_answer(w, "ides", "install", v, sizeof(v));
-        (void)buf_printf(&b, "IDEs:     %s\n", v);
-        get_answer(w, "network", "rdp_port", v, sizeof(v));
-        get_answer(w, "network", "ssh_port", v2, sizeof(v2));
-        (void)buf_printf(&b, "Ports:    RDP %s, SSH %s\n", v, v2);
-        (void)buf_printf(&b, "Options: ");
-        for (size_t i = 0; i < ELEMENTSOF(option_keys); i++) {
-                get_answer(w, option_keys[i].section, option_keys[i].key, v, sizeof(v));
-                (void)buf_printf(&b, " %s: %s%s", option_keys[i].title, v,
-                                 i + 1 < ELEMENTSOF(option_keys) ? "," : "\n");
+        if (pg->intro) {
+                push_text(&v, &n, -1, 0, cw, 0, RS_NORMAL, R_TEXT, pg->intro);
+                push_row(&v, &n, R_TEXT, -1, 0, RS_NORMAL, "");
         }
-        (void)buf_printf(&b, "Phases that will run:\n");
-        for (size_t i = 0; i < w->o->n_phases; i++) {
-                const struct phase *p = w->o->phases[i];
-                if (p->enabled && !p->enabled(w->a))
-                        continue;
-                (void)buf_printf(&b, "  %-24s %s\n", p->title, p->summary ? p->summary : "");
+        for (size_t i = 0; i < pg->n_f; i++) {
+                struct field *f = &pg->f[i];
+                if (f->kind == F_ENTRY) {
+                        push_row(&v, &n, R_ENTRY, (int)i, 0, RS_NORMAL, f->label);
+                        if (f->help)
+                                push_text(&v, &n, (int)i, LABEL_W, cw, 0, RS_NORMAL, R_HELP, f->help);
+                } else {
+                        push_row(&v, &n, R_CHECK, (int)i, 0, RS_NORMAL, f->label);
+                        if (f->help)
+                                push_text(&v, &n, (int)i, 4, cw, 0, RS_NORMAL, R_HELP, f->help);
+                }
+                if (i + 1 < pg->n_f && (w->id != P_OPTIONS || cw >= 90))
+                        push_row(&v, &n, R_TEXT, -1, 0, RS_NORMAL, "");
         }
-        return buf_steal(&b);
+        *ret_n = n;
+        return v;
 }
 
-static void build_review(struct wiz *w, struct page *pg)
+static void free_rows(struct row *v, size_t n)
 {
-        _cleanup_free_ char *t = review_text(w);
-
-        page_begin(w, pg, P_REVIEW);
-        add_text(pg, 1, WIN_H - 8, t);
-        page_end(pg, "Start", true);
+        for (size_t i = 0; i < n; i++)
+                free(v[i].text);
+        free(v);
 }
 
-/* ---- the wizard --------------------------------------------------------- */
+/* ---- drawing ------------------------------------------------------------ */
 
-static void set_ides(struct wiz *w, struct page *pg)
+static void window_style(void)
 {
-        char list[128] = "";
-        char err[256];
-
-        for (int i = 0; i < _IDE_MAX; i++) {
-                if (newtCheckboxGetValue(pg->f[i].co) != '*')
-                        continue;
-                if (list[0])
-                        strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-                strncat(list, ide_id_name((enum ide_id)i), sizeof(list) - strlen(list) - 1);
-        }
-        (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
+        tui_style_set(TP_WINDOW, A_NORMAL);
 }
 
-static void set_options(struct wiz *w, struct page *pg)
+/* The entry at (y, x), w columns; returns the cursor's column. */
+static int draw_entry(struct field *f, bool focused, int y, int x, int w)
 {
-        char err[256];
+        int cursor_x;
 
-        for (size_t i = 0; i < ELEMENTSOF(option_keys); i++)
-                (void)answers_set(w->a, option_keys[i].section, option_keys[i].key,
-                                  newtCheckboxGetValue(pg->f[i].co) == '*' ? "yes" : "no", err,
-                                  sizeof(err));
-}
-
-/* Too small to draw a page: say so and wait for a resize (or Ctrl-C). */
-static enum nav wait_for_size(struct wiz *w)
-{
+        if (w > f->width)
+                w = f->width;
+        /* keep the cursor inside: scroll the text sideways */
+        if (f->cur < f->hscroll)
+                f->hscroll = f->cur;
         for (;;) {
-                int cols = 0, rows = 0;
-                char msg[160];
-                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-                                       { .fd = w->o->sfd, .events = POLLIN } };
+                _cleanup_free_ char *part = xstrndup(f->text + f->hscroll, f->cur - f->hscroll);
+                if (tui_text_width(part) < w || f->hscroll >= f->cur)
+                        break;
+                f->hscroll = next_char(f->text, f->hscroll);
+        }
+        tui_style_on(TP_ENTRY, A_UNDERLINE);
+        move(y, x);
+        for (int i = 0; i < w; i++)
+                addch('_');
+        tui_style_off(TP_ENTRY, A_UNDERLINE);
+        if (focused && f->selected)
+                tui_style_on(TP_SELECTED, A_REVERSE);
+        else
+                tui_style_on(TP_ENTRY, A_UNDERLINE);
+        tui_put(y, x, w, f->text + f->hscroll);
+        if (focused && f->selected)
+                tui_style_off(TP_SELECTED, A_REVERSE);
+        else
+                tui_style_off(TP_ENTRY, A_UNDERLINE);
+        {
+                _cleanup_free_ char *part = xstrndup(f->text + f->hscroll, f->cur - f->hscroll);
+                cursor_x = x + tui_text_width(part);
+        }
+        window_style();
+        return cursor_x;
+}
 
-                newtResizeScreen(0);
-                if (tui_term_size(STDOUT_FILENO, &cols, &rows) < 0 ||
-                    (cols >= TUI_MIN_COLS && rows >= TUI_MIN_ROWS))
-                        return NAV_REDRAW;
-                newtCls();
-                snprintf(msg, sizeof(msg), "Terminal %dx%d: too small, needs %dx%d. Enlarge it (Ctrl-C leaves).",
-                         cols, rows, TUI_MIN_COLS, TUI_MIN_ROWS);
-                newtDrawRootText(0, 0, msg);
-                newtRefresh();
-                if (poll(p, w->o->sfd >= 0 ? 2 : 1, 250) < 0)
-                        continue;
-                if (p[0].revents & POLLIN) {
-                        unsigned char k = 0;
-                        if (read(STDIN_FILENO, &k, 1) == 1 && k == 3)
-                                return NAV_CANCEL;
-                }
-                if (p[0].revents & (POLLHUP | POLLERR))
-                        return NAV_HANGUP;
-                if (w->o->sfd >= 0 && (p[1].revents & POLLIN)) {
-                        int r = on_signal(w);
-                        if (r == NAV_CANCEL || r == NAV_HANGUP)
-                                return (enum nav)r;
-                }
+static void draw_button(int y, int x, const char *text, bool focused)
+{
+        char b[32];
+
+        snprintf(b, sizeof(b), "< %s >", text);
+        if (focused)
+                tui_style_on(TP_FOCUS, A_REVERSE);
+        tui_put(y, x, (int)strlen(b), b);
+        if (focused)
+                tui_style_off(TP_FOCUS, A_REVERSE);
+}
+
+static void draw_footer(struct wiz *w, bool scrollable)
+{
+        struct page *pg = cur_page(w);
+        bool entries = false, checks = false;
+        char t[256];
+        size_t n = 0;
+
+        for (size_t i = 0; i < pg->n_f; i++) {
+                if (pg->f[i].kind == F_ENTRY)
+                        entries = true;
+                else
+                        checks = true;
+        }
+        t[0] = '\0';
+#define ADD(s) (n += (size_t)snprintf(t + n, sizeof(t) - n, "%s%s", n ? "  " : " ", (s)))
+        ADD("Tab: move");
+        ADD(w->id == P_REVIEW ? "Enter: start" : "Enter: next");
+        if (entries)
+                ADD("Ctrl-U: clear");
+        if (checks)
+                ADD("Space: tick");
+        if (scrollable)
+                ADD("PgUp/PgDn: scroll");
+        ADD(has_back(w) ? "Esc: back" : "Esc: leave");
+        ADD("Ctrl-C: cancel");
+#undef ADD
+        tui_style_set(TP_WINDOW, A_REVERSE);
+        tui_fill(LINES - 1, 0, COLS);
+        tui_put(LINES - 1, 0, COLS, t);
+}
+
+static void draw_dialog(struct wiz *w)
+{
+        static const char *const text = "Leave the setup? Nothing has been changed on this server.";
+        int bw = 40 + 4, bh = 7;
+        int x = (COLS - bw) / 2, y = (LINES - bh) / 2;
+        _cleanup_strv_ char **lines = tui_wrap(text, bw - 4, 0);
+
+        window_style();
+        tui_box(y, x, bh, bw);
+        tui_style_on(TP_WTITLE, A_BOLD);
+        tui_put(y, x + (bw - 8) / 2, 8, " Cancel ");
+        tui_style_off(TP_WTITLE, A_BOLD);
+        for (size_t i = 0; lines && lines[i] && i < 2; i++)
+                tui_put(y + 1 + (int)i + 1, x + 2, bw - 4, lines[i]);
+        draw_button(y + bh - 2, x + 4, "Yes, leave", w->dialog_sel == 0);
+        draw_button(y + bh - 2, x + bw - 19, "No, go back", w->dialog_sel == 1);
+}
+
+static void draw_too_small(void)
+{
+        char msg[160];
+
+        tui_style_set(TP_DIM, A_NORMAL);
+        erase();
+        snprintf(msg, sizeof(msg), "Terminal %dx%d: too small, needs %dx%d. Enlarge it (Ctrl-C leaves).",
+                 COLS, LINES, TUI_MIN_COLS, TUI_MIN_ROWS);
+        {
+                _cleanup_strv_ char **v = tui_wrap(msg, COLS > 2 ? COLS - 1 : 1, 0);
+                for (size_t i = 0; v && v[i] && (int)i < LINES; i++)
+                        tui_put((int)i, 0, COLS, v[i]);
         }
 }
 
-/* S-Lang's key reader retries a hung-up terminal for ever (read() gives 0)
- * and never returns to the form loop, so the signalfd cannot be looked at.
- * Before the engine starts nothing has been changed, so a hang-up during
- * the wizard simply ends the program. */
-static void on_hangup(int sig)
+/* Which n content rows show in a window of `rows`: pg->scroll (clamped)
+ * is the first; an indicator row is taken at the top when there is more
+ * above and at the bottom when there is more below; the focused field's
+ * rows [ff, fl] (ff < 0: none) are kept in view, its first row first. */
+static void scroll_window(struct page *pg, int n, int rows, int ff, int fl, int *ret_avail, bool *ret_above,
+                          bool *ret_below)
 {
-        (void)sig;
-        _exit(EXIT_INTERRUPTED);
+        int avail = rows;
+        bool above = false, below = false;
+
+        if (n <= rows) {
+                pg->scroll = 0;
+        } else {
+                for (int round = 0; round < 3; round++) {
+                        above = pg->scroll > 0;
+                        below = pg->scroll + rows - (above ? 1 : 0) < n;
+                        avail = rows - (above ? 1 : 0) - (below ? 1 : 0);
+                        if (ff >= 0) {
+                                if (fl >= pg->scroll + avail)
+                                        pg->scroll = fl - avail + 1;
+                                if (ff < pg->scroll)
+                                        pg->scroll = ff;
+                        }
+                        if (pg->scroll > n - (rows - 1))
+                                pg->scroll = n - (rows - 1);
+                        if (pg->scroll < 0)
+                                pg->scroll = 0;
+                }
+                above = pg->scroll > 0;
+                below = pg->scroll + rows - (above ? 1 : 0) < n;
+                avail = rows - (above ? 1 : 0) - (below ? 1 : 0);
+        }
+        *ret_avail = avail;
+        *ret_above = above;
+        *ret_below = below;
+}
+
+static void draw(struct wiz *w)
+{
+        struct page *pg = cur_page(w);
+        struct layout l;
+        struct row *rows;
+        size_t n_rows;
+        int focus_first = -1, focus_last = -1, cursor_y = -1, cursor_x = -1;
+        int avail, first, shown;
+        bool more_above, more_below;
+        char t[160];
+
+        w->dirty = false;
+        if (COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS) {
+                draw_too_small();
+                curs_set(0);
+                refresh();
+                return;
+        }
+        layout(&l);
+        tui_style_set(TP_ROOT, A_NORMAL);
+        erase();
+        snprintf(t, sizeof(t), " vps-provision %s setup  -  step %d of %d: %s", VPSP_VERSION, (int)w->id + 1,
+                 (int)_P_MAX, page_titles[w->id]);
+        tui_style_on(TP_ROOT, A_BOLD);
+        tui_put(0, 0, COLS, t);
+        tui_style_off(TP_ROOT, A_BOLD);
+
+        window_style();
+        tui_box(l.y, l.x, l.h, l.w);
+        snprintf(t, sizeof(t), " %s ", page_titles[w->id]);
+        tui_style_on(TP_WTITLE, A_BOLD);
+        tui_put(l.y, l.x + (l.w - tui_text_width(t)) / 2, l.w - 2, t);
+        tui_style_off(TP_WTITLE, A_BOLD);
+
+        /* the content, scrolled so that the focused field shows */
+        rows = page_rows(w, l.cw - 1, &n_rows);
+        for (size_t i = 0; i < n_rows; i++) {
+                if (rows[i].field >= 0 && rows[i].field == pg->focus) {
+                        if (focus_first < 0)
+                                focus_first = (int)i;
+                        focus_last = (int)i;
+                }
+        }
+        if (pg->n_f == 0)
+                l.rows += 2;   /* a page of text has no message line: its room goes to the text */
+        scroll_window(pg, (int)n_rows, l.rows, focus_first, focus_last, &avail, &more_above, &more_below);
+        first = pg->scroll;
+        shown = 0;
+        for (int i = first; i < (int)n_rows && shown < avail; i++, shown++) {
+                struct row *r = &rows[i];
+                int y = l.top + (more_above ? 1 : 0) + shown;
+                if (r->kind == R_ENTRY) {
+                        struct field *f = &pg->f[r->field];
+                        char lab[64];
+                        snprintf(lab, sizeof(lab), "%s:", r->text);
+                        tui_put(y, l.cx, LABEL_W, lab);
+                        int cx = draw_entry(f, r->field == pg->focus, y, l.cx + LABEL_W, l.cw - LABEL_W - 1);
+                        if (r->field == pg->focus) {
+                                cursor_y = y;
+                                cursor_x = cx;
+                        }
+                } else if (r->kind == R_CHECK) {
+                        struct field *f = &pg->f[r->field];
+                        bool foc = r->field == pg->focus;
+                        tui_put(y, l.cx, 3, f->on ? "[*]" : "[ ]");
+                        if (foc) {
+                                tui_style_on(TP_FOCUS, A_REVERSE);
+                                cursor_y = y;
+                                cursor_x = l.cx + 1;
+                        }
+                        tui_put(y, l.cx + 4, l.cw - 5, r->text);
+                        if (foc)
+                                tui_style_off(TP_FOCUS, A_REVERSE);
+                } else {
+                        enum tui_pair pair = r->style == RS_WARN ? TP_ERROR
+                                             : r->style == RS_NOTE ? TP_WARN
+                                                                   : TP_WINDOW;
+                        attr_t mono = r->style == RS_WARN ? A_BOLD : r->style == RS_HEAD ? A_BOLD : A_NORMAL;
+                        if (r->style == RS_HEAD)
+                                pair = TP_WTITLE;
+                        tui_style_on(pair, mono);
+                        tui_put(y, l.cx + r->indent, l.cw - 1 - r->indent, r->text);
+                        tui_style_off(pair, mono);
+                }
+        }
+        /* where the list goes on: arrows and a count, never silently cut */
+        tui_style_on(TP_WARN, A_BOLD);
+        if (more_above)
+                tui_putf(l.top, l.cx, l.cw, "%s %d more line%s above (PgUp)", tui_glyph_up(), first,
+                         first == 1 ? "" : "s");
+        if (more_below) {
+                int below = (int)n_rows - first - avail;
+                tui_putf(l.top + l.rows - 1, l.cx, l.cw, "%s %d more line%s below (PgDn)", tui_glyph_down(),
+                         below, below == 1 ? "" : "s");
+        }
+        tui_style_off(TP_WARN, A_BOLD);
+        free_rows(rows, n_rows);
+
+        /* the message line(s) */
+        if (pg->err[0]) {
+                _cleanup_strv_ char **v = tui_wrap(pg->err, l.cw, 2);
+                tui_style_on(pg->err_warning ? TP_WARN : TP_ERROR, A_BOLD);
+                for (size_t i = 0; v && v[i] && i < 2; i++)
+                        tui_put(l.msg_y + (int)i, l.cx, l.cw, v[i]);
+                tui_style_off(pg->err_warning ? TP_WARN : TP_ERROR, A_BOLD);
+        }
+
+        /* the buttons: Back left, Next centred, Cancel right */
+        {
+                int nf = (int)pg->n_f;
+                if (has_back(w))
+                        draw_button(l.btn_y, l.x + 3, "Back", pg->focus == nf + B_BACK);
+                if (has_next(w)) {
+                        const char *nt = w->id == P_REVIEW ? "Start" : "Next";
+                        draw_button(l.btn_y, l.x + (l.w - (int)strlen(nt) - 4) / 2, nt, pg->focus == nf + B_NEXT);
+                }
+                draw_button(l.btn_y, l.x + l.w - 3 - (has_next(w) ? 10 : 8), has_next(w) ? "Cancel" : "Exit",
+                            pg->focus == nf + B_CANCEL);
+                if (pg->focus >= nf) {
+                        cursor_y = l.btn_y;
+                        cursor_x = l.x + 3;
+                }
+        }
+        draw_footer(w, (int)n_rows > l.rows);
+        if (w->dialog)
+                draw_dialog(w);
+        if (!w->dialog && cursor_y >= 0) {
+                struct field *f = focused_field(w);
+                curs_set(f && f->kind == F_ENTRY ? 1 : 0);
+                move(cursor_y, cursor_x);
+        } else {
+                curs_set(0);
+        }
+        refresh();
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+/* Whether an entry follows field i on the page. */
+static bool entry_after(struct page *pg, int i)
+{
+        for (size_t k = (size_t)i + 1; k < pg->n_f; k++)
+                if (pg->f[k].kind == F_ENTRY)
+                        return true;
+        return false;
+}
+
+/* Goes forward: from an entry to the next entry; from the page's last
+ * entry, a check box or Next to the next page, once every field checks. */
+static enum nav forward(struct wiz *w, bool from_field)
+{
+        struct page *pg = cur_page(w);
+        struct field *f = focused_field(w);
+
+        if (from_field && f && f->kind == F_ENTRY && entry_after(pg, pg->focus)) {
+                move_focus(w, 1);
+                return NAV_NONE;
+        }
+        if (!has_next(w))
+                return NAV_NONE;
+        if (!check_all(w))
+                return NAV_NONE;
+        return NAV_NEXT;
+}
+
+static enum nav press(struct wiz *w, enum button b)
+{
+        switch (b) {
+        case B_NEXT: return forward(w, false);
+        case B_BACK: return NAV_BACK;    /* what was typed is kept, checked or not */
+        case B_CANCEL:
+                if (!has_next(w))
+                        return NAV_REFUSED;
+                w->dialog = true;
+                w->dialog_sel = 0;
+                return NAV_NONE;
+        default: return NAV_NONE;
+        }
+}
+
+static enum nav dialog_key(struct wiz *w, int k)
+{
+        switch (k) {
+        case 'y': case 'Y':
+                return NAV_CANCEL;
+        case 'n': case 'N': case 27:
+                w->dialog = false;
+                return NAV_NONE;
+        case KEY_LEFT: case KEY_RIGHT: case '\t': case KEY_BTAB:
+                w->dialog_sel ^= 1;
+                return NAV_NONE;
+        case '\r': case '\n': case KEY_ENTER: case ' ':
+                if (w->dialog_sel == 0)
+                        return NAV_CANCEL;
+                w->dialog = false;
+                return NAV_NONE;
+        }
+        return NAV_NONE;
+}
+
+static enum nav on_key(struct wiz *w, int code, wint_t wc, bool is_key)
+{
+        struct page *pg = cur_page(w);
+        struct field *f = focused_field(w);
+        int k = is_key ? code : (int)wc;
+        int nf = (int)pg->n_f;
+
+        w->dirty = true;
+        if (is_key && code == KEY_RESIZE) {
+                tui_screen_resize();
+                return NAV_NONE;
+        }
+        if (k == 12 /* Ctrl-L */) {
+                clearok(curscr, TRUE);
+                return NAV_NONE;
+        }
+        if (w->dialog)
+                return dialog_key(w, k);
+        if (k == 3) {
+                w->dialog = true;
+                w->dialog_sel = 0;
+                return NAV_NONE;
+        }
+        if (COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS)
+                return NAV_NONE;
+        if (k == 27) {
+                if (has_back(w))
+                        return NAV_BACK;
+                w->dialog = true;
+                w->dialog_sel = 0;
+                return NAV_NONE;
+        }
+        if (f && f->kind == F_ENTRY && entry_key(f, code, wc, is_key))
+                return NAV_NONE;
+        switch (k) {
+        case '\t': case KEY_DOWN:
+                if (!f && nf == 0 && k == KEY_DOWN) {
+                        pg->scroll++;
+                        return NAV_NONE;
+                }
+                move_focus(w, 1);
+                return NAV_NONE;
+        case KEY_BTAB: case KEY_UP:
+                if (!f && nf == 0 && k == KEY_UP) {
+                        pg->scroll = pg->scroll > 0 ? pg->scroll - 1 : 0;
+                        return NAV_NONE;
+                }
+                move_focus(w, -1);
+                return NAV_NONE;
+        case KEY_NPAGE:
+                pg->scroll += LINES / 2;
+                return NAV_NONE;
+        case KEY_PPAGE:
+                pg->scroll = pg->scroll > LINES / 2 ? pg->scroll - LINES / 2 : 0;
+                return NAV_NONE;
+        case KEY_LEFT: case KEY_RIGHT:
+                if (!f) {
+                        /* between the buttons */
+                        int i = pg->focus;
+                        do
+                                i = nf + ((i - nf) + (k == KEY_RIGHT ? 1 : _B_MAX - 1)) % _B_MAX;
+                        while (!focusable(w, i));
+                        set_focus(w, i);
+                }
+                return NAV_NONE;
+        case ' ':
+                if (f && f->kind == F_CHECK) {
+                        f->on = !f->on;
+                        return NAV_NONE;
+                }
+                if (!f)
+                        return press(w, (enum button)(pg->focus - nf));
+                return NAV_NONE;
+        case '\r': case '\n': case KEY_ENTER:
+                if (!f)
+                        return press(w, (enum button)(pg->focus - nf));
+                if (f->kind == F_ENTRY && !check_field(w, pg, f))
+                        return NAV_NONE;
+                return forward(w, true);
+        }
+        return NAV_NONE;
+}
+
+/* Reads the signalfd: a navigation, or NAV_NONE to go on. */
+static enum nav on_signal(struct wiz *w)
+{
+        struct signalfd_siginfo si;
+        enum nav r = NAV_NONE;
+
+        while (read(w->o->sfd, &si, sizeof(si)) == sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGWINCH:
+                        tui_screen_resize();
+                        w->dirty = true;
+                        break;
+                case SIGINT:
+                        if (!w->dialog) {
+                                w->dialog = true;
+                                w->dialog_sel = 0;
+                        }
+                        w->dirty = true;
+                        break;
+                case SIGHUP:
+                        r = NAV_HANGUP;
+                        break;
+                default:
+                        if (r != NAV_HANGUP)
+                                r = NAV_CANCEL;
+                        break;
+                }
+        }
+        return r;
 }
 
 enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard_opts *o)
 {
-        struct sigaction sa = { .sa_handler = on_hangup }, old_sa;
-        sigset_t hup;
         struct wiz *w = xcalloc(1, sizeof(*w));
         enum tui_wizard_result result = TUI_WIZARD_CANCEL;
-        enum page_id id = P_WELCOME;
         struct answers saved = *a;
         bool done = false;
 
         w->a = a;
         w->o = o;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGHUP, &sa, &old_sa);
-        sigemptyset(&hup);
-        sigaddset(&hup, SIGHUP);
-        pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
-        if (!o->caps->color)
-                setenv("NEWT_MONO", "1", 1);
-        newtInit();
-        tui_term_set_active(true);
-        newtSetColor(NEWT_COLORSET_CUSTOM(1), o->caps->color ? "red" : "black",
-                     o->caps->color ? "lightgray" : "lightgray");
-        newtPushHelpLine("");
+        build_pages(w);
+        enter_page(w, P_WELCOME, true);
+        tui_screen_resize();
+        w->dirty = true;
 
         while (!done) {
-                struct page pg;
-                enum nav nav;
-                int cols = 0, rows = 0;
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+                                       { .fd = o->sfd, .events = POLLIN } };
+                enum nav nav = NAV_NONE;
+                wint_t wc;
+                int r;
 
-                if (tui_term_size(STDOUT_FILENO, &cols, &rows) == 0 &&
-                    (cols < TUI_MIN_COLS || rows < TUI_MIN_ROWS)) {
-                        nav = wait_for_size(w);
-                        if (nav == NAV_REDRAW)
-                                continue;
-                        result = nav == NAV_HANGUP ? TUI_WIZARD_HANGUP : TUI_WIZARD_CANCEL;
-                        break;
-                }
-                switch (id) {
-                case P_WELCOME: build_welcome(w, &pg); break;
-                case P_USER: build_user(w, &pg); break;
-                case P_IDES: build_ides(w, &pg); break;
-                case P_PORTS: build_ports(w, &pg); break;
-                case P_OPTIONS: build_options(w, &pg); break;
-                default: build_review(w, &pg); break;
-                }
-                nav = run_page(w, &pg);
-                /* what was typed or ticked survives Back, a redraw and a resize */
-                for (size_t i = 0; i < pg.n_f; i++)
-                        if (!pg.f[i].checkbox)
-                                strscpy(pg.f[i].draft, DRAFT_MAX, newtEntryGetValue(pg.f[i].co));
-                if (nav == NAV_NEXT || nav == NAV_BACK || nav == NAV_REDRAW) {
-                        if (id == P_IDES)
-                                set_ides(w, &pg);
-                        else if (id == P_OPTIONS)
-                                set_options(w, &pg);
-                }
-                page_close(&pg);
+                if (w->dirty)
+                        draw(w);
+                if (poll(p, o->sfd >= 0 ? 2 : 1, -1) < 0)
+                        continue;
+                if (o->sfd >= 0 && (p[1].revents & POLLIN))
+                        nav = on_signal(w);
+                if (nav == NAV_NONE && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
+                        nav = NAV_HANGUP;
+                while (nav == NAV_NONE && (r = get_wch(&wc)) != ERR)
+                        nav = on_key(w, r == KEY_CODE_YES ? (int)wc : 0, wc, r == KEY_CODE_YES);
                 switch (nav) {
+                case NAV_NONE:
+                        break;
                 case NAV_NEXT:
-                        if (id == P_REVIEW) {
+                        store_checks(w);
+                        if (w->id == P_REVIEW) {
                                 result = TUI_WIZARD_START;
                                 done = true;
                         } else {
-                                id++;
+                                enter_page(w, w->id + 1, true);
                         }
+                        w->dirty = true;
                         break;
                 case NAV_BACK:
-                        if (id > P_WELCOME)
-                                id--;
-                        break;
-                case NAV_REDRAW:
-                        newtResizeScreen(0);
+                        store_checks(w);
+                        enter_page(w, w->id - 1, false);
+                        w->dirty = true;
                         break;
                 case NAV_REFUSED:
                         result = TUI_WIZARD_REFUSED;
@@ -732,15 +1161,10 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
                         break;
                 }
         }
-        newtPopHelpLine();
-        newtCls();
-        newtRefresh();
-        newtFinished();
-        tui_term_set_active(false);
-        pthread_sigmask(SIG_BLOCK, &hup, NULL);
-        sigaction(SIGHUP, &old_sa, NULL);
+        curs_set(0);
         if (result != TUI_WIZARD_START)
                 *a = saved;
+        free_pages(w);
         wipe(w, sizeof(*w));
         free(w);
         return result;

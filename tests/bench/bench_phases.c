@@ -36,6 +36,14 @@ void testphases_preflight(struct preflight_env *env)
                 env->dpkg_dir = d;
 }
 
+/* The wizard's facts come from this machine as they are. */
+void testphases_facts(const char **ret_proc, const char **ret_passwd);
+void testphases_facts(const char **ret_proc, const char **ret_passwd)
+{
+        (void)ret_proc;
+        (void)ret_passwd;
+}
+
 static int result_path(struct phase_ctx *c, char *buf, size_t size)
 {
         const char *dir = getenv("VPSP_TEST_SCRATCH");

@@ -8,9 +8,13 @@
  *   VPSP_TEST_STEP_MS     pause between progress steps (default 120)
  *   VPSP_TEST_FAIL_TIMES  how many times "fake-fail" fails before it
  *                         succeeds (default 0; a retry runs it again)
+ *   VPSP_TEST_FAIL_STEPS  steps (log lines) of "fake-fail" before it fails (4)
  *   VPSP_TEST_FLOOD       extra output lines "fake-files" logs at once
  *   VPSP_TEST_DPKG_DIR    preflight's dpkg directory (so that an apt run
  *                         elsewhere on the test machine cannot refuse the run)
+ *   VPSP_TEST_PROC        a /proc for the wizard's listening ports (net/tcp,
+ *                         PID/fd links, PID/comm)
+ *   VPSP_TEST_PASSWD      a passwd file for the review's "account exists"
  *
  * Every change goes through ops.h, so it is journaled with its undo and a
  * rollback really removes the files again. */
@@ -35,6 +39,19 @@ void testphases_preflight(struct preflight_env *env)
 
         if (d && d[0] == '/')
                 env->dpkg_dir = d;
+}
+
+/* The review's facts from a fake /proc (listening sockets and their
+ * processes) and a fake passwd file, when the tests name them. */
+void testphases_facts(const char **ret_proc, const char **ret_passwd);
+void testphases_facts(const char **ret_proc, const char **ret_passwd)
+{
+        const char *p = getenv("VPSP_TEST_PROC"), *w = getenv("VPSP_TEST_PASSWD");
+
+        if (p && p[0] == '/')
+                *ret_proc = p;
+        if (w && w[0] == '/')
+                *ret_passwd = w;
 }
 
 static long env_long(const char *name, long def)
@@ -158,7 +175,10 @@ static int run_user(struct phase_ctx *c)
         int r;
 
         phase_action_begin(c, "COMMAND", "steps", "Creating the test account");
-        r = secret_generate_password(phase_answers(c)->password_length, &pw);
+        if (phase_answers(c)->layout_safe_password)
+                r = secret_generate_layout_safe(secret_layout_safe_length(phase_answers(c)->password_length), &pw);
+        else
+                r = secret_generate_password(phase_answers(c)->password_length, &pw);
         if (r < 0)
                 return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
         phase_set_credentials(c, phase_answers(c)->username, pw);
@@ -178,7 +198,7 @@ static int run_fail(struct phase_ctx *c)
         if (r < 0)
                 return r;
         phase_action_begin(c, "COMMAND", "steps", "Running the step that may fail");
-        r = steps(c, "checking", 4);
+        r = steps(c, "checking", (int)env_long("VPSP_TEST_FAIL_STEPS", 4));
         if (r == 0 && fail_count < env_long("VPSP_TEST_FAIL_TIMES", 0)) {
                 /* a command's output: what the failure dialog shows as the tail */
                 const char *const argv[] = { "/bin/echo", "output of a command just before the failure", NULL };
@@ -200,7 +220,7 @@ static const struct phase fake_prep = {
 };
 static const struct phase fake_files = {
         .id = "fake-files", .title = "Test files", .summary = "writes a file into the scratch directory",
-        .weight = 30, .plan = plan_marker, .verify = verify_marker, .run = run_files,
+        .weight = 30, .download_mb = 120, .plan = plan_marker, .verify = verify_marker, .run = run_files,
 };
 static const struct phase fake_user = {
         .id = "fake-user", .title = "Test account", .summary = "hands over a generated password",

@@ -44,7 +44,9 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_string_equal(a->full_name, b->full_name);
         assert_string_equal(a->password_hash, b->password_hash);
         assert_int_equal(a->password_length, b->password_length);
+        assert_int_equal(a->layout_safe_password, b->layout_safe_password);
         assert_int_equal(a->copy_root_ssh_keys, b->copy_root_ssh_keys);
+        assert_int_equal(a->sudo_password, b->sudo_password);
         for (int i = 0; i < _IDE_MAX; i++)
                 assert_int_equal(a->ide[i], b->ide[i]);
         assert_string_equal(a->ide_catalog, b->ide_catalog);
@@ -75,7 +77,9 @@ static void non_defaults(struct answers *a)
                 { "user", "full_name", "Ada Lovelace" },
                 { "user", "password_hash", "$6$saltsalt$0123456789abcdefghijklmnop" },
                 { "user", "password_length", "33" },
+                { "user", "layout_safe_password", "yes" },
                 { "user", "copy_root_ssh_keys", "no" },
+                { "user", "sudo_password", "yes" },
                 { "ides", "install", "antigravity" },
                 { "ides", "catalog", "/srv/catalog.json" },
                 { "network", "rdp_port", "13389" },
@@ -110,6 +114,8 @@ static void defaults(void **state)
         assert_string_equal(a.password_hash, "");
         assert_int_equal(a.password_length, 20);
         assert_true(a.copy_root_ssh_keys);
+        assert_false(a.layout_safe_password);
+        assert_false(a.sudo_password);   /* sudo without a password, as before */
         assert_true(a.ide[IDE_VSCODE] && a.ide[IDE_CURSOR]);
         assert_false(a.ide[IDE_ANTIGRAVITY]);   /* no pinned key fingerprint yet */
         assert_string_equal(a.ide_catalog, "");
@@ -193,6 +199,10 @@ static void set_get_round_trip(void **state)
                 { "user", "copy_root_ssh_keys", "YES", "yes" },
                 { "user", "copy_root_ssh_keys", "off", "no" },
                 { "user", "copy_root_ssh_keys", "true", "yes" },
+                { "user", "layout_safe_password", "yes", "yes" },
+                { "user", "layout_safe_password", "no", "no" },
+                { "user", "sudo_password", "on", "yes" },
+                { "user", "sudo_password", "no", "no" },
                 { "ides", "install", "cursor, vscode", "vscode, cursor" },
                 { "ides", "install", "antigravity,cursor", "cursor, antigravity" },
                 { "ides", "install", "VSCode", "vscode" },
@@ -271,8 +281,8 @@ static void set_errors(void **state)
         assert_contains(err, "unknown section [usr]; did you mean [user]?");
         assert_int_equal(answers_set(&a, "user", "usrname", "x", err, sizeof(err)), -ENOENT);
         assert_contains(err, "did you mean \"username\"?");
-        assert_contains(err, "username, full_name, password_hash, password_length and "
-                             "copy_root_ssh_keys");
+        assert_contains(err, "username, full_name, password_hash, password_length, "
+                             "layout_safe_password, copy_root_ssh_keys and sudo_password");
         assert_int_equal(answers_set(&a, "user", "ssh_port", "22", err, sizeof(err)), -ENOENT);
         assert_contains(err, "\"ssh_port\" belongs in [network], not [user]");
         assert_int_equal(answers_set(&a, "user", "username", "Root", err, sizeof(err)), -EINVAL);

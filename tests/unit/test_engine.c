@@ -11,6 +11,7 @@
  * state directory of the engine that runs them, never from a global. */
 #include "testlib.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -532,6 +533,73 @@ static void interactive_rollback(void **state)
         etest_opts_release(&o);
 }
 
+/* --rollback undoes the newest run with changes and says how many earlier
+ * runs still have some; --rollback --all undoes every one after one
+ * question that lists them. */
+static void rollback_newest_then_all(void **state)
+{
+        const struct etest_scratch *h = *state;
+        struct engine_opts o, rb;
+        struct etest_run r;
+        const struct event *pr, *end;
+        char *alpha_file = test_path(h->files, "alpha.txt"), *beta_file = test_path(h->files, "beta.txt");
+        size_t prefixed = 0;
+
+        etest_opts(&o, h->root, MODE_PROVISION, table, ELEMENTSOF(table));
+        run_engine(h, &o, RESPOND_NONE, &r);            /* run 1: alpha.txt, beta.txt */
+        assert_int_equal(r.code, EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(unlink(alpha_file), 0);
+        run_engine(h, &o, RESPOND_NONE, &r);            /* run 2: alpha.txt again */
+        assert_int_equal(r.code, EXIT_OK);
+        etest_run_release(&r);
+
+        etest_opts(&rb, h->root, MODE_ROLLBACK, table, ELEMENTSOF(table));
+        rb.interactive = true;
+        run_engine(h, &rb, RESPOND_ROLLBACK, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        pr = etest_find(&r, EV_PROMPT, 0);
+        assert_non_null(pr);
+        assert_non_null(strstr(pr->prompt.message, "1 change of the newest run will be undone"));
+        assert_non_null(strstr(pr->prompt.message, "1 earlier run with changes stays as it is"));
+        assert_non_null(strstr(pr->prompt.message, "--rollback --all"));
+        assert_int_equal(strv_length(pr->prompt.undo), 1);
+        end = etest_find(&r, EV_SESSION_END, 0);
+        assert_non_null(strstr(end->session_end.message, "1 earlier run still has 2 changes"));
+        assert_false(path_exists(alpha_file));               /* run 2's change is undone */
+        assert_true(path_exists(beta_file));                 /* run 1's are not */
+        etest_run_release(&r);
+
+        run_engine(h, &o, RESPOND_NONE, &r);            /* run 3: alpha.txt again */
+        assert_int_equal(r.code, EXIT_OK);
+        etest_run_release(&r);
+        rb.rollback_all = true;
+        run_engine(h, &rb, RESPOND_ROLLBACK, &r);
+        assert_int_equal(r.code, EXIT_OK);
+        pr = etest_find(&r, EV_PROMPT, 0);
+        assert_non_null(pr);
+        assert_string_equal(pr->prompt.title, "Roll back all 2 runs?");
+        assert_non_null(strstr(pr->prompt.message, "2 runs still have changes, 3 in all"));
+        assert_int_equal(strv_length(pr->prompt.undo), 3);
+        for (size_t i = 0; pr->prompt.undo[i]; i++)
+                if (strchr(pr->prompt.undo[i], ':') && isdigit((unsigned char)pr->prompt.undo[i][0]))
+                        prefixed++;
+        assert_int_equal(prefixed, 3);                  /* each names its run */
+        end = etest_find(&r, EV_SESSION_END, 0);
+        assert_non_null(strstr(end->session_end.message, "all 2 runs were rolled back (3 changes)"));
+        assert_false(path_exists(alpha_file));
+        assert_false(path_exists(beta_file));
+        etest_run_release(&r);
+
+        run_rollback(h, &r);
+        assert_non_null(strstr(etest_find(&r, EV_SESSION_END, 0)->session_end.message, "nothing to roll back"));
+        etest_run_release(&r);
+        etest_opts_release(&rb);
+        etest_opts_release(&o);
+        free(alpha_file);
+        free(beta_file);
+}
+
 /* Keep from the failure dialog: exit 4, changes stay until --rollback. */
 static void interactive_keep_then_rollback(void **state)
 {
@@ -674,6 +742,7 @@ int main(void)
                 ENGINE_TEST(interactive_retry_then_rollback),
                 ENGINE_TEST(interactive_rollback),
                 ENGINE_TEST(interactive_keep_then_rollback),
+                ENGINE_TEST(rollback_newest_then_all),
                 ENGINE_TEST(cancel_stops_at_safe_point),
                 ENGINE_TEST(lock_held_gives_6),
                 ENGINE_TEST(preflight_refusal_writes_nothing),

@@ -33,13 +33,21 @@ static void sudoers_text_passes_visudo(void **state)
         (void)state;
         char *dir = test_tmpdir();
         char *path = test_path(dir, "dropin");
-        char *text = user_sudoers_text("devuser");
+        char *text = user_sudoers_text("devuser", true);
+        char *asks = user_sudoers_text("devuser", false);
         char *bad = test_path(dir, "bad");
 
         assert_non_null(strstr(text, "\ndevuser ALL=(ALL:ALL) NOPASSWD: ALL\n"));
         test_write(path, text);
         assert_int_equal(chmod(path, 0440), 0);
         assert_int_equal(visudo_check(path), 0);
+        /* [user] sudo_password = yes: the same rights, with the password */
+        assert_non_null(strstr(asks, "\ndevuser ALL=(ALL:ALL) ALL\n"));
+        assert_null(strstr(asks, "NOPASSWD"));
+        test_write(path, asks);
+        assert_int_equal(chmod(path, 0440), 0);
+        assert_int_equal(visudo_check(path), 0);
+        free(asks);
         /* the check is real: a broken line is refused */
         test_write(bad, "devuser ALL=(ALL:ALL NOPASSWD ALL\n");
         assert_int_equal(chmod(bad, 0440), 0);

@@ -198,6 +198,60 @@ static void test_uniformity(void **state)
                 assert_true(count[(unsigned char)alphabet[i]] > 0);
 }
 
+/* Layout-safe passwords: letters on the same key in QWERTY, QWERTZ and
+ * AZERTY only, both cases, uniform, and long enough to be as strong. */
+static void test_layout_safe(void **state)
+{
+        static const char moved[] = "aAmMqQwWyYzZ";   /* other keys in QWERTZ or AZERTY */
+        unsigned draws = test_under_valgrind() ? 1000 : 10000;
+        uint64_t count[256] = { 0 };
+        size_t total = 0, n;
+        char alphabet[64];
+        double expected, chi2 = 0;
+        struct secret *s = (struct secret *)0x1;
+        (void)state;
+
+        assert_int_equal(strlen(SECRET_SAFE_UPPER), 18);
+        assert_int_equal(strlen(SECRET_SAFE_LOWER), 18);
+        assert_true(snprintf(alphabet, sizeof(alphabet), "%s%s", SECRET_SAFE_UPPER, SECRET_SAFE_LOWER) > 0);
+        n = strlen(alphabet);
+        for (const char *p = alphabet; *p; p++) {
+                assert_true((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'));
+                assert_null(strchr(moved, *p));
+                assert_null(strchr(FORBIDDEN, *p));
+                assert_null(strchr(p + 1, *p));
+        }
+        /* as many bits as the full alphabet: 20 -> 24 (20 * log2 66 / log2 36 = 23.4) */
+        assert_int_equal(secret_layout_safe_length(20), 24);
+        assert_int_equal(secret_layout_safe_length(16), 19);
+        assert_int_equal(secret_layout_safe_length(64), 75);
+        assert_int_equal(secret_layout_safe_length(128), 128);   /* capped */
+        assert_int_equal(secret_generate_layout_safe(15, &s), -EINVAL);
+        assert_ptr_equal(s, (struct secret *)0x1);
+        for (unsigned i = 0; i < draws; i++) {
+                bool upper = false, lower = false;
+                assert_int_equal(secret_generate_layout_safe(24, &s), 0);
+                assert_int_equal(secret_len(s), 24);
+                for (const char *p = secret_str(s); *p; p++) {
+                        assert_non_null(strchr(alphabet, *p));
+                        upper = upper || in_class(*p, SECRET_SAFE_UPPER);
+                        lower = lower || in_class(*p, SECRET_SAFE_LOWER);
+                        count[(unsigned char)*p]++;
+                        total++;
+                }
+                assert_true(upper && lower);
+                secret_free(s);
+        }
+        /* 35 degrees of freedom: mean 35, deviation about 8.4 */
+        expected = (double)total / (double)n;
+        for (size_t i = 0; i < n; i++) {
+                double d = (double)count[(unsigned char)alphabet[i]] - expected;
+                chi2 += d * d / expected;
+        }
+        print_message("layout-safe chi-square %.1f over %zu characters\n", chi2, total);
+        assert_true(chi2 < 110.0);
+}
+
 static void test_passwords_differ(void **state)
 {
         struct secret *a = NULL, *b = NULL;
@@ -371,6 +425,7 @@ int main(void)
                 cmocka_unit_test(test_alphabets),
                 cmocka_unit_test(test_every_class_no_forbidden),
                 cmocka_unit_test(test_uniformity),
+                cmocka_unit_test(test_layout_safe),
                 cmocka_unit_test(test_passwords_differ),
                 cmocka_unit_test(test_from),
                 cmocka_unit_test(test_locked_not_dumpable),

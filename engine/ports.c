@@ -1,0 +1,176 @@
+/* ports.c — listening TCP sockets and their processes (see ports.h). */
+#include "ports.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **inodes, size_t *n)
+{
+        const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+
+        while (l && *++l) {
+                unsigned lport = 0, state = 0;
+                unsigned long long inode = 0;
+                char local[64];
+
+                /* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode":
+                 * "0: 00000000:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4242" */
+                if (sscanf(l, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %llu",
+                           local, &lport, &state, &inode) == 4 &&
+                    state == 0x0A && lport > 0 && lport <= 65535) {
+                        *ports = xrealloc(*ports, (*n + 1) * sizeof(**ports));
+                        *inodes = xrealloc(*inodes, (*n + 1) * sizeof(**inodes));
+                        (*ports)[*n] = (uint16_t)lport;
+                        (*inodes)[*n] = inode;
+                        (*n)++;
+                }
+                l = strchr(l, '\n');
+        }
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+/* The name of process pid ("" when it cannot be read), printable. */
+static void read_comm(const char *proc, long pid, char *comm, size_t commlen)
+{
+        _cleanup_free_ char *text = NULL;
+        char path[512];
+
+        comm[0] = '\0';
+        snprintf(path, sizeof(path), "%s/%ld/comm", proc, pid);
+        if (read_file(path, 4096, &text, NULL) < 0)
+                return;
+        text[strcspn(text, "\n")] = '\0';
+        for (char *c = text; *c; c++)
+                if (!isprint((unsigned char)*c))
+                        *c = '?';
+        strscpy(comm, commlen, text);
+}
+
+/* One pass over every process's descriptors: the owner of each socket
+ * inode in l (pid and name filled where found). */
+static void find_owners(const char *proc, const uint64_t *inodes, struct port_listener *l, size_t n)
+{
+        _cleanup_(closedirp) DIR *d = opendir(proc);
+        struct dirent *de;
+        size_t found = 0;
+
+        while (d && found < n && (de = readdir(d))) {
+                _cleanup_(closedirp) DIR *fds = NULL;
+                struct dirent *fe;
+                char path[512];
+                long pid;
+
+                if (parse_long(de->d_name, 1, 1L << 30, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%ld/fd", proc, pid);
+                if (!(fds = opendir(path)))
+                        continue;
+                while ((fe = readdir(fds))) {
+                        char link[1024], target[64];
+                        unsigned long long inode;
+                        ssize_t k;
+
+                        if (fe->d_name[0] == '.')
+                                continue;
+                        snprintf(link, sizeof(link), "%s/%s", path, fe->d_name);
+                        k = readlink(link, target, sizeof(target) - 1);
+                        if (k <= 0)
+                                continue;
+                        target[k] = '\0';
+                        if (sscanf(target, "socket:[%llu]", &inode) != 1)
+                                continue;
+                        for (size_t i = 0; i < n; i++) {
+                                if (inodes[i] != inode || l[i].pid)
+                                        continue;
+                                l[i].pid = (pid_t)pid;
+                                read_comm(proc, pid, l[i].comm, sizeof(l[i].comm));
+                                found++;
+                        }
+                }
+        }
+}
+
+static int cmp_listener(const void *a, const void *b)
+{
+        const struct port_listener *x = a, *y = b;
+
+        if (x->port != y->port)
+                return x->port < y->port ? -1 : 1;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+int ports_listeners(const char *proc, struct port_listeners *ret)
+{
+        static const char *const names[] = { "net/tcp", "net/tcp6" };
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        _cleanup_free_ struct port_listener *all = NULL;
+        struct port_listeners l = { 0 };
+        size_t n = 0;
+        int read_ok = 0, last = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *text = NULL;
+                char path[512];
+                int r;
+
+                if (snprintf(path, sizeof(path), "%s/%s", proc, names[i]) >= (int)sizeof(path))
+                        return -ENAMETOOLONG;
+                r = read_file(path, 64u << 20, &text, NULL);
+                if (r < 0) {
+                        last = r;   /* no IPv6 in this kernel: tcp6 is missing */
+                        continue;
+                }
+                read_ok++;
+                ports_parse_proc_net_tcp(text, &ports, &inodes, &n);
+        }
+        if (!read_ok)
+                return last;
+        all = xcalloc(n + 1, sizeof(*all));
+        for (size_t i = 0; i < n; i++)
+                all[i].port = ports[i];
+        find_owners(proc, inodes, all, n);
+        for (size_t i = 0; i < n; i++) {
+                bool dup = false;
+
+                for (size_t k = 0; k < l.n && !dup; k++)
+                        dup = l.v[k].port == all[i].port && l.v[k].pid == all[i].pid;
+                if (dup)
+                        continue;   /* the same program on IPv4 and IPv6 */
+                l.v = xrealloc(l.v, (l.n + 1) * sizeof(*l.v));
+                l.v[l.n++] = all[i];
+        }
+        if (l.n)
+                qsort(l.v, l.n, sizeof(*l.v), cmp_listener);
+        *ret = l;
+        return 0;
+}
+
+void port_listeners_release(struct port_listeners *l)
+{
+        if (!l)
+                return;
+        free(l->v);
+        l->v = NULL;
+        l->n = 0;
+}
+
+const struct port_listener *ports_find(const struct port_listeners *l, uint16_t port)
+{
+        for (size_t i = 0; l && i < l->n; i++)
+                if (l->v[i].port == port)
+                        return &l->v[i];
+        return NULL;
+}
