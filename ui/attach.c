@@ -50,7 +50,7 @@ int attach_follow_lines(const struct attach_peer *peer, bool json, bool verbose,
         struct render_plain *r = json ? NULL : render_plain_new(stdout, verbose);
         char err[512];
         int code = EXIT_OK;
-        bool left = false;
+        bool left = false, ended = false;
 
         if (attach_client_open(peer->path, false, &c, err, sizeof(err)) < 0) {
                 fprintf(stderr, "vps-provision: %s\n", err);
@@ -64,7 +64,7 @@ int attach_follow_lines(const struct attach_peer *peer, bool json, bool verbose,
                          (int)peer->hello.pid);
                 render_plain_note(r, note);
         }
-        while (!left && !attach_client_closed(c)) {
+        while (!left && !ended && !attach_client_closed(c)) {
                 struct pollfd p[2] = { { .fd = attach_client_fd(c), .events = POLLIN },
                                        { .fd = sfd, .events = POLLIN } };
                 struct event *ev;
@@ -82,8 +82,12 @@ int attach_follow_lines(const struct attach_peer *peer, bool json, bool verbose,
                                 render_json_event(stdout, ev);
                         else
                                 render_plain_event(r, ev);
-                        if (ev->type == EV_SESSION_END)
+                        if (ev->type == EV_SESSION_END) {
+                                /* the end: what the run's process still
+                                 * waits for is not a watcher's */
                                 code = ev->session_end.exit_code;
+                                ended = true;
+                        }
                         event_free(ev);
                 }
         }

@@ -725,7 +725,7 @@ static void draw_failure(struct dash *d)
                         attroff(A_REVERSE);
                 y++;
         }
-        run_footer(d, "R B K or Up/Down+Enter: choose   PgUp/PgDn: scroll output   L: full log");
+        run_footer(d, "R B K or Up/Down+Enter: choose  PgUp/PgDn: its output  L: full log");
 }
 
 /* Before a rollback: what it will do (the prompt's message: how many
@@ -1083,6 +1083,8 @@ static void on_key(struct dash *d, int k)
                         d->creds_confirm = true;
                 } else if (d->creds_confirm && (k == 'y' || k == 'Y')) {
                         wipe_creds(d);
+                        /* the run's process may forget it too */
+                        d->src->send(d->src->data, event_new(EV_CREDENTIALS_SAVED));
                         d->creds_confirm = false;
                         d->state = ST_END;
                 } else if (d->creds_confirm && (k == 'n' || k == 'N' || k == 27)) {
