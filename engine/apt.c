@@ -4,8 +4,10 @@
  * run in ops.c with the argv built by apt_argv(). */
 #include "apt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,8 @@ static bool parse_percent(const char *s, size_t n, double *ret)
         tmp[n] = '\0';
         errno = 0;
         *ret = strtod(tmp, &end);
-        return errno == 0 && end == tmp + n;
+        /* strtod() also reads "nan" and "inf", which no percent is */
+        return errno == 0 && end == tmp + n && isfinite(*ret);
 }
 
 int apt_status_parse(const char *line, size_t len, struct apt_status *ret)
@@ -109,42 +112,172 @@ char **apt_argv(int status_fd, const char *const *words)
         return v;
 }
 
-int apt_installed(char ***ret)
+enum apt_pkg_state apt_pkg_state_parse(const char *abbrev, size_t len)
 {
-        const char *const argv[] = {
-                "dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Architecture}\n",
-                NULL,
-        };
-        const char *const arch_argv[] = { "dpkg", "--print-architecture", NULL };
+        if (!abbrev || len < 2)
+                return APT_PKG_ABSENT;
+        /* the error flag, when there is one, spoils any state */
+        if (len >= 3 && abbrev[2] != ' ' && abbrev[2] != '\0' && abbrev[1] != 'n')
+                return APT_PKG_HALF;
+        switch (abbrev[1]) {
+        case 'i':
+                return APT_PKG_INSTALLED;
+        case 'c':
+                return APT_PKG_CONFIG_FILES;
+        case 'H': case 'U': case 'F': case 'W': case 't':
+                return APT_PKG_HALF;
+        default:
+                return APT_PKG_ABSENT;   /* n, or a letter dpkg does not print */
+        }
+}
+
+void apt_pkg_list_release(struct apt_pkg_list *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i].name);
+        free(l->v);
+        l->v = NULL;
+        l->n = 0;
+}
+
+void apt_pkg_list_parse(const char *out, const char *native, struct apt_pkg_list *ret)
+{
+        struct apt_pkg_list l = { 0 };
+        size_t cap = 0;
+
+        (void)strscpy(l.native, sizeof(l.native), native ? native : "");
+        for (const char *line = out; line && *line;) {
+                const char *end = strchr(line, '\n');
+                size_t len = end ? (size_t)(end - line) : strlen(line);
+                const char *f[4] = { line }, *stop = line + len;
+                size_t fl[4] = { 0 }, nf = 1;
+
+                /* tab-separated: status, package, architecture and the
+                 * guard (which may be empty, or missing altogether) */
+                for (const char *p = line; p < stop && nf < 4; p++)
+                        if (*p == '\t') {
+                                fl[nf - 1] = (size_t)(p - f[nf - 1]);
+                                f[nf++] = p + 1;
+                        }
+                fl[nf - 1] = (size_t)(stop - f[nf - 1]);
+                line = end ? end + 1 : stop;
+                if (nf < 3 || fl[1] == 0)
+                        continue;
+                if (nf == 3)
+                        f[3] = "";
+                if (l.n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        l.v = xrealloc(l.v, cap * sizeof(*l.v));
+                }
+                l.v[l.n].state = apt_pkg_state_parse(f[0], fl[0]);
+                l.v[l.n].guarded = memmem(f[3], fl[3], "yes", 3) != NULL;
+                if (fl[2] == 0 || (fl[2] == 3 && memcmp(f[2], "all", 3) == 0) ||
+                    (native && strlen(native) == fl[2] && memcmp(f[2], native, fl[2]) == 0))
+                        l.v[l.n].name = xstrndup(f[1], fl[1]);
+                else
+                        l.v[l.n].name = xasprintf("%.*s:%.*s", (int)fl[1], f[1], (int)fl[2], f[2]);
+                l.n++;
+        }
+        *ret = l;
+}
+
+/* dpkg's architecture ("amd64"), asked once per call of a reader. */
+static int native_arch(char **ret)
+{
+        const char *const argv[] = { "dpkg", "--print-architecture", NULL };
+        char *out = NULL;
+        int r = run_capture(argv, 256, &out);
+
+        if (r != 0) {
+                free(out);
+                return r < 0 ? r : -EIO;
+        }
+        strstrip(out);
+        *ret = out;
+        return 0;
+}
+
+int apt_pkg_list_query(const char *const *names, struct apt_pkg_list *ret)
+{
+        _cleanup_strv_ char **argv = NULL;
         _cleanup_free_ char *out = NULL, *native = NULL;
-        char **list = NULL, *save = NULL;
         int r;
 
-        r = run_capture(arch_argv, 256, &native);
-        if (r != 0)
-                return r < 0 ? r : -EIO;
-        strstrip(native);
-        r = run_capture(argv, QUERY_MAX, &out);
-        if (r != 0)
-                return r < 0 ? r : -EIO;
+        r = native_arch(&native);
+        if (r < 0)
+                return r;
+        strv_push(&argv, "dpkg-query");
+        strv_push(&argv, "-W");
+        strv_push(&argv, "-f=" APT_DPKG_FORMAT);
+        if (names) {
+                size_t n = 0;
 
-        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *name, *arch, *tab;
-
-                /* "ii " = wanted install, installed, no error flag */
-                if (strncmp(line, "ii ", 3) != 0 || !(tab = strchr(line, '\t')))
-                        continue;
-                name = tab + 1;
-                tab = strchr(name, '\t');
-                if (!tab)
-                        continue;
-                *tab = '\0';
-                arch = tab + 1;
-                if (strcmp(arch, native) == 0 || strcmp(arch, "all") == 0 || !arch[0])
-                        strv_push(&list, name);
-                else
-                        strv_pushf(&list, "%s:%s", name, arch);
+                strv_push(&argv, "--");
+                for (size_t i = 0; names[i]; i++, n++)
+                        strv_push(&argv, names[i]);
+                if (n == 0) {
+                        *ret = (struct apt_pkg_list){ 0 };
+                        return 0;
+                }
         }
+        r = run_capture((const char *const *)argv, QUERY_MAX, &out);
+        /* 1: some names are unknown to dpkg; the known ones are printed */
+        if (r < 0)
+                return r;
+        if (r != 0 && !(r == 1 && names))
+                return -EIO;
+        apt_pkg_list_parse(out, native, ret);
+        return 0;
+}
+
+enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *pkg)
+{
+        const char *colon = strchr(pkg, ':');
+        size_t n = strlen(pkg);
+
+        /* "name:amd64" on amd64, and "name:all", are listed as "name" */
+        if (colon && (strcmp(colon + 1, "all") == 0 || (l->native[0] && strcmp(colon + 1, l->native) == 0)))
+                n = (size_t)(colon - pkg);
+        for (size_t i = 0; i < l->n; i++)
+                if (strlen(l->v[i].name) == n && memcmp(l->v[i].name, pkg, n) == 0)
+                        return l->v[i].state;
+        return APT_PKG_ABSENT;
+}
+
+/* Whether an install word names a package (see apt_word_names()). */
+static bool word_is_package(const char *word)
+{
+        size_t n = strlen(word);
+
+        if (n == 0 || word[0] == '-' || word[n - 1] == '-' || word[0] == '.' || word[0] == '/')
+                return false;
+        /* a path: "dir/x.deb" (a "name/release" has no ".deb" at its end) */
+        return !(n > 4 && strcmp(word + n - 4, ".deb") == 0 && strchr(word, '/'));
+}
+
+char **apt_word_names(const char *const *words)
+{
+        char **names = NULL;
+
+        for (size_t i = 0; words && words[i]; i++)
+                if (word_is_package(words[i]))
+                        strv_push_take(&names, xstrndup(words[i], strcspn(words[i], "=/")));
+        return names;
+}
+
+int apt_installed(char ***ret)
+{
+        struct apt_pkg_list l;
+        char **list = NULL;
+        int r;
+
+        r = apt_pkg_list_query(NULL, &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l.n; i++)
+                if (l.v[i].state == APT_PKG_INSTALLED)
+                        strv_push(&list, l.v[i].name);
+        apt_pkg_list_release(&l);
         if (!list)
                 list = xcalloc(1, sizeof(char *));
         strv_sort(list);
@@ -155,6 +288,22 @@ int apt_installed(char ***ret)
 bool apt_is_installed(char *const *installed, const char *pkg)
 {
         return strv_contains(installed, pkg);
+}
+
+int apt_dpkg_pending(const char *dpkg_dir)
+{
+        _cleanup_free_ char *path = xasprintf("%s/updates", dpkg_dir ? dpkg_dir : APT_DPKG_DIR);
+        DIR *d = opendir(path);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                if (de->d_name[0] && strspn(de->d_name, "0123456789") == strlen(de->d_name))
+                        n++;
+        closedir(d);
+        return n;
 }
 
 /* "Inst NAME [OLD] (NEW REPO [ARCH])": NAME, and whether [OLD] is there. */
@@ -413,9 +562,11 @@ int apt_missing_recommends(char *const *pkgs, char *const *installed, char *cons
                 return -EIO;
         for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *rec = strchr(line, '\t'), *csave = NULL;
+                enum apt_pkg_state st = rec ? apt_pkg_state_parse(line, (size_t)(rec - line))
+                                            : APT_PKG_ABSENT;
 
-                /* second letter n / c: not installed, or only its conffiles */
-                if (!rec || rec - line < 2 || line[1] == 'n' || line[1] == 'c')
+                /* unpacked at least: not absent, not only its conffiles */
+                if (st != APT_PKG_HALF && st != APT_PKG_INSTALLED)
                         continue;
                 rec = strchr(rec + 1, '\t');
                 if (!rec)

@@ -41,10 +41,92 @@ int apt_status_parse(const char *line, size_t len, struct apt_status *ret);
  * by the caller's words. The result is a strv the caller frees. */
 char **apt_argv(int status_fd, const char *const *words);
 
-/* Installed packages ("ii" in dpkg's database) as sorted strv of
- * "name" or "name:arch" for foreign architectures. */
+/* ---- dpkg's database: one reader, one rule for "installed" --------------
+ *
+ * Every question "is this package installed?" in the program is answered
+ * here (the phases ask through ops.h: ops_pkg_installed(),
+ * ops_pkgs_missing(), ops_pkgs_installed()).
+ *
+ * dpkg-query's ${db:Status-Abbrev} is three letters: the selection (what
+ * was asked for: u unknown, i install, h hold, r remove, p purge), the
+ * current state (n not-installed, c config-files, H half-installed,
+ * U unpacked, F half-configured, W triggers-awaited, t triggers-pending,
+ * i installed) and an error flag (space, or R reinst-required).
+ *
+ * The rule: a package is INSTALLED when its current state is i and it has
+ * no error flag, whatever its selection. "ii", "hi" (held), "ri" and "pi"
+ * (selected for removal, but still there until apt acts) are all installed,
+ * as apt sees them too. A package dpkg began and did not finish (H, U, F,
+ * W, t, or the R flag with any state) is HALF: its files may be on disk, so
+ * a rollback purges it, but it is not installed, so verify() says so and
+ * ops_apt_install() finishes it (dpkg --configure -a) before it installs.
+ * CONFIG_FILES (c) has only configuration files left (a rollback purges
+ * those too). ABSENT is n, and any name dpkg has no record of. */
+enum apt_pkg_state {
+        APT_PKG_ABSENT,
+        APT_PKG_CONFIG_FILES,
+        APT_PKG_HALF,
+        APT_PKG_INSTALLED,
+};
+
+/* The state of one ${db:Status-Abbrev} (its first len bytes, at least the
+ * selection and state letters). Anything unreadable is ABSENT. */
+enum apt_pkg_state apt_pkg_state_parse(const char *abbrev, size_t len);
+
+/* The one format every dpkg-query -W of this program prints with, and
+ * apt_pkg_list_parse() reads: status, package, architecture, and whether
+ * apt guards the package from removal (Essential, Protected, or apt's own
+ * Important: e2fsprogs in Debian 13). */
+#define APT_DPKG_FORMAT \
+        "${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Essential}${Protected}${Important}\n"
+
+struct apt_pkg {
+        char *name;                /* "name", or "name:arch" for a foreign architecture */
+        enum apt_pkg_state state;
+        bool guarded;              /* Essential, Protected or Important: yes */
+};
+
+struct apt_pkg_list {
+        struct apt_pkg *v;
+        size_t n;
+        char native[32];           /* dpkg's architecture, as given to the parser */
+};
+
+/* Reads APT_DPKG_FORMAT lines (other lines are skipped). native is dpkg's
+ * own architecture ("amd64"): packages of it and of "all" are named
+ * without a qualifier. ret is replaced (release it before reuse). */
+void apt_pkg_list_parse(const char *out, const char *native, struct apt_pkg_list *ret);
+/* Asks dpkg-query about names (NULL: every package dpkg has a record of).
+ * A name dpkg never heard of simply has no entry. 0, or -errno (-EIO when
+ * dpkg-query fails otherwise than "some names unknown"); ret is written
+ * only on success. */
+int apt_pkg_list_query(const char *const *names, struct apt_pkg_list *ret);
+void apt_pkg_list_release(struct apt_pkg_list *l);
+/* The state of pkg in l: "name" (or "name:NATIVE", "name:all") is the
+ * package of dpkg's architecture or of "all", "name:arch" that of a foreign
+ * arch. ABSENT when l has no such entry. */
+enum apt_pkg_state apt_pkg_list_state(const struct apt_pkg_list *l, const char *pkg);
+
+/* The package names among apt-get install words, in order: options
+ * ("-…"), apt's "keep this out" ("name-") and files ("./x.deb",
+ * "/tmp/x.deb") left out, a version ("name=1.0") or release
+ * ("name/trixie") suffix cut off. A strv, NULL when there are none. */
+char **apt_word_names(const char *const *words);
+
+/* Every installed package (the rule above), as a sorted strv of "name" or
+ * "name:arch" for foreign architectures. */
 int apt_installed(char ***ret);
 bool apt_is_installed(char *const *installed, const char *pkg);
+
+/* dpkg's own sign that it was interrupted, counted as apt counts it: the
+ * files named by digits only in DPKG_DIR/updates (dpkg's journal of
+ * status changes not yet folded into DPKG_DIR/status; its tmp.i is not
+ * one). apt refuses to work while there is any ("dpkg was interrupted,
+ * you must manually run 'dpkg --configure -a'"). Returns how many (0 when
+ * none, or when the directory cannot be read). dpkg_dir NULL: the
+ * system's, /var/lib/dpkg. */
+#define APT_DPKG_DIR "/var/lib/dpkg"
+int apt_dpkg_pending(const char *dpkg_dir);
 
 /* Runs "apt-get -s install WORDS" (no changes, no lock needed; words are
  * what follows "install": options and package names) and returns the

@@ -98,7 +98,7 @@ static bool get_field(struct json_object *o, const char *key, char *buf, size_t 
 }
 
 /* Parses a checkpoint file's text. */
-static int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret)
+int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret)
 {
         struct checkpoint c = { 0 };
         struct json_object *o;

@@ -24,6 +24,9 @@ struct checkpoint {
 int checkpoint_write(const char *dir, const struct checkpoint *c);
 /* -ENOENT when absent, -EBADMSG when unreadable/invalid. */
 int checkpoint_read(const char *dir, const char *phase, struct checkpoint *ret);
+/* The same from a file's text (len bytes), without the check that the
+ * phase matches the file's name. */
+int checkpoint_parse(const char *text, size_t len, struct checkpoint *ret);
 /* 0 or -ENOENT; other -errno on failure. */
 int checkpoint_remove(const char *dir, const char *phase);
 /* Removes every checkpoint written by session_id; returns how many. */

@@ -47,9 +47,8 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
-#include <curl/curl.h>
-
 #include "engine_int.h"
+#include "fetch.h"
 #include "log.h"
 
 #define PROGRESS_INTERVAL_MS 200
@@ -397,7 +396,7 @@ void engine_detach_ui(struct engine *e)
 
 void engine_global_init(void)
 {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        (void)fetch_global_init();
 }
 
 const char *exit_code_meaning(int code)

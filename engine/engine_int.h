@@ -126,6 +126,9 @@ bool ctx_action_auto_begin(struct phase_ctx *c, const char *type, const char *ta
 /* Cancel fd for long child runs that may be interrupted safely (downloads);
  * -1 when there is none. */
 int ctx_cancel_fd(struct phase_ctx *c);
+/* dpkg's database directory (the engine's preflight dpkg_dir: /var/lib/dpkg,
+ * or a test's fake one); NULL means the system's. */
+const char *ctx_dpkg_dir(struct phase_ctx *c);
 
 /* ---- phase_ctx.c: for the step loop ------------------------------------- */
 

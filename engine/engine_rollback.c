@@ -122,24 +122,47 @@ struct pending_run {
 
 /* Every run with changes left to undo, newest first. An unfinished run
  * with nothing left to undo (it failed before its first change) is closed
- * on the way: rolling it back is only closing it, so a new run may start. */
-static size_t pending_runs(struct engine *e, struct pending_run **ret)
+ * on the way: rolling it back is only closing it, so a new run may start.
+ * Returns the number of runs, or -errno with why in err when a run's
+ * records cannot be read: that run may have changes to undo, so saying
+ * "nothing to roll back" would be a lie, and going on to an older run
+ * would undo out of order. */
+static int pending_runs(struct engine *e, struct pending_run **ret, char *err, size_t errlen)
 {
         char **ids = session_list(e->o.paths.sessions_dir);
         struct pending_run *v = NULL;
         size_t n = 0;
+        int r = 0;
 
         for (size_t k = 0; ids && ids[k]; k++) {
                 struct session s;
                 struct journal *j = NULL;
                 const struct journal_entry **list = NULL;
-                char path[PATH_MAX], err[512];
+                char path[PATH_MAX];
                 size_t pending;
 
                 session_path(e->o.paths.sessions_dir, ids[k], path, sizeof(path));
-                if (session_load(path, &s) < 0)
+                r = session_load(path, &s);
+                if (r == -ENOENT) {
+                        r = 0;
                         continue;
-                if (s.journal_path && journal_open(s.journal_path, &j, err, sizeof(err)) == 0) {
+                }
+                if (r < 0) {
+                        snprintf(err, errlen,
+                                 "cannot read the session file %s: %s; nothing was undone "
+                                 "(move it aside if that run changed nothing, then run again)",
+                                 path, r == -EBADMSG ? "it is damaged" : strerror(-r));
+                        break;
+                }
+                if (s.journal_path) {
+                        char jerr[512] = "";
+
+                        r = journal_open(s.journal_path, &j, jerr, sizeof(jerr));
+                        if (r < 0) {
+                                snprintf(err, errlen, "%s; nothing was undone", jerr);
+                                session_release(&s);
+                                break;
+                        }
                         pending = journal_pending(j, s.session_id, &list);
                         free(list);
                         journal_free(j);
@@ -158,8 +181,12 @@ static size_t pending_runs(struct engine *e, struct pending_run **ret)
                 session_release(&s);
         }
         strv_free(ids);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
         *ret = v;
-        return n;
+        return (int)n;
 }
 
 /* The undos of session id in j, newest first, each after prefix. */
@@ -236,13 +263,21 @@ static int rollback_earlier(struct engine *e, const struct pending_run *runs, si
 int engine_rollback_mode(struct engine *e)
 {
         struct pending_run *runs = NULL;
-        size_t n_runs = pending_runs(e, &runs), total = 0, done = 0;
-        bool all = e->o.rollback_all && n_runs > 1;
+        char err[1024] = "";
+        int n_found = pending_runs(e, &runs, err, sizeof(err));
+        size_t n_runs, total = 0, done = 0;
+        bool all;
         struct journal *j = NULL;
         const char *failed_id = NULL;
-        char err[512] = "";
         int failures;
 
+        if (n_found < 0) {
+                engine_emit_session_start(e);
+                engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED, "%s", err);
+                return EXIT_ROLLBACK_FAILED;
+        }
+        n_runs = (size_t)n_found;
+        all = e->o.rollback_all && n_runs > 1;
         for (size_t k = 0; k < n_runs; k++)
                 total += runs[k].n;
         if (n_runs > 0 && session_load(runs[0].path, &e->session) == 0) {

@@ -1,7 +1,7 @@
 /* events.c — see events.h.
  *
- * event_to_json() writes {"event":"phase_start","time":"…Z","seq":N, …}
- * with the type's fields in snake_case after those three. NULL strings
+ * event_to_json() writes {"v":1,"event":"phase_start","time":"…Z","seq":N, …}
+ * with the type's fields in snake_case after those four. NULL strings
  * become JSON null; bytes that are not well-formed UTF-8 become U+FFFD, so
  * the output is always valid JSON whatever a child printed.
  *
@@ -328,6 +328,7 @@ struct json_object *event_to_json(const struct event *ev)
                 return NULL;
         o = json_object_new_object();
         iso8601_ms(ev->time_ms, ts);
+        add_int(o, "v", EVENT_FORMAT_VERSION);
         add_str(o, "event", event_type_name(ev->type));
         add_str(o, "time", ts);
         add(o, "seq", json_object_new_uint64(ev->seq));

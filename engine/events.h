@@ -203,9 +203,14 @@ const char *session_mode_name(enum session_mode m);     /* "provision", "dry-run
 extern const char *const session_status_names[_SESSION_STATUS_MAX];
 extern const char *const session_mode_names[_SESSION_MODE_MAX];
 
+/* The version of the --json event format, the "v" of every event. It changes
+ * only when a documented field changes meaning or goes away (adding an event
+ * type or a field does not change it); docs/json-events.md is the contract. */
+#define EVENT_FORMAT_VERSION 1
+
 /* One JSON object for the --json renderer:
- * {"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7, …the
- * type's fields in snake_case}. NULL strings are null; strings that are not
+ * {"v":1,"event":"phase_start","time":"2026-11-22T10:15:00.123Z","seq":7,
+ * …the type's fields in snake_case}. NULL strings are null; strings that are not
  * UTF-8 get U+FFFD for their bad bytes. A prompt also lists its "choices".
  * A credentials event includes the password (the one place it is ever
  * serialized; the caller prints it once and frees the string with wipe()).

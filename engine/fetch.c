@@ -120,6 +120,8 @@ struct xfer {
         bool fresh_restart_used;
         enum fetch_kind abort_kind;   /* set by the write callback when it stops a transfer */
         int io_errno;
+        bool head;                /* fetch_head(): no body, one attempt */
+        unsigned head_timeout_ms;
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -265,21 +267,17 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
-/* Sets up the easy handle for the next attempt (resuming at x->have). */
-static int xfer_setup(struct xfer *x, const struct fetch_opts *o)
+#define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -EINVAL; } while (0)
+
+/* What every request of this module shares: schemes, redirects, TLS,
+ * proxy, timeouts of the connection, the error buffer. */
+static int request_setup(struct xfer *x, const struct fetch_opts *o)
 {
         bool https = startswith(x->req->url, "https://");
         CURL *e = x->easy;
 
         curl_easy_reset(e);
         x->errbuf[0] = '\0';
-        x->saw_status = false;
-        x->abort_kind = FETCH_OK;
-        x->res->resumed_from = x->have;
-        if (x->have > 0)
-                x->resumed = true;
-
-#define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -EINVAL; } while (0)
         SET(CURLOPT_URL, x->req->url);
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         /* Once on https, a redirect may not drop to plain http. */
@@ -290,11 +288,36 @@ static int xfer_setup(struct xfer *x, const struct fetch_opts *o)
         SET(CURLOPT_SSL_VERIFYHOST, 2L);
         if (o->ca_file)
                 SET(CURLOPT_CAINFO, o->ca_file);
+        if (o->proxy && *o->proxy) {
+                /* as apt: a configured proxy is used for every host (its
+                 * per-host exceptions are in apt's setting already), not
+                 * bypassed by the no_proxy of this process's environment */
+                SET(CURLOPT_PROXY, o->proxy);
+                SET(CURLOPT_NOPROXY, "");
+        }
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_ERRORBUFFER, x->errbuf);
+        SET(CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+        SET(CURLOPT_USERAGENT, "vps-provision/" VPSP_VERSION);
+        SET(CURLOPT_FAILONERROR, 0L);
+        return 0;
+}
+
+/* Sets up the easy handle for the next attempt (resuming at x->have). */
+static int xfer_setup(struct xfer *x, const struct fetch_opts *o)
+{
+        CURL *e = x->easy;
+        int r = request_setup(x, o);
+
+        if (r < 0)
+                return r;
+        x->saw_status = false;
+        x->abort_kind = FETCH_OK;
+        x->res->resumed_from = x->have;
+        if (x->have > 0)
+                x->resumed = true;
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, x);
-        SET(CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
         SET(CURLOPT_LOW_SPEED_LIMIT, (long)o->low_speed_bytes);
         SET(CURLOPT_LOW_SPEED_TIME, (long)o->low_speed_s);
         if (o->total_timeout_s)
@@ -302,11 +325,9 @@ static int xfer_setup(struct xfer *x, const struct fetch_opts *o)
         SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(x->max - x->have));
         if (x->have > 0)
                 SET(CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->have);
-        SET(CURLOPT_USERAGENT, "vps-provision/" VPSP_VERSION);
-        SET(CURLOPT_FAILONERROR, 0L);
-#undef SET
         return 0;
 }
+#undef SET
 
 static void backoff(struct xfer *x, const struct fetch_opts *o)
 {
@@ -384,6 +405,8 @@ static bool classify(struct xfer *x, const struct fetch_opts *o, CURLcode rc)
         (void)curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
         if (status)
                 x->res->http_status = status;
+        if (rc != CURLE_OK)
+                (void)strscpy(x->res->detail, sizeof(x->res->detail), why);
 
         if (x->abort_kind == FETCH_ERR_HTTP || (rc == CURLE_OK && status >= 400)) {
                 set_msg(x, FETCH_ERR_HTTP, "HTTP %ld from %s for %s%s", status, x->host, url,
@@ -431,6 +454,12 @@ static bool classify(struct xfer *x, const struct fetch_opts *o, CURLcode rc)
                         set_msg(x, FETCH_ERR_CONNECT, "connecting to %s for %s timed out after %u ms; "
                                 "check the network and firewall", x->host, url, o->connect_timeout_ms);
                         return true;
+                }
+                if (x->head) {
+                        set_msg(x, FETCH_ERR_TIMEOUT, "%s did not answer within %u ms for %s (timed "
+                                "out); the server or the network is too slow", x->host,
+                                x->head_timeout_ms, url);
+                        return false;
                 }
                 set_msg(x, FETCH_ERR_TIMEOUT, "download of %s stalled: less than %u bytes/s for %u s "
                         "(%llu bytes received); the server or the network is too slow — try again later",
@@ -573,6 +602,25 @@ static void xfer_ended(struct multi *mu, struct xfer *x, CURLcode rc)
         xfer_done(mu, x);
 }
 
+/* *o from o_in (NULL: fetch_opts_init()), every 0 that means "default"
+ * replaced by it. */
+static void opts_fill(struct fetch_opts *o, const struct fetch_opts *o_in)
+{
+        struct fetch_opts d;
+
+        fetch_opts_init(&d);
+        *o = o_in ? *o_in : d;
+#define DEFAULT(field) do { if (!o->field) o->field = d.field; } while (0)
+        DEFAULT(max_redirects);
+        DEFAULT(backoff_ms);
+        DEFAULT(backoff_max_ms);
+        DEFAULT(connect_timeout_ms);
+        DEFAULT(low_speed_bytes);
+        DEFAULT(low_speed_s);
+        DEFAULT(max_parallel);
+#undef DEFAULT
+}
+
 int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *o_in,
                struct fetch_result *results)
 {
@@ -580,24 +628,7 @@ int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *
         struct multi mu = { 0 };
         int r = 0;
 
-        if (o_in)
-                o = *o_in;
-        else
-                fetch_opts_init(&o);
-        if (!o.max_redirects)
-                o.max_redirects = 5;
-        if (!o.backoff_ms)
-                o.backoff_ms = 1000;
-        if (!o.backoff_max_ms)
-                o.backoff_max_ms = 30000;
-        if (!o.connect_timeout_ms)
-                o.connect_timeout_ms = 20000;
-        if (!o.low_speed_bytes)
-                o.low_speed_bytes = 1024;
-        if (!o.low_speed_s)
-                o.low_speed_s = 30;
-        if (!o.max_parallel)
-                o.max_parallel = 4;
+        opts_fill(&o, o_in);
 
         for (size_t i = 0; i < n; i++)
                 results[i] = (struct fetch_result){ .kind = FETCH_OK };
@@ -730,4 +761,61 @@ int fetch_file(const struct fetch_req *req, const struct fetch_opts *o, struct f
         if (ret)
                 *ret = res;
         return r;
+}
+
+/* A HEAD has no body, but a server may send one anyway. */
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        (void)ptr;
+        (void)userdata;
+        return size * nmemb;
+}
+
+int fetch_head(const char *url, unsigned timeout_ms, const struct fetch_opts *o_in,
+               struct fetch_result *ret)
+{
+        struct fetch_opts o;
+        struct fetch_result res = { .kind = FETCH_OK };
+        struct fetch_req req = { .url = url };
+        struct xfer x = { .req = &req, .res = &res, .fd = -1, .head = true };
+        int64_t t0 = now_ms();
+        CURLcode rc;
+
+        opts_fill(&o, o_in);
+        x.head_timeout_ms = timeout_ms ? timeout_ms : 5000;
+        if (o.connect_timeout_ms > x.head_timeout_ms)
+                o.connect_timeout_ms = x.head_timeout_ms;
+        url_host(url ? url : "", x.host, sizeof(x.host));
+        res.attempts = 1;
+        if (!url || !(startswith(url, "http://") || startswith(url, "https://"))) {
+                set_msg(&x, FETCH_ERR_URL, "cannot ask \"%s\": only http:// and https:// URLs are "
+                        "accepted", url ? url : "(none)");
+                goto out;
+        }
+        if (fetch_global_init() < 0 || !(x.easy = curl_easy_init())) {
+                set_msg(&x, FETCH_ERR_IO, "cannot start libcurl for %s", url);
+                goto out;
+        }
+        if (request_setup(&x, &o) < 0 ||
+            curl_easy_setopt(x.easy, CURLOPT_NOBODY, 1L) != CURLE_OK ||
+            curl_easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
+            curl_easy_setopt(x.easy, CURLOPT_TIMEOUT_MS, (long)x.head_timeout_ms) != CURLE_OK) {
+                set_msg(&x, FETCH_ERR_URL, "cannot ask \"%s\": libcurl refused its options", url);
+                goto out;
+        }
+        rc = curl_easy_perform(x.easy);
+        if (rc != CURLE_OK)
+                (void)classify(&x, &o, rc);
+        else {
+                (void)curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &res.http_status);
+                if (res.http_status >= 400)
+                        (void)classify(&x, &o, rc);
+        }
+out:
+        if (x.easy)
+                curl_easy_cleanup(x.easy);
+        res.duration_ms = now_ms() - t0;
+        if (ret)
+                *ret = res;
+        return fetch_kind_errno(res.kind);
 }

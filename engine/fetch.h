@@ -1,5 +1,6 @@
 /* fetch.h — downloads over HTTP(S) with libcurl, for IDE signing keys and
- * direct .deb packages.
+ * direct .deb packages, and the HEAD request of preflight's archive check
+ * (fetch_head()): the program's one place that speaks HTTP.
  *
  * Every download: TLS peer and host verified (never switched off), only
  * http and https, a bounded number of redirects and never from https down
@@ -81,6 +82,9 @@ struct fetch_opts {
         unsigned total_timeout_s; /* one attempt's limit; 0 = none (stall detection covers it) */
         unsigned max_parallel;    /* fetch_many(): transfers at once; 0 = 4 */
         const char *ca_file;      /* extra trust anchors (a test's own CA); NULL = system store */
+        const char *proxy;        /* proxy URL for http and https (apt's own, from apt_proxy(),
+                                     so requests go where apt's go); NULL or "" = libcurl's
+                                     default (http_proxy, https_proxy, no_proxy) */
         fetch_progress_fn progress;
         fetch_cancel_fn cancel;
         void *userdata;
@@ -97,6 +101,8 @@ struct fetch_result {
         unsigned attempts;        /* 1 + retries made */
         char sha256[SHA256_HEX];  /* of the whole file, "" unless complete */
         char message[512];        /* "" on success */
+        char detail[256];         /* the transport's own words for a failure (libcurl's
+                                     error text), "" when there are none */
         int64_t duration_ms;
 };
 
@@ -110,6 +116,17 @@ int fetch_file(const struct fetch_req *req, const struct fetch_opts *o, struct f
  * cancellation, which stops all). */
 int fetch_many(const struct fetch_req *reqs, size_t n, const struct fetch_opts *o,
                struct fetch_result *results);
+
+/* Asks url for its headers only (HTTP HEAD), the way a download asks: the
+ * same schemes, redirect rules, TLS verification, ca_file and proxy of o
+ * (NULL: defaults); no retries (a check wants a prompt answer), and
+ * timeout_ms for the whole exchange (0 = 5000; the connect timeout is cut
+ * to it). Returns 0 when the final answer (after redirects) is below 400,
+ * else fetch_kind_errno(kind) < 0: FETCH_ERR_HTTP when the server answered
+ * 400 or more. ret (may be NULL) is always filled; http_status is the last
+ * status seen, bytes is 0. */
+int fetch_head(const char *url, unsigned timeout_ms, const struct fetch_opts *o,
+               struct fetch_result *ret);
 
 /* libcurl's global state: call once before any thread starts (main()); a
  * second call is harmless. fetch_file() calls it too, for tests. */

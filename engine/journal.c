@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "faultpoint.h"
 #include "json_strict.h"
 
 #define JOURNAL_LINE_MAX ((size_t)1 << 20)
@@ -621,8 +622,6 @@ out:
 /* Opens or creates the file (0600, no symlinks), then reads and checks every line. */
 int journal_open(const char *path, struct journal **ret, char *err, size_t errlen)
 {
-        struct journal *j;
-        struct stat st;
         bool created;
         int r;
 
@@ -636,6 +635,28 @@ int journal_open(const char *path, struct journal **ret, char *err, size_t errle
                 snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
                 return r;
         }
+        if (created) {
+                /* The new name must survive a crash as well as its lines. */
+                r = fsync_dir_of(path);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot sync the directory of %s: %s", path,
+                                 strerror(-r));
+                        return r;
+                }
+        }
+        return journal_open_fd(TAKE_FD(fd), path, ret, err, errlen);
+}
+
+/* Takes fd, checks it is a private regular file, reads every line. */
+int journal_open_fd(int fd_in, const char *path, struct journal **ret, char *err, size_t errlen)
+{
+        _cleanup_close_ int fd = fd_in;
+        struct journal *j;
+        struct stat st;
+        int r;
+
+        if (errlen)
+                err[0] = '\0';
         if (fstat(fd, &st) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "cannot stat the journal %s: %s", path, strerror(errno));
@@ -650,15 +671,6 @@ int journal_open(const char *path, struct journal **ret, char *err, size_t errle
                 snprintf(err, errlen, "cannot make the journal %s private (mode 0600): %s", path,
                          strerror(errno));
                 return r;
-        }
-        if (created) {
-                /* The new name must survive a crash as well as its lines. */
-                r = fsync_dir_of(path);
-                if (r < 0) {
-                        snprintf(err, errlen, "cannot sync the directory of %s: %s", path,
-                                 strerror(-r));
-                        return r;
-                }
         }
 
         j = xcalloc(1, sizeof(*j));
@@ -732,6 +744,7 @@ static int journal_write_line(struct journal *j, struct json_object *o)
         }
         j->size += (off_t)(len + 1);
         j->last_seq++;
+        fault_point("journal", line, len);
         return 0;
 }
 
@@ -852,7 +865,9 @@ int journal_rollback(struct journal *j, const struct journal_entry *const *list,
                 enum undo_result res;
                 int r;
 
+                fault_point("undo", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 r = apply(userdata, e, msg, sizeof(msg));
+                fault_point("undone", undo_kind_name(e->undo.kind), strlen(undo_kind_name(e->undo.kind)));
                 if (r == 0)
                         res = UNDO_OK;
                 else if (r == 1)

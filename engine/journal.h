@@ -102,6 +102,10 @@ struct journal;
 
 /* Opens path (creating it 0600 if missing) and reads every entry. */
 int journal_open(const char *path, struct journal **ret, char *err, size_t errlen);
+/* The same on an open file (read-write, O_APPEND), which it takes over
+ * (closed on failure too); path names it in messages. For a file opened
+ * elsewhere (tests, fuzzing: a memfd). */
+int journal_open_fd(int fd, const char *path, struct journal **ret, char *err, size_t errlen);
 void journal_free(struct journal *j);
 bool journal_repaired(const struct journal *j);   /* a torn tail was cut off on open */
 const char *journal_path(const struct journal *j);

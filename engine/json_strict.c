@@ -82,10 +82,13 @@ static void key_add(struct scan *s, size_t start, size_t end, bool escaped)
 /* An object closes: its keys (from first on) must differ. */
 static int keys_close(struct scan *s, size_t first)
 {
-        struct key *v = s->keys + first;
         size_t n = s->n_keys - first;
+        struct key *v;
         int r = 0;
 
+        if (n == 0)
+                return 0;   /* s->keys may still be NULL: no arithmetic on it */
+        v = s->keys + first;
         if (n > 1)
                 qsort(v, n, sizeof(*v), key_cmp);
         for (size_t i = 1; i < n && r == 0; i++)

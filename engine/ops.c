@@ -16,10 +16,12 @@
 
 #include "apt.h"
 #include "engine_int.h"
+#include "faultpoint.h"
 #include "journal.h"
 #include "log.h"
 #include "run.h"
 #include "secret.h"
+#include "sysfile.h"
 
 #define DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
 #define APT_TIMEOUT_MS (90u * 60u * 1000u)
@@ -102,6 +104,22 @@ int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out)
                 return r;
         }
         *ret_out = buf_steal(&q.out);
+        return r;
+}
+
+/* A read-only question: its exit status (>= 0) and its stdout in *ret_out
+ * (NULL: dropped), or -errno when it cannot run (*ret_out untouched). */
+static int ask(struct phase_ctx *c, const char *const *argv, char **ret_out)
+{
+        char *out = NULL;
+        int r = ops_query(c, argv, &out);
+
+        if (r < 0)
+                return r;
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
         return r;
 }
 
@@ -193,6 +211,7 @@ static void apt_line(void *userdata, enum run_stream stream, const char *line, s
                 ctx_output_line(a->c, stream, line, len, truncated);
                 return;
         }
+        fault_point("status", line, len);
         if (apt_status_parse(line, len, &st) < 0)
                 return;
         switch (st.kind) {
@@ -252,6 +271,65 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
         return phase_fail(c, r < 0 ? r : -EIO, "%s failed: apt-get %s", what, why);
 }
 
+/* The package names among apt-get install words that dpkg has begun and
+ * not finished (unpacked, half-configured, triggers pending …), joined
+ * by spaces; NULL when none (or when dpkg cannot be asked: then apt says
+ * what is wrong). */
+static char *half_installed(const char *const *words)
+{
+        _cleanup_strv_ char **names = apt_word_names(words), **half = NULL;
+        struct apt_pkg_list l;
+
+        if (!names || apt_pkg_list_query((const char *const *)names, &l) < 0)
+                return NULL;
+        for (size_t i = 0; names[i]; i++)
+                if (apt_pkg_list_state(&l, names[i]) == APT_PKG_HALF)
+                        strv_push(&half, names[i]);
+        apt_pkg_list_release(&l);
+        return half ? strv_join(half, " ") : NULL;
+}
+
+/* Before an apt transaction: finishes what dpkg began and did not end —
+ * when dpkg was interrupted (apt's sign: it refuses to work until dpkg
+ * --configure -a has run), or when a package the install names is only
+ * half-installed (apt would see nothing to install and leave it so). A run
+ * killed inside an install leaves either. Journaled as a command with
+ * nothing to undo: the packages it completes are on the purge list of the
+ * install that began them. 0 when it ran, 1 when there was nothing to do,
+ * < 0 after phase_fail(). */
+static int dpkg_repair(struct phase_ctx *c, const char *const *words)
+{
+        const char *const argv[] = { "dpkg", "--force-confdef", "--force-confold",
+                                     "--configure", "-a", NULL };
+        struct ops_run_opts o = { .timeout_ms = APT_TIMEOUT_MS };
+        struct undo u = { .kind = UNDO_NOTHING };
+        int pending = apt_dpkg_pending(ctx_dpkg_dir(c));
+        _cleanup_free_ char *half = pending ? NULL : half_installed(words);
+        bool implicit;
+        int r;
+
+        if (!pending && !half)
+                return 1;
+        if (pending)
+                phase_log(c, LOG_WARNING,
+                          "dpkg was interrupted (%d pending update%s: an earlier run was stopped in the middle of an installation); finishing it with dpkg --configure -a",
+                          pending, pending == 1 ? "" : "s");
+        else
+                phase_log(c, LOG_WARNING,
+                          "dpkg has not finished installing %s (an earlier run was stopped in the middle of it); finishing it with dpkg --configure -a",
+                          half);
+        implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "dpkg --configure -a",
+                                         "Finishing the interrupted package installation");
+        r = wait_dpkg_lock(c);
+        if (r >= 0)
+                r = phase_journal(c, "COMMAND_EXEC", "dpkg --configure -a", &u) < 0 ? -EIO : 0;
+        if (r >= 0)
+                r = ops_run(c, argv, &o);
+        if (implicit)
+                phase_action_end(c, r);
+        return r < 0 ? r : 0;
+}
+
 int ops_apt_upgrade(struct phase_ctx *c)
 {
         const char *const words[] = { "dist-upgrade", NULL };
@@ -260,7 +338,9 @@ int ops_apt_upgrade(struct phase_ctx *c)
                                               "Upgrading installed packages");
         int r;
 
-        r = phase_journal(c, "COMMAND_EXEC", "apt-get dist-upgrade", &u) < 0 ? -EIO : 0;
+        r = dpkg_repair(c, NULL);
+        if (r >= 0)
+                r = phase_journal(c, "COMMAND_EXEC", "apt-get dist-upgrade", &u) < 0 ? -EIO : 0;
         if (r == 0)
                 r = apt_run_words(c, words, c->fraction, c->fraction, "upgrading the installed packages");
         if (implicit)
@@ -354,6 +434,9 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 strv_push(&words, args[i]);
         target = strv_join((char *const *)pkgs, " ");
 
+        r = dpkg_repair(c, pkgs);
+        if (r < 0)
+                return r;
         r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
                                  sizeof(err));
         if (r == -ENOENT)
@@ -459,12 +542,33 @@ static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, 
         if (fd < 0)
                 return -errno;
         close(fd);
+        fault_point("backup", path, strlen(path));
         r = write_file_atomic(ret_backup, data, len, 0600, (uid_t)-1, (gid_t)-1);
         if (r < 0) {
                 unlink(ret_backup);
                 return r;
         }
         sha256_hex(data, len, ret_sha);
+        return 0;
+}
+
+/* The undo of a change to the existing file path (st: its lstat): a
+ * backup in backup[size], restored with path's mode and owner. < 0 after
+ * phase_fail() (doing: "changing", "removing"). */
+static int restore_undo(struct phase_ctx *c, const char *path, const struct stat *st,
+                        const char *doing, char *backup, size_t size, struct undo *u)
+{
+        int r = backup_file(c, path, backup, size, u->sha256);
+
+        if (r < 0)
+                return phase_fail(c, r, "cannot back up %s before %s it: %s", path, doing,
+                                  strerror(-r));
+        u->kind = UNDO_RESTORE_FILE;
+        u->path = (char *)path;
+        u->backup = backup;
+        u->mode = st->st_mode & 07777;
+        u->uid = st->st_uid;
+        u->gid = st->st_gid;
         return 0;
 }
 
@@ -479,30 +583,16 @@ int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size
         int r;
 
         if (lstat(path, &st) == 0) {
-                _cleanup_free_ char *old = NULL;
-                size_t old_len = 0;
-
                 if (!S_ISREG(st.st_mode))
                         return phase_fail(c, -EEXIST,
                                           "%s exists and is not a regular file; move it away and run again",
                                           path);
-                if (read_file(path, 256u << 20, &old, &old_len) == 0 && old_len == len &&
-                    memcmp(old, data, len) == 0 && (st.st_mode & 07777) == mode &&
-                    st.st_uid == uid && st.st_gid == gid)
+                if (sysfile_is_data(path, data, len, mode, uid, gid))
                         return 1;
                 implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-                r = backup_file(c, path, backup, sizeof(backup), u.sha256);
-                if (r < 0) {
-                        r = phase_fail(c, r, "cannot back up %s before changing it: %s", path,
-                                       strerror(-r));
+                r = restore_undo(c, path, &st, "changing", backup, sizeof(backup), &u);
+                if (r < 0)
                         goto out;
-                }
-                u.kind = UNDO_RESTORE_FILE;
-                u.path = (char *)path;
-                u.backup = backup;
-                u.mode = st.st_mode & 07777;
-                u.uid = st.st_uid;
-                u.gid = st.st_gid;
                 type = "FILE_MODIFY";
         } else {
                 implicit = ctx_action_auto_begin(c, "FILE_CREATE", path, path);
@@ -529,7 +619,7 @@ out:
 int ops_remove_file(struct phase_ctx *c, const char *path)
 {
         struct stat st;
-        struct undo u = { .kind = UNDO_RESTORE_FILE };
+        struct undo u = { 0 };
         char backup[PATH_MAX];
         bool implicit;
         int r;
@@ -539,17 +629,9 @@ int ops_remove_file(struct phase_ctx *c, const char *path)
         if (!S_ISREG(st.st_mode))
                 return phase_fail(c, -EISDIR, "%s is not a regular file; not removing it", path);
         implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-        r = backup_file(c, path, backup, sizeof(backup), u.sha256);
-        if (r < 0) {
-                r = phase_fail(c, r, "cannot back up %s before removing it: %s", path,
-                               strerror(-r));
+        r = restore_undo(c, path, &st, "removing", backup, sizeof(backup), &u);
+        if (r < 0)
                 goto out;
-        }
-        u.path = (char *)path;
-        u.backup = backup;
-        u.mode = st.st_mode & 07777;
-        u.uid = st.st_uid;
-        u.gid = st.st_gid;
         if (phase_journal(c, "FILE_MODIFY", path, &u) < 0) {
                 r = -EIO;
                 goto out;
@@ -586,35 +668,37 @@ int ops_mkdir(struct phase_ctx *c, const char *path, mode_t mode, uid_t uid, gid
         return 0;
 }
 
-/* Exit status of a query command, its output discarded. */
+/* ask() for an op: a question that cannot be asked fails the phase. */
 static int query_status(struct phase_ctx *c, const char *const *argv, char **ret_out)
 {
-        char *out = NULL;
-        int r = ops_query(c, argv, &out);
+        int r = ask(c, argv, ret_out);
         if (r < 0)
                 return phase_fail(c, r, "cannot run %s: %s", argv[0], strerror(-r));
-        if (ret_out)
-                *ret_out = out;
-        else
-                free(out);
         return r;
+}
+
+/* 1 when getent finds name in the account database db ("passwd",
+ * "group"), 0 when not, < 0 after phase_fail(). */
+static int account_exists(struct phase_ctx *c, const char *db, const char *name)
+{
+        const char *const q[] = { "getent", db, name, NULL };
+        int r = query_status(c, q, NULL);
+
+        return r < 0 ? r : r == 0;
 }
 
 int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
                  const char *shell)
 {
-        const char *const q[] = { "getent", "passwd", user, NULL };
         struct undo u = { .kind = UNDO_DELETE_USER, .name = (char *)user };
         const char *argv[12];
         size_t n = 0;
         bool implicit;
         int r;
 
-        r = query_status(c, q, NULL);
-        if (r < 0)
+        r = account_exists(c, "passwd", user);
+        if (r != 0)
                 return r;
-        if (r == 0)
-                return 1;
         implicit = ctx_action_auto_begin(c, "USER_CREATE", user, user);
         argv[n++] = "useradd";
         argv[n++] = "--create-home";
@@ -635,17 +719,14 @@ int ops_user_add(struct phase_ctx *c, const char *user, const char *full_name,
 
 int ops_group_add(struct phase_ctx *c, const char *group, bool system)
 {
-        const char *const q[] = { "getent", "group", group, NULL };
         const char *const add_sys[] = { "groupadd", "--system", group, NULL };
         const char *const add[] = { "groupadd", group, NULL };
         struct undo u = { .kind = UNDO_DELETE_GROUP, .name = (char *)group };
         int r;
 
-        r = query_status(c, q, NULL);
-        if (r < 0)
+        r = account_exists(c, "group", group);
+        if (r != 0)
                 return r;
-        if (r == 0)
-                return 1;
         if (phase_journal(c, "USER_MODIFY", group, &u) < 0)
                 return -EIO;
         r = ops_run(c, system ? add_sys : add, NULL);
@@ -751,6 +832,45 @@ int ops_unit_restart_on_undo(struct phase_ctx *c, const char *unit)
         return phase_journal(c, "COMMAND_EXEC", unit, &u) < 0 ? -EIO : 0;
 }
 
+void ops_parse_alternative(const char *out, char *buf, size_t size, bool *ret_manual)
+{
+        buf[0] = '\0';
+        if (ret_manual)
+                *ret_manual = false;
+        for (const char *l = out; l && *l;) {
+                const char *end = strchr(l, '\n');
+                size_t len = end ? (size_t)(end - l) : strlen(l);
+
+                if (len == 0)
+                        return;   /* the first stanza is the group's own; the rest are choices */
+                if (len > 7 && memcmp(l, "Value: ", 7) == 0 && len - 7 < size) {
+                        memcpy(buf, l + 7, len - 7);
+                        buf[len - 7] = '\0';
+                } else if (ret_manual && len == 14 && memcmp(l, "Status: manual", 14) == 0)
+                        *ret_manual = true;
+                l = end ? end + 1 : NULL;
+        }
+}
+
+int ops_alternative(struct phase_ctx *c, const char *name, char *buf, size_t size,
+                    bool *ret_manual)
+{
+        const char *const q[] = { "update-alternatives", "--query", name, NULL };
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        buf[0] = '\0';
+        if (ret_manual)
+                *ret_manual = false;
+        r = ask(c, q, &out);
+        if (r < 0)
+                return r;
+        /* exit status 2: no such group */
+        if (r == 0)
+                ops_parse_alternative(out, buf, size, ret_manual);
+        return 0;
+}
+
 int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path)
 {
         const char *const q[] = { "update-alternatives", "--query", name, NULL };
@@ -759,7 +879,6 @@ int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path)
         char value[PATH_MAX] = "";
         bool manual = false;
         struct undo u = { .kind = UNDO_SET_ALTERNATIVE, .name = (char *)name };
-        char *save = NULL;
         int r;
 
         r = query_status(c, q, &out);
@@ -768,14 +887,7 @@ int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path)
         if (r != 0)
                 return phase_fail(c, -ENOENT, "no alternatives group \"%s\" (is its package installed?)",
                                   name);
-        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                if (startswith(l, "Value: "))
-                        strscpy(value, sizeof(value), l + 7);
-                else if (startswith(l, "Status: "))
-                        manual = strcmp(l + 8, "manual") == 0;
-                else if (l[0] == '\0')
-                        break;   /* the first stanza is the group's own */
-        }
+        ops_parse_alternative(out, value, sizeof(value), &manual);
         if (strcmp(value, path) == 0)
                 return 1;
         u.value = manual ? value : (char *)"";
@@ -783,4 +895,95 @@ int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path)
                 return -EIO;
         r = ops_run(c, set, NULL);
         return r < 0 ? r : 0;
+}
+
+/* ---- looking ------------------------------------------------------------- */
+
+int ops_pkg_installed(struct phase_ctx *c, const char *pkg)
+{
+        const char *const one[] = { pkg, NULL };
+        _cleanup_strv_ char **have = NULL;
+        int r = ops_pkgs_installed(c, one, &have);
+
+        return r < 0 ? r : have != NULL;
+}
+
+/* The words' package names split by whether dpkg has them installed. */
+static int pkgs_split(struct phase_ctx *c, const char *const *pkgs, char ***ret_missing,
+                      char ***ret_installed)
+{
+        _cleanup_strv_ char **names = apt_word_names(pkgs), **missing = NULL, **have = NULL;
+        struct apt_pkg_list l = { 0 };
+        int r;
+
+        if (names) {
+                r = apt_pkg_list_query((const char *const *)names, &l);
+                if (r < 0) {
+                        log_write(LOG_DEBUG, phase_id(c), "cannot ask dpkg-query: %s", strerror(-r));
+                        return r;
+                }
+        }
+        for (size_t i = 0; names && names[i]; i++)
+                strv_push(apt_pkg_list_state(&l, names[i]) == APT_PKG_INSTALLED ? &have : &missing,
+                          names[i]);
+        apt_pkg_list_release(&l);
+        if (ret_missing)
+                *ret_missing = TAKE_PTR(missing);
+        if (ret_installed)
+                *ret_installed = TAKE_PTR(have);
+        return 0;
+}
+
+int ops_pkgs_missing(struct phase_ctx *c, const char *const *pkgs, char ***ret_missing)
+{
+        return pkgs_split(c, pkgs, ret_missing, NULL);
+}
+
+int ops_pkgs_installed(struct phase_ctx *c, const char *const *pkgs, char ***ret_installed)
+{
+        return pkgs_split(c, pkgs, NULL, ret_installed);
+}
+
+bool ops_parse_candidate(const char *out)
+{
+        const char *p = out ? strstr(out, "Candidate:") : NULL;
+
+        if (!p)
+                return false;
+        p += strlen("Candidate:");
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return *p && *p != '\n' && !startswith(p, "(none)");
+}
+
+int ops_apt_has(struct phase_ctx *c, const char *pkg)
+{
+        const char *const argv[] = { "apt-cache", "policy", "--", pkg, NULL };
+        _cleanup_free_ char *out = NULL;
+        int r = ask(c, argv, &out);
+
+        return r < 0 ? r : r == 0 && ops_parse_candidate(out);
+}
+
+int ops_unit_active(struct phase_ctx *c, const char *unit)
+{
+        const char *const argv[] = { "systemctl", "is-active", "--quiet", unit, NULL };
+        int r = ask(c, argv, NULL);
+
+        return r < 0 ? r : r == 0;
+}
+
+int ops_wait_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms)
+{
+        int64_t end = now_ms() + timeout_ms;
+
+        for (;;) {
+                if (sysfile_tcp_listening(NULL, port) == 1)
+                        return 1;
+                if (now_ms() > end)
+                        return 0;
+                if (phase_cancel_requested(c))
+                        return -ECANCELED;
+                sleep_ms(250);
+        }
 }

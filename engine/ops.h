@@ -1,6 +1,10 @@
 /* ops.h — the system changes a phase may make, each journaled with its undo
  * before it is made, each idempotent (asking for what is already so changes
- * nothing and journals nothing).
+ * nothing and journals nothing); and, at the end, the read-only questions
+ * about packages, units and alternatives a phase asks. Phases start no
+ * process and download nothing themselves (tests/lint/layering checks it):
+ * what they want goes through here, and what they read of files through
+ * sysfile.h.
  *
  * Every function runs inside the current action of the phase (see phase.h),
  * sends its commands' output to the log and the dashboard's log pane, and on
@@ -13,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "phase.h"
@@ -39,16 +44,23 @@ int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out);
  * who holds it) and retrying with backoff (2, 4, 8 … s, 5 tries) on
  * network errors. */
 int ops_apt_update(struct phase_ctx *c);
-/* apt-get dist-upgrade (journaled as not undoable). */
+/* apt-get dist-upgrade (journaled as not undoable), after the same
+ * repair of an interrupted dpkg as ops_apt_install(). */
 int ops_apt_upgrade(struct phase_ctx *c);
 
 enum {
         OPS_APT_NO_RECOMMENDS = 1 << 0,
 };
-/* Installs pkgs in one apt transaction. The packages it would newly add are
- * learned by simulation and journaled (undo: purge them) before anything
- * is installed; progress comes from apt's status channel and is reported
- * with phase_progress() scaled into [from, to] of the phase. */
+/* Installs pkgs in one apt transaction. First, when dpkg was interrupted
+ * (apt_dpkg_pending(): an earlier run was killed inside an install) or one
+ * of pkgs is half-installed, dpkg --configure -a finishes what dpkg began
+ * (journaled as a command with nothing to undo: the packages it completes
+ * are on an earlier record's purge list). Then the packages the install
+ * would newly add are learned by simulation and journaled (undo: purge
+ * them) before anything is installed; progress comes from apt's status
+ * channel and is reported with phase_progress() scaled into [from, to] of
+ * the phase. pkgs are apt-get install words: names, "name-" (keep out),
+ * paths of .deb files. */
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to);
 
@@ -88,3 +100,44 @@ int ops_unit_restart_on_undo(struct phase_ctx *c, const char *unit);
 /* update-alternatives --set NAME PATH. Undo: back to the previous choice
  * (or --auto). Already set: 1. */
 int ops_set_alternative(struct phase_ctx *c, const char *name, const char *path);
+
+/* ---- looking: read-only questions a phase's plan(), verify() or run()
+ * asks. Nothing is journaled and nothing fails the phase: a question that
+ * cannot be asked returns -errno and the caller decides. ---------------- */
+
+/* 1 when dpkg has pkg installed, 0 when not (absent, only configuration
+ * files left, or half-installed: the rule of apt.h), -errno when dpkg
+ * cannot be asked. */
+int ops_pkg_installed(struct phase_ctx *c, const char *pkg);
+/* Which of the install words pkgs name packages that are not installed,
+ * and which are: strv in the order of pkgs, NULL when there are none.
+ * Words that are no package name ("name-", options, .deb paths) are not
+ * asked about. 0 or -errno. */
+int ops_pkgs_missing(struct phase_ctx *c, const char *const *pkgs, char ***ret_missing);
+int ops_pkgs_installed(struct phase_ctx *c, const char *const *pkgs, char ***ret_installed);
+/* 1 when apt knows an installable version of pkg (a candidate in
+ * apt-cache policy), 0 when not, -errno when apt-cache cannot run. */
+int ops_apt_has(struct phase_ctx *c, const char *pkg);
+/* From "apt-cache policy NAME" output: whether it shows a candidate
+ * version ("Candidate: 0.2-2"), not "(none)" or nothing at all. */
+bool ops_parse_candidate(const char *out);
+
+/* 1 when systemctl says unit is active, 0 when not, -errno when systemctl
+ * cannot run. */
+int ops_unit_active(struct phase_ctx *c, const char *unit);
+
+/* The current choice of the alternatives group name into buf ("" when the
+ * group has none or does not exist); *ret_manual (may be NULL) says
+ * whether it was set by hand. 0, or -errno when update-alternatives cannot
+ * run. ops_set_alternative() asks the same way. */
+int ops_alternative(struct phase_ctx *c, const char *name, char *buf, size_t size,
+                    bool *ret_manual);
+/* From "update-alternatives --query NAME" output: the group's "Value:"
+ * into buf ("" when none, or when it does not fit) and whether its
+ * "Status:" is manual. Only the first stanza (the group's own) is read. */
+void ops_parse_alternative(const char *out, char *buf, size_t size, bool *ret_manual);
+
+/* Waits up to timeout_ms for something to listen on TCP port (a service
+ * takes a moment to bind after a start or reload): 1 listening, 0 not in
+ * time, -ECANCELED when the run was asked to stop meanwhile. */
+int ops_wait_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms);

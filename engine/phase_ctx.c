@@ -26,6 +26,7 @@ void phase_session_save(struct phase_ctx *c) { engine_save_session(c->e); }
 struct journal *ctx_journal(struct phase_ctx *c) { return c->e->journal; }
 const char *ctx_backup_dir(struct phase_ctx *c) { return c->e->backup_dir; }
 int ctx_cancel_fd(struct phase_ctx *c) { return c->e->cancel_efd; }
+const char *ctx_dpkg_dir(struct phase_ctx *c) { return c->e->o.preflight.dpkg_dir; }
 
 bool phase_cancel_requested(struct phase_ctx *c)
 {

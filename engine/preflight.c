@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +31,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "apt.h"
+#include "fetch.h"
 #include "util.h"
+#include "validate.h"
 
 #define SMALL_FILE_MAX ((size_t)1 << 20)   /* os-release, meminfo, sources */
 #define CPUINFO_MAX ((size_t)16 << 20)     /* grows with the number of cores */
@@ -57,6 +59,8 @@ void preflight_env_default(struct preflight_env *env)
                 .network_timeout_ms = DEFAULT_TIMEOUT_MS,
                 .min_ram_mb = 1900,
                 .min_disk_gb = 10,
+                .state_dir = NULL,
+                .min_state_mb = 64,
                 .dpkg_interrupted_ok = false,
         };
 }
@@ -591,22 +595,61 @@ static void check_disk(const struct preflight_env *env, const struct vps_info *v
         check_detail(c, "required_gb", "%.0f", env->min_disk_gb);
 }
 
-/* Number of pending entries in dpkg's updates/ directory: files named by
- * digits only, as apt counts them (dpkg's own tmp.i is not one). */
-static int count_dpkg_updates(const char *dpkg_dir)
+/* The state directory (or the nearest parent that exists, since the run
+ * creates it): a run that cannot write its journal, session and backups
+ * must not start. Not a --force matter: without its journal a run could
+ * not be resumed or undone. */
+static void check_state_dir(const struct preflight_env *env, struct check_list *l)
 {
-        _cleanup_free_ char *path = path_in(dpkg_dir, "updates");
-        DIR *d = path ? opendir(path) : NULL;
-        struct dirent *de;
-        int n = 0;
+        const char *name = "State directory";
+        char dir[PATH_MAX];
+        struct statvfs s;
+        struct check *c;
+        int64_t free_mb;
 
-        if (!d)
-                return 0;
-        while ((de = readdir(d)))
-                if (de->d_name[0] && strspn(de->d_name, "0123456789") == strlen(de->d_name))
-                        n++;
-        closedir(d);
-        return n;
+        if (!env->state_dir)
+                return;
+        if (strscpy(dir, sizeof(dir), env->state_dir) < 0 || dir[0] != '/') {
+                check_add(l, "system", name, CHECK_FAIL,
+                          "set VPS_PROVISION_STATE_DIR to an absolute path of a directory",
+                          "%s is not a usable directory path", env->state_dir);
+                return;
+        }
+        while (!path_exists(dir) && strcmp(dir, "/") != 0) {
+                char *slash = strrchr(dir, '/');
+
+                if (slash == dir)
+                        dir[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        if (statvfs(dir, &s) < 0) {
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "check the file system, or point VPS_PROVISION_STATE_DIR elsewhere",
+                              "cannot look at %s: %s", dir, strerror(errno));
+                check_detail(c, "path", "%s", env->state_dir);
+                return;
+        }
+        free_mb = (int64_t)(((uint64_t)s.f_bavail * s.f_frsize) >> 20);
+        if ((s.f_flag & ST_RDONLY) || (access(dir, W_OK) < 0 && errno == EROFS))
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "remount it read-write, or point VPS_PROVISION_STATE_DIR at a "
+                              "writable directory; nothing was changed",
+                              "%s is on a read-only file system: the journal of changes, the "
+                              "session and the backups cannot be written", dir);
+        else if (free_mb < env->min_state_mb)
+                c = check_add(l, "system", name, CHECK_FAIL,
+                              "free some space there, or point VPS_PROVISION_STATE_DIR at a file "
+                              "system with room; nothing was changed",
+                              "only %lld MiB free for %s: the journal of changes, the session "
+                              "and the backups need at least %lld MiB",
+                              (long long)free_mb, env->state_dir, (long long)env->min_state_mb);
+        else
+                c = check_add(l, "system", name, CHECK_PASS, NULL, "%s: writable, %lld MiB free",
+                              env->state_dir, (long long)free_mb);
+        check_detail(c, "path", "%s", env->state_dir);
+        check_detail(c, "available_mb", "%lld", (long long)free_mb);
+        check_detail(c, "required_mb", "%lld", (long long)env->min_state_mb);
 }
 
 static void check_dpkg(const struct preflight_env *env, struct check_list *l)
@@ -627,7 +670,7 @@ static void check_dpkg(const struct preflight_env *env, struct check_list *l)
                         close(fd);
         }
         if (!err)
-                pending = count_dpkg_updates(env->dpkg_dir);
+                pending = apt_dpkg_pending(env->dpkg_dir);   /* apt's rule, as ops' repair */
 
         if (err)
                 c = check_add(l, "system", name, CHECK_FAIL,
@@ -648,55 +691,6 @@ static void check_dpkg(const struct preflight_env *env, struct check_list *l)
         check_detail(c, "pending_updates", "%d", pending);
 }
 
-/* libcurl write callback: a HEAD has no body, but a server may send one. */
-static size_t discard(char *p, size_t size, size_t n, void *u)
-{
-        (void)p;
-        (void)u;
-        return size * n;
-}
-
-/* HEAD of url with timeout: 0 with the HTTP code, or a curl error with
- * its text in err. */
-static CURLcode http_head(const char *url, const char *proxy, unsigned timeout_ms,
-                          long *ret_code, char *err, size_t errlen)
-{
-        char ebuf[CURL_ERROR_SIZE] = "";
-        CURL *h = curl_easy_init();
-        CURLcode rc;
-
-        if (!h) {
-                snprintf(err, errlen, "cannot start libcurl");
-                return CURLE_FAILED_INIT;
-        }
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        if (proxy && *proxy)
-                curl_easy_setopt(h, CURLOPT_PROXY, proxy);
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "vps-provision/" VPSP_VERSION);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-        rc = curl_easy_perform(h);
-        if (rc == CURLE_OK)
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_code);
-        else
-                snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
-        curl_easy_cleanup(h);
-        return rc;
-}
-
 static void check_archive(const struct preflight_env *env, const struct vps_info *v,
                           struct check_list *l)
 {
@@ -705,41 +699,42 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
         unsigned timeout = env->network_timeout_ms ? env->network_timeout_ms : DEFAULT_TIMEOUT_MS;
         _cleanup_free_ char *mirror = xstrdup(env->mirror_url);
         _cleanup_free_ char *url = NULL;
-        char err[CURL_ERROR_SIZE + 64] = "";
+        struct fetch_opts o;
+        struct fetch_result res;
         struct check *c;
-        long code = 0;
         size_t n = strlen(mirror);
-        int64_t t0;
-        CURLcode rc;
+        bool answered;
 
         while (n > 0 && mirror[n - 1] == '/')
                 mirror[--n] = '\0';
         url = xasprintf("%s/dists/%s/InRelease", mirror, codename);
-        t0 = now_ms();
-        rc = http_head(url, env->proxy, timeout, &code, err, sizeof(err));
-        if (rc != CURLE_OK)
+        fetch_opts_init(&o);
+        o.proxy = env->proxy;
+        (void)fetch_head(url, timeout, &o, &res);
+        answered = res.kind == FETCH_OK || res.kind == FETCH_ERR_HTTP;
+        if (!answered)
                 c = check_add(l, "network", name, CHECK_FAIL,
                               "check the network and DNS, or set [system] apt_mirror",
                               "cannot reach %s (%s): check the network and DNS, or set "
                               "[system] apt_mirror",
-                              mirror, err);
-        else if (code != 200)
+                              mirror, res.detail[0] ? res.detail : res.message);
+        else if (res.http_status != 200)
                 c = check_add(l, "network", name, CHECK_FAIL,
                               "check the mirror address, or set [system] apt_mirror",
                               "%s answered HTTP %ld for dists/%s/InRelease: it does not look "
                               "like a Debian archive that carries %s; check the address, or "
                               "set [system] apt_mirror",
-                              mirror, code, codename, codename);
+                              mirror, res.http_status, codename, codename);
         else
                 c = check_add(l, "network", name, CHECK_PASS, NULL, "%s is reachable", mirror);
         check_detail(c, "url", "%s", url);
         if (env->proxy && *env->proxy)
                 check_detail(c, "proxy", "%s", env->proxy);
-        if (rc == CURLE_OK)
-                check_detail(c, "http_code", "%ld", code);
+        if (answered)
+                check_detail(c, "http_code", "%ld", res.http_status);
         else
-                check_detail(c, "error", "%s", err);
-        check_detail(c, "time_ms", "%lld", (long long)(now_ms() - t0));
+                check_detail(c, "error", "%s", res.message);
+        check_detail(c, "time_ms", "%lld", (long long)res.duration_ms);
 }
 
 int preflight_check(const struct preflight_env *env, struct vps_info *info, bool force,
@@ -752,6 +747,7 @@ int preflight_check(const struct preflight_env *env, struct vps_info *info, bool
         check_os(info, force, ret);
         check_ram(env, info, force, ret);
         check_disk(env, info, force, ret);
+        check_state_dir(env, ret);
         check_dpkg(env, ret);
         if (env->mirror_url && *env->mirror_url)
                 check_archive(env, info, ret);
@@ -799,6 +795,11 @@ static void mirror_consider(struct mirror_pick *m, const char *uri, size_t len, 
         int rank = mirror_rank(u, official);
 
         if (rank == 0 || (m->uri && rank >= m->rank))
+                return;
+        /* the rule of the answers' apt_mirror: a broken source line (a stray
+         * CR, a control character) must not become the URL checked and
+         * written back into system-prep's sources */
+        if (validate_url(u, NULL, 0) < 0)
                 return;
         free(m->uri);
         m->uri = TAKE_PTR(u);

@@ -37,7 +37,8 @@ struct preflight_env {
         const char *os_release;   /* os-release file */
         const char *proc;         /* /proc (meminfo, cpuinfo) */
         const char *root;         /* filesystem whose free space counts; also /.dockerenv */
-        const char *dpkg_dir;     /* /var/lib/dpkg: updates/ must be empty, status readable */
+        const char *dpkg_dir;     /* /var/lib/dpkg: status readable, nothing pending in updates/
+                                   * (apt_dpkg_pending()); ops repairs in the same one */
         const char *run_dir;      /* /run: container detection (systemd/container, .containerenv) */
         const char *sys;          /* /sys: VM detection (class/dmi/id/sys_vendor, hypervisor/type) */
         uid_t euid;
@@ -51,6 +52,10 @@ struct preflight_env {
                                    * so the bar sits a little under 2048; messages say
                                    * "2 GiB" (min_ram_mb rounded up to whole GiB) */
         double min_disk_gb;       /* 10 (GiB available to non-root on root) */
+        const char *state_dir;    /* where the journal, sessions and backups go: must be
+                                   * writable with min_state_mb free (its nearest existing
+                                   * parent when it does not exist yet); NULL = skip */
+        int64_t min_state_mb;     /* 64 */
         bool dpkg_interrupted_ok; /* an interrupted dpkg is a warning, not a failure: set
                                    * when the run repairs it itself (--resume) */
 };
@@ -64,12 +69,14 @@ void preflight_env_default(struct preflight_env *env);
  * "vm-other") or "none". */
 void preflight_gather(const struct preflight_env *env, struct vps_info *ret);
 
-/* Runs the checks (root, OS is Debian 12 or 13, RAM, disk, dpkg healthy,
- * archive reachable), appending one check per item to ret. force turns
+/* Runs the checks (root, OS is Debian 12 or 13, RAM, disk, state
+ * directory writable with room, dpkg healthy, archive reachable),
+ * appending one check per item to ret. force turns
  * the RAM, disk and OS-version failures into warnings (never root or dpkg).
- * The archive check (an HTTP HEAD of MIRROR/dists/CODENAME/InRelease,
- * which must answer 200) runs only when env->mirror_url is set; it uses
- * libcurl, so the program calls curl_global_init() at start.
+ * The archive check (an HTTP HEAD of MIRROR/dists/CODENAME/InRelease
+ * through engine/fetch's fetch_head(), with env->proxy, which must answer
+ * 200) runs only when env->mirror_url is set; the program calls
+ * fetch_global_init() at start, before any thread.
  * Returns the number of failures; sets info->validated. */
 int preflight_check(const struct preflight_env *env, struct vps_info *info, bool force,
                     struct check_list *ret);

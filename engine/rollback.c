@@ -1,12 +1,13 @@
 /* rollback.c — see rollback.h.
  *
  * DESIGN: one function per undo kind. Each first looks at the system (with
- * commands found on PATH: dpkg-query, getent, systemctl, update-alternatives,
- * ufw — so tests can stub them — or with lstat/sha256 on the absolute paths
- * of the journal) and returns 1 ("skipped") when there is nothing left to
- * undo; only then does it act. That makes every undo safe to run twice,
- * which the write-ahead journal needs: a change may have been journaled but
- * never made, or undone just before a crash.
+ * commands found on PATH: dpkg and dpkg-query through apt.h's reader,
+ * getent, systemctl, update-alternatives, ufw — so tests can stub them —
+ * or with lstat/sha256 on the absolute paths of the journal) and returns 1
+ * ("skipped") when there is nothing left to undo; only then does it act.
+ * That makes every undo safe to run twice, which the write-ahead journal
+ * needs: a change may have been journaled but never made, or undone just
+ * before a crash.
  *
  * Commands run through run_command() with the default environment (no
  * debconf questions). Their lines go to env->on_line; the last few are kept
@@ -21,6 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "apt.h"
 
 #define ROLLBACK_TIMEOUT_DEFAULT_MS (30u * 60u * 1000u)
 #define QUERY_MAX ((size_t)16 << 20)
@@ -165,50 +168,29 @@ static void first_line(const char *s, char *buf, size_t size)
 
 /* ---- packages ---------------------------------------------------------- */
 
-/* Which of the listed packages dpkg still knows as installed (or with
- * configuration files left). */
+/* Which of the listed packages have anything left to purge: every state
+ * of apt.h's reader but ABSENT (installed, half-installed, or only
+ * configuration files); *ret_protected says whether apt guards one of them. */
 static int packages_installed(char *const *list, char ***ret, bool *ret_protected, char *msg,
                               size_t msglen)
 {
-        _cleanup_strv_ char **argv = NULL;
         _cleanup_strv_ char **found = NULL;
-        _cleanup_free_ char *out = NULL;
+        struct apt_pkg_list l;
         int r;
 
-        strv_push(&argv, "dpkg-query");
-        strv_push(&argv, "-W");
-        /* the third column says whether apt guards the package (Essential,
-         * Protected, or apt's own Important: e2fsprogs in Debian 13) */
-        strv_push(&argv, "-f=${db:Status-Abbrev}\\t${binary:Package}\\t${Essential}${Protected}${Important}\\n");
-        for (size_t i = 0; list[i]; i++)
-                strv_push(&argv, list[i]);
-        r = query((const char *const *)argv, &out);
-        /* dpkg-query exits 1 when some names are unknown to it: fine. */
-        if (r != 0 && r != 1)
+        r = apt_pkg_list_query((const char *const *)list, &l);
+        if (r < 0)
                 return fail_cmd(msg, msglen, "dpkg-query (which packages are installed)", r, NULL);
         *ret_protected = false;
-        for (char *line = out, *next; line && *line; line = next) {
-                char *tab, *guard;
-
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                tab = strchr(line, '\t');
-                if (!tab || tab - line < 2 || !tab[1])
+        for (size_t i = 0; i < l.n; i++) {
+                if (l.v[i].state == APT_PKG_ABSENT)
                         continue;
-                guard = strchr(tab + 1, '\t');
-                if (guard)
-                        *guard++ = '\0';
-                /* Second letter of the abbreviation is the state: n = not
-                 * installed; anything else (i, c, U, F, H, W, t) leaves
-                 * something to purge. */
-                if (line[1] == 'n')
-                        continue;
-                if (guard && strstr(guard, "yes"))
+                if (l.v[i].guarded)
                         *ret_protected = true;
-                if (!strv_contains(found, tab + 1))
-                        strv_push(&found, tab + 1);
+                if (!strv_contains(found, l.v[i].name))
+                        strv_push(&found, l.v[i].name);
         }
+        apt_pkg_list_release(&l);
         *ret = TAKE_PTR(found);
         return 0;
 }
@@ -404,6 +386,8 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
+        /* a run killed while writing it leaves its temp file too */
+        (void)atomic_leftovers_remove(u->path);
         r = look_at(u->path, &st, msg, msglen);
         if (r != 0)
                 return r;
@@ -551,6 +535,7 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
                 struct stat st;
                 int r;
 
+                (void)atomic_leftovers_remove(paths[i]);
                 if (lstat(paths[i], &st) < 0) {
                         if (errno == ENOENT)
                                 continue;

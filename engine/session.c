@@ -791,7 +791,6 @@ int session_save(const struct session *s, const char *path)
 int session_load(const char *path, struct session *ret)
 {
         _cleanup_free_ char *text = NULL;
-        struct json_object *o;
         size_t len = 0;
         int r;
 
@@ -800,6 +799,17 @@ int session_load(const char *path, struct session *ret)
                 return -EBADMSG;
         if (r < 0)
                 return r;
+        return session_parse(text, len, ret);
+}
+
+/* A session file's text: exactly one JSON object that is a session. */
+int session_parse(const char *text, size_t len, struct session *ret)
+{
+        struct json_object *o;
+        int r;
+
+        if (len > SESSION_FILE_MAX)
+                return -EBADMSG;
         if (json_parse_strict(text, len, &o, NULL, 0) < 0)
                 return -EBADMSG;
         r = session_from_json(o, ret);

@@ -138,6 +138,9 @@ int session_from_json(struct json_object *o, struct session *ret);
 int session_save(const struct session *s, const char *path);
 /* -ENOENT, -EBADMSG (not a session file), or 0. */
 int session_load(const char *path, struct session *ret);
+/* The same from a file's text (len bytes, at most the size session_load()
+ * reads). */
+int session_parse(const char *text, size_t len, struct session *ret);
 /* DIR/session-ID.json into buf. */
 int session_path(const char *dir, const char *id, char *buf, size_t size);
 /* The newest session file in dir (by id, which sorts by time), optionally

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "faultpoint.h"
 
 static void oom(void)
 {
@@ -341,18 +344,71 @@ int fsync_dir_of(const char *path)
         return 0;
 }
 
+#define ATOMIC_SUFFIX ".vpsp-"
+
+int atomic_leftovers_remove(const char *path)
+{
+        char dir[PATH_MAX];
+        const char *base;
+        char *slash;
+        size_t blen;
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        if (strscpy(dir, sizeof(dir), path) < 0)
+                return -ENAMETOOLONG;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        base = path + (slash - dir) + 1;
+        if (slash == dir)
+                dir[1] = '\0';
+        else
+                *slash = '\0';
+        blen = strlen(base);
+        if (blen == 0)
+                return -EINVAL;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                const char *rest = de->d_name + blen;
+                size_t k = 0;
+
+                /* exactly PATH.vpsp- and mkstemp's six letters or digits */
+                if (strncmp(de->d_name, base, blen) != 0 ||
+                    strncmp(rest, ATOMIC_SUFFIX, strlen(ATOMIC_SUFFIX)) != 0)
+                        continue;
+                rest += strlen(ATOMIC_SUFFIX);
+                while (rest[k] && isalnum((unsigned char)rest[k]))
+                        k++;
+                if (k != 6 || rest[k])
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* Set only by test programs (faultpoint.h). */
+void (*fault_point_hook)(const char *kind, const char *detail, size_t len);
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid)
 {
         char tmp[PATH_MAX];
         int fd, r;
 
-        if (snprintf(tmp, sizeof(tmp), "%s.vpsp-XXXXXX", path) >= (int)sizeof(tmp))
+        if (snprintf(tmp, sizeof(tmp), "%s" ATOMIC_SUFFIX "XXXXXX", path) >= (int)sizeof(tmp))
                 return -ENAMETOOLONG;
+        (void)atomic_leftovers_remove(path);
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
+        fault_point("atomic", path, strlen(path));
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         if (r == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)

@@ -79,11 +79,15 @@ void sleep_ms(unsigned ms);
 int mkdir_p(const char *path, mode_t mode);
 /* Reads at most max bytes (more → -EFBIG). *ret_data is NUL-terminated. */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len);
-/* Writes through a temp file in the same directory: write, fchmod/fchown,
- * fsync, rename over path, fsync the directory. uid/gid (uid_t)-1 = keep
- * the caller's. Never leaves a partial file at path. */
+/* Writes through a temp file in the same directory (PATH.vpsp-XXXXXX):
+ * write, fchmod/fchown, fsync, rename over path, fsync the directory.
+ * uid/gid (uid_t)-1 = keep the caller's. Never leaves a partial file at
+ * path; first removes the temp files of path that a killed process left. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid);
+/* Removes PATH.vpsp-XXXXXX, the temp files of write_file_atomic(path) that
+ * a process killed in the middle of it left behind; returns how many. */
+int atomic_leftovers_remove(const char *path);
 int copy_file_synced(const char *from, const char *to, mode_t mode);
 int fsync_dir_of(const char *path);
 bool path_exists(const char *path);

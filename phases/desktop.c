@@ -21,12 +21,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
-#include "probe.h"
-
-#define SOUND_MODULE "pipewire-module-xrdp"
+#include "rdp.h"
 
 static const char *const xfce_packages[] = {
         "xfce4", "xfce4-goodies", "xfce4-terminal", "thunar", "dbus-x11", NULL,
@@ -90,11 +87,11 @@ static int compute_words(struct phase_ctx *c, char ***ret, bool *ret_sound_packa
         bool sound_packaged = false;
         int r;
 
-        r = probe_installed_subset(c, desktop_optional_packages, &installed);
+        r = ops_pkgs_installed(c, desktop_optional_packages, &installed);
         if (r < 0)
                 return r;
         if (a->sound) {
-                r = probe_apt_has(c, SOUND_MODULE);
+                r = ops_apt_has(c, RDP_SOUND_MODULE);
                 if (r < 0)
                         return r;
                 sound_packaged = r == 1;
@@ -103,17 +100,6 @@ static int compute_words(struct phase_ctx *c, char ***ret, bool *ret_sound_packa
         if (ret_sound_packaged)
                 *ret_sound_packaged = sound_packaged;
         return 0;
-}
-
-/* The current x-session-manager choice into buf ("" when none). */
-static void session_manager(struct phase_ctx *c, char *buf, size_t size)
-{
-        const char *const argv[] = { "update-alternatives", "--query", "x-session-manager", NULL };
-        _cleanup_free_ char *out = NULL;
-
-        buf[0] = '\0';
-        if (ops_query(c, argv, &out) == 0)
-                probe_parse_alternative(out, buf, size);
 }
 
 static void desktop_inputs(const struct answers *a, struct sha256_ctx *d)
@@ -141,7 +127,7 @@ static int desktop_plan(struct phase_ctx *c)
                    a->display_manager ? ", with lightdm" : ", no display manager",
                    a->screen_locker ? ", with a screen locker" : ", no screen locker", list);
         if (a->sound && !sound_packaged)
-                phase_plan(c, "COMMAND_EXEC", "sound", "%s", probe_plan_sound_note(c));
+                phase_plan(c, "COMMAND_EXEC", "sound", "%s", rdp_plan_sound_note(c));
         phase_plan(c, "COMMAND_EXEC", "x-session-manager",
                    "default X session: " DESKTOP_SESSION_MANAGER);
         return 0;
@@ -157,7 +143,7 @@ static int desktop_verify(struct phase_ctx *c)
         if (r < 0)
                 return r;
         req = desktop_required(words);
-        r = probe_missing_packages(c, (const char *const *)req, &missing);
+        r = ops_pkgs_missing(c, (const char *const *)req, &missing);
         if (r < 0)
                 return r;
         if (missing) {
@@ -165,7 +151,9 @@ static int desktop_verify(struct phase_ctx *c)
                 phase_verify_note(c, "not installed: %s", names);
                 done = 0;
         }
-        session_manager(c, sm, sizeof(sm));
+        r = ops_alternative(c, "x-session-manager", sm, sizeof(sm), NULL);
+        if (r < 0)
+                return r;
         if (strcmp(sm, DESKTOP_SESSION_MANAGER) != 0) {
                 phase_verify_note(c, "the default X session is %s, not %s",
                                   sm[0] ? sm : "not set", DESKTOP_SESSION_MANAGER);
@@ -191,7 +179,7 @@ static int desktop_run(struct phase_ctx *c)
                                   strerror(-r));
         if (a->sound && !sound_packaged)
                 phase_log(c, LOG_WARNING,
-                          "sound over RDP skipped: this Debian release has no xrdp sound module (" SOUND_MODULE "; Debian 13 has it)");
+                          "sound over RDP skipped: this Debian release has no xrdp sound module (" RDP_SOUND_MODULE "; Debian 13 has it)");
         if (!a->display_manager)
                 phase_log(c, LOG_INFO,
                           "no display manager ([desktop] display_manager = no): xrdp starts the sessions");
@@ -199,9 +187,6 @@ static int desktop_run(struct phase_ctx *c)
                 phase_log(c, LOG_INFO,
                           "no screen locker ([desktop] screen_locker = no): RDP sessions are not blanked");
 
-        r = dpkg_repair(c);
-        if (r < 0)
-                return r;
         phase_action_begin(c, "PACKAGE_INSTALL", "xfce4", "Installing the XFCE desktop");
         r = phase_action_end(c, ops_apt_install(c, (const char *const *)words, 0, 0.0, 0.95));
         if (r < 0)

@@ -33,7 +33,6 @@
 #include "phases.h"
 #include "sysfile.h"
 #include "user.h"
-#include "probe.h"
 #include "verification.h"
 
 #define SSHD "/usr/sbin/sshd"
@@ -189,6 +188,9 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
 
 /* ---- the phase ------------------------------------------------------------ */
 
+const char *const hardening_fail2ban_packages[] = { "fail2ban", "python3-systemd", NULL };
+const char *const hardening_firewall_packages[] = { "ufw", NULL };
+
 static bool hardening_enabled(const struct answers *a)
 {
         return a->hardening || a->fail2ban || a->firewall;
@@ -255,7 +257,7 @@ static int hardening_verify(struct phase_ctx *c)
                 if (!sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_SSHD_DROPIN);
                         ok = false;
-                } else if (probe_tcp_listening("/proc", a->ssh_port) != 1) {
+                } else if (sysfile_tcp_listening(NULL, a->ssh_port) != 1) {
                         phase_verify_note(c, "sshd does not listen on port %u", (unsigned)a->ssh_port);
                         ok = false;
                 }
@@ -263,17 +265,14 @@ static int hardening_verify(struct phase_ctx *c)
         }
         if (a->fail2ban) {
                 _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
-                const char *const active[] = { "systemctl", "is-active", "--quiet", "fail2ban", NULL };
-                char *out = NULL;
 
                 if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_JAIL);
                         ok = false;
-                } else if (ops_query(c, active, &out) != 0) {
+                } else if (ops_unit_active(c, "fail2ban") != 1) {
                         phase_verify_note(c, "fail2ban is not running");
                         ok = false;
                 }
-                free(out);
                 phase_verify_digest(c, "jail %s", text);
         }
         if (a->firewall) {
@@ -377,7 +376,10 @@ static int harden_sshd(struct phase_ctx *c)
         r = ops_unit_restart(c, "ssh", true);
         if (r < 0)
                 return phase_action_end(c, r);
-        if (probe_wait_tcp_listening(NULL, a->ssh_port, 10000) != 1)
+        r = ops_wait_listening(c, a->ssh_port, 10000);
+        if (r < 0)
+                return phase_action_end(c, r);
+        if (r == 0)
                 return phase_action_end(c, phase_fail(c, -EIO,
                         "sshd was reloaded but does not listen on port %u; look at journalctl -u ssh",
                         (unsigned)a->ssh_port));
@@ -388,20 +390,17 @@ static int harden_sshd(struct phase_ctx *c)
 static int setup_fail2ban(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
-        const char *const pkgs[] = { "fail2ban", "python3-systemd", NULL };
-        const char *const active[] = { "systemctl", "is-active", "--quiet", "fail2ban", NULL };
         _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
         char *out = NULL;
         bool was_active;
         int r;
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
+        r = ops_apt_install(c, hardening_fail2ban_packages, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
         if (r < 0)
                 return r;
         phase_action_begin(c, "FILE_CREATE", HARDENING_JAIL, "fail2ban jail for sshd on port %u",
                            (unsigned)a->ssh_port);
-        was_active = ops_query(c, active, &out) == 0;
-        free(out);
+        was_active = ops_unit_active(c, "fail2ban") == 1;
         if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
                 if (was_active)
                         r = ops_unit_restart_on_undo(c, "fail2ban");
@@ -458,7 +457,6 @@ static int ufw_allow(struct phase_ctx *c, uint16_t port, const char *added)
 static int setup_firewall(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
-        const char *const pkgs[] = { "ufw", NULL };
         const char *const show[] = { "ufw", "show", "added", NULL };
         const char *const status[] = { "ufw", "status", NULL };
         const char *const sshd_T[] = { SSHD, "-T", NULL };
@@ -469,7 +467,7 @@ static int setup_firewall(struct phase_ctx *c)
         bool policy_changed = false;
         int r;
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
+        r = ops_apt_install(c, hardening_firewall_packages, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
         if (r < 0)
                 return r;
         phase_action_begin(c, "COMMAND_EXEC", "ufw", "Firewall: SSH %u/tcp and RDP %u/tcp",

@@ -11,6 +11,11 @@
 #define HARDENING_JAIL "/etc/fail2ban/jail.d/vps-provision.local"
 #define HARDENING_MAX_AUTH_TRIES 4
 
+/* What the phase installs (without Recommends), for fail2ban and for the
+ * firewall: NULL-terminated apt-get install words. */
+extern const char *const hardening_fail2ban_packages[];
+extern const char *const hardening_firewall_packages[];
+
 /* The sshd drop-in: Port ssh_port, MaxAuthTries, LoginGraceTime,
  * PermitEmptyPasswords no, and PermitRootLogin prohibit-password only when
  * root_has_key (otherwise root's login is left as it is). Caller frees. */

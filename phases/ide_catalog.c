@@ -251,6 +251,7 @@ static int parse_debs(const struct where *w, struct json_object *o, struct ide_e
                 return bad(w, "debs", "missing: method deb_package needs a list of "
                            "{\"arch\", \"url\", \"sha256\"}");
         n = json_object_array_length(debs);
+        e->max_bytes = DEFAULT_DEB_MAX;
         e->debs = xcalloc(n, sizeof(*e->debs));
         for (size_t i = 0; i < n; i++) {
                 struct json_object *d = json_object_array_get_idx(debs, i);

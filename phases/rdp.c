@@ -21,16 +21,14 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
-#include "probe.h"
+#include "sysfile.h"
 
 #define XRDP_INI       "/etc/xrdp/xrdp.ini"
 #define POLKIT_DIR     "/etc/polkit-1"
 #define POLKIT_RULES   POLKIT_DIR "/rules.d"
 #define POLKIT_RULE    POLKIT_RULES "/45-vps-provision-rdp.rules"
-#define SOUND_MODULE   "pipewire-module-xrdp"
 #define LISTEN_WAIT_MS 20000
 
 const char *const rdp_polkit_actions[] = {
@@ -257,14 +255,14 @@ static int rdp_packages(struct phase_ctx *c, char ***ret, bool *ret_sound_packag
         for (size_t i = 0; base[i]; i++)
                 strv_push(&w, base[i]);
         if (a->sound) {
-                int r = probe_apt_has(c, SOUND_MODULE);
+                int r = ops_apt_has(c, RDP_SOUND_MODULE);
                 if (r < 0) {
                         strv_free(w);
                         return r;
                 }
                 sound_packaged = r == 1;
                 if (sound_packaged)
-                        strv_push(&w, SOUND_MODULE);
+                        strv_push(&w, RDP_SOUND_MODULE);
         }
         *ret = w;
         if (ret_sound_packaged)
@@ -281,13 +279,13 @@ static int xrdp_user_exists(struct phase_ctx *c)
         return r < 0 ? r : r == 0;
 }
 
-static bool xrdp_in_ssl_cert(void)
+const char *rdp_plan_sound_note(struct phase_ctx *c)
 {
-        _cleanup_free_ char *grp = NULL;
-
-        if (read_file("/etc/group", 16u << 20, &grp, NULL) < 0)
-                return false;
-        return probe_parse_group_member(grp, "ssl-cert", "xrdp");
+        /* xfce4 is in every release this program supports: without a
+         * candidate for it the lists are simply empty */
+        if (ops_apt_has(c, "xfce4") != 1)
+                return "sound: decided after apt-get update (this server's package lists are empty now)";
+        return "sound skipped: this Debian release has no xrdp sound module (" RDP_SOUND_MODULE ")";
 }
 
 static void rdp_inputs(const struct answers *a, struct sha256_ctx *d)
@@ -313,7 +311,7 @@ static int rdp_plan(struct phase_ctx *c)
         phase_plan(c, "PACKAGE_INSTALL", list, "xrdp with its Xorg back end%s: %s",
                    sound_packaged ? " and sound" : "", list);
         if (a->sound && !sound_packaged)
-                phase_plan(c, "COMMAND_EXEC", "sound", "%s", probe_plan_sound_note(c));
+                phase_plan(c, "COMMAND_EXEC", "sound", "%s", rdp_plan_sound_note(c));
         phase_plan(c, "USER_MODIFY", "xrdp", "xrdp joins ssl-cert (reads the TLS key)");
         phase_plan(c, "FILE_CREATE", POLKIT_RULE,
                    "members of " RDP_POLKIT_GROUP " set up colour management and refresh software sources without a password");
@@ -334,7 +332,7 @@ static int rdp_verify(struct phase_ctx *c)
         r = rdp_packages(c, &pkgs, NULL);
         if (r < 0)
                 return r;
-        r = probe_missing_packages(c, (const char *const *)pkgs, &missing);
+        r = ops_pkgs_missing(c, (const char *const *)pkgs, &missing);
         if (r < 0)
                 return r;
         if (missing) {
@@ -342,11 +340,11 @@ static int rdp_verify(struct phase_ctx *c)
                 phase_verify_note(c, "not installed: %s", names);
                 return 0;   /* the rest cannot be in place either */
         }
-        if (xrdp_user_exists(c) == 1 && !xrdp_in_ssl_cert()) {
+        if (xrdp_user_exists(c) == 1 && !sysfile_user_in_group("xrdp", "ssl-cert")) {
                 phase_verify_note(c, "the xrdp user is not in the ssl-cert group");
                 done = 0;
         }
-        if (!probe_file_equals(POLKIT_RULE, rdp_polkit_rule, strlen(rdp_polkit_rule))) {
+        if (!sysfile_is(POLKIT_RULE, rdp_polkit_rule, 0644, 0, 0)) {
                 phase_verify_note(c, "%s is missing or differs", POLKIT_RULE);
                 done = 0;
         }
@@ -357,14 +355,14 @@ static int rdp_verify(struct phase_ctx *c)
                                   want);
                 done = 0;
         }
-        r = probe_unit_active(c, "xrdp");
+        r = ops_unit_active(c, "xrdp");
         if (r < 0)
                 return r;
         if (r == 0) {
                 phase_verify_note(c, "xrdp is not running");
                 done = 0;
         } else {
-                r = probe_tcp_listening("/proc", a->rdp_port);
+                r = sysfile_tcp_listening(NULL, a->rdp_port);
                 if (r <= 0) {
                         phase_verify_note(c, "nothing listens on TCP port %s", want);
                         done = 0;
@@ -377,7 +375,7 @@ static int rdp_verify(struct phase_ctx *c)
 /* Waits until something listens on port, up to LISTEN_WAIT_MS. */
 static int wait_listening(struct phase_ctx *c, uint16_t port)
 {
-        int r = probe_wait_tcp_listening(c, port, LISTEN_WAIT_MS);
+        int r = ops_wait_listening(c, port, LISTEN_WAIT_MS);
 
         if (r == 0)
                 return phase_fail(c, -ETIMEDOUT,
@@ -400,11 +398,8 @@ static int rdp_run(struct phase_ctx *c)
                 return phase_fail(c, r, "cannot ask apt about the xrdp packages: %s", strerror(-r));
         if (a->sound && !sound_packaged)
                 phase_log(c, LOG_WARNING,
-                          "sound over RDP skipped: this Debian release has no xrdp sound module (" SOUND_MODULE "; Debian 13 has it)");
+                          "sound over RDP skipped: this Debian release has no xrdp sound module (" RDP_SOUND_MODULE "; Debian 13 has it)");
 
-        r = dpkg_repair(c);
-        if (r < 0)
-                return r;
         phase_action_begin(c, "PACKAGE_INSTALL", "xrdp", "Installing xrdp");
         r = phase_action_end(c, ops_apt_install(c, (const char *const *)pkgs, 0, 0.0, 0.6));
         if (r < 0)
@@ -464,7 +459,7 @@ static int rdp_run(struct phase_ctx *c)
 
         /* a running xrdp read the old port and groups: restart it; one that
          * is not running reads the new ones when enable --now starts it */
-        was_active = probe_unit_active(c, "xrdp");
+        was_active = ops_unit_active(c, "xrdp");
         if (was_active < 0)
                 return phase_fail(c, was_active, "cannot ask systemctl about xrdp: %s",
                                   strerror(-was_active));

@@ -9,6 +9,18 @@
  * without a password (the user phase creates it and puts the developer in). */
 #define RDP_POLKIT_GROUP "devusers"
 
+/* xrdp's sound module in Debian (13 has it, 12 has not). The desktop phase
+ * installs PipeWire's PulseAudio server for it in the same transaction. */
+#define RDP_SOUND_MODULE "pipewire-module-xrdp"
+
+struct phase_ctx;
+
+/* For a plan (dry run) when apt has no RDP_SOUND_MODULE: whether that is
+ * this Debian release (Debian 12 has none) or only package lists that were
+ * never downloaded (a fresh image; system-prep's apt-get update comes
+ * first in a real run). A static string. */
+const char *rdp_plan_sound_note(struct phase_ctx *c);
+
 /* The polkit rule file's text, and the action ids it allows (NULL-terminated). */
 extern const char rdp_polkit_rule[];
 extern const char *const rdp_polkit_actions[];

@@ -16,10 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dpkg_repair.h"
 #include "ops.h"
 #include "phases.h"
-#include "probe.h"
+#include "sysfile.h"
 
 #define APT_CONF_PATH      "/etc/apt/apt.conf.d/90vps-provision"
 #define NEEDRESTART_DIR    "/etc/needrestart/conf.d"
@@ -152,10 +151,10 @@ static char *wanted_sources(struct phase_ctx *c)
 /* The rewritten sources.list when it still has active lines, else NULL. */
 static char *wanted_list(void)
 {
-        _cleanup_free_ char *old = NULL;
+        _cleanup_free_ char *old = sysfile_read(SOURCES_LIST_PATH);
         char *neu = NULL;
 
-        if (read_file(SOURCES_LIST_PATH, 16u << 20, &old, NULL) < 0)
+        if (!old)
                 return NULL;
         if (system_prep_disable_list(old, SOURCES_PATH, &neu) != 0)
                 return NULL;
@@ -194,7 +193,7 @@ static int system_prep_plan(struct phase_ctx *c)
         if (a->upgrade)
                 phase_plan(c, "COMMAND_EXEC", "apt-get dist-upgrade",
                            "upgrade every installed package (not undone by a rollback)");
-        if (probe_missing_packages(c, system_prep_base_packages, &missing) == 0 && missing) {
+        if (ops_pkgs_missing(c, system_prep_base_packages, &missing) == 0 && missing) {
                 _cleanup_free_ char *names = strv_join(missing, " ");
                 phase_plan(c, "PACKAGE_INSTALL", names, "base packages: %s", names);
         } else
@@ -210,19 +209,17 @@ static int system_prep_verify(struct phase_ctx *c)
         _cleanup_free_ char *list = NULL;
         int done = 1, r;
 
-        if (!probe_file_equals(APT_CONF_PATH, system_prep_apt_conf,
-                               strlen(system_prep_apt_conf))) {
+        if (!sysfile_is(APT_CONF_PATH, system_prep_apt_conf, 0644, 0, 0)) {
                 phase_verify_note(c, "%s is missing or differs", APT_CONF_PATH);
                 done = 0;
         }
         if (needrestart_present() &&
-            !probe_file_equals(NEEDRESTART_PATH, system_prep_needrestart_conf,
-                               strlen(system_prep_needrestart_conf))) {
+            !sysfile_is(NEEDRESTART_PATH, system_prep_needrestart_conf, 0644, 0, 0)) {
                 phase_verify_note(c, "%s is missing or differs", NEEDRESTART_PATH);
                 done = 0;
         }
         if (sources) {
-                if (!probe_file_equals(SOURCES_PATH, sources, strlen(sources))) {
+                if (!sysfile_is(SOURCES_PATH, sources, 0644, 0, 0)) {
                         phase_verify_note(c, "%s does not point to %s", SOURCES_PATH,
                                           phase_answers(c)->apt_mirror);
                         done = 0;
@@ -233,7 +230,7 @@ static int system_prep_verify(struct phase_ctx *c)
                         done = 0;
                 }
         }
-        r = probe_missing_packages(c, system_prep_base_packages, &missing);
+        r = ops_pkgs_missing(c, system_prep_base_packages, &missing);
         if (r < 0)
                 return r;
         if (missing) {
@@ -291,10 +288,6 @@ static int system_prep_run(struct phase_ctx *c)
                         return r;
         }
         phase_progress(c, 0.4, "installing the base packages");
-        r = dpkg_repair(c);
-        if (r < 0)
-                return r;
-
         phase_action_begin(c, "PACKAGE_INSTALL", "base packages",
                            "Installing the base packages (build-essential, curl, git, …)");
         r = phase_action_end(c, ops_apt_install(c, system_prep_base_packages, 0, 0.4, 1.0));

@@ -131,6 +131,8 @@ char *terminal_helpers_rc(const char *old)
 
 /* ---- the phase ------------------------------------------------------------ */
 
+const char *const terminal_packages[] = { "xfce4-terminal", NULL };
+
 struct dev {
         uid_t uid;
         gid_t gid;
@@ -178,31 +180,6 @@ static int terminal_plan(struct phase_ctx *c)
         return 0;
 }
 
-/* Current x-terminal-emulator choice ("" when none). */
-static int current_terminal(struct phase_ctx *c, char *buf, size_t size)
-{
-        const char *const q[] = { "update-alternatives", "--query", "x-terminal-emulator", NULL };
-        _cleanup_free_ char *out = NULL;
-        char *save = NULL;
-        int r;
-
-        buf[0] = '\0';
-        r = ops_query(c, q, &out);
-        if (r < 0)
-                return r;
-        if (r != 0)
-                return 0;
-        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                if (startswith(l, "Value: ")) {
-                        strscpy(buf, size, l + 7);
-                        break;
-                }
-                if (l[0] == '\0')
-                        break;
-        }
-        return 0;
-}
-
 static int terminal_verify(struct phase_ctx *c)
 {
         _cleanup_(dev_release) struct dev d = { 0 };
@@ -236,7 +213,7 @@ static int terminal_verify(struct phase_ctx *c)
                 phase_verify_note(c, "%s does not name xfce4-terminal", help_path);
                 ok = false;
         }
-        r = current_terminal(c, alt, sizeof(alt));
+        r = ops_alternative(c, "x-terminal-emulator", alt, sizeof(alt), NULL);
         if (r < 0)
                 return r;
         if (strcmp(alt, TERMINAL_WRAPPER) != 0) {
@@ -265,7 +242,6 @@ static int write_dev_file(struct phase_ctx *c, const struct dev *d, const char *
 
 static int terminal_run(struct phase_ctx *c)
 {
-        const char *const pkgs[] = { "xfce4-terminal", NULL };
         _cleanup_(dev_release) struct dev d = { 0 };
         _cleanup_free_ char *snip = terminal_snippet();
         _cleanup_free_ char *rc_path = NULL, *rc = NULL, *new_rc = NULL;
@@ -283,7 +259,7 @@ static int terminal_run(struct phase_ctx *c)
                           "%s's login shell is %s, not bash: these settings apply once it runs bash (chsh -s /bin/bash %s)",
                           phase_answers(c)->username, d.shell, phase_answers(c)->username);
 
-        r = ops_apt_install(c, pkgs, OPS_APT_NO_RECOMMENDS, 0.0, 0.5);
+        r = ops_apt_install(c, terminal_packages, OPS_APT_NO_RECOMMENDS, 0.0, 0.5);
         if (r < 0)
                 return r;
 

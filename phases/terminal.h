@@ -6,6 +6,10 @@
 #define TERMINAL_BLOCK_BEGIN "# >>> vps-provision: read ~/.bashrc.d >>>"
 #define TERMINAL_BLOCK_END "# <<< vps-provision <<<"
 
+/* What the phase installs (without Recommends): NULL-terminated apt-get
+ * install words. */
+extern const char *const terminal_packages[];
+
 /* The bash snippet written to ~/.bashrc.d/50-vps-provision.sh: prompt with
  * the git branch, history settings, aliases, EDITOR. Caller frees. */
 char *terminal_snippet(void);

@@ -34,7 +34,6 @@
 #include "hardening.h"
 #include "ops.h"
 #include "phases.h"
-#include "probe.h"
 #include "session.h"
 #include "sysfile.h"
 #include "user.h"
@@ -227,8 +226,8 @@ void health_gather(struct phase_ctx *c, struct health_facts *f)
         unit_state(c, "ssh", f->ssh, sizeof(f->ssh));
         if (a->fail2ban)
                 unit_state(c, "fail2ban", f->fail2ban, sizeof(f->fail2ban));
-        f->rdp_listening = probe_tcp_listening("/proc", a->rdp_port);
-        f->ssh_listening = probe_tcp_listening("/proc", a->ssh_port);
+        f->rdp_listening = sysfile_tcp_listening(NULL, a->rdp_port);
+        f->ssh_listening = sysfile_tcp_listening(NULL, a->ssh_port);
         gather_apps(c, f);
         gather_user(c, f);
         gather_security(c, f);

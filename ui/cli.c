@@ -22,7 +22,8 @@ static const struct cli_option options[] = {
           "Print progress as plain lines. This is also what happens when standard output is not a terminal." },
         { "json", 0, NULL, "one JSON event per line on standard output",
           "Print every event (phases, actions, log lines, progress, the end) as one JSON object per line, "
-          "for other programs to read." },
+          "for other programs to read. The events, their fields and which of them are stable are documented "
+          "in /usr/share/doc/vps-provision/json-events.md (format version 1, the \"v\" of every event)." },
         { "resume", 0, NULL, "continue the last run that did not finish",
           "Continue the newest unfinished run (failed with its changes kept, cancelled or killed) with its "
           "own answers: verified phases are skipped, an interrupted dpkg is repaired first." },

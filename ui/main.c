@@ -558,6 +558,7 @@ int main(int argc, char **argv)
         o.phases = phases_all(&n_phases);
         o.n_phases = n_phases;
         preflight_env_default(&o.preflight);
+        o.preflight.state_dir = o.paths.state_dir;
 #ifdef VPSP_TESTPHASES
         testphases_preflight(&o.preflight);
 #endif

@@ -1,5 +1,6 @@
-/* test_apt.c — apt's status channel, the argv, dpkg's package list, the
- * install simulation (against stub apt-get / dpkg-query on PATH) and the
+/* test_apt.c — apt's status channel, the argv, dpkg's package list (the
+ * rule for "installed" on every state, the real dpkg-query on a fixture
+ * status file), dpkg's "interrupted" sign, the install simulation (against stub apt-get / dpkg-query on PATH) and the
  * lock holder (a real fcntl lock held by a child). */
 #include "testlib.h"
 
@@ -115,6 +116,151 @@ static void installed_list(void **state)
 
         test_stub(stubs, "dpkg-query", "echo broken >&2; exit 2");
         assert_int_equal(apt_installed(&l), -EIO);
+}
+
+/* Every letter dpkg prints, read by the one rule of apt.h. */
+static void pkg_state_rule(void **state)
+{
+        static const struct {
+                const char *abbrev;
+                enum apt_pkg_state want;
+        } cases[] = {
+                { "ii ", APT_PKG_INSTALLED },   /* wanted, installed */
+                { "hi ", APT_PKG_INSTALLED },   /* held */
+                { "ri ", APT_PKG_INSTALLED },   /* selected for removal, still there */
+                { "pi ", APT_PKG_INSTALLED },   /* selected for purge, still there */
+                { "ui ", APT_PKG_INSTALLED },
+                { "ii", APT_PKG_INSTALLED },    /* the flag column may be cut */
+                { "iiR", APT_PKG_HALF },        /* reinst-required: not whole */
+                { "iU ", APT_PKG_HALF },        /* unpacked */
+                { "iF ", APT_PKG_HALF },        /* half-configured */
+                { "iH ", APT_PKG_HALF },        /* half-installed */
+                { "iHR", APT_PKG_HALF },
+                { "iW ", APT_PKG_HALF },        /* triggers awaited */
+                { "it ", APT_PKG_HALF },        /* triggers pending */
+                { "rc ", APT_PKG_CONFIG_FILES },
+                { "pc ", APT_PKG_CONFIG_FILES },
+                { "un ", APT_PKG_ABSENT },
+                { "pn ", APT_PKG_ABSENT },
+                { "i", APT_PKG_ABSENT },        /* too short to say */
+                { "", APT_PKG_ABSENT },
+                { "i? ", APT_PKG_ABSENT },      /* a letter dpkg does not print */
+        };
+        (void)state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                enum apt_pkg_state got = apt_pkg_state_parse(cases[i].abbrev, strlen(cases[i].abbrev));
+                if (got != cases[i].want)
+                        fail_msg("\"%s\": state %d, expected %d", cases[i].abbrev, got, cases[i].want);
+        }
+        assert_int_equal(apt_pkg_state_parse(NULL, 3), APT_PKG_ABSENT);
+        /* len is honoured: the "R" after it is not read */
+        assert_int_equal(apt_pkg_state_parse("iiR", 2), APT_PKG_INSTALLED);
+}
+
+/* The real dpkg-query reading tests/fixtures/dpkg/status, which holds a
+ * package in every state dpkg has (and a foreign architecture, an
+ * Essential package, a purged record). */
+static void status_fixture(void **state)
+{
+        const char *fix = getenv("VPSP_TEST_FIXTURES");
+        struct apt_pkg_list l = { 0 };
+        char **inst = NULL, body[PATH_MAX + 64];
+        _cleanup_free_ char *joined = NULL;
+        (void)state;
+
+        if (!fix || !path_exists("/usr/bin/dpkg-query"))
+                skip();
+        snprintf(body, sizeof(body), "exec /usr/bin/dpkg-query --admindir='%s/dpkg' \"$@\"", fix);
+        test_stub(stubs, "dpkg-query", body);
+        test_stub(stubs, "dpkg", "echo amd64");
+
+        assert_int_equal(apt_pkg_list_query(NULL, &l), 0);
+        assert_int_equal(l.n, 13);   /* gone-pkg (not-installed) is not listed */
+        assert_int_equal(apt_pkg_list_state(&l, "curl"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "held-pkg"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "leaving-pkg"), APT_PKG_INSTALLED);   /* "all" */
+        assert_int_equal(apt_pkg_list_state(&l, "purging-pkg"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "removed-pkg"), APT_PKG_CONFIG_FILES);
+        assert_int_equal(apt_pkg_list_state(&l, "unpacked-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "halfconf-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "halfinst-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "awaiting-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "triggered-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "broken-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "gone-pkg"), APT_PKG_ABSENT);
+        /* a foreign architecture is named with it */
+        assert_int_equal(apt_pkg_list_state(&l, "libfoo1"), APT_PKG_ABSENT);
+        assert_int_equal(apt_pkg_list_state(&l, "libfoo1:i386"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "curl:amd64"), APT_PKG_INSTALLED);   /* native */
+        assert_int_equal(apt_pkg_list_state(&l, "curl:i386"), APT_PKG_ABSENT);
+        assert_int_equal(apt_pkg_list_state(&l, "leaving-pkg:all"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "cur"), APT_PKG_ABSENT);             /* a prefix */
+        for (size_t i = 0; i < l.n; i++)
+                assert_int_equal(l.v[i].guarded, strcmp(l.v[i].name, "e2fsprogs") == 0);
+        apt_pkg_list_release(&l);
+
+        /* asked by name: the unknown ones have no entry (dpkg-query exits 1) */
+        assert_int_equal(apt_pkg_list_query((const char *const[]){ "curl", "nothere", "gone-pkg",
+                                                                    "unpacked-pkg", NULL },
+                                            &l),
+                         0);
+        assert_int_equal(apt_pkg_list_state(&l, "curl"), APT_PKG_INSTALLED);
+        assert_int_equal(apt_pkg_list_state(&l, "unpacked-pkg"), APT_PKG_HALF);
+        assert_int_equal(apt_pkg_list_state(&l, "nothere"), APT_PKG_ABSENT);
+        assert_int_equal(apt_pkg_list_state(&l, "gone-pkg"), APT_PKG_ABSENT);
+        apt_pkg_list_release(&l);
+
+        /* the installed list: the rule, sorted */
+        assert_int_equal(apt_installed(&inst), 0);
+        joined = strv_join(inst, " ");
+        assert_string_equal(joined, "curl e2fsprogs held-pkg leaving-pkg libfoo1:i386 purging-pkg");
+        strv_free(inst);
+
+        /* dpkg-query failing otherwise: an error, ret untouched */
+        test_stub(stubs, "dpkg-query", "echo 'dpkg-query: error: parsing file' >&2; exit 2");
+        l.n = 77;
+        assert_int_equal(apt_pkg_list_query(NULL, &l), -EIO);
+        assert_int_equal(l.n, 77);
+}
+
+static void install_words(void **state)
+{
+        const char *const words[] = { "xfce4", "libc6:i386", "xrdp=0.10.1-3", "xrdp/trixie-backports",
+                                      "lightdm-", "--no-install-recommends",
+                                      "/var/tmp/code_1.2_amd64.deb", "./code_1.2_amd64.deb",
+                                      "work/code_1.2_amd64.deb", "", NULL };
+        const char *const none[] = { "lightdm-", "-y", NULL };
+        _cleanup_strv_ char **names = apt_word_names(words);
+        _cleanup_free_ char *joined = strv_join(names, " ");
+        (void)state;
+
+        assert_string_equal(joined, "xfce4 libc6:i386 xrdp xrdp");
+        assert_null(apt_word_names(none));
+        assert_null(apt_word_names(NULL));
+}
+
+/* apt's count of dpkg's pending journal entries, in a fake dpkg directory. */
+static void dpkg_pending(void **state)
+{
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *updates = test_path(dir, "updates");
+        _cleanup_free_ char *tmp = test_path(dir, "updates/tmp.i");
+        _cleanup_free_ char *e1 = test_path(dir, "updates/0001");
+        _cleanup_free_ char *e2 = test_path(dir, "updates/0002");
+        _cleanup_free_ char *odd = test_path(dir, "updates/12a");
+        (void)state;
+
+        assert_int_equal(apt_dpkg_pending(dir), 0);        /* no updates/ at all */
+        assert_int_equal(mkdir_p(updates, 0755), 0);
+        assert_int_equal(apt_dpkg_pending(dir), 0);        /* empty: a clean dpkg */
+        test_write(tmp, "");
+        test_write(odd, "");
+        assert_int_equal(apt_dpkg_pending(dir), 0);        /* dpkg's scratch file, not an entry */
+        test_write(e1, "Package: xfce4\nStatus: install ok unpacked\n");
+        assert_int_equal(apt_dpkg_pending(dir), 1);
+        test_write(e2, "");
+        assert_int_equal(apt_dpkg_pending(dir), 2);
 }
 
 static void simulate(void **state)
@@ -273,6 +419,10 @@ int main(void)
                 cmocka_unit_test(status_lines),
                 cmocka_unit_test(argv_shape),
                 cmocka_unit_test(installed_list),
+                cmocka_unit_test(pkg_state_rule),
+                cmocka_unit_test(status_fixture),
+                cmocka_unit_test(install_words),
+                cmocka_unit_test(dpkg_pending),
                 cmocka_unit_test(simulate),
                 cmocka_unit_test(lock_holder),
                 cmocka_unit_test(proxy),

@@ -30,19 +30,22 @@ static struct json_object *roundtrip(const struct event *ev, int n_keys)
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         assert_non_null(text);
         assert_null(strchr(text, '\n'));   /* one line */
-        assert_true(startswith(text, "{\"event\":\""));
+        assert_true(startswith(text, "{\"v\":1,\"event\":\""));
         back = json_tokener_parse(text);
         assert_non_null(back);
         json_object_put(o);
 
         assert_true(json_object_is_type(back, json_type_object));
+        assert_true(json_object_object_get_ex(back, "v", &v));
+        assert_true(json_object_is_type(v, json_type_int));
+        assert_int_equal(json_object_get_int(v), EVENT_FORMAT_VERSION);
         assert_true(json_object_object_get_ex(back, "event", &v));
         assert_string_equal(json_object_get_string(v), event_type_name(ev->type));
         assert_true(json_object_object_get_ex(back, "time", &v));
         assert_string_equal(json_object_get_string(v), T_STR);
         assert_true(json_object_object_get_ex(back, "seq", &v));
         assert_true(json_object_get_uint64(v) == ev->seq);
-        assert_int_equal(json_object_object_length(back), 3 + n_keys);
+        assert_int_equal(json_object_object_length(back), 4 + n_keys);
         return back;
 }
 

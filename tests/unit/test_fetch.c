@@ -1,7 +1,8 @@
 /* test_fetch.c — engine/fetch against a loopback HTTP server the test
  * starts itself (helpers/httpd.c): success with digest, HTTP errors,
  * retries with backoff, resume, size cap, redirects, DNS / connect / TLS /
- * stall failures, checksum, parallel downloads, cancellation. */
+ * stall failures, checksum, parallel downloads, cancellation; the HEAD
+ * request (status, redirects, errors, timeout, through a proxy). */
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -50,7 +51,9 @@ static void fast_opts(struct fetch_opts *o)
         fetch_opts_init(o);
         o->backoff_ms = 50;
         o->backoff_max_ms = 400;
-        o->connect_timeout_ms = 3000;
+        /* a TLS handshake counts as connecting: under valgrind it can take
+         * seconds, and a timeout then would be retried like a network error */
+        o->connect_timeout_ms = test_under_valgrind() ? 20000 : 3000;
         o->low_speed_s = 5;
         o->retries = 2;
 }
@@ -644,6 +647,80 @@ static void test_tls_verified(void **state)
         print_message("tls (name mismatch): %s\n", res.message);
 }
 
+/* fetch_head(): the status of the final answer, nothing written anywhere,
+ * the same failure kinds as a download, a bounded wait, and a proxy used
+ * even for a host the environment's no_proxy names. */
+static void test_head(void **state)
+{
+        _cleanup_free_ char *ok = httpd_url(srv, "/dists/trixie/InRelease");
+        _cleanup_free_ char *missing = httpd_url(srv, "/dists/nowhere/InRelease");
+        _cleanup_free_ char *moved = httpd_url(srv, "/moved");
+        _cleanup_free_ char *slow = httpd_url(srv, "/slow");
+        _cleanup_free_ char *refused = xasprintf("http://127.0.0.1:%u/x", closed_port());
+        _cleanup_free_ char *proxy = xasprintf("http://127.0.0.1:%u", httpd_port(srv));
+        _cleanup_free_ char *log = NULL;
+        struct fetch_opts o;
+        struct fetch_result res;
+        int64_t t0;
+
+        (void)state;
+        route_body("/dists/trixie/InRelease");
+        httpd_route(srv, &(struct httpd_route){ .path = "/moved", .status = 301,
+                                                .location = "/dists/trixie/InRelease" });
+        /* under valgrind connecting alone can take longer than 300 ms */
+        unsigned limit = test_under_valgrind() ? 2000 : 300;
+
+        httpd_route(srv, &(struct httpd_route){ .path = "/slow", .body = "x", .len = 1,
+                                                .delay_ms = limit + 3000 });
+        httpd_route(srv, &(struct httpd_route){ .path = "http://archive.invalid/dists/trixie/InRelease",
+                                                .body = "x", .len = 1 });
+        fast_opts(&o);
+
+        assert_int_equal(fetch_head(ok, 2000, &o, &res), 0);
+        assert_int_equal(res.kind, FETCH_OK);
+        assert_int_equal(res.http_status, 200);
+        assert_int_equal(res.bytes, 0);
+        assert_int_equal(res.attempts, 1);
+
+        /* 404: answered, an HTTP error, not retried */
+        assert_int_equal(fetch_head(missing, 2000, &o, &res), -EREMOTEIO);
+        assert_int_equal(res.kind, FETCH_ERR_HTTP);
+        assert_int_equal(res.http_status, 404);
+        assert_non_null(strstr(res.message, "HTTP 404"));
+
+        /* a redirect is followed; the final answer counts */
+        assert_int_equal(fetch_head(moved, 2000, &o, &res), 0);
+        assert_int_equal(res.http_status, 200);
+
+        assert_int_equal(fetch_head(refused, 2000, &o, &res), -ECONNREFUSED);
+        assert_int_equal(res.kind, FETCH_ERR_CONNECT);
+        assert_int_equal(res.attempts, 1);
+        assert_true(res.detail[0] != '\0');
+
+        /* a server that holds its answer: the timeout holds */
+        t0 = now_ms();
+        assert_int_equal(fetch_head(slow, limit, &o, &res), -ETIMEDOUT);
+        assert_true(now_ms() - t0 < limit + 2000);
+        assert_int_equal(res.kind, FETCH_ERR_TIMEOUT);
+        assert_non_null(strstr(res.message, "timed out"));
+
+        assert_int_equal(fetch_head("file:///etc/passwd", 300, &o, &res), -EINVAL);
+        assert_int_equal(res.kind, FETCH_ERR_URL);
+
+        /* through a proxy (the loopback server plays it): the absolute URL
+         * goes to the proxy, although no_proxy names every host */
+        setenv("no_proxy", "*", 1);
+        o.proxy = proxy;
+        assert_int_equal(fetch_head("http://archive.invalid/dists/trixie/InRelease", 2000, &o,
+                                    &res), 0);
+        assert_int_equal(res.http_status, 200);
+        unsetenv("no_proxy");
+        log = httpd_log(srv);
+        assert_non_null(strstr(log, "HEAD /dists/trixie/InRelease\n"));
+        assert_non_null(strstr(log, "HEAD http://archive.invalid/dists/trixie/InRelease\n"));
+        assert_null(strstr(log, "GET "));
+}
+
 static void test_kind_names(void **state)
 {
         (void)state;
@@ -677,6 +754,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tls_verified, tls_setup, tls_teardown),
         };
         int r;

@@ -2,13 +2,16 @@
  * test phase inside the real engine: files in a scratch directory, and
  * commands (apt-get, useradd, systemctl, …) as stubs on PATH that record
  * their argv and stdin. Each test checks the change, the journal entry it
- * left, and that --rollback undoes it.
+ * left, and that --rollback undoes it. An install finishes an interrupted
+ * dpkg first, and an install killed half-way resumes to the end state of an
+ * uninterrupted one (with the hardening and terminal phases' packages).
  *
  * Phase code runs on the engine thread, where cmocka's asserts must not be
  * used: the phase records what the ops returned and the test thread
  * asserts afterwards. */
 #include "testlib.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,8 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apt.h"
 #include "enginelib.h"
+#include "hardening.h"
+#include "journal.h"
 #include "ops.h"
+#include "terminal.h"
 #include "secret.h"
 #include "util.h"
 
@@ -94,6 +101,8 @@ static int resume(int (*s)(struct phase_ctx *c), struct etest_run *r)
         return run_mode(MODE_RESUME, s, r);
 }
 
+static char *run_text(const struct etest_run *r);
+
 static int rollback(void)
 {
         struct engine_opts o;
@@ -104,6 +113,11 @@ static int rollback(void)
         o.assume_yes = true;
         etest_run(&o, NULL, NULL, &r);
         code = r.code;
+        if (code != EXIT_OK) {
+                char *text = run_text(&r);
+                print_message("rollback ended with %d:\n%s", code, text);
+                free(text);
+        }
         etest_run_release(&r);
         etest_opts_release(&o);
         return code;
@@ -469,6 +483,336 @@ static void apt_update_retries(void **state)
         assert_int_equal(rollback(), EXIT_OK);
 }
 
+/* ---- dpkg repair before every install, and resuming a killed install ------
+ *
+ * A fake dpkg database in stubs/pkgdb, one "SS NAME" line per package (SS:
+ * dpkg's selection and state letters), read and written by stub dpkg,
+ * dpkg-query, apt-get and apt-mark; dpkg's "interrupted" sign is a
+ * digit-named file in the updates directory of the test root's dpkg, the
+ * one the engine (and so ops) looks at. */
+
+static char dpkg_dir[PATH_MAX], dpkg_updates[PATH_MAX];
+static const char *const *install_words;
+
+static void pkgdb_stubs(void)
+{
+        char body[4096];
+
+        snprintf(body, sizeof(body),
+                 "db=\"$(dirname \"$0\")/pkgdb\"\n"
+                 "case \"$*\" in\n"
+                 "--print-architecture) echo amd64 ;;\n"
+                 "*--configure*) sed -i 's/^iU /ii /' \"$db\"; rm -f '%s'/[0-9]* ;;\n"
+                 "esac\n",
+                 dpkg_updates);
+        test_stub(stubs, "dpkg", body);
+        test_stub(stubs, "dpkg-query",
+                  "db=\"$(dirname \"$0\")/pkgdb\"; names=; recs=\n"
+                  "for a; do case $a in -f*) case $a in *Recommends*) recs=1 ;; esac ;;"
+                  " -*) ;; *) names=\"$names $a\" ;; esac; done\n"
+                  "touch \"$db\"\n"
+                  "if [ -n \"$names\" ]; then\n"
+                  "  for p in $names; do grep \" $p\\$\" \"$db\"; done\n"
+                  "else cat \"$db\"; fi | while read -r s p; do\n"
+                  "  if [ -n \"$recs\" ]; then printf '%s \\t%s\\t\\n' \"$s\" \"$p\";"
+                  " else printf '%s \\t%s\\tamd64\\t\\n' \"$s\" \"$p\"; fi\n"
+                  "done\n");
+        snprintf(body, sizeof(body),
+                 "db=\"$(dirname \"$0\")/pkgdb\"; kill=\"$(dirname \"$0\")/kill-next-install\"\n"
+                 "touch \"$db\"; words=; mode=\n"
+                 "for a; do case $a in -s) mode=sim ;; install) [ -z \"$mode\" ] && mode=install ;;"
+                 " purge) mode=purge ;; -*|*=*) ;; *) words=\"$words $a\" ;; esac; done\n"
+                 "set_st() { sed -i \"/ $1\\$/d\" \"$db\"; if [ -n \"$2\" ]; then echo \"$2 $1\" >> \"$db\"; fi; }\n"
+                 "case $mode in\n"
+                 "sim) for p in $words; do case \"$(grep \" $p\\$\" \"$db\")\" in\n"
+                 "    ii*) ;; iU*) echo \"Conf $p (1.0 Debian:13 [amd64])\" ;;\n"
+                 "    *) echo \"Inst $p (1.0 Debian:13 [amd64])\" ;; esac; done ;;\n"
+                 "install)\n"
+                 "  for f in '%s'/[0-9]*; do [ -e \"$f\" ] || continue\n"
+                 "    echo \"E: dpkg was interrupted, you must manually run 'dpkg --configure -a'"
+                 " to correct the problem.\" >&2; exit 100; done\n"
+                 "  if [ -e \"$kill\" ]; then\n"
+                 "    rm -f \"$kill\"; set -- $words\n"
+                 "    set_st \"$1\" iU; touch '%s/0001'\n"
+                 "    echo 'dpkg: unpacking, then killed' >&2; exit 137\n"
+                 "  fi\n"
+                 "  for p in $words; do set_st \"$p\" ii; done ;;\n"
+                 "purge) for p in $words; do set_st \"$p\" ''; done ;;\n"
+                 "esac\n",
+                 dpkg_updates, dpkg_updates);
+        test_stub(stubs, "apt-get", body);
+        test_stub(stubs, "apt-mark", "exit 0");
+}
+
+static char *pkgdb_read(void)
+{
+        _cleanup_free_ char *p = test_path(stubs, "pkgdb");
+        char *s = test_read(p);
+        return s ? s : xstrdup("");
+}
+
+static void pkgdb_write(const char *text)
+{
+        _cleanup_free_ char *p = test_path(stubs, "pkgdb");
+        test_write(p, text);
+}
+
+/* The lines of the fake database, sorted: the end state to compare. */
+static char *pkgdb_sorted(void)
+{
+        _cleanup_free_ char *text = pkgdb_read();
+        _cleanup_strv_ char **lines = NULL;
+        char *save = NULL;
+
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                strv_push(&lines, l);
+        if (!lines)
+                return xstrdup("");
+        strv_sort(lines);
+        return strv_join(lines, "\n");
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+        size_t n = 0;
+        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+/* The journal most recently written under the test root. Caller frees. */
+static struct journal *last_journal(void)
+{
+        _cleanup_free_ char *dir = test_path(T, "state");
+        _cleanup_free_ char *best = NULL;
+        struct timespec best_t = { 0 };
+        struct journal *j = NULL;
+        struct dirent *de;
+        char err[256];
+        DIR *d = opendir(dir);
+
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                if (!startswith(de->d_name, "journal-"))
+                        continue;
+                p = test_path(dir, de->d_name);
+                if (stat(p, &st) == 0 &&
+                    (st.st_mtim.tv_sec > best_t.tv_sec ||
+                     (st.st_mtim.tv_sec == best_t.tv_sec && st.st_mtim.tv_nsec > best_t.tv_nsec))) {
+                        best_t = st.st_mtim;
+                        free(best);
+                        best = TAKE_PTR(p);
+                }
+        }
+        closedir(d);
+        assert_non_null(best);
+        assert_int_equal(journal_open(best, &j, err, sizeof(err)), 0);
+        return j;
+}
+
+/* Index of the first entry of type with target, from index from; -1 when none. */
+static int journal_find(const struct journal *j, size_t from, const char *type, const char *target)
+{
+        for (size_t i = from; i < journal_count(j); i++) {
+                const struct journal_entry *e = journal_entry_at(j, i);
+                if (e->type && strcmp(e->type, type) == 0 && e->target &&
+                    strcmp(e->target, target) == 0)
+                        return (int)i;
+        }
+        return -1;
+}
+
+static int install_script(struct phase_ctx *c)
+{
+        record(ops_apt_install(c, install_words, OPS_APT_NO_RECOMMENDS, 0, 1));
+        return results[n_results - 1] < 0 ? results[n_results - 1] : 0;
+}
+
+static const char repair_call[] = "dpkg --force-confdef --force-confold --configure -a\n";
+
+static int stopped_script(struct phase_ctx *c)
+{
+        return phase_fail(c, -EIO, "stopped before the install");
+}
+
+/* The run stopped, and dpkg was left interrupted meanwhile (a pending
+ * journal entry, a package left unpacked; preflight lets only --resume
+ * start so): the resumed run's install finishes dpkg's work first,
+ * journaled, and an install after that does not repeat it. */
+static void install_repairs_interrupted_dpkg(void **state)
+{
+        _cleanup_free_ char *entry = NULL, *scratch = NULL, *calls = NULL, *text = NULL, *db = NULL;
+        struct etest_run r;
+        struct journal *j;
+        const char *repair, *inst;
+        size_t before;
+        int ir, ii;
+        (void)state;
+
+        pkgdb_stubs();
+        pkgdb_write("");
+        ran = false;
+        assert_int_equal(provision(stopped_script, &r), EXIT_FAILED_KEPT);
+        etest_run_release(&r);
+        pkgdb_write("iU libleft\n");
+        entry = test_path(dpkg_updates, "0001");
+        test_write(entry, "Package: libleft\nStatus: install ok unpacked\n");
+        install_words = terminal_packages;
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(resume(install_script, &r), EXIT_OK);
+        assert_int_equal(results[0], 0);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "dpkg was interrupted (1 pending update"));
+        etest_run_release(&r);
+
+        /* the repair ran before apt's simulation and install, and finished dpkg's work */
+        calls = test_stub_calls(stubs);
+        repair = strstr(calls + before, repair_call);
+        inst = strstr(calls + before, "APT::Status-Fd=3 install --no-install-recommends xfce4-terminal\n");
+        assert_non_null(repair);
+        assert_non_null(inst);
+        assert_true(repair < strstr(calls + before, "apt-get -s"));
+        assert_true(repair < inst);
+        assert_false(path_exists(entry));
+        db = pkgdb_sorted();
+        assert_string_equal(db, "ii libleft\nii xfce4-terminal");
+
+        /* journaled first, with nothing to undo */
+        j = last_journal();
+        ir = journal_find(j, 0, "COMMAND_EXEC", "dpkg --configure -a");
+        ii = journal_find(j, 0, "PACKAGE_INSTALL", "xfce4-terminal");
+        assert_true(ir >= 0 && ii > ir);
+        assert_int_equal(journal_entry_at(j, (size_t)ir)->undo.kind, UNDO_NOTHING);
+        journal_free(j);
+
+        /* nothing pending (dpkg's scratch file does not count): no repair */
+        scratch = test_path(dpkg_updates, "tmp.i");
+        test_write(scratch, "");
+        ran = false;
+        assert_int_equal(provision(install_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(results[0], 1);
+        free(calls);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, repair_call), 1);
+        unlink(scratch);
+
+        /* the rollback removes what the install added, not what was there */
+        assert_int_equal(rollback(), EXIT_OK);
+        free(db);
+        db = pkgdb_sorted();
+        assert_string_equal(db, "ii libleft");
+        pkgdb_write("");
+}
+
+/* A package the install names is unpacked but not configured, and dpkg's
+ * journal is empty (the run was killed between apt's dpkg calls): apt
+ * would see nothing to install, so ops finishes it with dpkg first. */
+static void install_finishes_half_installed(void **state)
+{
+        _cleanup_free_ char *calls = NULL, *text = NULL, *db = NULL;
+        struct etest_run r;
+        (void)state;
+
+        pkgdb_stubs();
+        pkgdb_write("iU xfce4-terminal\n");
+        install_words = terminal_packages;
+        ran = false;
+        assert_int_equal(provision(install_script, &r), EXIT_OK);
+        assert_int_equal(results[0], 1);   /* then nothing left to install */
+        text = run_text(&r);
+        assert_non_null(strstr(text, "dpkg has not finished installing xfce4-terminal"));
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_non_null(strstr(calls, repair_call));
+        db = pkgdb_sorted();
+        assert_string_equal(db, "ii xfce4-terminal");
+        assert_int_equal(rollback(), EXIT_OK);
+        pkgdb_write("");
+}
+
+/* The run is killed inside the install of a package-installing phase
+ * (dpkg's journal left pending, the first package unpacked); --resume
+ * repairs dpkg, finishes the install, and ends where an uninterrupted run
+ * ends; the rollback then removes everything. For the hardening phase's
+ * installs and the terminal phase's, with their own package lists. */
+static void resume_after_killed_install(void **state)
+{
+        const char *const *lists[] = { hardening_fail2ban_packages, hardening_firewall_packages,
+                                       terminal_packages };
+        (void)state;
+
+        pkgdb_stubs();
+        for (size_t k = 0; k < ELEMENTSOF(lists); k++) {
+                _cleanup_free_ char *want = NULL, *got = NULL, *killkey = NULL, *calls = NULL;
+                _cleanup_free_ char *target = strv_join((char *const *)lists[k], " ");
+                struct etest_run r;
+                struct journal *j;
+                size_t cut;
+                int first, ir, second;
+
+                install_words = lists[k];
+                /* uninterrupted */
+                pkgdb_write("");
+                ran = false;
+                assert_int_equal(provision(install_script, &r), EXIT_OK);
+                etest_run_release(&r);
+                want = pkgdb_sorted();
+                assert_int_equal(rollback(), EXIT_OK);
+                got = pkgdb_sorted();
+                assert_string_equal(got, "");
+                free(got);
+
+                /* killed in the middle of the install */
+                killkey = test_path(stubs, "kill-next-install");
+                test_write(killkey, "");
+                ran = false;
+                assert_int_equal(provision(install_script, &r), EXIT_FAILED_KEPT);
+                etest_run_release(&r);
+                assert_int_equal(apt_dpkg_pending(dpkg_dir), 1);
+                calls = test_stub_calls(stubs);
+                cut = strlen(calls);
+                free(calls);
+
+                /* resumed: repair, install the rest, same end state */
+                assert_int_equal(resume(install_script, &r), EXIT_OK);
+                etest_run_release(&r);
+                got = pkgdb_sorted();
+                assert_string_equal(got, want);
+                assert_int_equal(apt_dpkg_pending(dpkg_dir), 0);
+                calls = test_stub_calls(stubs);
+                {
+                        const char *after = calls + cut, *repair = strstr(after, repair_call);
+                        const char *sim = strstr(after, "apt-get -s");
+
+                        assert_non_null(repair);
+                        assert_non_null(sim);
+                        assert_true(repair < sim);
+                }
+                j = last_journal();
+                first = journal_find(j, 0, "PACKAGE_INSTALL", target);
+                ir = journal_find(j, 0, "COMMAND_EXEC", "dpkg --configure -a");
+                assert_true(first >= 0 && ir > first);
+                if (strv_length((char *const *)lists[k]) > 1) {
+                        /* what was not unpacked yet is installed (and journaled) after the repair */
+                        second = journal_find(j, (size_t)first + 1, "PACKAGE_INSTALL", target);
+                        assert_true(second > ir);
+                }
+                journal_free(j);
+
+                /* the rollback removes both installs' packages */
+                assert_int_equal(rollback(), EXIT_OK);
+                free(got);
+                got = pkgdb_sorted();
+                assert_string_equal(got, "");
+        }
+}
+
 /* ---- accounts, password, units, alternatives ------------------------------ */
 
 static struct secret *test_pw;
@@ -625,12 +969,54 @@ static void accounts_units_alternatives(void **state)
         test_pw = NULL;
 }
 
+/* ---- the pure parts of the questions -------------------------------------- */
+
+static void parse_candidate(void **state)
+{
+        (void)state;
+        assert_true(ops_parse_candidate("pipewire-module-xrdp:\n  Installed: (none)\n"
+                                        "  Candidate: 0.2-2\n  Version table:\n"));
+        assert_false(ops_parse_candidate("foo:\n  Installed: (none)\n  Candidate: (none)\n"));
+        assert_false(ops_parse_candidate(""));      /* apt-cache prints nothing for unknown names */
+        assert_false(ops_parse_candidate(NULL));
+}
+
+static void parse_alternative(void **state)
+{
+        (void)state;
+        char buf[64];
+        bool manual = false;
+        const char *out = "Name: x-session-manager\n"
+                          "Link: /usr/bin/x-session-manager\n"
+                          "Status: manual\n"
+                          "Best: /usr/bin/startxfce4\n"
+                          "Value: /usr/bin/xfce4-session\n"
+                          "\n"
+                          "Alternative: /usr/bin/startxfce4\n"
+                          "Priority: 50\n";
+
+        ops_parse_alternative(out, buf, sizeof(buf), &manual);
+        assert_string_equal(buf, "/usr/bin/xfce4-session");
+        assert_true(manual);
+        ops_parse_alternative("Name: x\nStatus: auto\nValue: /a\n", buf, sizeof(buf), &manual);
+        assert_string_equal(buf, "/a");
+        assert_false(manual);
+        /* only the group's own stanza: a "Value:" after it is a choice's */
+        ops_parse_alternative("Name: x\nStatus: auto\n\nValue: /not/the/group\n", buf, sizeof(buf),
+                              NULL);
+        assert_string_equal(buf, "");
+        ops_parse_alternative(out, buf, 5, NULL);   /* does not fit: empty, not cut */
+        assert_string_equal(buf, "");
+}
+
 static int setup(void **state)
 {
         (void)state;
         T = test_tmpdir();
         snprintf(stubs, sizeof(stubs), "%s/bin", T);
         snprintf(files, sizeof(files), "%s/files", T);
+        snprintf(dpkg_dir, sizeof(dpkg_dir), "%s/dpkg", T);
+        snprintf(dpkg_updates, sizeof(dpkg_updates), "%s/dpkg/updates", T);
         assert_int_equal(mkdir_p(stubs, 0755), 0);
         assert_int_equal(mkdir_p(files, 0755), 0);
         test_path_prepend(stubs);
@@ -648,11 +1034,16 @@ static int teardown(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(parse_candidate),
+                cmocka_unit_test(parse_alternative),
                 cmocka_unit_test(files_changed_and_undone),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
                 cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),
+                cmocka_unit_test(install_repairs_interrupted_dpkg),
+                cmocka_unit_test(install_finishes_half_installed),
+                cmocka_unit_test(resume_after_killed_install),
                 cmocka_unit_test(accounts_units_alternatives),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

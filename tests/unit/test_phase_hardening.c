@@ -1,8 +1,7 @@
 /* test_phase_hardening.c — the hardening phase's pure parts: the sshd
  * drop-in (only known keywords; PermitRootLogin only with a root key), the
  * fail2ban jail, the sshd -t candidate file, reading sshd -T and ufw output
- * (in the formats sshd and ufw print), and the key=value edits of
- * /etc/default/ufw. */
+ * (in the formats sshd and ufw print). */
 #include "testlib.h"
 
 #include <stdio.h>
@@ -11,7 +10,6 @@
 #include <unistd.h>
 
 #include "hardening.h"
-#include "sysfile.h"
 #include "util.h"
 
 /* The keyword of every non-comment line must be one sshd knows, and each
@@ -146,53 +144,6 @@ static void ufw_parsing(void **state)
         assert_true(hardening_ufw_allows("22/tcp (v6)                LIMIT       Anywhere (v6)\n", "22/tcp"));
 }
 
-static void ufw_defaults_edit(void **state)
-{
-        (void)state;
-        const char *deflt = "# /etc/default/ufw\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"ACCEPT\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n";
-        char *v = sysfile_get_key(deflt, "DEFAULT_INPUT_POLICY");
-        char *n, *v2;
-
-        assert_string_equal(v, "ACCEPT");
-        n = sysfile_set_key(deflt, "DEFAULT_INPUT_POLICY", "\"DROP\"");
-        assert_string_equal(n, "# /etc/default/ufw\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n");
-        v2 = sysfile_get_key(n, "DEFAULT_INPUT_POLICY");
-        assert_string_equal(v2, "DROP");
-        assert_null(sysfile_get_key(deflt, "DEFAULT_INPUT"));
-        assert_null(sysfile_get_key(NULL, "X"));
-        free(v);
-        free(v2);
-        free(n);
-        n = sysfile_set_key("A=1", "B", "2");
-        assert_string_equal(n, "A=1\nB=2\n");
-        free(n);
-}
-
-static void sysfile_checks(void **state)
-{
-        (void)state;
-        char *dir = test_tmpdir();
-        char *p = test_path(dir, "f");
-        char *tmp = NULL, *back;
-
-        test_write(p, "hello\n");
-        assert_int_equal(chmod(p, 0640), 0);
-        assert_true(sysfile_is(p, "hello\n", 0640, getuid(), getgid()));
-        assert_false(sysfile_is(p, "hello\n", 0644, getuid(), getgid()));
-        assert_false(sysfile_is(p, "hello", 0640, getuid(), getgid()));
-        assert_false(sysfile_is(dir, "", 0700, getuid(), getgid()));
-        assert_int_equal(sysfile_write_temp(dir, "cand", "x y\n", 0440, &tmp), 0);
-        assert_true(startswith(tmp, dir));
-        assert_true(sysfile_is(tmp, "x y\n", 0440, getuid(), getgid()));
-        back = sysfile_read(tmp);
-        assert_string_equal(back, "x y\n");
-        assert_null(sysfile_read("/nonexistent/vpsp"));
-        unlink(tmp);
-        free(back);
-        free(tmp);
-        free(p);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -201,8 +152,6 @@ int main(void)
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(sshd_T_parsing),
                 cmocka_unit_test(ufw_parsing),
-                cmocka_unit_test(ufw_defaults_edit),
-                cmocka_unit_test(sysfile_checks),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();

@@ -1,7 +1,6 @@
 /* test_phase_verification.c — the health check's judging on fixtures: a
  * healthy workstation passes every category; each broken part turns into
- * the right fail or warn; the JSON document carries the worst status; the
- * /proc/net/tcp reader finds listeners (and only listeners). */
+ * the right fail or warn; the JSON document carries the worst status. */
 #include "testlib.h"
 
 #include <json-c/json.h>
@@ -9,7 +8,6 @@
 
 #include "answers.h"
 #include "check.h"
-#include "probe.h"
 #include "verification.h"
 
 /* A provisioned Debian 13 server with every part working. */
@@ -234,28 +232,6 @@ static void json_document(void **state)
         }
 }
 
-static const char tcp4[] =
-        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-        "   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n"
-        "   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0\n"
-        "   2: 0100007F:0D3D 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0\n";
-static const char tcp6[] =
-        "  sl  local_address                         remote_address                        st tx_queue rx_queue\n"
-        "   0: 00000000000000000000000000000000:0D3D 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
-
-static void proc_net_tcp(void **state)
-{
-        (void)state;
-        assert_true(probe_parse_proc_net_tcp(tcp4, 3306));   /* 0x0CEA */
-        assert_true(probe_parse_proc_net_tcp(tcp4, 22));     /* 0x0016 */
-        /* 0x0D3D = 3389 is only an established connection in tcp4 */
-        assert_false(probe_parse_proc_net_tcp(tcp4, 3389));
-        assert_true(probe_parse_proc_net_tcp(tcp6, 3389));
-        assert_false(probe_parse_proc_net_tcp(tcp6, 22));
-        assert_false(probe_parse_proc_net_tcp("", 22));
-        assert_false(probe_parse_proc_net_tcp("garbage\n  0: x:zz y 0A\n", 22));
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -263,7 +239,6 @@ int main(void)
                 cmocka_unit_test(broken_parts_fail),
                 cmocka_unit_test(choices_turn_into_warnings),
                 cmocka_unit_test(json_document),
-                cmocka_unit_test(proc_net_tcp),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();

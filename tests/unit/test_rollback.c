@@ -50,7 +50,7 @@ static int setup_all(void **state)
 /* Fresh calls.log and no leftover stubs from the previous test. */
 static int setup_each(void **state)
 {
-        static const char *const names[] = { "dpkg-query", "apt-get", "getent", "userdel",
+        static const char *const names[] = { "dpkg", "dpkg-query", "apt-get", "getent", "userdel",
                                               "groupdel", "gpasswd", "pkill", "loginctl",
                                               "systemctl", "update-alternatives", "ufw" };
         (void)state;
@@ -258,12 +258,13 @@ static void test_purge_only_installed(void **state)
         char msg[1024];
 
         /* dpkg knows xrdp as installed, xfce4 not at all (exit 1) */
-        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'; echo 'dpkg-query: no packages found matching xfce4' >&2; exit 1");
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\tamd64\\tnono\\n'; echo 'dpkg-query: no packages found matching xfce4' >&2; exit 1");
         test_stub(stubs, "apt-get", "echo 'Removing xrdp (0.10.1-1) ...'");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
         _cleanup_free_ char *calls = test_stub_calls(stubs);
         /* the query asked about both, by name, after the format */
-        assert_contains(calls, "${binary:Package}");
+        assert_contains(calls, "${Package}");
         assert_contains(calls, " xrdp xfce4\n");
         /* apt-get was given exactly the installed one, and nothing else ran */
         assert_contains(calls, "\n" APT_PURGE " xrdp\n");
@@ -278,16 +279,19 @@ static void test_purge_only_installed(void **state)
 static void test_purge_config_files_state(void **state)
 {
         (void)state;
-        char *pkgs[] = { S("xrdp"), S("xorgxrdp"), NULL };
+        char *pkgs[] = { S("xrdp"), S("xorgxrdp"), S("libx"), NULL };
         struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
         char msg[1024];
 
-        /* removed but not purged (rc) still counts; "un" does not */
-        test_stub(stubs, "dpkg-query", "printf 'rc \\txrdp\\nun \\txorgxrdp\\n'");
+        /* removed but not purged (rc) still counts, and so does a package
+         * an interrupted install left unpacked (iU); "un" does not */
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query",
+                  "printf 'rc \\txrdp\\tamd64\\t\\nun \\txorgxrdp\\tamd64\\t\\niU \\tlibx\\tamd64\\t\\n'");
         test_stub(stubs, "apt-get", "exit 0");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
         _cleanup_free_ char *calls = test_stub_calls(stubs);
-        assert_contains(calls, APT_PURGE " xrdp\n");
+        assert_contains(calls, APT_PURGE " xrdp libx\n");
 }
 
 static void test_purge_none_installed(void **state)
@@ -297,7 +301,8 @@ static void test_purge_none_installed(void **state)
         struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
         char msg[1024];
 
-        test_stub(stubs, "dpkg-query", "printf 'un \\txrdp\\n'; exit 1");
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'un \\txrdp\\tamd64\\t\\n'; exit 1");
         test_stub(stubs, "apt-get", "exit 0");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
         _cleanup_free_ char *calls = test_stub_calls(stubs);
@@ -313,7 +318,8 @@ static void test_purge_failures(void **state)
         char msg[1024];
 
         /* apt-get fails: the error says what apt said */
-        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\n'");
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\txrdp\\tamd64\\t\\n'");
         test_stub(stubs, "apt-get", "echo 'E: Could not get lock /var/lib/dpkg/lock-frontend' >&2; exit 100");
         assert_true(apply(&u, msg, sizeof(msg)) < 0);
         assert_contains(msg, "apt-get purge exited with status 100");
@@ -347,7 +353,8 @@ static void test_purge_guarded_package(void **state)
         char msg[1024];
 
         /* e2fsprogs came with udisks2 and apt guards it (Important: yes) */
-        test_stub(stubs, "dpkg-query", "printf 'ii \\tudisks2\\t\\nii \\te2fsprogs\\tyes\\n'");
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tudisks2\\tamd64\\tnono\\nii \\te2fsprogs\\tamd64\\tyesno\\n'");
         test_stub(stubs, "apt-get", "exit 0");
         assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
         _cleanup_free_ char *calls = test_stub_calls(stubs);

@@ -12,21 +12,30 @@
 
 #include "util.h"
 
-#define SYSFILE_MAX (1u << 20)
+#define SYSFILE_MAX (16u << 20)
 
-bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)
+bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                     gid_t gid)
 {
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char *have = NULL;
         struct stat st;
-        size_t len = 0;
+        size_t have_len = 0;
 
         if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
                 return false;
         if ((st.st_mode & 07777) != mode || st.st_uid != uid || st.st_gid != gid)
                 return false;
-        if (read_file(path, SYSFILE_MAX, &data, &len) < 0)
+        if ((uint64_t)st.st_size != (uint64_t)len)
                 return false;
-        return len == strlen(text) && memcmp(data, text, len) == 0;
+        /* one byte more than expected shows a file that grew since */
+        if (read_file(path, len + 1, &have, &have_len) < 0)
+                return false;
+        return have_len == len && memcmp(have, data, len) == 0;
+}
+
+bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)
+{
+        return sysfile_is_data(path, text, strlen(text), mode, uid, gid);
 }
 
 char *sysfile_read(const char *path)
@@ -134,4 +143,70 @@ bool sysfile_in_group(const struct passwd *pw, const char *group, bool *ret_exis
                 if (strcmp(*m, pw->pw_name) == 0)
                         return true;
         return false;
+}
+
+bool sysfile_user_in_group(const char *user, const char *group)
+{
+        struct passwd *pw = getpwnam(user);
+        struct passwd copy;
+        _cleanup_free_ char *name = NULL;
+
+        if (!pw)
+                return false;
+        /* getgrnam() may reuse getpwnam()'s static buffer on some NSS modules */
+        copy = *pw;
+        name = xstrdup(pw->pw_name);
+        copy.pw_name = name;
+        return sysfile_in_group(&copy, group, NULL);
+}
+
+bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port)
+{
+        const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+
+        while (l && *++l) {
+                unsigned lport = 0, state = 0;
+                char local[64], line[256];
+                size_t len = strcspn(l, "\n");
+
+                /* one line at a time: sscanf's spaces would skip a newline and
+                 * read a short line's missing fields from the next one (the
+                 * fields looked at are all in a line's first 100 bytes) */
+                if (len >= sizeof(line))
+                        len = sizeof(line) - 1;
+                memcpy(line, l, len);
+                line[len] = '\0';
+                /* "   0: 00000000:0D3D 00000000:0000 0A …" (tcp6: 32 hex digits) */
+                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
+                           &state) == 3 &&
+                    lport == port && state == 0x0A)
+                        return true;
+                l = strchr(l, '\n');
+        }
+        return false;
+}
+
+int sysfile_tcp_listening(const char *proc, uint16_t port)
+{
+        static const char *const names[] = { "net/tcp", "net/tcp6" };
+        int read_ok = 0, last = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *text = NULL;
+                char path[512];
+                int r;
+
+                if (snprintf(path, sizeof(path), "%s/%s", proc ? proc : "/proc", names[i]) >=
+                    (int)sizeof(path))
+                        return -ENAMETOOLONG;
+                r = read_file(path, 64u << 20, &text, NULL);
+                if (r < 0) {
+                        last = r;   /* no IPv6 in this kernel: tcp6 is missing */
+                        continue;
+                }
+                read_ok++;
+                if (sysfile_parse_proc_net_tcp(text, port))
+                        return 1;
+        }
+        return read_ok ? 0 : last;
 }
