@@ -246,7 +246,7 @@ int attach_cmd_parse(const char *line, size_t len, struct attach_cmd *ret, char 
                 }
                 c.want_control = want && strcmp(want, "control") == 0;
         } else if (c.type == ATTACH_CMD_ANSWER) {
-                int ch;
+                int ch = 0;
                 r = get_i(o, "prompt_id", 1, INT_MAX, &c.prompt_id, err, errlen);
                 if (r == 0)
                         r = get_enum(o, "choice", CHOICE_KEEP + 1, prompt_choice_fn, &ch, err, errlen);
@@ -455,7 +455,7 @@ static int phases_from(struct json_object *o, struct event *ev, char *err, size_
                 struct json_object *p = json_object_array_get_idx(a, i);
                 struct ev_phase_info *pi = &ev->session.phases[i];
                 int64_t w;
-                int st, r;
+                int st = 0, r;
 
                 if (!p || !json_object_is_type(p, json_type_object))
                         return bad(err, errlen, "a phase is not an object");
@@ -482,7 +482,7 @@ static int checks_from(struct json_object *o, struct check_list *l, char *err, s
                 struct json_object *c = json_object_array_get_idx(a, i);
                 const char *name, *category, *message, *fix;
                 struct check *added;
-                int st, r;
+                int st = 0, r;
 
                 if (!c || !json_object_is_type(c, json_type_object))
                         return bad(err, errlen, "a check is not an object");
@@ -536,7 +536,7 @@ static int plan_from(struct json_object *o, struct event *ev, char *err, size_t 
 static int fields_from(struct json_object *o, struct event *ev, char *err, size_t errlen)
 {
         int64_t x;
-        int i, r = 0;
+        int i = 0, r = 0;
 
         switch (ev->type) {
         case EV_SESSION_START:
