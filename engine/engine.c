@@ -614,7 +614,7 @@ static void emit_end(struct engine *e)
 
 /* ---- the engine thread -------------------------------------------------- */
 
-/* Footprint of the whole run, for tests/bench (issue 7): peak RSS of this
+/* Footprint of the whole run, for tests/bench: peak RSS of this
  * process (every thread; children excluded) and CPU time of the process
  * versus its reaped children (apt, dpkg and everything they started). */
 static void log_resources(void)

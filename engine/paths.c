@@ -17,21 +17,6 @@
  * ("/checkpoints/desktop.json", "/journal-20261122-101500.jsonl"). */
 #define NAME_ROOM 128
 
-/* The installed data directory when it holds the catalog; else the source
- * tree's assets/ when the program runs from its build tree; else the
- * installed one (whose absence the caller reports when it opens a file). */
-static void default_data_dir(char *buf, size_t size)
-{
-        struct stat st;
-
-        if (path_exists(VPSP_DATADIR "/ide-catalog.json"))
-                strscpy(buf, size, VPSP_DATADIR);
-        else if (stat(VPSP_SRCDIR "/assets", &st) == 0 && S_ISDIR(st.st_mode))
-                strscpy(buf, size, VPSP_SRCDIR "/assets");
-        else
-                strscpy(buf, size, VPSP_DATADIR);
-}
-
 /* Takes the value of an environment override into buf when it is set and
  * sane: absolute, no ".." component, no control characters, short enough.
  * A trailing slash is dropped. is_file: the value names a file, not a
@@ -103,7 +88,7 @@ int paths_init(struct paths *p, char *err, size_t errlen)
         strscpy(t.state_dir, sizeof(t.state_dir), DEFAULT_STATE_DIR);
         strscpy(t.log_dir, sizeof(t.log_dir), DEFAULT_LOG_DIR);
         strscpy(t.lock_path, sizeof(t.lock_path), DEFAULT_LOCK);
-        default_data_dir(t.data_dir, sizeof(t.data_dir));
+        strscpy(t.data_dir, sizeof(t.data_dir), VPSP_DATADIR);
 
         r = take_override("VPS_PROVISION_STATE_DIR", DEFAULT_STATE_DIR, false, t.state_dir,
                           sizeof(t.state_dir), err, errlen);

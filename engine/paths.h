@@ -1,14 +1,16 @@
 /* paths.h — where the program keeps its state, logs, lock and data.
  *
- * Defaults (docs/ARCHITECTURE.md): state /var/lib/vps-provision (sessions/,
- * checkpoints/, backups/, journal-ID.jsonl), logs /var/log/vps-provision,
- * lock /run/lock/vps-provision.lock, data /usr/share/vps-provision (or the
- * source tree's assets/ when the program runs from its build directory).
+ * Defaults (docs/ARCHITECTURE.md, "Data on disk"): state
+ * /var/lib/vps-provision (sessions/, checkpoints/, backups/,
+ * journal-ID.jsonl), logs /var/log/vps-provision, lock
+ * /run/lock/vps-provision.lock, data VPSP_DATADIR (the build's
+ * DATADIR/vps-provision: /usr/share/vps-provision in the package).
  * Each can be moved with an environment variable (documented in
  * vps-provision(8)): VPS_PROVISION_STATE_DIR, VPS_PROVISION_LOG_DIR,
- * VPS_PROVISION_LOCK, VPS_PROVISION_DATA_DIR. The attach sockets live in
- * /run/vps-provision, or the lock's directory when VPS_PROVISION_LOCK
- * moves it, or VPS_PROVISION_RUN_DIR. */
+ * VPS_PROVISION_LOCK, VPS_PROVISION_DATA_DIR (a program run from its build
+ * directory uses VPS_PROVISION_DATA_DIR=SOURCE/assets). The attach sockets
+ * live in /run/vps-provision, or the lock's directory when
+ * VPS_PROVISION_LOCK moves it, or VPS_PROVISION_RUN_DIR. */
 #pragma once
 
 #include <limits.h>

@@ -3,7 +3,7 @@
  * output: a child (seq) prints VPSP_BENCH_LINES lines (default 1,000,000)
  * through ops_run(), so the engine reads, logs and queues every line while
  * the dashboard or a headless renderer shows them. tests/bench/run times
- * it with the dashboard attached (in tmux) and headless (issue 7, "UI
+ * it with the dashboard attached (in tmux) and headless ("UI
  * overhead"). Built only with the benchmarks, never installed; it changes
  * nothing but a result file in the scratch directory.
  *

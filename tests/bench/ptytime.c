@@ -23,7 +23,7 @@
  *
  * Exit codes: 0 measured; 1 TEXT did not appear or the time limit (-t,
  * default 10 s) passed (the program is killed); 2 bad command line or a
- * system call failed. Used by tests/bench/run (issue 7). */
+ * system call failed. Used by tests/bench/run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -70,7 +70,7 @@ def cmd_phases(path):
     return 0 if n else 1
 
 
-# Targets of issue 7: (key, what, limit, unit, how the value is got).
+# The benchmark's targets: (key, what, limit, unit, how the value is got).
 def median(xs):
     return statistics.median(xs) if xs else None
 

@@ -13,7 +13,8 @@
 #   th_fail "what went wrong"       # console + journal tails, exit 1
 #   th_tmpdir dir; th_free_port; th_port web
 #   th_up web -- --private-net      # own network namespace (ufw etc. stay inside)
-#   th_install_program web BINARY SRCDIR   # the program (and its libraries) into web
+#   th_install_program web          # apt install of the program's .deb (th_deb) in web
+#   th_install_program web BINARY   # the same, then a test build in place of the program
 #
 # Every host a test starts with th_up is stopped and removed when the test
 # ends, passes, fails or is interrupted (EXIT/INT/TERM), each within a
@@ -207,51 +208,61 @@ th_assert_eq() {
         th_info "ok: $1"
 }
 
-# Runtime libraries of the program, by soname, and the Debian 13 / Debian 12
-# package that ships each (th_install_program installs those the host lacks).
-TH_LIB_PACKAGES_trixie="libjson-c.so.5=libjson-c5 libcurl.so.4=libcurl4t64 libnewt.so.0.52=libnewt0.52
-libncursesw.so.6=libncursesw6 libtinfo.so.6=libtinfo6 libslang.so.2=libslang2 libssl.so.3=libssl3t64
-libcrypto.so.3=libssl3t64 libinih.so.1=libinih1 libformw.so.6=libncursesw6 libpanelw.so.6=libncursesw6
-libmenuw.so.6=libncursesw6"
-TH_LIB_PACKAGES_bookworm="libjson-c.so.5=libjson-c5 libcurl.so.4=libcurl4 libnewt.so.0.52=libnewt0.52
-libncursesw.so.6=libncursesw6 libtinfo.so.6=libtinfo6 libslang.so.2=libslang2 libssl.so.3=libssl3
-libcrypto.so.3=libssl3 libinih.so.1=libinih1 libformw.so.6=libncursesw6 libpanelw.so.6=libncursesw6
-libmenuw.so.6=libncursesw6"
+# Prints the path of the program's .deb for SUITE (default trixie), as
+# tests/package/build-deb --cached --nocheck makes it in a build root of that
+# release, lintian-clean: built once per content of the source tree and kept
+# in the test cache (debs/SUITE-DIGEST), so that every test of a run (and the
+# next run, if the source did not change) installs the same file. The unit
+# tests are left out of this build: tests/run runs them.
+th_deb() {
+        local suite=${1:-trixie}
+        th_timeout 1800 "$TH_DIR/../package/build-deb" --cached --nocheck --suite "$suite" | tail -n 1
+        return "${PIPESTATUS[0]}"
+}
 
-# Puts the program into host NAME: th_install_program NAME BINARY SRCDIR.
-# For now a copy of the built binary (/usr/local/sbin/vps-provision), its
-# data files (SRCDIR/assets, into the data directory the build was configured
-# with) and the shared libraries it needs from the host's Debian archive.
-# When tests switch to the .deb, only this function changes (apt-get install
-# ./vps-provision_*.deb inside the host).
+# Installs the program into host NAME as a user gets it: the .deb of the
+# host's release (th_deb) with apt install, which brings its dependencies.
+#   th_install_program NAME [TEST_BINARY]
+# TEST_BINARY (a test build of the program, e.g. with other phases) then
+# takes the place of /usr/sbin/vps-provision, the packaged one diverted
+# (dpkg-divert) beside it: the package's dependencies, data and directories
+# stay. The package lists are removed again afterwards, as on a server just
+# delivered: the program must fetch them itself.
 th_install_program() {
-        local name=$1 bin=$2 src=$3 datadir suite missing lib pkg pkgs=() map
-        [ -x "$bin" ] || th_fail "no program to install: $bin is not an executable file"
-        [ -d "$src/assets" ] || th_fail "no assets directory in $src"
-        datadir=$(sed -n 's/^VPSP_DATADIR:[A-Z]*=//p' "$(dirname "$bin")/CMakeCache.txt" 2>/dev/null)
-        [ -n "$datadir" ] || datadir=/usr/local/share/vps-provision
-        "$TH_TESTHOST" cp "$name" "$bin" /usr/local/sbin/vps-provision || th_fail "cannot copy $bin into $name"
-        th_exec "$name" mkdir -p "$datadir"
-        "$TH_TESTHOST" cp "$name" "$src/assets/." "$datadir" || th_fail "cannot copy the assets into $name"
-        suite=$(cat "$TH_CACHE/hosts/$name/suite")
-        map=TH_LIB_PACKAGES_$suite
-        missing=$(th_exec "$name" ldd /usr/local/sbin/vps-provision | awk '$3 == "not" { print $1 }')
-        for lib in $missing; do
-                pkg=$(tr ' ' '\n' <<<"${!map}" | sed -n "s/^${lib//./\\.}=//p")
-                [ -n "$pkg" ] || th_fail "the program needs $lib, which th_install_program does not know for $suite (add it to TH_LIB_PACKAGES_$suite in lib.sh)"
-                pkgs+=("$pkg")
-        done
-        if [ ${#pkgs[@]} -gt 0 ]; then
-                th_timeout 300 th_exec "$name" apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null ||
-                        th_fail "apt-get update in $name failed"
-                th_timeout 300 th_exec "$name" env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
-                        -o Dpkg::Use-Pty=0 install --no-install-recommends "${pkgs[@]}" >/dev/null ||
-                        th_fail "cannot install the program's libraries (${pkgs[*]}) in $name"
-                # Back to no package lists, as the server was delivered.
-                th_exec "$name" sh -c 'apt-get clean && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/apt/lists/partial'
+        local name=$1 bin=${2:-} suite deb datadir missing
+        suite=$(cat "$TH_CACHE/hosts/$name/suite") || th_fail "no host $name"
+        deb=$(th_deb "$suite") || th_fail "cannot build the $suite package (tests/package/build-deb's output above)"
+        [ -f "$deb" ] || th_fail "build-deb printed \"$deb\", which is no file"
+        "$TH_TESTHOST" cp "$name" "$deb" /var/tmp/ || th_fail "cannot copy ${deb##*/} into $name"
+        th_timeout 300 th_exec "$name" apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null ||
+                th_fail "apt-get update in $name failed"
+        # Its own download directory: shared-net hosts share apt's archive
+        # (and its lock) with every other such host.
+        th_exec "$name" mkdir -p /var/tmp/th-archives/partial || th_fail "cannot make /var/tmp/th-archives in $name"
+        if ! th_timeout 600 th_exec "$name" env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
+                -o Dir::Cache::Archives=/var/tmp/th-archives/ install "/var/tmp/${deb##*/}" >"$TH_CACHE/hosts/$name/install.log" 2>&1; then
+                tail -n 30 "$TH_CACHE/hosts/$name/install.log" >&2
+                th_fail "apt install ./${deb##*/} in $name failed"
         fi
-        missing=$(th_exec "$name" ldd /usr/local/sbin/vps-provision | awk '$3 == "not" { print $1 }')
-        [ -z "$missing" ] || th_fail "still missing in $name after installing ${pkgs[*]}: $missing"
-        th_exec "$name" /usr/local/sbin/vps-provision --version >/dev/null ||
+        # shellcheck disable=SC2016 # expanded by the host's shell
+        th_exec "$name" sh -c 'rm -rf /var/tmp/th-archives "$1" && apt-get clean && rm -rf /var/lib/apt/lists/* &&
+                mkdir -p /var/lib/apt/lists/partial' sh "/var/tmp/${deb##*/}" || th_fail "cannot clean up after the install in $name"
+        if [ -n "$bin" ]; then
+                [ -x "$bin" ] || th_fail "no test build to install: $bin is not an executable file"
+                th_exec "$name" dpkg-divert --quiet --local --rename --divert /usr/sbin/vps-provision.packaged \
+                        --add /usr/sbin/vps-provision || th_fail "dpkg-divert of /usr/sbin/vps-provision in $name failed"
+                "$TH_TESTHOST" cp "$name" "$bin" /usr/sbin/vps-provision || th_fail "cannot copy $bin into $name"
+                # The test build looks for its data where its build was
+                # configured to (/usr/local/share/... by default).
+                datadir=$(sed -n 's/^VPSP_DATADIR:[A-Z]*=//p' "$(dirname "$bin")/CMakeCache.txt" 2>/dev/null)
+                if [ -n "$datadir" ] && [ "$datadir" != /usr/share/vps-provision ]; then
+                        # shellcheck disable=SC2016 # expanded by the host's shell
+                        th_exec "$name" sh -c 'mkdir -p "$(dirname "$1")" && ln -sfn /usr/share/vps-provision "$1"' sh "$datadir" ||
+                                th_fail "cannot link $datadir to the package's data in $name"
+                fi
+                missing=$(th_exec "$name" ldd /usr/sbin/vps-provision | awk '$3 == "not" { print $1 }')
+                [ -z "$missing" ] || th_fail "the test build needs libraries the package does not bring: $missing"
+        fi
+        th_exec "$name" vps-provision --version >/dev/null ||
                 th_fail "the program does not start in $name (vps-provision --version failed)"
 }

@@ -611,10 +611,12 @@ static void test_flood_slow_consumer(void **state)
         /* The producer never waited for the consumer: it finished while the
          * consumer had popped only a small part of the events (a blocking
          * queue would have made it wait for all but MAX_LOGS of them), and
-         * in far less time than the consumer would have slept to pop them
-         * all. */
+         * in less time than the consumer would have slept to pop them all
+         * (the least a blocking queue would have cost it; on a loaded
+         * machine under valgrind the producer alone took 8.9 s of the 12.5 s
+         * bound, so no tighter margin). */
         assert_true(f.pops_when_done < f.n / 2);
-        assert_true(f.producer_ms < (f.n / POPS_PER_SLEEP) / 2);
+        assert_true(f.producer_ms < f.n / POPS_PER_SLEEP);
         queue_free(f.q);
 }
 
