@@ -17,12 +17,14 @@
 #include "answers.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "ide_catalog.h"
 #include "util.h"
 
 #define QUOTE_MAX 40            /* bytes of a user's text echoed in a message */
@@ -70,12 +72,6 @@ static const struct {
         { "system", "The base system and where its packages come from." },
         { "run", "How this run itself behaves: its log and what happens when a step "
                  "fails." },
-};
-
-static const char *const ide_names[_IDE_MAX] = {
-        [IDE_VSCODE] = "vscode",
-        [IDE_CURSOR] = "cursor",
-        [IDE_ANTIGRAVITY] = "antigravity",
 };
 
 /* Our own mapping (log.c has its own for the log file's "INFO" form). */
@@ -174,19 +170,19 @@ static const struct answers_key keys[] = {
                 false,
         },
         [K_IDES_INSTALL] = {
-                "ides", "install", ANSWERS_LIST, "vscode, cursor",
-                "vscode, cursor, antigravity, none",
-                "Which IDEs to install: vscode, cursor, antigravity, or none.",
-                "A comma-separated list of the IDEs to install: vscode (Visual Studio "
-                "Code), cursor (Cursor) and antigravity (Google Antigravity); or none. "
-                "Each comes from its vendor's signed apt repository, as the catalog "
-                "says, and its signing key is trusted only when its fingerprint is the "
-                "one the catalog pins. VS Code and Cursor by default, since this is a "
-                "developer workstation. Antigravity is not in the default because the "
-                "catalog of this release pins no fingerprint for its key yet: name it "
-                "together with a catalog of your own that pins one. List fewer to save "
-                "download time and several hundred megabytes of disk per IDE, or write "
-                "none for a bare desktop. Each IDE may be named once.",
+                "ides", "install", ANSWERS_LIST, "vscode, cursor, antigravity",
+                "ids of the IDE catalog (vscode, cursor, antigravity), none",
+                "Which IDEs to install: ids of the IDE catalog, or none.",
+                "A comma-separated list of the IDEs to install, by their ids in the IDE "
+                "catalog; or none. The catalog installed with vps-provision has vscode "
+                "(Visual Studio Code), cursor (Cursor) and antigravity (Google "
+                "Antigravity); a catalog of your own (the catalog key below) may add "
+                "others. Each comes from its vendor's signed apt repository, as the "
+                "catalog says, and its signing key is trusted only when its fingerprint "
+                "is one the catalog pins. All three by default, since this is a "
+                "developer workstation. List fewer to save download time and several "
+                "hundred megabytes of disk per IDE, or write none for a bare desktop. "
+                "Each IDE may be named once.",
                 false,
         },
         [K_IDES_CATALOG] = {
@@ -374,7 +370,7 @@ static const struct field fields[] = {
         [K_LAYOUT_SAFE_PASSWORD] = { AT(layout_safe_password) },
         [K_COPY_ROOT_SSH_KEYS] = { AT(copy_root_ssh_keys) },
         [K_SUDO_PASSWORD] = { AT(sudo_password) },
-        [K_IDES_INSTALL] = { .names = ide_names, .n_names = _IDE_MAX },
+        [K_IDES_INSTALL] = { AT(ides) },
         [K_IDES_CATALOG] = { AT(ide_catalog) },
         [K_RDP_PORT] = { AT(rdp_port) },
         [K_SSH_PORT] = { AT(ssh_port) },
@@ -424,11 +420,6 @@ const char *answers_type_name(enum answers_type t)
         case ANSWERS_URL: return "URL";
         }
         return "?";
-}
-
-const char *ide_id_name(enum ide_id id)
-{
-        return (unsigned)id < _IDE_MAX ? ide_names[id] : NULL;
 }
 
 const char *on_failure_name(enum on_failure f)
@@ -636,8 +627,8 @@ static void describe_values(enum key_id id, char *out, size_t size)
                 (void)!snprintf(out, size, "%s", list);
                 break;
         case ANSWERS_LIST:
-                join_or(f->names, f->n_names, " and ", list, sizeof(list));
-                (void)!snprintf(out, size, "a comma-separated list of %s (or none)", list);
+                (void)!snprintf(out, size, "a comma-separated list of ids of the IDE catalog "
+                                "(or none)");
                 break;
         case ANSWERS_PATH:
                 (void)!snprintf(out, size, "an absolute path, or nothing");
@@ -668,57 +659,83 @@ static int name_index(const char *value, const char *const *names, size_t n)
         return -1;
 }
 
-/* The [ides] install list: "vscode, cursor", "none". */
-static int parse_ide_list(const char *value, bool ret[_IDE_MAX], char *err, size_t errlen)
+/* The [ides] install list, "vscode, cursor" or "none", read for its form
+ * only: ids as ide_id_valid() says, each once, none alone. Whether the
+ * catalog has them is a cross-field rule (check_ides()), so that a stored
+ * session still reads back after the catalog changed. ret gets the ids,
+ * lower case, as "a, b" ("" for none). */
+static int parse_ide_list(const char *value, char *ret, size_t size, char *err, size_t errlen)
 {
         _cleanup_free_ char *copy = xstrdup(value);
-        bool seen[_IDE_MAX] = { false }, none = false, any = false;
-        char q[QUOTE_MAX + 8], all[96];
+        _cleanup_strv_ char **seen = NULL;
+        _cleanup_free_ char *joined = NULL;
+        bool none = false;
+        char q[QUOTE_MAX + 8];
         char *p = copy;
 
-        join_or(ide_names, _IDE_MAX, " and ", all, sizeof(all));
         for (;;) {
                 char *comma = strchr(p, ',');
                 char *item;
-                int i;
 
                 if (comma)
                         *comma = '\0';
                 item = strstrip(p);
+                for (char *c = item; *c; c++)
+                        *c = lower(*c);
                 if (!*item)
                         return fail(err, errlen, "has an empty item (two commas in a row, or a "
                                     "comma at one end); write e.g. \"vscode, cursor\"");
-                if (strcasecmp(item, "none") == 0) {
+                if (strcmp(item, "none") == 0) {
                         if (none)
                                 return fail(err, errlen, "lists \"none\" twice; write it once");
                         none = true;
-                } else if ((i = name_index(item, ide_names, _IDE_MAX)) >= 0) {
-                        if (seen[i])
+                } else if (ide_id_valid(item)) {
+                        if (strv_contains(seen, item))
                                 return fail(err, errlen, "lists \"%s\" twice; name each IDE once",
-                                            ide_names[i]);
-                        seen[i] = any = true;
-                } else {
-                        const char *near_name = closest(item, ide_names, _IDE_MAX);
-                        if (strpbrk(item, " \t"))
-                                return fail(err, errlen, "%s is not a known IDE; separate IDE "
-                                            "names with commas, e.g. \"vscode, cursor\"",
-                                            quote(item, q));
-                        if (near_name)
-                                return fail(err, errlen, "%s is not a known IDE; did you mean "
-                                            "\"%s\"? Choose from %s, or write none",
-                                            quote(item, q), near_name, all);
-                        return fail(err, errlen, "%s is not a known IDE; choose from %s, or "
-                                    "write none", quote(item, q), all);
-                }
+                                            item);
+                        strv_push(&seen, item);
+                } else if (strpbrk(item, " \t"))
+                        return fail(err, errlen, "%s is not a known IDE; separate IDE names with "
+                                    "commas, e.g. \"vscode, cursor\"", quote(item, q));
+                else
+                        return fail(err, errlen, "%s is not a known IDE: an IDE id is lower-case "
+                                    "letters, digits and \"-\", as in the IDE catalog (e.g. "
+                                    "vscode), or write none", quote(item, q));
                 if (!comma)
                         break;
                 p = comma + 1;
         }
-        if (none && any)
+        if (none && seen)
                 return fail(err, errlen, "combines \"none\" with IDE names; write either none "
                             "or a list such as \"vscode, cursor\"");
-        memcpy(ret, seen, sizeof(seen));
+        joined = strv_join(seen, ", ");
+        if (strlen(joined) >= size)
+                return fail(err, errlen, "is too long: at most %zu bytes of IDE ids", size - 1);
+        memcpy(ret, joined, strlen(joined) + 1);
         return 0;
+}
+
+bool answers_ide_wanted(const struct answers *a, const char *id)
+{
+        _cleanup_strv_ char **ids = answers_ide_list(a);
+
+        return strv_contains(ids, id);
+}
+
+char **answers_ide_list(const struct answers *a)
+{
+        char **ret = NULL;
+        const char *p = a->ides;
+
+        while (*p) {
+                size_t n = strcspn(p, ", ");
+
+                if (n)
+                        strv_push_take(&ret, xstrndup(p, n));
+                p += n;
+                p += strspn(p, ", ");
+        }
+        return ret;
 }
 
 /* Sets a string-like field after its check, or fails on its length. */
@@ -819,7 +836,7 @@ static int set_value(struct answers *a, enum key_id id, const char *value, char 
                 *(int *)((char *)a + f->offset) = i;
                 return 0;
         case ANSWERS_LIST:
-                return parse_ide_list(value, a->ide, err, errlen);
+                return parse_ide_list(value, (char *)a + f->offset, f->size, err, errlen);
         case ANSWERS_DURATION: {
                 unsigned secs;
                 char lo[24], hi[24];
@@ -847,7 +864,6 @@ static void get_value(const struct answers *a, enum key_id id, struct buf *b)
 {
         const struct field *f = &fields[id];
         const char *p = (const char *)a + f->offset;
-        bool any = false;
 
         switch (keys[id].type) {
         case ANSWERS_STRING:
@@ -876,12 +892,9 @@ static void get_value(const struct answers *a, enum key_id id, struct buf *b)
                 break;
         }
         case ANSWERS_LIST:
-                for (int i = 0; i < _IDE_MAX; i++)
-                        if (a->ide[i]) {
-                                (void)buf_printf(b, "%s%s", any ? ", " : "", ide_names[i]);
-                                any = true;
-                        }
-                if (!any)
+                if (*p)
+                        (void)buf_printf(b, "%.*s", (int)strnlen(p, f->size), p);
+                else
                         (void)buf_printf(b, "none");
                 break;
         }
@@ -893,7 +906,7 @@ void answers_init(struct answers *a)
                 .username = "devuser",
                 .password_length = 20,
                 .copy_root_ssh_keys = true,
-                .ide = { [IDE_VSCODE] = true, [IDE_CURSOR] = true },
+                .ides = "vscode, cursor, antigravity",
                 .rdp_port = 3389,
                 .ssh_port = 22,
                 .firewall = true,
@@ -1088,10 +1101,57 @@ void answers_error_format(const char *filename, const struct answers_error *e, c
 /* The cross-field rules. line[] says where each key was read (0 = not
  * from a file); keys marked bad had their own error and are not judged
  * again. */
+/* Every id of [ides] install is in the IDE catalog the answers name. */
+static void check_ides(const struct answers *a, const unsigned line[_K_MAX],
+                       const bool bad[_K_MAX], struct answers_errors *errs)
+{
+        _cleanup_strv_ char **ids = answers_ide_list(a), **have = NULL;
+        struct ide_catalog cat;
+        char path[PATH_MAX] = "", err[1024], label[80], all[512];
+        enum key_id at;
+
+        if (bad[K_IDES_INSTALL] || bad[K_IDES_CATALOG] || !ids)
+                return;
+        if (ide_catalog_load_for(a, &cat, path, sizeof(path), err, sizeof(err)) < 0) {
+                at = line[K_IDES_CATALOG] ? K_IDES_CATALOG : K_IDES_INSTALL;
+                key_label(at, label);
+                add_error(errs, line[at], label, "%s; the IDEs to install are looked up there "
+                          "(or write [ides] install = none)", err);
+                return;
+        }
+        for (size_t i = 0; i < cat.n_entries; i++)
+                strv_push(&have, cat.entries[i].id);
+        join_or((const char *const *)have, strv_length(have), " and ", all, sizeof(all));
+        key_label(K_IDES_INSTALL, label);
+        for (size_t i = 0; ids[i]; i++) {
+                const char *near_name;
+                char q[QUOTE_MAX + 8];
+
+                if (strv_contains(have, ids[i]))
+                        continue;
+                near_name = closest(ids[i], (const char *const *)have, strv_length(have));
+                if (!line[K_IDES_INSTALL])
+                        add_error(errs, 0, label, "the default names %s, which the IDE catalog "
+                                  "%s does not have; set [ides] install to IDs it has (%s), or "
+                                  "none", quote(ids[i], q), path, have ? all : "none");
+                else if (near_name)
+                        add_error(errs, line[K_IDES_INSTALL], label, "%s is not a known IDE; did "
+                                  "you mean \"%s\"? The IDE catalog %s has %s; write those, or "
+                                  "none", quote(ids[i], q), near_name, path, all);
+                else
+                        add_error(errs, line[K_IDES_INSTALL], label, "%s is not a known IDE: "
+                                  "the IDE catalog %s has %s; write those, or none",
+                                  quote(ids[i], q), path, have ? all : "no IDE");
+        }
+        ide_catalog_release(&cat);
+}
+
 static void check_cross(const struct answers *a, const unsigned line[_K_MAX],
                         const bool bad[_K_MAX], struct answers_errors *errs)
 {
         char label[80];
+
+        check_ides(a, line, bad, errs);
 
         if (!bad[K_RDP_PORT] && !bad[K_SSH_PORT] && a->rdp_port == a->ssh_port) {
                 /* Report on whichever of the two was written last. */

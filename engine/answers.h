@@ -25,12 +25,7 @@
 #define ANSWERS_MAX_LINE   1024         /* bytes, newline excluded */
 #define ANSWERS_MAX_ERRORS 50           /* a parse stops collecting after this many */
 
-enum ide_id {
-        IDE_VSCODE,
-        IDE_CURSOR,
-        IDE_ANTIGRAVITY,
-        _IDE_MAX,
-};
+#define ANSWERS_IDES_MAX   512          /* bytes of the [ides] install list */
 
 enum on_failure {
         ON_FAILURE_ROLLBACK,   /* undo everything this run did, exit 5 */
@@ -47,7 +42,7 @@ struct answers {
         bool copy_root_ssh_keys;
         bool sudo_password;       /* sudo asks for the password (default: NOPASSWD) */
         /* [ides] */
-        bool ide[_IDE_MAX];
+        char ides[ANSWERS_IDES_MAX]; /* ids of the IDE catalog, "a, b"; "" = none */
         char ide_catalog[4096];   /* "" = the installed catalog */
         /* [network] */
         uint16_t rdp_port;
@@ -144,8 +139,10 @@ int answers_load(const char *path, struct answers *a, struct answers_errors *err
 int answers_parse(const char *data, size_t len, struct answers *a, struct answers_errors *errs);
 
 /* Cross-field rules: RDP and SSH ports differ, and neither is xrdp-sesman's
- * own 3350. Appends to errs (line 0; answers_parse() puts them on the line
- * of the key it read); returns 0 or -EINVAL. */
+ * own 3350; every IDE of [ides] install is in the IDE catalog (the one
+ * [ides] catalog names, see ide_catalog.h), which must be readable when
+ * one is named. Appends to errs (line 0; answers_parse() puts them on the
+ * line of the key it read); returns 0 or -EINVAL. */
 int answers_check(const struct answers *a, struct answers_errors *errs);
 
 /* The answers as an INI file (secret keys left out), with a header line;
@@ -158,5 +155,8 @@ char *answers_format(const struct answers *a, bool with_docs);
  * gives exactly answers_init()'s defaults. Caller frees. */
 char *answers_example(void);
 
-const char *ide_id_name(enum ide_id id);      /* "vscode" */
+/* Is the IDE id in [ides] install? */
+bool answers_ide_wanted(const struct answers *a, const char *id);
+/* The ids of [ides] install in the order written (strv, NULL = none). */
+char **answers_ide_list(const struct answers *a);
 const char *on_failure_name(enum on_failure f);/* "rollback" */

@@ -310,7 +310,7 @@ int engine_new(const struct engine_opts *o, struct engine **ret)
                 s->id = p->id;
                 s->title = p->title;
                 s->weight = p->weight;
-                s->enabled = !p->enabled || p->enabled(&o->answers);
+                s->enabled = phase_is_enabled(p, &o->answers);
                 s->state = s->enabled ? PHASE_PENDING : PHASE_DISABLED;
         }
         *ret = e;

@@ -154,7 +154,7 @@ int engine_prepare_session(struct engine *e)
                 e->session.mode = MODE_RESUME;
                 for (size_t i = 1; i < e->n_slots; i++) {
                         const struct phase *p = e->slots[i].p;
-                        e->slots[i].enabled = !p->enabled || p->enabled(&e->o.answers);
+                        e->slots[i].enabled = phase_is_enabled(p, &e->o.answers);
                         e->slots[i].state = e->slots[i].enabled ? PHASE_PENDING : PHASE_DISABLED;
                 }
         } else {

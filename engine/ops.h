@@ -141,3 +141,128 @@ void ops_parse_alternative(const char *out, char *buf, size_t size, bool *ret_ma
  * takes a moment to bind after a start or reload): 1 listening, 0 not in
  * time, -ECANCELED when the run was asked to stop meanwhile. */
 int ops_wait_listening(struct phase_ctx *c, uint16_t port, unsigned timeout_ms);
+
+/* ---- apt sources with pinned keys, and downloads (ops_source.c) ---------
+ *
+ * A vendor's apt repository is added only once its key and its Release
+ * signature have been checked, before anything on the system changes: the
+ * key file is downloaded, every primary key in it must have a pinned
+ * fingerprint (a file with another primary key, an expired or a revoked
+ * key is refused), exactly the pinned keys are exported into the keyring
+ * apt gets (never the downloaded bytes), and the repository's InRelease
+ * (or Release + Release.gpg) must carry a good signature of a pinned key.
+ * Then, journaled: another source file that configures the same repository
+ * alone is replaced (backed up; a file that configures other repositories
+ * too is refused, named, untouched), the keyring goes to KEYRING_DIR and a
+ * DEB822 .sources file with Signed-By to SOURCES_DIR, and apt refreshes
+ * that one source. A refresh that fails takes both away again. */
+
+struct ops_fetch_tuning {
+        int retries;                 /* further attempts; < 0 = the default (3) */
+        unsigned backoff_ms, stall_seconds, connect_timeout_ms; /* 0 = defaults */
+};
+
+struct ops_download {
+        const char *url;
+        const char *dest;            /* absolute; whole or absent, never half */
+        const char *sha256;          /* expected digest, NULL = not checked */
+        uint64_t max_bytes;          /* 0 = 2 GiB */
+        const char *what;            /* "the Cursor signing key", for messages */
+        double from, to;             /* the phase's progress while it runs */
+        const struct ops_fetch_tuning *tuning;   /* NULL = defaults */
+};
+/* Downloads d->url to d->dest (TLS verified, retried and resumed on
+ * transient errors, size-capped, sha256 checked when given), with the
+ * phase's progress and cancel. A dest outside the program's state
+ * directory is journaled as a created file (undo: remove it); the state
+ * directory is the program's own scratch. 0, 1 (dest already holds the
+ * expected sha256), or -errno after phase_fail(). */
+int ops_download(struct phase_ctx *c, const struct ops_download *d);
+
+struct ops_apt_source {
+        const char *id;              /* names the files: vps-provision-ID.sources/.asc */
+        const char *name;            /* "Cursor", for messages */
+        const char *comment;         /* the .sources file's first line, "# …" */
+        const char *uri, *suite;
+        char *const *components;     /* strv */
+        const char *arch;            /* dpkg architecture of this server */
+        const char *key_url;
+        char *const *fingerprints;   /* pinned: 40 upper-case hex digits each */
+        const char *pinned_by;       /* where the pins come from, for messages */
+        const char *keyring_dir;     /* /etc/apt/keyrings */
+        const char *sources_dir;     /* /etc/apt/sources.list.d */
+        const struct ops_fetch_tuning *tuning;   /* NULL = defaults */
+        double from, to;             /* progress range of the whole */
+};
+/* SOURCES_DIR/vps-provision-ID.sources and KEYRING_DIR/vps-provision-ID.asc. */
+void ops_apt_source_paths(const struct ops_apt_source *s, char *sources, size_t ssize,
+                          char *keyring, size_t ksize);
+/* The .sources text for s with keyring as Signed-By. Caller frees. */
+char *ops_apt_sources_text(const struct ops_apt_source *s, const char *keyring);
+/* Adds s as described above; -EKEYREJECTED for a key or signature that
+ * is refused, -EEXIST for a source file that cannot be replaced whole.
+ * 0 = added, 1 = it was in place already (refreshed all the same). */
+int ops_apt_add_source(struct phase_ctx *c, const struct ops_apt_source *s);
+/* verify(): 1 when s is in place as ops_apt_add_source() leaves it (its
+ * .sources text as it would be written now, the keyring present) and no
+ * other source file names the repository; 0 with why filled otherwise. */
+int ops_apt_source_in_place(const struct ops_apt_source *s, char *why, size_t whylen);
+
+/* A package as the source's signed index describes it. */
+struct ops_apt_package {
+        char *name, *version, *arch, *filename, *sha256;
+        uint64_t size;
+};
+void ops_apt_package_release(struct ops_apt_package *p);
+/* The candidate of package name in source s alone (apt-cache show through
+ * that source only, after ops_apt_add_source()). 0, -ENOENT when the
+ * repository does not offer it, other -errno (no phase_fail()). */
+int ops_apt_source_package(struct phase_ctx *c, const struct ops_apt_source *s, const char *name,
+                           struct ops_apt_package *ret);
+/* Has apt download p (apt-get install --download-only NAME=VERSION: apt's
+ * own sandboxed download, checked against the signed index, with the
+ * dependencies the install will need) into its package cache, unless the
+ * file is there already; *ret_path (caller frees) is where it is. 0 or
+ * -errno after phase_fail(). */
+int ops_apt_fetch_package(struct phase_ctx *c, const struct ops_apt_package *p, char **ret_path);
+/* The paths a .deb holds ("/usr/bin/code"), as a strv. 0 or -errno after
+ * phase_fail(). */
+int ops_deb_contents(struct phase_ctx *c, const char *deb, char ***ret);
+/* debconf-set-selections for lines "OWNER QUESTION TYPE VALUE", before the
+ * package that asks them is installed. Journaled without an undo: purging
+ * the package drops its answers. */
+int ops_debconf_set(struct phase_ctx *c, char *const *lines);
+
+/* The apt source files and globally trusted keys now, to compare with
+ * after an install (strv of paths; caller frees). */
+char **ops_apt_sources_snapshot(const struct ops_apt_source *s);
+/* After an install whose package may add its own source for the same
+ * repository (apt refuses a repository configured twice with different
+ * Signed-By): source files that appeared since the snapshot and name the
+ * repository, and keys that appeared in /etc/apt/trusted.gpg.d (trusted
+ * for every repository), are removed, each removal journaled. They came
+ * with the package the run installed, so their undo is that package's
+ * purge (restoring them first would make apt refuse the purge). Keyrings
+ * the removed sources name are left alone: the program did not make them.
+ * Returns how many files it removed, or -errno after phase_fail(). */
+int ops_apt_remove_new_duplicates(struct phase_ctx *c, const struct ops_apt_source *s,
+                                  char *const *before);
+
+/* Pure parts, for the tests. */
+struct ops_pgp_key {
+        char fingerprint[41];        /* upper case */
+        char validity;               /* gpg's: '-', 'e' expired, 'r' revoked, … */
+        int64_t expires;             /* seconds since the epoch, 0 = never */
+};
+/* The primary keys in gpg --with-colons --show-keys output; returns how
+ * many, *ret (caller frees) NULL when none. */
+size_t ops_pgp_parse_keys(const char *colons, struct ops_pgp_key **ret);
+/* The URIs of the active entries of an apt source file's text (one-line
+ * "deb [opts] URI …" or DEB822 "URIs:" stanzas, "Enabled: no" skipped),
+ * trailing slashes removed. strv, NULL when none. */
+char **ops_apt_source_uris(const char *text);
+/* apt's name for a package in its cache: NAME_VERSION_ARCH.deb, with '_',
+ * ':' and '%' as %XX ("1:2.0" → "1%3a2.0"). Caller frees. */
+char *ops_apt_cache_name(const char *pkg, const char *version, const char *arch);
+/* The paths in dpkg-deb --contents output, "/usr/bin/x" form. */
+char **ops_deb_contents_parse(const char *out);

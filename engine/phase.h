@@ -44,8 +44,9 @@ struct phase {
         unsigned weight;          /* share of a typical full run's time; the table sums to 100 */
         unsigned download_mb;     /* typical download on a fresh Debian 13, MB (the wizard's
                                    * estimate on its review page); 0 = none or not known */
-        /* NULL = always; false = not selected by the answers (shown as disabled). */
-        bool (*enabled)(const struct answers *a);
+        /* NULL = always; false = not selected by the answers (shown as
+         * disabled). Gets its own phase, for phases made from data. */
+        bool (*enabled)(const struct phase *p, const struct answers *a);
         /* Feeds the answers this phase depends on into the checkpoint's
          * inputs digest; a change of them re-runs the phase. NULL = none. */
         void (*inputs)(const struct answers *a, struct sha256_ctx *c);
@@ -64,13 +65,20 @@ struct phase {
          * waits (any more), 0 while it still waits, -errno after
          * phase_fail(). */
         int (*settle)(struct phase_ctx *ctx, bool confirmed);
+        /* What a phase made from data works on (an IDE phase: its catalog
+         * entry); phase_data() hands it to plan/verify/run. NULL = none. */
+        const void *data;
 };
+
+/* Whether the answers select p (its enabled(), or always). */
+bool phase_is_enabled(const struct phase *p, const struct answers *a);
 
 /* Read-only context. */
 const struct answers *phase_answers(struct phase_ctx *c);
 const struct vps_info *phase_vps(struct phase_ctx *c);
 const struct paths *phase_paths(struct phase_ctx *c);
 const char *phase_id(struct phase_ctx *c);
+const void *phase_data(struct phase_ctx *c);   /* the phase's data member */
 const char *phase_session_id(struct phase_ctx *c);
 
 /* The session record, for phases that fill the developer user or IDE

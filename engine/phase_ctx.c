@@ -20,6 +20,12 @@ const struct answers *phase_answers(struct phase_ctx *c) { return &c->e->o.answe
 const struct vps_info *phase_vps(struct phase_ctx *c) { return &c->e->vps; }
 const struct paths *phase_paths(struct phase_ctx *c) { return &c->e->o.paths; }
 const char *phase_id(struct phase_ctx *c) { return c->e->slots[c->index].id; }
+const void *phase_data(struct phase_ctx *c) { return c->p ? c->p->data : NULL; }
+
+bool phase_is_enabled(const struct phase *p, const struct answers *a)
+{
+        return !p->enabled || p->enabled(p, a);
+}
 const char *phase_session_id(struct phase_ctx *c) { return c->e->session.session_id; }
 struct session *phase_session(struct phase_ctx *c) { return &c->e->session; }
 void phase_session_save(struct phase_ctx *c) { engine_save_session(c->e); }

@@ -266,6 +266,20 @@ struct session_action *session_phase_add_action(struct session_phase *p, const c
 }
 
 /* A new IDE record (installation method APT_REPOSITORY until set). */
+struct session_ide *session_set_ide(struct session *s, const char *ide_name)
+{
+        for (size_t i = 0; i < s->n_ides; i++)
+                if (s->ides[i].ide_name && strcmp(s->ides[i].ide_name, ide_name) == 0) {
+                        ide_release(&s->ides[i]);
+                        s->ides[i] = (struct session_ide){
+                                .ide_name = xstrdup(ide_name),
+                                .installation_method = IDE_METHOD_APT_REPOSITORY,
+                        };
+                        return &s->ides[i];
+                }
+        return session_add_ide(s, ide_name);
+}
+
 struct session_ide *session_add_ide(struct session *s, const char *ide_name)
 {
         struct session_ide *d;

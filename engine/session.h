@@ -130,6 +130,9 @@ struct session_phase *session_find_phase(struct session *s, const char *name);
 struct session_action *session_phase_add_action(struct session_phase *p, const char *type,
                                                 const char *target);
 struct session_ide *session_add_ide(struct session *s, const char *ide_name);
+/* The record of ide_name, emptied (a new run of its phase fills it again),
+ * or a new one. */
+struct session_ide *session_set_ide(struct session *s, const char *ide_name);
 
 struct json_object *session_to_json(const struct session *s);
 int session_from_json(struct json_object *o, struct session *ret);

@@ -88,11 +88,24 @@ static void gen_exit_codes(FILE *f)
         }
 }
 
-static void gen_phases(FILE *f)
+static int gen_phases(FILE *f)
 {
+        struct answers a;
+        struct phase_table t;
+        char err[512];
+        const struct phase *const *p;
         size_t n;
-        const struct phase *const *p = phases_all(&n);
 
+        /* the IDE phases of the catalog VPS_PROVISION_IDE_CATALOG names
+         * (the build passes the source tree's) */
+        answers_init(&a);
+        if (phases_load(&a, &t, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vpsp-mangen: %s\n", err);
+                phases_release(&t);
+                return -EINVAL;
+        }
+        p = t.v;
+        n = t.n;
         for (size_t i = 0; i < n; i++) {
                 fputs(".TP\n.B ", f);
                 roff_text(f, p[i]->id, true);
@@ -104,6 +117,8 @@ static void gen_phases(FILE *f)
                 }
                 fputc('\n', f);
         }
+        phases_release(&t);
+        return 0;
 }
 
 static void gen_keys(FILE *f)
@@ -168,8 +183,11 @@ static int gen_page(FILE *f, const char *template)
                         gen_options(f);
                 else if (strcmp(line, "@EXIT_CODES@") == 0)
                         gen_exit_codes(f);
-                else if (strcmp(line, "@PHASES@") == 0)
-                        gen_phases(f);
+                else if (strcmp(line, "@PHASES@") == 0) {
+                        r = gen_phases(f);
+                        if (r < 0)
+                                break;
+                }
                 else if (strcmp(line, "@KEYS@") == 0)
                         gen_keys(f);
                 else if ((at = strstr(line, "@VERSION@"))) {

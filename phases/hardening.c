@@ -191,8 +191,9 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
 const char *const hardening_fail2ban_packages[] = { "fail2ban", "python3-systemd", NULL };
 const char *const hardening_firewall_packages[] = { "ufw", NULL };
 
-static bool hardening_enabled(const struct answers *a)
+static bool hardening_enabled(const struct phase *p, const struct answers *a)
 {
+        (void)p;
         return a->hardening || a->fail2ban || a->firewall;
 }
 

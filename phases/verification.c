@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "hardening.h"
+#include "ide_catalog.h"
 #include "ops.h"
 #include "phases.h"
 #include "session.h"
@@ -88,35 +89,34 @@ static void add_app(struct health_facts *f, const char *name, const char *comman
                 find_command(command, app->path, sizeof(app->path));
 }
 
-static const struct {
-        enum ide_id id;
-        const char *session_name;
-        const char *name;
-        const char *command;
-} ides[] = {
-        { IDE_VSCODE, "VSCODE", "Visual Studio Code", "code" },
-        { IDE_CURSOR, "CURSOR", "Cursor", "cursor" },
-        { IDE_ANTIGRAVITY, "ANTIGRAVITY", "Antigravity", "antigravity" },
-};
-
 static void gather_apps(struct phase_ctx *c, struct health_facts *f)
 {
         const struct answers *a = phase_answers(c);
         struct session *s = phase_session(c);
+        _cleanup_strv_ char **wanted = answers_ide_list(a);
+        struct ide_catalog cat;
+        char err[1024];
+        bool cat_ok;
 
         add_app(f, "XFCE desktop", "xfce4-session", NULL, true);
         add_app(f, "Terminal (xfce4-terminal)", "xfce4-terminal", NULL, true);
         add_app(f, "Git", "git", NULL, false);
         add_app(f, "curl", "curl", NULL, false);
-        for (size_t i = 0; i < ELEMENTSOF(ides); i++) {
+        /* the IDEs as the catalog describes them */
+        cat_ok = ide_catalog_load_for(a, &cat, NULL, 0, err, sizeof(err)) == 0;
+        if (!cat_ok && wanted)
+                phase_log(c, LOG_WARNING, "%s", err);
+        for (size_t i = 0; wanted && wanted[i]; i++) {
+                const struct ide_entry *e = cat_ok ? ide_catalog_find(&cat, wanted[i]) : NULL;
                 const char *recorded = NULL;
-                if (!a->ide[ides[i].id])
-                        continue;
-                for (size_t k = 0; s && k < s->n_ides; k++)
-                        if (s->ides[k].ide_name && strcmp(s->ides[k].ide_name, ides[i].session_name) == 0)
+
+                for (size_t k = 0; e && s && k < s->n_ides; k++)
+                        if (s->ides[k].ide_name && strcmp(s->ides[k].ide_name, e->ide_name) == 0)
                                 recorded = s->ides[k].executable_path;
-                add_app(f, ides[i].name, ides[i].command, recorded, true);
+                add_app(f, e ? e->display_name : wanted[i], e ? e->command : wanted[i], recorded, true);
         }
+        if (cat_ok)
+                ide_catalog_release(&cat);
 }
 
 static void gather_user(struct phase_ctx *c, struct health_facts *f)

@@ -15,7 +15,7 @@
 
 struct phase_ctx;
 
-#define HEALTH_MAX_APPS 8
+#define HEALTH_MAX_APPS 16
 
 /* One program the desktop should have. */
 struct health_app {

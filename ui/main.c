@@ -25,6 +25,7 @@
 #include "render.h"
 #include "scope.h"
 #include "secret.h"
+#include "session.h"
 #include "tui.h"
 #include "util.h"
 
@@ -499,6 +500,24 @@ static int run_tui(struct run_state *st, int sfd, const struct tui_caps *caps, b
         return code;
 }
 
+/* The answers the phase table is made for: those of the run, except that
+ * --resume without a file continues the last run with its own answers
+ * (and so its own IDE catalog). */
+static void table_answers(const struct cli *cli, const struct engine_opts *o, struct answers *ret)
+{
+        char path[PATH_MAX];
+        struct session s;
+
+        *ret = o->answers;
+        if (cli->mode != MODE_RESUME || o->answers_from_file)
+                return;
+        if (session_find_latest(o->paths.sessions_dir, 0, path, sizeof(path)) == 0 &&
+            session_load(path, &s) == 0) {
+                *ret = s.answers;
+                session_release(&s);
+        }
+}
+
 int main(int argc, char **argv)
 {
         struct cli cli;
@@ -508,7 +527,7 @@ int main(int argc, char **argv)
         char err[512];
         struct tui_caps caps;
         bool full, plain_confirmed = false, is_run = false;
-        size_t n_phases;
+        struct phase_table table = { 0 };
         int sfd, r, code;
 
         secret_harden_process();
@@ -555,8 +574,20 @@ int main(int argc, char **argv)
         o.force = cli.force;
         o.assume_yes = cli.yes;
         o.rollback_all = cli.all;
-        o.phases = phases_all(&n_phases);
-        o.n_phases = n_phases;
+        {
+                struct answers ta;
+
+                table_answers(&cli, &o, &ta);
+                r = phases_load(&ta, &table, err, sizeof(err));
+                wipe(&ta, sizeof(ta));
+                if (r < 0 && cli.mode != MODE_ROLLBACK && o.answers.ides[0]) {
+                        fprintf(stderr, "vps-provision: %s\n", err);
+                        phases_release(&table);
+                        return EXIT_USAGE;
+                }
+        }
+        o.phases = table.v;
+        o.n_phases = table.n;
         preflight_env_default(&o.preflight);
         o.preflight.state_dir = o.paths.state_dir;
 #ifdef VPSP_TESTPHASES
@@ -587,20 +618,24 @@ int main(int argc, char **argv)
         if (full && tui_term_check(STDOUT_FILENO, err, sizeof(err)) < 0) {
                 bool go = offer_plain(err, &cli, &st);
                 release_facts(&st);
-                if (!go)
+                if (!go) {
+                        phases_release(&table);
                         return EXIT_USAGE;
+                }
                 full = false;
                 plain_confirmed = true;
         }
         if (!full && cli.mode == MODE_PROVISION && !cli.answers_path && !plain_confirmed) {
                 fprintf(stderr, "vps-provision: give the answers with --unattended FILE "
                                 "(see /usr/share/doc/vps-provision/examples/answers.ini.example)\n");
+                phases_release(&table);
                 return EXIT_USAGE;
         }
         if (!full && cli.mode == MODE_ROLLBACK && !cli.yes) {
                 fprintf(stderr, "vps-provision: --rollback without the full-screen UI needs --yes "
                                 "(it undoes every change of the last run%s)\n",
                         cli.all ? ", and with --all of every run" : "");
+                phases_release(&table);
                 return EXIT_USAGE;
         }
         o.interactive = full;
@@ -615,6 +650,7 @@ int main(int argc, char **argv)
                                 release_facts(&st);
                                 if (sfd >= 0)
                                         close(sfd);
+                                phases_release(&table);
                                 return code;
                         }
                 }
@@ -623,23 +659,23 @@ int main(int argc, char **argv)
                 tui_term_save(STDOUT_FILENO);
                 code = run_tui(&st, sfd, &caps, &is_run);
                 release_facts(&st);
-                log_close();
-                if (sfd >= 0)
-                        close(sfd);
-                return code;
+        } else {
+                if (cli.mode != MODE_DRY_RUN) {
+                        char note[512];
+                        /* the run outlives this login (see scope.h); only a note */
+                        (void)scope_leave_session(NULL, note, sizeof(note));
+                        strscpy(o.note, sizeof(o.note), note);
+                }
+                if (start_engine(&o, cli.mode != MODE_DRY_RUN, &e) < 0) {
+                        code = EXIT_INTERNAL;
+                } else {
+                        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
+                        engine_free(e);
+                }
         }
-        if (cli.mode != MODE_DRY_RUN) {
-                char note[512];
-                /* the run outlives this login (see scope.h); only a note */
-                (void)scope_leave_session(NULL, note, sizeof(note));
-                strscpy(o.note, sizeof(o.note), note);
-        }
-        if (start_engine(&o, cli.mode != MODE_DRY_RUN, &e) < 0)
-                return EXIT_INTERNAL;
-        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
-        engine_free(e);
         log_close();
         if (sfd >= 0)
                 close(sfd);
+        phases_release(&table);
         return code;
 }

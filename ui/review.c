@@ -8,20 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ide_catalog.h"
 #include "secret.h"
 #include "util.h"
 
 #define VALUE_COL 11           /* "Account:   " */
 
-static const char *const ide_titles[_IDE_MAX] = {
-        [IDE_VSCODE] = "Visual Studio Code",
-        [IDE_CURSOR] = "Cursor",
-        [IDE_ANTIGRAVITY] = "Google Antigravity",
-};
-
-const char *review_ide_title(enum ide_id id)
+char *review_ide_names(const struct answers *a)
 {
-        return id >= 0 && id < _IDE_MAX ? ide_titles[id] : "?";
+        _cleanup_strv_ char **ids = answers_ide_list(a), **names = NULL;
+        struct ide_catalog cat;
+        char err[512];
+        bool ok;
+
+        if (!ids)
+                return xstrdup("none");
+        ok = ide_catalog_load_for(a, &cat, NULL, 0, err, sizeof(err)) == 0;
+        for (size_t i = 0; ids[i]; i++) {
+                const struct ide_entry *e = ok ? ide_catalog_find(&cat, ids[i]) : NULL;
+
+                strv_push(&names, e ? e->display_name : ids[i]);
+        }
+        if (ok)
+                ide_catalog_release(&cat);
+        return strv_join(names, ", ");
 }
 
 struct lines {
@@ -160,7 +170,7 @@ unsigned review_download_mb(const struct answers *a, const struct phase *const *
         unsigned mb = 0;
 
         for (size_t i = 0; i < n_phases; i++)
-                if (!phases[i]->enabled || phases[i]->enabled(a))
+                if (phase_is_enabled(phases[i], a))
                         mb += phases[i]->download_mb;
         return mb;
 }
@@ -246,19 +256,13 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
                     size_t n_phases, struct review_line **ret)
 {
         struct lines l = { 0 };
-        char ides[256] = "";
+        _cleanup_free_ char *ides = review_ide_names(a);
+        bool any_ide = a->ides[0] != '\0';
         int title_w = 0;
         unsigned mb;
 
         account_rows(&l, a, f);
-        for (int i = 0; i < _IDE_MAX; i++) {
-                if (!a->ide[i])
-                        continue;
-                if (ides[0])
-                        strncat(ides, ", ", sizeof(ides) - strlen(ides) - 1);
-                strncat(ides, review_ide_title((enum ide_id)i), sizeof(ides) - strlen(ides) - 1);
-        }
-        ROW(&l, "IDEs:", "%s", ides[0] ? ides : "none");
+        ROW(&l, "IDEs:", "%s", ides);
         port_rows(&l, a, f);
         if (a->firewall)
                 ROW(&l, "Firewall:", "ufw lets in only SSH (%u) and RDP (%u)", (unsigned)a->ssh_port,
@@ -298,7 +302,7 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
                 fmt_duration(mb, 100, fast, sizeof(fast));
                 fmt_duration(mb, 10, slow, sizeof(slow));
                 ROW(&l, "Download:", "about %u MB of Debian packages%s%s (%s at 100 Mbit/s, %s at 10 Mbit/s)", mb,
-                    a->upgrade ? " plus the upgrade" : "", ides[0] ? ", plus the IDEs from their vendors" : "",
+                    a->upgrade ? " plus the upgrade" : "", any_ide ? ", plus the IDEs from their vendors" : "",
                     fast, slow);
         }
         add(&l, 0, 0, RS_HEAD, "Phases that will run:");
@@ -309,7 +313,7 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
         }
         for (size_t i = 0; i < n_phases; i++) {
                 const struct phase *p = phases[i];
-                if (p->enabled && !p->enabled(a))
+                if (!phase_is_enabled(p, a))
                         continue;
                 add(&l, 2, title_w + 2, RS_NORMAL, "%-*s  %s", title_w, p->title, p->summary ? p->summary : "");
         }

@@ -44,8 +44,10 @@ struct review_line {
         enum review_style style;
 };
 
-/* "Visual Studio Code" for IDE_VSCODE … */
-const char *review_ide_title(enum ide_id id);
+/* The display names of the IDEs [ides] install names, from the IDE
+ * catalog ("Visual Studio Code, Cursor"; an id the catalog lacks as it
+ * is), or "none". Caller frees. */
+char *review_ide_names(const struct answers *a);
 
 /* The review's lines; *ret is an array of the returned count, freed with
  * review_lines_free(). facts may be NULL (nothing known about the server). */

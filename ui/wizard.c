@@ -36,6 +36,7 @@
 #include <wchar.h>
 
 #include "draw.h"
+#include "ide_catalog.h"
 #include "review.h"
 #include "util.h"
 
@@ -64,7 +65,7 @@ struct field {
         size_t cur, hscroll;           /* entry: cursor, first byte shown */
         bool selected;                 /* entry: typing replaces the text */
         bool on;                       /* check box */
-        int ide;                       /* IDE box: its enum ide_id, else -1 */
+        int ide;                       /* IDE box: its entry in the catalog, else -1 */
 };
 
 enum button { B_NEXT, B_BACK, B_CANCEL, _B_MAX };
@@ -92,6 +93,10 @@ struct row {
 struct wiz {
         struct answers *a;
         const struct tui_wizard_opts *o;
+        struct ide_catalog cat;        /* the IDE page lists its entries */
+        bool cat_ok;
+        char cat_err[1024];
+        char ide_intro[256];
         struct page pages[_P_MAX];
         enum page_id id;
         bool dialog;                   /* the leave dialog is up */
@@ -162,12 +167,6 @@ static struct field *add_bool(struct wiz *w, struct page *pg, const char *label,
         return f;
 }
 
-static const char *const ide_lines[_IDE_MAX] = {
-        [IDE_VSCODE] = "Microsoft's editor, from Microsoft's apt repository",
-        [IDE_CURSOR] = "the AI-first editor built on VS Code",
-        [IDE_ANTIGRAVITY] = "Google's agent-first IDE",
-};
-
 static const struct {
         const char *section, *key, *title;
 } option_keys[] = {
@@ -190,11 +189,24 @@ static void build_pages(struct wiz *w)
         add_entry(w, pg, "Full name", "user", "full_name", 40);
         add_bool(w, pg, "Layout-safe password (letters only)", "user", "layout_safe_password");
 
+        /* the IDE catalog's entries, as many as the page holds */
         pg = &w->pages[P_IDES];
-        pg->intro = "Which IDEs to install for the developer (Space ticks). Each costs download time "
-                    "and a few hundred MB of disk; none is fine too.";
-        for (int i = 0; i < _IDE_MAX; i++)
-                add_check(pg, review_ide_title((enum ide_id)i), w->a->ide[i], ide_lines[i])->ide = i;
+        if (!w->cat_ok)
+                pg->intro = w->cat_err;
+        else if (w->cat.n_entries > MAX_FIELDS) {
+                snprintf(w->ide_intro, sizeof(w->ide_intro), "Which IDEs to install (Space ticks). "
+                         "The IDE catalog lists %zu more: name them in an answers file.",
+                         w->cat.n_entries - MAX_FIELDS);
+                pg->intro = w->ide_intro;
+        } else
+                pg->intro = "Which IDEs to install for the developer (Space ticks). Each costs download "
+                            "time and a few hundred MB of disk; none is fine too.";
+        for (size_t i = 0; w->cat_ok && i < w->cat.n_entries && i < MAX_FIELDS; i++) {
+                const struct ide_entry *e = &w->cat.entries[i];
+
+                add_check(pg, e->display_name, answers_ide_wanted(w->a, e->id),
+                          e->description[0] ? e->description : NULL)->ide = (int)i;
+        }
 
         pg = &w->pages[P_PORTS];
         pg->intro = "The ports people connect on. The firewall (next page) opens exactly these. "
@@ -322,7 +334,7 @@ static bool check_all(struct wiz *w)
 static void store_checks(struct wiz *w)
 {
         struct page *pg = cur_page(w);
-        char list[128] = "", err[256];
+        char list[ANSWERS_IDES_MAX] = "", err[256];
         bool any_ide = false;
 
         for (size_t i = 0; i < pg->n_f; i++) {
@@ -335,13 +347,32 @@ static void store_checks(struct wiz *w)
                                 continue;
                         if (list[0])
                                 strncat(list, ", ", sizeof(list) - strlen(list) - 1);
-                        strncat(list, ide_id_name((enum ide_id)f->ide), sizeof(list) - strlen(list) - 1);
+                        strncat(list, w->cat.entries[f->ide].id, sizeof(list) - strlen(list) - 1);
                 } else if (f->key) {
                         (void)answers_set(w->a, f->section, f->key, f->on ? "yes" : "no", err, sizeof(err));
                 }
         }
-        if (any_ide)
-                (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
+        if (!any_ide)
+                return;
+        /* the IDEs already chosen that the page has no box for (a catalog
+         * longer than the page, named in an answers file) stay chosen */
+        {
+                _cleanup_strv_ char **ids = answers_ide_list(w->a);
+
+                for (size_t i = 0; ids && ids[i]; i++) {
+                        bool shown = false;
+
+                        for (size_t j = 0; j < pg->n_f && !shown; j++)
+                                shown = pg->f[j].ide >= 0 &&
+                                        strcmp(w->cat.entries[pg->f[j].ide].id, ids[i]) == 0;
+                        if (shown)
+                                continue;
+                        if (list[0])
+                                strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+                        strncat(list, ids[i], sizeof(list) - strlen(list) - 1);
+                }
+        }
+        (void)answers_set(w->a, "ides", "install", list[0] ? list : "none", err, sizeof(err));
 }
 
 /* Moves focus by dir (+1/-1) after checking the field being left. */
@@ -687,8 +718,12 @@ static void draw_footer(struct wiz *w, bool scrollable)
 {
         struct page *pg = cur_page(w);
         bool entries = false, checks = false;
+        const char *items[8];
+        /* dropped in this order while the line is wider than the terminal
+         * (the keys every page has first; Ctrl-C stays) */
+        static const char *const spare[] = { "Tab: move", "Ctrl-U: clear" };
         char t[256];
-        size_t n = 0;
+        size_t n_items = 0, n, width = 0;
 
         for (size_t i = 0; i < pg->n_f; i++) {
                 if (pg->f[i].kind == F_ENTRY)
@@ -696,19 +731,29 @@ static void draw_footer(struct wiz *w, bool scrollable)
                 else
                         checks = true;
         }
-        t[0] = '\0';
-#define ADD(s) (n += (size_t)snprintf(t + n, sizeof(t) - n, "%s%s", n ? "  " : " ", (s)))
-        ADD("Tab: move");
-        ADD(w->id == P_REVIEW ? "Enter: start" : "Enter: next");
+        items[n_items++] = "Tab: move";
+        items[n_items++] = w->id == P_REVIEW ? "Enter: start" : "Enter: next";
         if (entries)
-                ADD("Ctrl-U: clear");
+                items[n_items++] = "Ctrl-U: clear";
         if (checks)
-                ADD("Space: tick");
+                items[n_items++] = "Space: tick";
         if (scrollable)
-                ADD("PgUp/PgDn: scroll");
-        ADD(has_back(w) ? "Esc: back" : "Esc: leave");
-        ADD("Ctrl-C: cancel");
-#undef ADD
+                items[n_items++] = "PgUp/PgDn: scroll";
+        items[n_items++] = has_back(w) ? "Esc: back" : "Esc: leave";
+        items[n_items++] = "Ctrl-C: cancel";
+        for (size_t i = 0; i < n_items; i++)
+                width += 2 + strlen(items[i]);
+        for (size_t s = 0; s < ELEMENTSOF(spare) && COLS > 0 && width > (size_t)COLS; s++)
+                for (size_t i = 0; i < n_items; i++)
+                        if (items[i] && strcmp(items[i], spare[s]) == 0) {
+                                width -= 2 + strlen(items[i]);
+                                items[i] = NULL;
+                        }
+        t[0] = '\0';
+        n = 0;
+        for (size_t i = 0; i < n_items && n < sizeof(t); i++)
+                if (items[i])
+                        n += (size_t)snprintf(t + n, sizeof(t) - n, "%s%s", n ? "  " : " ", items[i]);
         tui_style_set(TP_WINDOW, A_REVERSE);
         tui_fill(LINES - 1, 0, COLS);
         tui_put(LINES - 1, 0, COLS, t);
@@ -1107,6 +1152,7 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
 
         w->a = a;
         w->o = o;
+        w->cat_ok = ide_catalog_load_for(a, &w->cat, NULL, 0, w->cat_err, sizeof(w->cat_err)) == 0;
         build_pages(w);
         enter_page(w, P_WELCOME, true);
         tui_screen_resize();
@@ -1165,6 +1211,7 @@ enum tui_wizard_result tui_wizard_run(struct answers *a, const struct tui_wizard
         if (result != TUI_WIZARD_START)
                 *a = saved;
         free_pages(w);
+        ide_catalog_release(&w->cat);
         wipe(w, sizeof(*w));
         free(w);
         return result;

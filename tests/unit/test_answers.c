@@ -47,8 +47,7 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_int_equal(a->layout_safe_password, b->layout_safe_password);
         assert_int_equal(a->copy_root_ssh_keys, b->copy_root_ssh_keys);
         assert_int_equal(a->sudo_password, b->sudo_password);
-        for (int i = 0; i < _IDE_MAX; i++)
-                assert_int_equal(a->ide[i], b->ide[i]);
+        assert_string_equal(a->ides, b->ides);
         assert_string_equal(a->ide_catalog, b->ide_catalog);
         assert_int_equal(a->rdp_port, b->rdp_port);
         assert_int_equal(a->ssh_port, b->ssh_port);
@@ -81,7 +80,8 @@ static void non_defaults(struct answers *a)
                 { "user", "copy_root_ssh_keys", "no" },
                 { "user", "sudo_password", "yes" },
                 { "ides", "install", "antigravity" },
-                { "ides", "catalog", "/srv/catalog.json" },
+                /* not the default, and a catalog that exists (it is read) */
+                { "ides", "catalog", VPSP_SRCDIR "/assets/ide-catalog.json" },
                 { "network", "rdp_port", "13389" },
                 { "network", "ssh_port", "2222" },
                 { "network", "firewall", "no" },
@@ -116,8 +116,11 @@ static void defaults(void **state)
         assert_true(a.copy_root_ssh_keys);
         assert_false(a.layout_safe_password);
         assert_false(a.sudo_password);   /* sudo without a password, as before */
-        assert_true(a.ide[IDE_VSCODE] && a.ide[IDE_CURSOR]);
-        assert_false(a.ide[IDE_ANTIGRAVITY]);   /* no pinned key fingerprint yet */
+        /* all three IDEs of the shipped catalog, each with a pinned key */
+        assert_string_equal(a.ides, "vscode, cursor, antigravity");
+        assert_true(answers_ide_wanted(&a, "vscode") && answers_ide_wanted(&a, "cursor") &&
+                    answers_ide_wanted(&a, "antigravity"));
+        assert_false(answers_ide_wanted(&a, "code") || answers_ide_wanted(&a, "vscod"));
         assert_string_equal(a.ide_catalog, "");
         assert_int_equal(a.rdp_port, 3389);
         assert_int_equal(a.ssh_port, 22);
@@ -171,9 +174,6 @@ static void key_table(void **state)
         assert_null(answers_key_find("nope", "username"));
         assert_string_equal(answers_type_name(ANSWERS_BOOL), "boolean");
         assert_string_equal(answers_type_name(ANSWERS_PORT), "port");
-        assert_string_equal(ide_id_name(IDE_VSCODE), "vscode");
-        assert_string_equal(ide_id_name(IDE_ANTIGRAVITY), "antigravity");
-        assert_null(ide_id_name(_IDE_MAX));
         assert_string_equal(on_failure_name(ON_FAILURE_KEEP), "keep");
         assert_string_equal(on_failure_name(ON_FAILURE_ROLLBACK), "rollback");
         /* Summaries of the desktop keys say why they are off. */
@@ -203,8 +203,9 @@ static void set_get_round_trip(void **state)
                 { "user", "layout_safe_password", "no", "no" },
                 { "user", "sudo_password", "on", "yes" },
                 { "user", "sudo_password", "no", "no" },
-                { "ides", "install", "cursor, vscode", "vscode, cursor" },
-                { "ides", "install", "antigravity,cursor", "cursor, antigravity" },
+                { "ides", "install", "cursor, vscode", "cursor, vscode" },
+                { "ides", "install", "antigravity,cursor", "antigravity, cursor" },
+                { "ides", "install", " example ,  vscode", "example, vscode" },
                 { "ides", "install", "VSCode", "vscode" },
                 { "ides", "install", "none", "none" },
                 { "ides", "install", "NONE", "none" },
@@ -371,7 +372,7 @@ static void format_round_trip(void **state)
         }
         /* Defaults too, and the IDE list "none". */
         answers_init(&a);
-        a.ide[IDE_VSCODE] = a.ide[IDE_CURSOR] = a.ide[IDE_ANTIGRAVITY] = false;
+        a.ides[0] = '\0';
         char *text = answers_format(&a, false);
         assert_contains(text, "install = none\n");
         assert_contains(text, "catalog =\n");
@@ -868,8 +869,7 @@ static void fixtures_good(void **state)
         strscpy(want.password_hash, sizeof(want.password_hash),
                 "$y$j9T$F5Jx5fExrKuJdvuzMIXgD/$hCUBzGWrOU6E5cMyNfLcBvHzkEjg3VEN9V4sQMh8E/4");
         want.password_length = 32;
-        want.ide[IDE_VSCODE] = want.ide[IDE_CURSOR] = true;
-        want.ide[IDE_ANTIGRAVITY] = false;
+        want.ides[0] = '\0';     /* none: the catalog it names is not on this machine */
         strscpy(want.ide_catalog, sizeof(want.ide_catalog), "/srv/vpsp/catalog.json");
         want.log_level = LOG_DEBUG;
         strscpy(want.apt_mirror, sizeof(want.apt_mirror), "https://mirror.example.org:8443/debian");
@@ -884,7 +884,8 @@ static void fixtures_good(void **state)
         assert_string_equal(a.username, "ada");
 
         LOAD("good-ides-none.ini");
-        assert_false(a.ide[IDE_VSCODE] || a.ide[IDE_CURSOR] || a.ide[IDE_ANTIGRAVITY]);
+        assert_string_equal(a.ides, "");
+        assert_null(answers_ide_list(&a));
 
         LOAD("good-empty.ini");
         answers_init(&want);
@@ -923,5 +924,8 @@ int main(void)
                 cmocka_unit_test(fixtures_bad),
                 cmocka_unit_test(fixtures_good),
         };
+        /* the IDE catalog (answers name its entries) as the source tree has it;
+         * the installed program reads the one in its data directory */
+        setenv("VPS_PROVISION_DATA_DIR", VPSP_SRCDIR "/assets", 1);
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,8 +130,9 @@ static int never_verifies(struct phase_ctx *c)
         return 0;
 }
 
-static bool disabled(const struct answers *a)
+static bool disabled(const struct phase *p, const struct answers *a)
 {
+        (void)p;
         (void)a;
         return false;
 }

@@ -8,15 +8,17 @@
 #include "review.h"
 #include "util.h"
 
-static bool yes(const struct answers *a)
+static bool yes(const struct phase *p, const struct answers *a)
 {
+        (void)p;
         (void)a;
         return true;
 }
 
-static bool vscode_only(const struct answers *a)
+static bool vscode_only(const struct phase *p, const struct answers *a)
 {
-        return a->ide[IDE_VSCODE];
+        (void)p;
+        return answers_ide_wanted(a, "vscode");
 }
 
 static const struct phase p_base = { .id = "base", .title = "Base", .summary = "the base", .download_mb = 100 };
@@ -77,7 +79,8 @@ static void test_defaults(void **state)
         assert_has(t, "Account:   devuser, a new account");
         assert_has(t, "Password:  generated, 20 characters; shown once at the end");
         assert_has(t, "Sudo:      yes, without a password ([user] sudo_password)");
-        assert_has(t, "IDEs:      Visual Studio Code, Cursor");
+        /* the display names come from the IDE catalog */
+        assert_has(t, "IDEs:      Visual Studio Code, Cursor, Google Antigravity");
         assert_has(t, "RDP:       203.0.113.7:3389");
         assert_has(t, "SSH:       port 22, as now");
         assert_lacks(t, "SSH moves");
@@ -160,7 +163,18 @@ static void test_download(void **state)
         assert_int_equal(review_download_mb(&a, phases, ELEMENTSOF(phases)), 390);
         assert_int_equal(answers_set(&a, "ides", "install", "cursor", err, sizeof(err)), 0);
         assert_int_equal(review_download_mb(&a, phases, ELEMENTSOF(phases)), 350);
-        assert_string_equal(review_ide_title(IDE_ANTIGRAVITY), "Google Antigravity");
+        {
+                char *names = review_ide_names(&a);
+
+                assert_string_equal(names, "Cursor");
+                free(names);
+                /* an id the catalog does not have is shown as it is */
+                assert_int_equal(answers_set(&a, "ides", "install", "antigravity, example", err,
+                                             sizeof(err)), 0);
+                names = review_ide_names(&a);
+                assert_string_equal(names, "Google Antigravity, example");
+                free(names);
+        }
 }
 
 int main(void)
@@ -170,6 +184,9 @@ int main(void)
                 cmocka_unit_test(test_consequences),
                 cmocka_unit_test(test_download),
         };
+        /* the IDE catalog (answers name its entries) as the source tree has it;
+         * the installed program reads the one in its data directory */
+        setenv("VPS_PROVISION_DATA_DIR", VPSP_SRCDIR "/assets", 1);
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();
         return r;

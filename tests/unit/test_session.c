@@ -102,8 +102,8 @@ static void fill_session(struct session *s, const char *id)
         strscpy(an->password_hash, sizeof(an->password_hash), HASH);
         an->password_length = 24;
         an->copy_root_ssh_keys = true;
-        an->ide[IDE_VSCODE] = true;
-        an->ide[IDE_ANTIGRAVITY] = true;
+        /* "example" is in no catalog here: a session still reads back */
+        strscpy(an->ides, sizeof(an->ides), "vscode, example");
         strscpy(an->ide_catalog, sizeof(an->ide_catalog), "/etc/vps-provision/ides.ini");
         an->rdp_port = 3390;
         an->ssh_port = 2222;
@@ -232,8 +232,7 @@ static void assert_session_equal(const struct session *a, const struct session *
         assert_string_equal(p->username, q->username);
         assert_string_equal(p->full_name, q->full_name);
         assert_int_equal(p->copy_root_ssh_keys, q->copy_root_ssh_keys);
-        for (int i = 0; i < _IDE_MAX; i++)
-                assert_int_equal(p->ide[i], q->ide[i]);
+        assert_string_equal(p->ides, q->ides);
         assert_string_equal(p->ide_catalog, q->ide_catalog);
         assert_int_equal(p->rdp_port, q->rdp_port);
         assert_int_equal(p->ssh_port, q->ssh_port);
@@ -247,6 +246,29 @@ static void assert_session_equal(const struct session *a, const struct session *
         assert_string_equal(p->apt_mirror, q->apt_mirror);
         assert_int_equal(p->log_level, q->log_level);
         assert_int_equal(p->on_failure, q->on_failure);
+}
+
+/* A second run of an IDE phase refills its record: one record, emptied. */
+static void test_set_ide(void **state)
+{
+        struct session s;
+        struct session_ide *d;
+
+        (void)state;
+        session_init(&s, "20261206-120000");
+        d = session_set_ide(&s, "EXAMPLE");
+        d->version = xstrdup("1.0.0");
+        strv_push(&d->verification_errors, "command example-ide is not on PATH");
+        (void)session_add_ide(&s, "VSCODE");
+        d = session_set_ide(&s, "EXAMPLE");
+        assert_int_equal(s.n_ides, 2);
+        assert_ptr_equal(d, &s.ides[0]);
+        assert_string_equal(d->ide_name, "EXAMPLE");
+        assert_null(d->version);
+        assert_null(d->verification_errors);
+        assert_string_equal(session_set_ide(&s, "CURSOR")->ide_name, "CURSOR");
+        assert_int_equal(s.n_ides, 3);
+        session_release(&s);
 }
 
 static void test_json_roundtrip(void **state)
@@ -573,6 +595,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_roundtrip),
+                cmocka_unit_test(test_set_ide),
                 cmocka_unit_test(test_data_model_names),
                 cmocka_unit_test(test_no_password_anywhere),
                 cmocka_unit_test(test_save_load),

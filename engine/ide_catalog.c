@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,17 +32,20 @@ static void entry_release(struct ide_entry *e)
         free(e->id);
         free(e->ide_name);
         free(e->display_name);
-        free(e->package);
+        free(e->description);
+        strv_free(e->packages);
         free(e->command);
         strv_free(e->version_args);
         free(e->binary);
         free(e->desktop_file);
         strv_free(e->architectures);
+        strv_free(e->debconf);
         free(e->uri);
         free(e->suite);
         strv_free(e->components);
         free(e->key_url);
         strv_free(e->fingerprints);
+        free(e->fingerprint_status);
         free(e->keyring_dir);
         free(e->sources_dir);
         for (size_t i = 0; i < e->n_debs; i++) {
@@ -211,6 +215,7 @@ static int parse_apt(const struct where *w, struct json_object *o, struct ide_en
             (r = get_strv(w, apt, "components", true, &e->components)) < 0 ||
             (r = get_str(w, apt, "key_url", true, &e->key_url)) < 0 ||
             (r = get_strv(w, apt, "fingerprints", true, &e->fingerprints)) < 0 ||
+            (r = get_str(w, apt, "fingerprint_status", true, &e->fingerprint_status)) < 0 ||
             (r = get_abs_path(w, apt, "keyring_dir", false, &e->keyring_dir)) < 0 ||
             (r = get_abs_path(w, apt, "sources_dir", false, &e->sources_dir)) < 0)
                 return r;
@@ -225,7 +230,11 @@ static int parse_apt(const struct where *w, struct json_object *o, struct ide_en
         for (size_t i = 0; e->components[i]; i++)
                 if (strpbrk(e->components[i], " \t"))
                         return bad(w, "apt.components", "\"%s\" must be one word", e->components[i]);
-        for (size_t i = 0; e->fingerprints && e->fingerprints[i]; i++) {
+        if (!e->fingerprints)
+                return bad(w, "apt.fingerprints", "is empty: a repository key is trusted only by "
+                           "a pinned fingerprint; add the one the vendor publishes (40 hex "
+                           "digits), or remove the entry");
+        for (size_t i = 0; e->fingerprints[i]; i++) {
                 char *f = e->fingerprints[i];
 
                 if (!is_hex(f, 40))
@@ -280,9 +289,34 @@ static int parse_debs(const struct where *w, struct json_object *o, struct ide_e
         return 0;
 }
 
+/* "owner question type value": what debconf-set-selections reads. */
+static int check_debconf(const struct where *w, char **lines)
+{
+        static const char *const types[] = { "boolean", "string", "select", "multiselect",
+                                             "note", "text", NULL };
+
+        for (size_t i = 0; lines && lines[i]; i++) {
+                const char *s = lines[i];
+                char owner[128] = "", question[256] = "", type[32] = "";
+                int n = 0;
+
+                if (sscanf(s, "%127s %255s %31s %n", owner, question, type, &n) != 3 || n == 0 ||
+                    !deb_name_ok(owner) || !strchr(question, '/') ||
+                    !strv_contains((char *const *)types, type))
+                        return bad(w, "debconf", "item %zu (\"%s\") must be \"PACKAGE "
+                                   "QUESTION TYPE VALUE\", e.g. \"code "
+                                   "code/add-microsoft-repo boolean false\"", i, s);
+                if (strcmp(type, "boolean") == 0 && strcmp(s + n, "true") != 0 &&
+                    strcmp(s + n, "false") != 0)
+                        return bad(w, "debconf", "item %zu: a boolean is true or false", i);
+        }
+        return 0;
+}
+
 static int parse_entry(struct where *w, struct json_object *o, struct ide_entry *e)
 {
-        char *method = NULL;
+        char *method = NULL, *package = NULL;
+        struct json_object *v;
         int r;
 
         if (!json_object_is_type(o, json_type_object))
@@ -290,20 +324,38 @@ static int parse_entry(struct where *w, struct json_object *o, struct ide_entry 
         if ((r = get_str(w, o, "id", true, &e->id)) < 0)
                 return r;
         w->id = e->id;
+        if (!ide_id_valid(e->id))
+                return bad(w, "id", "\"%s\" must be 1 to %d lower-case letters, digits or "
+                           "\"-\", starting with a letter", e->id, IDE_ID_MAX);
+        if (json_object_object_get_ex(o, "package", &v) && json_object_object_get_ex(o, "packages", &v))
+                return bad(w, "packages", "give either \"package\" or \"packages\", not both");
         if ((r = get_str(w, o, "ide_name", true, &e->ide_name)) < 0 ||
             (r = get_str(w, o, "display_name", true, &e->display_name)) < 0 ||
-            (r = get_str(w, o, "package", true, &e->package)) < 0 ||
+            (r = get_str(w, o, "description", false, &e->description)) < 0 ||
+            (r = get_str(w, o, "package", false, &package)) < 0 ||
+            (r = get_strv(w, o, "packages", false, &e->packages)) < 0 ||
             (r = get_str(w, o, "command", true, &e->command)) < 0 ||
             (r = get_strv(w, o, "version_args", false, &e->version_args)) < 0 ||
             (r = get_abs_path(w, o, "binary", false, &e->binary)) < 0 ||
             (r = get_abs_path(w, o, "desktop_file", true, &e->desktop_file)) < 0 ||
             (r = get_strv(w, o, "architectures", true, &e->architectures)) < 0 ||
+            (r = get_strv(w, o, "debconf", false, &e->debconf)) < 0 ||
             (r = get_str(w, o, "method", true, &method)) < 0)
                 goto out;
-        if (!deb_name_ok(e->package)) {
-                r = bad(w, "package", "\"%s\" is not a Debian package name", e->package);
+        if (!e->description)
+                e->description = xstrdup("");
+        if (package)
+                strv_push(&e->packages, package);
+        if (!e->packages) {
+                r = bad(w, "packages", "missing; name the package that holds the IDE "
+                        "(\"packages\": [\"NAME\"], preferred first)");
                 goto out;
         }
+        for (size_t i = 0; e->packages[i]; i++)
+                if (!deb_name_ok(e->packages[i])) {
+                        r = bad(w, "packages", "\"%s\" is not a Debian package name", e->packages[i]);
+                        goto out;
+                }
         if (strchr(e->command, '/') || !deb_name_ok(e->command)) {
                 r = bad(w, "command", "\"%s\" must be a plain command name", e->command);
                 goto out;
@@ -318,6 +370,8 @@ static int parse_entry(struct where *w, struct json_object *o, struct ide_entry 
                                 e->architectures[i]);
                         goto out;
                 }
+        if ((r = check_debconf(w, e->debconf)) < 0)
+                goto out;
         if (!e->version_args)
                 strv_push(&e->version_args, "--version");
         if (strcmp(method, "apt_repository") == 0) {
@@ -334,6 +388,7 @@ static int parse_entry(struct where *w, struct json_object *o, struct ide_entry 
                         method);
 out:
         free(method);
+        free(package);
         return r;
 }
 
@@ -425,12 +480,40 @@ int ide_catalog_load(const char *path, struct ide_catalog *ret, char *err, size_
         return ide_catalog_parse(text, path, ret, err, errlen);
 }
 
+int ide_catalog_load_for(const struct answers *a, struct ide_catalog *ret, char *ret_path,
+                         size_t path_size, char *err, size_t errlen)
+{
+        struct paths p;
+        char path[PATH_MAX];
+        int r;
+
+        r = paths_init(&p, err, errlen);
+        if (r < 0)
+                return r;
+        ide_catalog_path(a, &p, path, sizeof(path));
+        if (ret_path)
+                (void)strscpy(ret_path, path_size, path);
+        return ide_catalog_load(path, ret, err, errlen);
+}
+
 const struct ide_entry *ide_catalog_find(const struct ide_catalog *c, const char *id)
 {
         for (size_t i = 0; i < c->n_entries; i++)
                 if (strcmp(c->entries[i].id, id) == 0)
                         return &c->entries[i];
         return NULL;
+}
+
+bool ide_id_valid(const char *id)
+{
+        size_t n = strlen(id);
+
+        if (n == 0 || n > IDE_ID_MAX || !islower((unsigned char)id[0]))
+                return false;
+        for (; *id; id++)
+                if (!(islower((unsigned char)*id) || isdigit((unsigned char)*id) || *id == '-'))
+                        return false;
+        return true;
 }
 
 bool ide_entry_supports(const struct ide_entry *e, const char *arch)
