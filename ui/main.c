@@ -596,6 +596,7 @@ int main(int argc, char **argv)
 
         if (cli.attach) {
                 struct attach_peer peer;
+                phases_release(&table);   /* following a run needs none */
                 if (!attach_pick(o.paths.run_dir, &peer))
                         return attach_no_run(&o.paths);
                 tui_caps_detect(&caps);
