@@ -54,6 +54,7 @@ enum key_id {
         K_ON_FAILURE,
         K_FAILURE_WAIT,
         K_CREDENTIALS_WAIT,
+        K_APT_LOCK_WAIT,
         _K_MAX,
 };
 
@@ -115,7 +116,9 @@ static const struct answers_key keys[] = {
                 "user", "password_hash", ANSWERS_STRING, "", NULL,
                 "A crypt(3) hash of the account's password; empty = generate one.",
                 "A hash of the account's password in the form chpasswd -e takes: "
-                "yescrypt ($y$), sha512crypt ($6$), sha256crypt ($5$) or bcrypt ($2b$). "
+                "yescrypt ($y$), sha512crypt ($6$) or bcrypt ($2b$), checked with "
+                "libxcrypt and by the shape of the method's hashes (sha256crypt and MD5 "
+                "are refused as legacy). "
                 "Empty (the default) means a strong random password is generated and "
                 "shown once at the end of the run, which is safest: no password ever "
                 "sits in a file. Set a hash only when the password must be known in "
@@ -344,6 +347,20 @@ static const struct answers_key keys[] = {
                 "password_hash is set.",
                 false,
         },
+        [K_APT_LOCK_WAIT] = {
+                "run", "apt_lock_wait", ANSWERS_DURATION, "30m", "0s..24h",
+                "How long to wait for another package manager to finish (0s: do not wait).",
+                "How long the run waits when another program holds the package manager's "
+                "lock: on a freshly booted server that is usually Debian's automatic "
+                "security updates (unattended-upgrades), which can take several minutes. "
+                "The dashboard and the log say which program holds the lock and how long "
+                "the run has waited. When the lock is still held after this long the run "
+                "stops with a message naming that program; when that happens before the "
+                "run's first change, nothing was changed. Written as a number and a unit "
+                "(s, m, h or d), or a bare number of seconds (1800 is 30m). 30m by "
+                "default; 0s stops at once.",
+                false,
+        },
 };
 
 /* Where a key's value lives in struct answers and how it is checked. */
@@ -387,6 +404,7 @@ static const struct field fields[] = {
                            .n_names = ELEMENTSOF(on_failure_names) },
         [K_FAILURE_WAIT] = { AT(failure_wait), .min = 0, .max = 7 * 86400 },
         [K_CREDENTIALS_WAIT] = { AT(credentials_wait), .min = 0, .max = 30 * 86400 },
+        [K_APT_LOCK_WAIT] = { AT(apt_lock_wait), .min = 0, .max = 86400 },
 };
 
 /* The tables are as long as their last entry: a key added at the end of
@@ -576,17 +594,18 @@ static void format_duration(unsigned secs, char *out, size_t size)
                 (void)!snprintf(out, size, "%us", secs);
 }
 
-/* "30m" into seconds: digits, then exactly one unit (s, m, h, d; any
- * case). -EINVAL for anything else, -ERANGE past 100 days. */
+/* "30m" into seconds: digits, then one unit (s, m, h, d; any case) or
+ * none (bare digits are seconds, as apt_lock_wait was first written).
+ * -EINVAL for anything else, -ERANGE past 100 days. */
 static int parse_duration(const char *value, unsigned *ret)
 {
         size_t digits = strspn(value, "0123456789");
         unsigned long mult;
         long v;
 
-        if (digits == 0 || digits > 9 || strlen(value) != digits + 1)
+        if (digits == 0 || digits > 9 || strlen(value) > digits + 1)
                 return -EINVAL;
-        switch (value[digits] | 0x20) {
+        switch (value[digits] ? value[digits] | 0x20 : 's') {
         case 's': mult = 1; break;
         case 'm': mult = 60; break;
         case 'h': mult = 3600; break;
@@ -644,7 +663,7 @@ static void describe_values(enum key_id id, char *out, size_t size)
                 format_duration((unsigned)f->min, lo, sizeof(lo));
                 format_duration((unsigned)f->max, hi, sizeof(hi));
                 (void)!snprintf(out, size, "a duration between %s and %s: a number and s, m, h or "
-                                "d, e.g. 30m", lo, hi);
+                                "d (e.g. 30m), or a number of seconds", lo, hi);
                 break;
         }
         }
@@ -844,8 +863,8 @@ static int set_value(struct answers *a, enum key_id id, const char *value, char 
                 format_duration((unsigned)f->max, hi, sizeof(hi));
                 r = parse_duration(value, &secs);
                 if (r == -EINVAL)
-                        return fail(err, errlen, "must be a number and a unit (s, m, h or d), e.g. "
-                                    "30m or 24h (%s is not one)", quote(value, q));
+                        return fail(err, errlen, "must be a number of seconds, or a number and a "
+                                    "unit (s, m, h or d), e.g. 30m or 24h (%s is not one)", quote(value, q));
                 if (r < 0 || secs > (unsigned)f->max)
                         return fail(err, errlen, "must be between %s and %s (%s is too long)", lo, hi,
                                     quote(value, q));
@@ -920,6 +939,7 @@ void answers_init(struct answers *a)
                 .on_failure = ON_FAILURE_ROLLBACK,
                 .failure_wait = 30 * 60,
                 .credentials_wait = 24 * 3600,
+                .apt_lock_wait = 1800,
         };
 }
 

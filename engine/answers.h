@@ -63,6 +63,7 @@ struct answers {
         enum on_failure on_failure;
         unsigned failure_wait;    /* seconds a failure waits for an attached client */
         unsigned credentials_wait;/* seconds an unseen password is kept for --attach */
+        unsigned apt_lock_wait;   /* seconds to wait for another package manager's lock */
 };
 
 enum answers_type {

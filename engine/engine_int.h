@@ -129,6 +129,8 @@ int ctx_cancel_fd(struct phase_ctx *c);
 /* dpkg's database directory (the engine's preflight dpkg_dir: /var/lib/dpkg,
  * or a test's fake one); NULL means the system's. */
 const char *ctx_dpkg_dir(struct phase_ctx *c);
+/* [run] apt_lock_wait: how long ops waits for another package manager. */
+unsigned ctx_apt_lock_wait_s(struct phase_ctx *c);
 
 /* ---- phase_ctx.c: for the step loop ------------------------------------- */
 

@@ -99,10 +99,20 @@ int engine_rollback_session(struct engine *e, struct journal *j, const char *ses
         u.total = n;
         u.env.on_line = undo_line;
         u.env.userdata = &u;
+        u.env.plan = list;
+        u.env.n_plan = n;
+        u.env.state_dir = e->o.paths.state_dir;
         engine_log(e, e->cur, LOG_WARNING, "rollback", "Rolling back %zu change%s of session %s", n,
                    n == 1 ? "" : "s", session_id);
         failures = journal_rollback(j, list, n, undo_one, &u);
         free(list);
+        /* where a home the person used was kept: in the log, the output
+         * and the end screen */
+        for (size_t k = 0; u.env.notes && u.env.notes[k]; k++) {
+                engine_log(e, e->cur, LOG_WARNING, "rollback", "%s", u.env.notes[k]);
+                strv_push(&e->summary, u.env.notes[k]);
+        }
+        strv_free(u.env.notes);
 
         r = checkpoint_remove_session(e->o.paths.checkpoints_dir, session_id);
         if (r < 0)

@@ -15,7 +15,7 @@
 int engine_take_lock(struct engine *e)
 {
         struct lock_info holder = { 0 };
-        char note[256] = "", msg[512];
+        char note[512] = "", msg[512];
         int r;
 
         r = lock_acquire(e->o.paths.lock_path,
@@ -27,6 +27,13 @@ int engine_take_lock(struct engine *e)
                 lock_describe_holder(e->o.paths.lock_path, &holder, msg, sizeof(msg));
                 engine_finish(e, EXIT_LOCKED, SESSION_FAILED, "%s", msg);
                 return EXIT_LOCKED;
+        }
+        if ((r == -EPERM || r == -EISDIR || r == -ENOTDIR) && note[0]) {
+                /* a lock place others could write to, or something in the way */
+                engine_finish(e, EXIT_USAGE, SESSION_FAILED,
+                              "cannot take the lock %s: %s; nothing was changed",
+                              e->o.paths.lock_path, note);
+                return EXIT_USAGE;
         }
         if (r < 0) {
                 engine_finish(e, EXIT_INTERNAL, SESSION_FAILED, "cannot take the lock %s: %s",

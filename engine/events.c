@@ -143,6 +143,7 @@ void event_free(struct event *ev)
         case EV_CREDENTIALS:
                 free(ev->credentials.username);
                 secret_free(ev->credentials.password);   /* wipes */
+                free(ev->credentials.password_to);
                 free(ev->credentials.host);
                 break;
         case EV_SESSION_END:
@@ -406,6 +407,8 @@ struct json_object *event_to_json(const struct event *ev)
                                                      secret_str(ev->credentials.password),
                                                      (int)secret_len(ev->credentials.password))
                                            : NULL);
+                if (ev->credentials.password_to)
+                        add_str(o, "password_to", ev->credentials.password_to);
                 add_str(o, "host", ev->credentials.host);
                 add_int(o, "rdp_port", ev->credentials.rdp_port);
                 add_int(o, "ssh_port", ev->credentials.ssh_port);

@@ -163,7 +163,11 @@ struct event {
                 } prompt;
                 struct {
                         char *username;
-                        struct secret *password;  /* NULL when a hash was supplied */
+                        struct secret *password;  /* NULL when a hash was supplied, or
+                                                     when the UI sent it to password_to */
+                        char *password_to;        /* set by the UI: where the password
+                                                     went instead ("/root/pw",
+                                                     "file descriptor 3"), or NULL */
                         char *host;
                         unsigned rdp_port;
                         unsigned ssh_port;

@@ -185,7 +185,8 @@ char *undo_describe(const struct undo *u)
         case UNDO_REMOVE_DIR:
                 return xasprintf("remove directory %s if it is empty", or_q(u->path));
         case UNDO_DELETE_USER:
-                return xasprintf("delete user %s and its home directory", or_q(u->name));
+                return xasprintf("delete user %s and its home directory (kept aside if it holds "
+                                 "files vps-provision did not make)", or_q(u->name));
         case UNDO_DELETE_GROUP:
                 return xasprintf("delete group %s", or_q(u->name));
         case UNDO_REMOVE_GROUP_MEMBER:

@@ -195,6 +195,69 @@ static int scan_text(struct scan *s)
         return r;
 }
 
+/* The length of the character at text[i]: 1 for ASCII (and for a byte
+ * that starts no UTF-8 sequence, which ascii_copy() leaves as it is). */
+static size_t char_len(const char *text, size_t len, size_t i)
+{
+        return (unsigned char)text[i] < 0x80 ? 1 : utf8_char_len(text + i, len - i);
+}
+
+/* json-c 0.17 and later refuse in strict mode every byte above 0x7f in a
+ * string, so well-formed UTF-8 ("→" in a command's output, "José") made
+ * a session or journal line "damaged" on Debian 13 while Debian 12's
+ * json-c took it. json-c reads a copy instead in which each non-ASCII
+ * character (text is valid UTF-8 by then) is its \uXXXX escape (a
+ * surrogate pair above U+FFFF): the same JSON value, in ASCII. NULL when
+ * text is ASCII already. */
+static char *ascii_copy(const char *text, size_t len, size_t *ret_len)
+{
+        struct buf b;
+        size_t n;
+
+        for (n = 0; n < len && (unsigned char)text[n] < 0x80; n++)
+                ;
+        if (n == len)
+                return NULL;
+        buf_init(&b, len * 6 + 1);
+        buf_append(&b, text, n);
+        for (size_t i = n; i < len;) {
+                unsigned char c = (unsigned char)text[i];
+                size_t cl = char_len(text, len, i);
+                uint32_t cp;
+
+                if (cl <= 1) {
+                        buf_append(&b, text + i, 1);
+                        i++;
+                        continue;
+                }
+                cp = c & (0xff >> (cl + 1));
+                for (size_t k = 1; k < cl; k++)
+                        cp = cp << 6 | ((unsigned char)text[i + k] & 0x3f);
+                if (cp > 0xffff) {
+                        cp -= 0x10000;
+                        (void)buf_printf(&b, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+                } else
+                        (void)buf_printf(&b, "\\u%04x", cp);
+                i += cl;
+        }
+        *ret_len = b.len;
+        return buf_steal(&b);
+}
+
+/* A byte offset in ascii_copy()'s text, as an offset in the original. */
+static size_t original_offset(const char *text, size_t len, size_t at)
+{
+        size_t i = 0, j = 0;
+
+        while (i < len && j < at) {
+                size_t cl = char_len(text, len, i);
+
+                j += cl <= 1 ? 1 : cl == 4 ? 12 : 6;   /* as ascii_copy() wrote it */
+                i += cl <= 1 ? 1 : cl;
+        }
+        return i;
+}
+
 int json_parse_strict(const char *text, size_t len, struct json_object **ret, char *err,
                       size_t errlen)
 {
@@ -202,6 +265,8 @@ int json_parse_strict(const char *text, size_t len, struct json_object **ret, ch
         struct json_tokener *tok;
         struct json_object *o;
         enum json_tokener_error jerr;
+        _cleanup_free_ char *ascii = NULL;
+        size_t alen = 0;
         int r;
 
         if (err && errlen)
@@ -235,10 +300,11 @@ int json_parse_strict(const char *text, size_t len, struct json_object **ret, ch
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        o = json_tokener_parse_ex(tok, text, (int)len);
+        ascii = ascii_copy(text, len, &alen);
+        o = json_tokener_parse_ex(tok, ascii ? ascii : text, (int)(ascii ? alen : len));
         jerr = json_tokener_get_error(tok);
         if (!o || jerr != json_tokener_success) {
-                r = bad(&s, json_tokener_get_parse_end(tok),
+                r = bad(&s, original_offset(text, len, json_tokener_get_parse_end(tok)),
                         jerr == json_tokener_continue || jerr == json_tokener_success
                                 ? "the text ends too early"
                                 : json_tokener_error_desc(jerr));
@@ -246,8 +312,9 @@ int json_parse_strict(const char *text, size_t len, struct json_object **ret, ch
         }
         /* strict mode rejects anything but white space after the value;
          * should that change, the text must still be read whole */
-        if (json_tokener_get_parse_end(tok) != len) {
-                r = bad(&s, json_tokener_get_parse_end(tok), "more after the end");
+        if (json_tokener_get_parse_end(tok) != (ascii ? alen : len)) {
+                r = bad(&s, original_offset(text, len, json_tokener_get_parse_end(tok)),
+                        "more after the end");
                 goto out;
         }
         if (!json_object_is_type(o, json_type_object)) {

@@ -15,9 +15,16 @@
  * Unlinking first means whoever locks the old inode afterwards sees that it
  * is no longer linked at the path and starts over with a fresh file.
  *
- * The directory (/run/lock) is world-writable, so the file is opened with
- * O_NOFOLLOW and must be a regular file owned by us: otherwise anyone could
- * point the lock at /etc/shadow (we truncate it) or hold it forever. */
+ * The directory must be ours alone (owned by this user, written by no group
+ * and no other user; the default /run/vps-provision is 0700). In a shared
+ * one such as /run/lock anyone could create the file first and block every
+ * run, or plant a symlink to /etc/shadow for us to truncate; so a shared or
+ * foreign directory is refused before anything is created in it. Inside
+ * our own directory only root can have left something at the path: a
+ * symlink, FIFO, socket or another user's file is a leftover, unlinked and
+ * replaced (never followed, never opened). The file is opened relative to
+ * the directory's fd (openat, O_NOFOLLOW), so the directory that was
+ * checked is the one used. */
 #include "lock.h"
 
 #include <ctype.h>
@@ -25,6 +32,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -120,25 +128,83 @@ static int pwrite_all(int fd, const char *data, size_t len)
         return 0;
 }
 
-/* Creates the directory that holds the lock file when it is missing. */
-static int ensure_parent(const char *path)
+/* Writes a sentence into note (when given). */
+_printf_(3, 4) static void say(char *note, size_t size, const char *fmt, ...)
 {
-        char dir[PATH_MAX];
-        char *slash;
+        va_list ap;
 
-        if (strscpy(dir, sizeof(dir), path) < 0)
-                return -ENAMETOOLONG;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (path_exists(dir))
-                return 0;
-        return mkdir_p(dir, 0755);
+        if (!note || size == 0)
+                return;
+        va_start(ap, fmt);
+        (void)!vsnprintf(note, size, fmt, ap);
+        va_end(ap);
 }
 
-/* True when fd is still the file linked at path (see DESIGN). */
-static int still_linked(int fd, const char *path)
+/* Opens the directory that holds the lock file (dir), creating it 0700
+ * when missing (its parents 0755), and checks that it is ours alone.
+ * Returns the fd or -errno (-EPERM with note filled). */
+static int open_lock_dir(const char *dir, char *note, size_t note_size)
+{
+        struct stat st;
+        int fd, r;
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                char parent[PATH_MAX];
+                char *slash;
+
+                if (strscpy(parent, sizeof(parent), dir) < 0)
+                        return -ENAMETOOLONG;
+                slash = strrchr(parent, '/');
+                if (slash && slash != parent) {
+                        *slash = '\0';
+                        if (!path_exists(parent)) {
+                                r = mkdir_p(parent, 0755);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0) {
+                r = -errno;
+                if (r == -ENOTDIR || r == -ELOOP) {
+                        say(note, note_size, "%s is not a directory (or is a symbolic link); "
+                            "remove it, or point VPS_PROVISION_LOCK at a file in a directory "
+                            "only root can write", dir);
+                        return r == -ELOOP ? -EPERM : r;
+                }
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        if (st.st_uid != geteuid()) {
+                say(note, note_size, "the lock's directory %s belongs to uid %u, not to this "
+                    "program's user (uid %u); point VPS_PROVISION_LOCK at a file in a directory "
+                    "only root can write, e.g. the default /run/vps-provision/lock",
+                    dir, (unsigned)st.st_uid, (unsigned)geteuid());
+                close(fd);
+                return -EPERM;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                say(note, note_size, "the lock's directory %s is mode %04o: other users can "
+                    "write to it, so any of them could block every run or plant a link there; "
+                    "point VPS_PROVISION_LOCK at a file in a directory only root can write, "
+                    "e.g. the default /run/vps-provision/lock",
+                    dir, (unsigned)(st.st_mode & 07777));
+                close(fd);
+                return -EPERM;
+        }
+        return fd;
+}
+
+/* True when fd is still the file linked as name in dir_fd (see DESIGN). */
+static int still_linked(int fd, int dir_fd, const char *name)
 {
         struct stat a, b;
 
@@ -146,25 +212,60 @@ static int still_linked(int fd, const char *path)
                 return -errno;
         if (a.st_nlink == 0)
                 return 0;
-        if (lstat(path, &b) < 0)
+        if (fstatat(dir_fd, name, &b, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* Opens the lock file and checks it is ours to lock. */
-static int open_lock_file(const char *path)
+/* What kind of thing st is, for a note. */
+static const char *kind_of(const struct stat *st)
+{
+        if (S_ISLNK(st->st_mode))
+                return "a symbolic link";
+        if (S_ISFIFO(st->st_mode))
+                return "a FIFO";
+        if (S_ISSOCK(st->st_mode))
+                return "a socket";
+        if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+                return "a device node";
+        return "a file";
+}
+
+/* Opens the lock file name in our own directory dir_fd, after removing
+ * whatever leftover is there that is not a regular file of ours (see
+ * DESIGN). Returns the fd or -errno; -EISDIR (note filled) for a
+ * directory in the way. */
+static int open_lock_file(int dir_fd, const char *dir, const char *name, char *note,
+                          size_t note_size)
 {
         struct stat st;
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+        int fd;
 
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (S_ISDIR(st.st_mode)) {
+                        say(note, note_size, "%s/%s is a directory, not the lock file; remove "
+                            "it (nothing of vps-provision is in it)", dir, name);
+                        return -EISDIR;
+                }
+                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+                        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                                return -errno;
+                        if (S_ISREG(st.st_mode))
+                                say(note, note_size, "removed a file owned by uid %u that was in "
+                                    "the way of the lock %s/%s", (unsigned)st.st_uid, dir, name);
+                        else
+                                say(note, note_size, "removed %s that was in the way of the lock "
+                                    "%s/%s", kind_of(&st), dir, name);
+                }
+        } else if (errno != ENOENT)
+                return -errno;
+
+        fd = openat(dir_fd, name,
+                    O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
         if (fd < 0)
                 return errno == ELOOP ? -EPERM : -errno;
-        if (fstat(fd, &st) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        /* someone (root) raced a new leftover in: never lock that */
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
                 close(fd);
                 return -EPERM;
         }
@@ -175,10 +276,11 @@ int lock_acquire(const char *path, const char *operation, struct lock **ret,
                  struct lock_info *ret_holder, char *ret_note, size_t note_size)
 {
         struct lock_info old;
-        char started[ISO8601_MAX];
-        char *content;
+        char started[ISO8601_MAX], dir[PATH_MAX], leftover[256] = "";
+        const char *name;
+        char *content, *slash;
         struct lock *l;
-        int fd = -1, r;
+        int fd = -1, dir_fd, r;
 
         if (!path || !*path || !ret)
                 return -EINVAL;
@@ -190,16 +292,33 @@ int lock_acquire(const char *path, const char *operation, struct lock **ret,
         if (strlen(operation) >= sizeof(old.operation))
                 return -EINVAL;
 
-        r = ensure_parent(path);
-        if (r < 0)
-                return r;
+        if (strscpy(dir, sizeof(dir), path) < 0)
+                return -ENAMETOOLONG;
+        slash = strrchr(dir, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        name = path + (slash - dir) + 1;
+        if (slash == dir)
+                slash[1] = '\0';   /* a file in "/" */
+        else
+                *slash = '\0';
+        dir_fd = open_lock_dir(dir, ret_note, note_size);
+        if (dir_fd < 0)
+                return dir_fd;
 
         for (int tries = 0;; tries++) {
-                if (tries == LOCK_TRIES)
+                if (tries == LOCK_TRIES) {
+                        close(dir_fd);
                         return -EAGAIN;
-                fd = open_lock_file(path);
-                if (fd < 0)
+                }
+                fd = open_lock_file(dir_fd, dir, name, leftover[0] ? NULL : leftover,
+                                    sizeof(leftover));
+                if (fd < 0) {
+                        if (fd == -EISDIR)
+                                say(ret_note, note_size, "%s", leftover);
+                        close(dir_fd);
                         return fd;
+                }
                 if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                         r = -errno;
                         if (r == -EWOULDBLOCK) {
@@ -208,14 +327,17 @@ int lock_acquire(const char *path, const char *operation, struct lock **ret,
                                 r = -EBUSY;
                         }
                         close(fd);
+                        close(dir_fd);
                         return r;
                 }
-                r = still_linked(fd, path);
+                r = still_linked(fd, dir_fd, name);
                 if (r > 0)
                         break;
                 close(fd);
-                if (r < 0)
+                if (r < 0) {
+                        close(dir_fd);
                         return r;
+                }
                 /* The previous holder removed it between our open and our
                  * flock: start again with the file now at the path. */
         }
@@ -231,13 +353,14 @@ int lock_acquire(const char *path, const char *operation, struct lock **ret,
                 r = -errno;
         free(content);
         if (r < 0) {
-                unlink(path);
+                (void)unlinkat(dir_fd, name, 0);
                 close(fd);
+                close(dir_fd);
                 return r;
         }
 
         if (ret_note && note_size > 0) {
-                ret_note[0] = '\0';
+                say(ret_note, note_size, "%s", leftover);
                 if (old.pid > 0 && old.pid != getpid()) {
                         bool dead = kill(old.pid, 0) < 0 && errno == ESRCH;
                         snprintf(ret_note, note_size,
@@ -249,6 +372,8 @@ int lock_acquire(const char *path, const char *operation, struct lock **ret,
                 }
         }
 
+        /* the directory is ours alone: the path stays the file's */
+        close(dir_fd);
         l = xmalloc(sizeof(*l));
         l->fd = fd;
         l->path = xstrdup(path);

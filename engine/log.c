@@ -236,21 +236,6 @@ static void escape_into(struct buf *out, const char *text, size_t len)
         buf_append(out, text + run, len - run);
 }
 
-/* Writes all of data to fd (one write(2) unless the kernel writes less). */
-static void write_all(int fd, const char *data, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;   /* nowhere to report a failing log */
-                }
-                data += n;
-                len -= (size_t)n;
-        }
-}
-
 /* Builds and writes one line; text is the raw message. */
 static void emit(enum log_level level, const char *scope, const char *text, size_t len)
 {
@@ -282,7 +267,7 @@ static void emit(enum log_level level, const char *scope, const char *text, size
                 escape_into(&line, red.data, red.len);
         }
         buf_append(&line, "\n", 1);
-        write_all(L.fd, line.data, line.len);
+        (void)write_all(L.fd, line.data, line.len);   /* nowhere to report a failing log */
         pthread_mutex_unlock(&L.lock);
 
         wipe(red.data, red.len);

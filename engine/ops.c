@@ -20,12 +20,12 @@
 #include "journal.h"
 #include "log.h"
 #include "run.h"
+#include "safepath.h"
 #include "secret.h"
 #include "sysfile.h"
 
 #define DEFAULT_TIMEOUT_MS (10u * 60u * 1000u)
 #define APT_TIMEOUT_MS (90u * 60u * 1000u)
-#define LOCK_WAIT_MS (30u * 60u * 1000u)
 #define STATUS_FD 3
 
 static void on_line(void *userdata, enum run_stream stream, const char *line, size_t len,
@@ -123,35 +123,79 @@ static int ask(struct phase_ctx *c, const char *const *argv, char **ret_out)
         return r;
 }
 
-/* Waits while another process (unattended-upgrades at boot, typically)
- * holds dpkg's lock, saying who, so a fresh VPS does not fail its first run. */
-static int wait_dpkg_lock(struct phase_ctx *c)
+/* "45 s", "3 min 20 s", "1 h 5 min": how long a wait has lasted. */
+static void say_duration(int64_t ms, char *buf, size_t size)
 {
-        int64_t t0 = now_ms();
+        int64_t s = ms / 1000;
+
+        if (s < 60)
+                (void)snprintf(buf, size, "%lld s", (long long)s);
+        else if (s < 3600)
+                (void)snprintf(buf, size, "%lld min %lld s", (long long)(s / 60), (long long)(s % 60));
+        else
+                (void)snprintf(buf, size, "%lld h %lld min", (long long)(s / 3600),
+                               (long long)(s % 3600 / 60));
+}
+
+/* Who holds one of dpkg's locks under dir (the frontend lock every apt
+ * frontend takes, then dpkg's own, which a bare dpkg takes alone): 1 with
+ * pid and comm filled, 0 when both are free or cannot be asked. */
+static int dpkg_lock_holder(const char *dir, pid_t *pid, char *comm, size_t size)
+{
+        static const char *const names[] = { "lock-frontend", "lock" };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
+
+                if (path && apt_lock_holder(path, pid, comm, size) > 0)
+                        return 1;
+        }
+        return 0;
+}
+
+int ops_wait_package_manager(struct phase_ctx *c)
+{
+        const char *dir = ctx_dpkg_dir(c);
+        int64_t limit_ms = (int64_t)ctx_apt_lock_wait_s(c) * 1000, t0 = now_ms(), next_note = 0;
         bool said = false;
 
         for (;;) {
                 pid_t pid = 0;
-                char comm[64] = "";
-                int r = apt_lock_holder(NULL, &pid, comm, sizeof(comm));
+                char comm[64] = "", waited[32];
+                const char *who;
+                int64_t ms = now_ms() - t0;
 
-                if (r <= 0)
+                if (dpkg_lock_holder(dir, &pid, comm, sizeof(comm)) <= 0) {
+                        if (said) {
+                                say_duration(ms, waited, sizeof(waited));
+                                phase_log(c, LOG_INFO,
+                                          "the package manager lock is free after %s; going on",
+                                          waited);
+                        }
                         return 0;   /* free, or cannot tell: apt's own Lock::Timeout waits */
+                }
+                who = comm[0] ? comm : "another process";
+                say_duration(ms, waited, sizeof(waited));
                 if (!said) {
                         phase_log(c, LOG_WARNING,
-                                  "waiting for %s (pid %d) to release the package manager lock…",
-                                  comm[0] ? comm : "another process", (int)pid);
+                                  "%s (pid %d) holds the package manager lock (on a fresh server this is usually the automatic security updates); waiting up to %u s for it to finish",
+                                  who, (int)pid, ctx_apt_lock_wait_s(c));
                         said = true;
+                        next_note = 60000;
+                } else if (ms >= next_note) {
+                        phase_log(c, LOG_INFO, "still waiting for %s (pid %d) to release the package manager lock: %s so far",
+                                  who, (int)pid, waited);
+                        next_note += 60000;
                 }
-                phase_progress(c, c->fraction, "waiting for %s (pid %d) to finish",
-                               comm[0] ? comm : "the package manager", (int)pid);
+                phase_progress(c, c->fraction, "waiting for %s (pid %d) to release the package manager lock: %s",
+                               who, (int)pid, waited);
                 if (phase_cancel_requested(c))
                         return -ECANCELED;
-                if (now_ms() - t0 > LOCK_WAIT_MS)
+                if (ms >= limit_ms)
                         return phase_fail(c, -EBUSY,
-                                          "%s (pid %d) has held the package manager lock for 30 minutes; wait for it to finish (or stop it) and run vps-provision --resume",
-                                          comm[0] ? comm : "another process", (int)pid);
-                sleep_ms(2000);
+                                          "%s (pid %d) still holds the package manager lock after %s; nothing was installed. Wait for it to finish (see: ps -p %d -o args), or raise [run] apt_lock_wait, then run vps-provision again",
+                                          who, (int)pid, waited, (int)pid);
+                sleep_ms(limit_ms - ms < 1000 ? (unsigned)(limit_ms - ms) + 1 : 1000);
         }
 }
 
@@ -166,7 +210,7 @@ int ops_apt_update(struct phase_ctx *c)
         int r = 0;
 
         for (int attempt = 1; attempt <= 5; attempt++) {
-                r = wait_dpkg_lock(c);
+                r = ops_wait_package_manager(c);
                 if (r < 0)
                         break;
                 r = ops_run(c, (const char *const *)argv, &o);
@@ -250,7 +294,7 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
         char why[256];
         int r;
 
-        r = wait_dpkg_lock(c);
+        r = ops_wait_package_manager(c);
         if (r < 0)
                 return r;
         run_opts_init(&ro);
@@ -320,7 +364,7 @@ static int dpkg_repair(struct phase_ctx *c, const char *const *words)
                           half);
         implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "dpkg --configure -a",
                                          "Finishing the interrupted package installation");
-        r = wait_dpkg_lock(c);
+        r = ops_wait_package_manager(c);
         if (r >= 0)
                 r = phase_journal(c, "COMMAND_EXEC", "dpkg --configure -a", &u) < 0 ? -EIO : 0;
         if (r >= 0)
@@ -522,22 +566,17 @@ static void flatten(const char *path, char *buf, size_t size)
         buf[n] = '\0';
 }
 
-/* Copies path into the session's backup directory; fills the backup's path
- * and sha256. */
-static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, size_t size,
-                       char ret_sha[SHA256_HEX])
+/* Keeps a copy of data (the current content of path) in the run's backup
+ * directory; its name in ret_backup, its sha256 in ret_sha. */
+static int backup_data(struct phase_ctx *c, const char *path, const char *data, size_t len,
+                       char *ret_backup, size_t size, char ret_sha[SHA256_HEX])
 {
         char flat[200];
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
         int fd, r;
 
         flatten(path, flat, sizeof(flat));
         if (snprintf(ret_backup, size, "%s/%s.XXXXXX", ctx_backup_dir(c), flat) >= (int)size)
                 return -ENAMETOOLONG;
-        r = read_file(path, 256u << 20, &data, &len);
-        if (r < 0)
-                return r;
         fd = mkostemp(ret_backup, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -552,13 +591,14 @@ static int backup_file(struct phase_ctx *c, const char *path, char *ret_backup, 
         return 0;
 }
 
-/* The undo of a change to the existing file path (st: its lstat): a
- * backup in backup[size], restored with path's mode and owner. < 0 after
- * phase_fail() (doing: "changing", "removing"). */
+/* The undo of a change to the existing file path (st: its lstat, old: its
+ * content): a backup in backup[size], restored with path's mode and owner.
+ * < 0 after phase_fail() (doing: "changing", "removing"). */
 static int restore_undo(struct phase_ctx *c, const char *path, const struct stat *st,
-                        const char *doing, char *backup, size_t size, struct undo *u)
+                        const char *old, size_t old_len, const char *doing, char *backup,
+                        size_t size, struct undo *u)
 {
-        int r = backup_file(c, path, backup, size, u->sha256);
+        int r = backup_data(c, path, old, old_len, backup, size, u->sha256);
 
         if (r < 0)
                 return phase_fail(c, r, "cannot back up %s before %s it: %s", path, doing,
@@ -572,9 +612,26 @@ static int restore_undo(struct phase_ctx *c, const char *path, const struct stat
         return 0;
 }
 
+/* Opens the directory of path for a change (safepath.h: no symlink that
+ * someone other than root made is followed on the way), or phase_fail()s
+ * saying which link is in the way. */
+static int open_for_change(struct phase_ctx *c, const char *path, struct safepath *ret)
+{
+        char why[512];
+        int r = safepath_open(path, ret, why, sizeof(why));
+
+        if (r == -ELOOP)
+                return phase_fail(c, r, "%s: %s (root does not write through another user's "
+                                  "link); move the link away and run again", path, why);
+        if (r < 0)
+                return phase_fail(c, r, "cannot reach %s: %s", path, strerror(-r));
+        return 0;
+}
+
 int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size_t len,
                    mode_t mode, uid_t uid, gid_t gid)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         struct stat st;
         struct undo u = { 0 };
         char backup[PATH_MAX];
@@ -582,15 +639,24 @@ int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size
         bool implicit;
         int r;
 
-        if (lstat(path, &st) == 0) {
+        r = open_for_change(c, path, &p);
+        if (r < 0)
+                return r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                _cleanup_free_ char *old = NULL;
+                size_t old_len = 0;
+
                 if (!S_ISREG(st.st_mode))
                         return phase_fail(c, -EEXIST,
-                                          "%s exists and is not a regular file; move it away and run again",
-                                          path);
-                if (sysfile_is_data(path, data, len, mode, uid, gid))
+                                          "%s exists and is not a regular file (%s); move it away and run again",
+                                          path, S_ISLNK(st.st_mode) ? "a symbolic link" : "a directory or special file");
+                r = safepath_read(&p, 256u << 20, &old, &old_len);
+                if (r < 0)
+                        return phase_fail(c, r, "cannot read %s: %s", path, strerror(-r));
+                if (sysfile_matches(&st, old, old_len, data, len, mode, uid, gid))
                         return 1;
                 implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-                r = restore_undo(c, path, &st, "changing", backup, sizeof(backup), &u);
+                r = restore_undo(c, path, &st, old, old_len, "changing", backup, sizeof(backup), &u);
                 if (r < 0)
                         goto out;
                 type = "FILE_MODIFY";
@@ -605,7 +671,7 @@ int ops_write_file(struct phase_ctx *c, const char *path, const void *data, size
                 r = -EIO;
                 goto out;
         }
-        r = write_file_atomic(path, data, len, mode, uid, gid);
+        r = safepath_write(&p, data, len, mode, uid, gid);
         if (r < 0)
                 r = phase_fail(c, r, "cannot write %s: %s", path, strerror(-r));
         else
@@ -618,28 +684,43 @@ out:
 
 int ops_remove_file(struct phase_ctx *c, const char *path)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        _cleanup_free_ char *old = NULL;
         struct stat st;
         struct undo u = { 0 };
         char backup[PATH_MAX];
+        char why[512];
+        size_t old_len = 0;
         bool implicit;
         int r;
 
-        if (lstat(path, &st) < 0)
+        r = safepath_open(path, &p, why, sizeof(why));
+        if (r == -ENOENT)
+                return 1;
+        if (r == -ELOOP)
+                return phase_fail(c, r, "%s: %s (root does not remove through another user's "
+                                  "link); move the link away and run again", path, why);
+        if (r < 0)
+                return phase_fail(c, r, "cannot reach %s: %s", path, strerror(-r));
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 1 : phase_fail(c, -errno, "cannot look at %s: %m", path);
         if (!S_ISREG(st.st_mode))
                 return phase_fail(c, -EISDIR, "%s is not a regular file; not removing it", path);
+        r = safepath_read(&p, 256u << 20, &old, &old_len);
+        if (r < 0)
+                return phase_fail(c, r, "cannot read %s: %s", path, strerror(-r));
         implicit = ctx_action_auto_begin(c, "FILE_MODIFY", path, path);
-        r = restore_undo(c, path, &st, "removing", backup, sizeof(backup), &u);
+        r = restore_undo(c, path, &st, old, old_len, "removing", backup, sizeof(backup), &u);
         if (r < 0)
                 goto out;
         if (phase_journal(c, "FILE_MODIFY", path, &u) < 0) {
                 r = -EIO;
                 goto out;
         }
-        if (unlink(path) < 0)
+        if (unlinkat(p.dir, p.name, 0) < 0)
                 r = phase_fail(c, -errno, "cannot remove %s: %m", path);
         else {
-                fsync_dir_of(path);
+                (void)safepath_sync_dir(&p);
                 phase_log(c, LOG_INFO, "removed %s", path);
                 r = 0;
         }
@@ -651,20 +732,31 @@ out:
 
 int ops_mkdir(struct phase_ctx *c, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         struct stat st;
         struct undo u = { .kind = UNDO_REMOVE_DIR, .path = (char *)path };
+        int r;
 
-        if (lstat(path, &st) == 0) {
+        r = open_for_change(c, path, &p);
+        if (r < 0)
+                return r;
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (S_ISDIR(st.st_mode))
                         return 1;
-                return phase_fail(c, -ENOTDIR, "%s exists and is not a directory", path);
+                return phase_fail(c, -ENOTDIR, "%s exists and is not a directory%s", path,
+                                  S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
         }
         if (phase_journal(c, "FILE_CREATE", path, &u) < 0)
                 return -EIO;
-        if (mkdir(path, mode) < 0)
-                return phase_fail(c, -errno, "cannot create directory %s: %m", path);
-        if (chmod(path, mode) < 0 || lchown(path, uid, gid) < 0)
-                return phase_fail(c, -errno, "cannot set owner/mode of %s: %m", path);
+        /* made root-only, then opened without following and given its owner
+         * and mode through that fd: a link swapped in meanwhile is never
+         * chmod'ed or chown'ed */
+        r = safepath_mkdir(&p, mode, uid, gid);
+        if (r == 1 || r == -ELOOP || r == -ENOTDIR)
+                return phase_fail(c, r < 0 ? r : -EEXIST, "%s appeared while it was being made; "
+                                  "look at it and run again", path);
+        if (r < 0)
+                return phase_fail(c, r, "cannot create directory %s: %s", path, strerror(-r));
         return 0;
 }
 

@@ -44,6 +44,15 @@ int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out);
  * who holds it) and retrying with backoff (2, 4, 8 … s, 5 tries) on
  * network errors. */
 int ops_apt_update(struct phase_ctx *c);
+/* Waits while another process (unattended-upgrades on a fresh server,
+ * typically) holds dpkg's lock: says who on the dashboard and in the log,
+ * with the time waited, up to [run] apt_lock_wait; then fails the phase
+ * naming the holder. Every apt and dpkg command of ops waits so; a phase
+ * calls it itself before its first change when it wants "nothing changed"
+ * to hold when the lock never comes free (system-prep does). 0 when the
+ * lock is free (or cannot be asked: apt's own Lock::Timeout then waits),
+ * -ECANCELED on cancel, < 0 after phase_fail(). */
+int ops_wait_package_manager(struct phase_ctx *c);
 /* apt-get dist-upgrade (journaled as not undoable), after the same
  * repair of an interrupted dpkg as ops_apt_install(). */
 int ops_apt_upgrade(struct phase_ctx *c);

@@ -88,7 +88,9 @@ size_t ops_pgp_parse_keys(const char *colons, struct ops_pgp_key **ret)
                         cur.expires = (int64_t)exp;
                 } else if (len >= 4 && strncmp(p, "fpr:", 4) == 0 && in_pub) {
                         f = colon_field(p, len, 10, &fl);
-                        if (f && fl == 40) {
+                        /* 40 hex digits, or no fingerprint: a field of
+                         * another shape must not reach gpg's argv */
+                        if (f && fl == 40 && strspn(f, "0123456789ABCDEFabcdef") >= 40) {
                                 for (size_t i = 0; i < 40; i++)
                                         cur.fingerprint[i] = (char)toupper((unsigned char)f[i]);
                                 cur.fingerprint[40] = '\0';

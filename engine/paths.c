@@ -10,7 +10,7 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/vps-provision"
 #define DEFAULT_LOG_DIR "/var/log/vps-provision"
-#define DEFAULT_LOCK "/run/lock/vps-provision.lock"
+#define DEFAULT_LOCK "/run/vps-provision/lock"
 #define DEFAULT_RUN_DIR "/run/vps-provision"
 
 /* Room kept after a directory for the names built under it

@@ -3,7 +3,8 @@
  * Defaults (docs/ARCHITECTURE.md, "Data on disk"): state
  * /var/lib/vps-provision (sessions/, checkpoints/, backups/,
  * journal-ID.jsonl), logs /var/log/vps-provision, lock
- * /run/lock/vps-provision.lock, data VPSP_DATADIR (the build's
+ * /run/vps-provision/lock (a root-only
+ * directory), data VPSP_DATADIR (the build's
  * DATADIR/vps-provision: /usr/share/vps-provision in the package).
  * Each can be moved with an environment variable (documented in
  * vps-provision(8)): VPS_PROVISION_STATE_DIR, VPS_PROVISION_LOG_DIR,

@@ -33,6 +33,7 @@ struct journal *ctx_journal(struct phase_ctx *c) { return c->e->journal; }
 const char *ctx_backup_dir(struct phase_ctx *c) { return c->e->backup_dir; }
 int ctx_cancel_fd(struct phase_ctx *c) { return c->e->cancel_efd; }
 const char *ctx_dpkg_dir(struct phase_ctx *c) { return c->e->o.preflight.dpkg_dir; }
+unsigned ctx_apt_lock_wait_s(struct phase_ctx *c) { return c->e->o.answers.apt_lock_wait; }
 
 bool phase_cancel_requested(struct phase_ctx *c)
 {

@@ -18,11 +18,19 @@ void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **ino
         while (l && *++l) {
                 unsigned lport = 0, state = 0;
                 unsigned long long inode = 0;
-                char local[64];
+                char local[64], line[512];
+                size_t len = strcspn(l, "\n");
 
+                /* one line at a time: sscanf's spaces would skip a newline and
+                 * read a short line's missing fields from the next one (the
+                 * fields looked at are all in a line's first 200 bytes) */
+                if (len >= sizeof(line))
+                        len = sizeof(line) - 1;
+                memcpy(line, l, len);
+                line[len] = '\0';
                 /* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode":
                  * "0: 00000000:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4242" */
-                if (sscanf(l, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %llu",
+                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %llu",
                            local, &lport, &state, &inode) == 4 &&
                     state == 0x0A && lport > 0 && lport <= 65535) {
                         *ports = xrealloc(*ports, (*n + 1) * sizeof(**ports));
@@ -111,14 +119,9 @@ static int cmp_listener(const void *a, const void *b)
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int ports_listeners(const char *proc, struct port_listeners *ret)
+int ports_read_listening(const char *proc, uint16_t **ports, uint64_t **inodes, size_t *n)
 {
         static const char *const names[] = { "net/tcp", "net/tcp6" };
-        _cleanup_free_ uint16_t *ports = NULL;
-        _cleanup_free_ uint64_t *inodes = NULL;
-        _cleanup_free_ struct port_listener *all = NULL;
-        struct port_listeners l = { 0 };
-        size_t n = 0;
         int read_ok = 0, last = -ENOENT;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -134,10 +137,22 @@ int ports_listeners(const char *proc, struct port_listeners *ret)
                         continue;
                 }
                 read_ok++;
-                ports_parse_proc_net_tcp(text, &ports, &inodes, &n);
+                ports_parse_proc_net_tcp(text, ports, inodes, n);
         }
-        if (!read_ok)
-                return last;
+        return read_ok ? 0 : last;
+}
+
+int ports_listeners(const char *proc, struct port_listeners *ret)
+{
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        _cleanup_free_ struct port_listener *all = NULL;
+        struct port_listeners l = { 0 };
+        size_t n = 0;
+        int r = ports_read_listening(proc, &ports, &inodes, &n);
+
+        if (r < 0)
+                return r;
         all = xcalloc(n + 1, sizeof(*all));
         for (size_t i = 0; i < n; i++)
                 all[i].port = ports[i];

@@ -27,6 +27,9 @@ struct port_listeners {
 /* From the text of /proc/net/tcp or tcp6: appends (port, inode) of every
  * LISTEN socket to *ports / *inodes (n entries, grown with xrealloc). */
 void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **inodes, size_t *n);
+/* The same for proc's net/tcp and net/tcp6 ("/proc"; tests point it
+ * elsewhere): 0, or -errno when neither can be read. */
+int ports_read_listening(const char *proc, uint16_t **ports, uint64_t **inodes, size_t *n);
 
 /* Every listener of proc ("/proc"; tests point it elsewhere). 0, or
  * -errno when neither net/tcp nor net/tcp6 can be read (ret untouched). */

@@ -13,15 +13,34 @@
  * debconf questions). Their lines go to env->on_line; the last few are kept
  * so a failure message can quote what the command said. Names taken from
  * the journal are checked before they become arguments (none may start with
- * '-', so none can be taken for an option). */
+ * '-', so none can be taken for an option).
+ *
+ * A deleted account's home is never removed with files in it that the run
+ * did not make. The steps are undone newest first, so by the time the
+ * account's own undo comes, every file and directory the run put in its
+ * home has been removed or restored by a newer step, and what is left is
+ * the skeleton useradd copied plus whatever the person (or their desktop
+ * session) made. Anything that is not a skeleton copy means the home is
+ * moved whole — one rename, nothing copied, so a home of any size is kept
+ * in a moment and cannot half fail — into a root-only directory, and the
+ * message says where. Directories the run made that now hold such files
+ * cannot be removed by their own undo; the undo sees (env->plan) that a
+ * later step deletes the account and leaves them to it instead of
+ * failing. */
 #include "rollback.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "safepath.h"
 
 #include "apt.h"
 
@@ -195,10 +214,42 @@ static int packages_installed(char *const *list, char ***ret, bool *ret_protecte
         return 0;
 }
 
-/* Directories under /etc that dpkg lists for the packages (before they are
- * purged), deepest first. A bulk purge can leave one behind empty: the
- * package that owns it is purged while another one's files are still in
- * it (xml-core's /etc/xml). */
+/* The /etc directories a systemd service of the packages makes when it
+ * starts (ConfigurationDirectory=NAME gives /etc/NAME): no package lists
+ * them, and the packages' own purge leaves them (colord's /etc/colord,
+ * made when the first desktop session starts colord). */
+static void unit_config_dirs(const char *unit_path, char ***dirs)
+{
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+
+        if (read_file(unit_path, 256u << 10, &text, NULL) < 0)
+                return;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *v, *w = NULL;
+
+                if (!startswith(line, "ConfigurationDirectory="))
+                        continue;
+                v = line + strlen("ConfigurationDirectory=");
+                for (char *name = strtok_r(v, " \t", &w); name; name = strtok_r(NULL, " \t", &w)) {
+                        _cleanup_free_ char *dir = NULL;
+                        struct stat st;
+
+                        name[strcspn(name, ":")] = '\0';   /* NAME:LINK */
+                        if (!name[0] || name[0] == '/' || strstr(name, "..") ||
+                            !name_ok(name, "._-/@+"))
+                                continue;
+                        dir = xasprintf("/etc/%s", name);
+                        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !strv_contains(*dirs, dir))
+                                strv_push(dirs, dir);
+                }
+        }
+}
+
+/* Directories under /etc that dpkg lists for the packages, or that their
+ * services make (before they are purged), deepest first. A bulk purge can
+ * leave one behind empty: the package that owns it is purged while another
+ * one's files are still in it (xml-core's /etc/xml). */
 static char **owned_etc_dirs(char *const *pkgs)
 {
         _cleanup_strv_ char **argv = NULL;
@@ -214,10 +265,15 @@ static char **owned_etc_dirs(char *const *pkgs)
         r = query((const char *const *)argv, &out);
         if (r < 0 || !out)
                 return NULL;
-        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 if (startswith(line, "/etc/") && lstat(line, &st) == 0 && S_ISDIR(st.st_mode) &&
                     !strv_contains(dirs, line))
                         strv_push(&dirs, line);
+                else if ((startswith(line, "/usr/lib/systemd/system/") ||
+                          startswith(line, "/lib/systemd/system/")) &&
+                         strlen(line) > 8 && strcmp(line + strlen(line) - 8, ".service") == 0)
+                        unit_config_dirs(line, &dirs);
+        }
         if (dirs) {
                 /* deepest first: reverse order of a sorted list puts
                  * /etc/a/b before /etc/a */
@@ -337,32 +393,441 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         return 0;
 }
 
-/* ---- files ------------------------------------------------------------- */
+/* ---- home directories -------------------------------------------------- */
 
-/* Moves path aside to PATH.vps-provision-modified (or .N when taken). */
-static int move_aside(const char *path, char *aside, size_t size)
+#define ACCOUNT_CHARS "._-$"
+#define KEPT_HOMES "kept-homes"
+#define KEPT_ASIDE ".vps-provision-kept"
+#define SURVEY_DEPTH_MAX 128
+#define DEFAULT_STATE_DIR "/var/lib/vps-provision"
+#define DEFAULT_SKEL_DIR "/etc/skel"
+
+/* 1 = exists, 0 = does not (getent exit 2), -errno with msg on failure. */
+static int getent(const char *db, const char *name, char **ret_out, char *msg, size_t msglen)
 {
-        for (unsigned i = 0; i < 100; i++) {
-                int w = i == 0 ? snprintf(aside, size, "%s.vps-provision-modified", path)
-                               : snprintf(aside, size, "%s.vps-provision-modified.%u", path, i);
-                if (w < 0 || (size_t)w >= size)
-                        return -ENAMETOOLONG;
-                if (path_exists(aside))
+        const char *const argv[] = { "getent", db, name, NULL };
+        _cleanup_free_ char *out = NULL;
+        char what[64];
+        int r;
+
+        r = query(argv, &out);
+        if (r == 0) {
+                if (ret_out)
+                        *ret_out = TAKE_PTR(out);
+                return 1;
+        }
+        if (r == 2)
+                return 0;
+        snprintf(what, sizeof(what), "getent %s", db);
+        return fail_cmd(msg, msglen, what, r, NULL);
+}
+
+/* The home directory (sixth field) of a passwd line, in buf; "" when the
+ * line has none or it is not an absolute path. */
+static void passwd_home(const char *line, char *buf, size_t size)
+{
+        const char *p = line ? line : "";
+        size_t n;
+
+        buf[0] = '\0';
+        for (int field = 0; field < 5; field++) {
+                p = strchr(p, ':');
+                if (!p)
+                        return;
+                p++;
+        }
+        n = strcspn(p, ":\n");
+        if (n == 0 || n >= size || p[0] != '/')
+                return;
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        while (n > 1 && buf[n - 1] == '/')
+                buf[--n] = '\0';
+}
+
+/* Whether path lies inside dir (not dir itself). */
+static bool path_inside(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+
+        if (n <= 1)
+                return false;   /* "/" is nobody's home to keep */
+        return strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1];
+}
+
+/* Whether a step after e in env->plan deletes a user whose home holds
+ * path; the user's name goes to owner. */
+static bool home_deleted_later(const struct rollback_env *env, const struct journal_entry *e,
+                               const char *path, char *owner, size_t owner_size)
+{
+        bool after = false;
+
+        if (!env || !env->plan)
+                return false;
+        for (size_t i = 0; i < env->n_plan; i++) {
+                const struct journal_entry *x = env->plan[i];
+                _cleanup_free_ char *line = NULL;
+                char home[4096], ignored[256];
+
+                if (!after) {
+                        after = x == e || x->seq == e->seq;
                         continue;
-                if (rename(path, aside) < 0)
+                }
+                if (x->undo.kind != UNDO_DELETE_USER || !name_ok(x->undo.name, ACCOUNT_CHARS) ||
+                    strcmp(x->undo.name, "root") == 0)
+                        continue;
+                if (getent("passwd", x->undo.name, &line, ignored, sizeof(ignored)) != 1)
+                        continue;
+                passwd_home(line, home, sizeof(home));
+                if (home[0] && path_inside(path, home)) {
+                        strscpy(owner, owner_size, x->undo.name);
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* What a home holds beyond the skeleton. */
+struct survey {
+        uint64_t entries;   /* anything that is not a skeleton copy */
+        uint64_t files;     /* of those, everything but directories */
+        uint64_t bytes;     /* the regular files' sizes */
+};
+
+/* Whether the regular files a and b (same size) have the same bytes. */
+static bool same_bytes(int dfd, const char *name, int sdfd)
+{
+        _cleanup_close_ int a = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        _cleanup_close_ int b = openat(sdfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        char x[8192], y[8192];
+
+        if (a < 0 || b < 0)
+                return false;
+        for (;;) {
+                ssize_t n = read(a, x, sizeof(x));
+                ssize_t m = n > 0 ? read(b, y, (size_t)n) : read(b, y, 1);
+
+                if (n < 0 || m < 0 || n != m)
+                        return false;
+                if (n == 0)
+                        return true;
+                if (memcmp(x, y, (size_t)n) != 0)
+                        return false;
+        }
+}
+
+/* Whether the symlinks name in dfd and sdfd point at the same text. */
+static bool same_link(int dfd, const char *name, int sdfd)
+{
+        char a[4096], b[4096];
+        ssize_t n = readlinkat(dfd, name, a, sizeof(a));
+        ssize_t m = readlinkat(sdfd, name, b, sizeof(b));
+
+        return n >= 0 && n == m && memcmp(a, b, (size_t)n) == 0;
+}
+
+/* Adds to s everything in directory dfd that is not a copy of the same
+ * name in the skeleton directory sdfd (-1: the skeleton has no such
+ * directory). Never follows a symlink. What cannot be read counts as
+ * not a copy. */
+static void survey_dir(int dfd, int sdfd, unsigned depth, struct survey *s)
+{
+        int fd = dup(dfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                s->entries++;
+                return;
+        }
+        while ((de = readdir(d))) {
+                struct stat st, sst;
+                bool in_skel;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        s->entries++;
+                        s->files++;
+                        continue;
+                }
+                in_skel = sdfd >= 0 && fstatat(sdfd, de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0;
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = -1, ssub = -1;
+
+                        if (!in_skel || !S_ISDIR(sst.st_mode))
+                                s->entries++;
+                        else
+                                ssub = openat(sdfd, de->d_name,
+                                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0 || depth >= SURVEY_DEPTH_MAX) {
+                                s->entries++;
+                                continue;
+                        }
+                        survey_dir(sub, ssub, depth + 1, s);
+                        continue;
+                }
+                if (S_ISREG(st.st_mode) && in_skel && S_ISREG(sst.st_mode) &&
+                    st.st_size == sst.st_size && same_bytes(dfd, de->d_name, sdfd))
+                        continue;
+                if (S_ISLNK(st.st_mode) && in_skel && S_ISLNK(sst.st_mode) &&
+                    same_link(dfd, de->d_name, sdfd))
+                        continue;
+                s->entries++;
+                s->files++;
+                if (S_ISREG(st.st_mode))
+                        s->bytes += (uint64_t)st.st_size;
+        }
+        closedir(d);
+}
+
+/* "3 files, 1.2 MiB" for a message. */
+static void describe_survey(const struct survey *s, char *buf, size_t size)
+{
+        static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double)s->bytes;
+        unsigned u = 0;
+
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 " file%s, %" PRIu64 " bytes", s->files,
+                         s->files == 1 ? "" : "s", s->bytes);
+        else
+                snprintf(buf, size, "%" PRIu64 " file%s, %.1f %s", s->files,
+                         s->files == 1 ? "" : "s", v, units[u]);
+}
+
+/* Decodes the octal escapes (\040 …) of a mountinfo field in place. */
+static void unescape_mountinfo(char *s)
+{
+        char *w = s;
+
+        for (char *r = s; *r; r++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+                    r[3] >= '0' && r[3] <= '7') {
+                        *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 3;
+                } else
+                        *w++ = *r;
+        }
+        *w = '\0';
+}
+
+/* Detaches whatever is mounted inside home (xrdp's thinclient_drives, a
+ * FUSE mount of the person's session), deepest first, so the home can be
+ * moved without dragging a dead mount along. Returns the number of mounts
+ * found that could not be detached. */
+static unsigned unmount_inside(const char *home)
+{
+        _cleanup_free_ char *info = NULL;
+        _cleanup_strv_ char **points = NULL;
+        unsigned left = 0;
+        char *save = NULL;
+
+        if (read_file("/proc/self/mountinfo", QUERY_MAX, &info, NULL) < 0)
+                return 0;
+        for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *field = line;
+
+                /* id parent major:minor root MOUNTPOINT … */
+                for (int i = 0; i < 4 && field; i++) {
+                        field = strchr(field, ' ');
+                        if (field)
+                                field++;
+                }
+                if (!field)
+                        continue;
+                field[strcspn(field, " ")] = '\0';
+                unescape_mountinfo(field);
+                if (path_inside(field, home) && !strv_contains(points, field))
+                        strv_push(&points, field);
+        }
+        if (!points)
+                return 0;
+        strv_sort(points);
+        for (size_t n = strv_length(points); n > 0; n--)
+                if (umount2(points[n - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        left++;
+        return left;
+}
+
+/* Opens (creating it 0700 when missing) the root-only directory path and
+ * checks it is one: a directory, not a symlink, owned by us, mode 0700. */
+static int open_private_dir(const char *path)
+{
+        struct stat st;
+        int fd;
+
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+                close(fd);
+                return -EPERM;
+        }
+        return fd;
+}
+
+/* Moves home into directory dir as USER-SESSION (or USER-SESSION.N when
+ * taken). ret_path gets the new path. */
+static int move_into(const char *home, const char *dir, const char *user, const char *session,
+                     char *ret_path, size_t size)
+{
+        _cleanup_close_ int dfd = open_private_dir(dir);
+
+        if (dfd < 0)
+                return dfd;
+        for (unsigned i = 0; i < 100; i++) {
+                char name[256];
+                int w = i == 0 ? snprintf(name, sizeof(name), "%s-%s", user, session)
+                               : snprintf(name, sizeof(name), "%s-%s.%u", user, session, i);
+
+                if (w < 0 || (size_t)w >= sizeof(name))
+                        return -ENAMETOOLONG;
+                if (renameat(AT_FDCWD, home, dfd, name) < 0) {
+                        if (errno == EEXIST || errno == ENOTEMPTY)
+                                continue;
                         return -errno;
-                return fsync_dir_of(path);
+                }
+                (void)fsync(dfd);
+                (void)fsync_dir_of(home);
+                w = snprintf(ret_path, size, "%s/%s", dir, name);
+                return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
         }
         return -EEXIST;
 }
 
-/* lstat() for an undo that removes path: 0 with st filled, 1 when path is
- * gone already, or -errno; msg says which but for 0. */
-static int look_at(const char *path, struct stat *st, char *msg, size_t msglen)
+/* Keeps the home of user: moved whole into STATE_DIR/kept-homes, or into
+ * HOME's parent/.vps-provision-kept when that is another file system. */
+static int keep_home(const struct rollback_env *env, const char *home, const char *user,
+                     const char *session, char *ret_path, size_t size)
+{
+        char dir[4096], parent[4096];
+        char *slash;
+        int r;
+
+        snprintf(dir, sizeof(dir), "%s", env->state_dir ? env->state_dir : DEFAULT_STATE_DIR);
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        strscpy(dir + strlen(dir), sizeof(dir) - strlen(dir), "/" KEPT_HOMES);
+        r = move_into(home, dir, user, session, ret_path, size);
+        if (r != -EXDEV)
+                return r;
+        /* another file system: next to the home, never a copy */
+        strscpy(parent, sizeof(parent), home);
+        slash = strrchr(parent, '/');
+        if (!slash)
+                return -EXDEV;
+        if (slash == parent)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+        snprintf(dir, sizeof(dir), "%s%s" KEPT_ASIDE, parent, strcmp(parent, "/") ? "/" : "");
+        return move_into(home, dir, user, session, ret_path, size);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+/* Opens the directory that holds path without following a symlink that
+ * someone other than root could have made (safepath.h). 0; 1 when the
+ * parent is gone (nothing to undo, msg says so); 2 when such a link lies
+ * in the home of a user a later step deletes (left to that step, msg says
+ * so); -errno with msg. */
+static int open_target(const struct rollback_env *env, const struct journal_entry *e,
+                       const char *path, struct safepath *ret, char *msg, size_t msglen)
+{
+        char why[512], owner[64];
+        int r = safepath_open(path, ret, why, sizeof(why));
+
+        if (r == -ENOENT) {
+                snprintf(msg, msglen, "%s is already gone", path);
+                return 1;
+        }
+        if (r == -ELOOP && home_deleted_later(env, e, path, owner, sizeof(owner))) {
+                snprintf(msg, msglen, "%s: %s; left to the later step that deletes user %s, which "
+                         "keeps that home directory whole", path, why, owner);
+                return 2;
+        }
+        if (r == -ELOOP) {
+                snprintf(msg, msglen, "%s was left alone: %s (it could point anywhere); look at "
+                         "it and remove it by hand if it is vps-provision's", path, why);
+                return r;
+        }
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot reach %s: %s", path, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* sha256 of the regular file name in dir, read without following a link. */
+static int sha256_at(int dir, const char *name, char ret[SHA256_HEX])
+{
+        _cleanup_close_ int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct sha256_ctx *c;
+        char chunk[65536];
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        c = sha256_begin();
+        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        sha256_end(c, ret);
+                        return r;
+                }
+                sha256_add(c, chunk, (size_t)n);
+        }
+        sha256_end(c, ret);
+        return 0;
+}
+
+/* Moves p aside to NAME.vps-provision-modified (or .N when taken), in the
+ * same directory; aside gets the new path. */
+static int move_aside(const struct safepath *p, const char *path, char *aside, size_t size)
+{
+        for (unsigned i = 0; i < 100; i++) {
+                char name[NAME_MAX + 1];
+                struct stat st;
+                int w = i == 0 ? snprintf(name, sizeof(name), "%s.vps-provision-modified", p->name)
+                               : snprintf(name, sizeof(name), "%s.vps-provision-modified.%u",
+                                          p->name, i);
+
+                if (w < 0 || (size_t)w >= sizeof(name))
+                        return -ENAMETOOLONG;
+                if (fstatat(p->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        continue;
+                if (renameat(p->dir, p->name, p->dir, name) < 0)
+                        return -errno;
+                w = snprintf(aside, size, "%s.vps-provision-modified%s", path,
+                             i == 0 ? "" : strrchr(name, '.'));
+                if (w < 0 || (size_t)w >= size)
+                        aside[0] = '\0';
+                return safepath_sync_dir(p);
+        }
+        return -EEXIST;
+}
+
+/* fstatat() of p (path, for messages) for an undo that removes it: 0 with
+ * st filled, 1 when it is gone already, or -errno; msg says which but for 0. */
+static int look_at(const struct safepath *p, const char *path, struct stat *st, char *msg,
+                   size_t msglen)
 {
         int r;
 
-        if (lstat(path, st) == 0)
+        if (fstatat(p->dir, p->name, st, AT_SYMLINK_NOFOLLOW) == 0)
                 return 0;
         if (errno == ENOENT) {
                 snprintf(msg, msglen, "%s is already gone", path);
@@ -374,8 +839,10 @@ static int look_at(const char *path, struct stat *st, char *msg, size_t msglen)
 }
 
 /* remove_file: unlink what we wrote; a file changed since is moved aside. */
-static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
+static int undo_remove_file(const struct rollback_env *env, const struct journal_entry *e,
+                            const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         struct stat st;
         char have[SHA256_HEX];
         char aside[4096];
@@ -386,9 +853,12 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r != 0)
+                return r > 0 ? 1 : r;
         /* a run killed while writing it leaves its temp file too */
-        (void)atomic_leftovers_remove(u->path);
-        r = look_at(u->path, &st, msg, msglen);
+        (void)atomic_leftovers_remove_at(p.dir, p.name);
+        r = look_at(&p, u->path, &st, msg, msglen);
         if (r != 0)
                 return r;
         if (S_ISDIR(st.st_mode)) {
@@ -398,13 +868,13 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
         }
         /* Remove only what we wrote: a file changed since is kept aside. */
         if (S_ISREG(st.st_mode) && u->sha256[0]) {
-                r = sha256_file(u->path, have);
+                r = sha256_at(p.dir, p.name, have);
                 if (r < 0) {
                         snprintf(msg, msglen, "cannot read %s: %s", u->path, strerror(-r));
                         return r;
                 }
                 if (strcmp(have, u->sha256) != 0) {
-                        r = move_aside(u->path, aside, sizeof(aside));
+                        r = move_aside(&p, u->path, aside, sizeof(aside));
                         if (r < 0) {
                                 snprintf(msg, msglen, "%s was changed since vps-provision wrote it "
                                          "and could not be moved aside: %s", u->path, strerror(-r));
@@ -415,19 +885,21 @@ static int undo_remove_file(const struct undo *u, char *msg, size_t msglen)
                         return 0;
                 }
         }
-        if (unlink(u->path) < 0) {
+        if (unlinkat(p.dir, p.name, 0) < 0) {
                 r = -errno;
                 snprintf(msg, msglen, "cannot remove %s: %s", u->path, strerror(errno));
                 return r;
         }
-        (void)fsync_dir_of(u->path);
+        (void)safepath_sync_dir(&p);
         snprintf(msg, msglen, "removed %s", u->path);
         return 0;
 }
 
 /* restore_file: put the backup back (content, mode, owner) if it is intact. */
-static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
+static int undo_restore_file(const struct rollback_env *env, const struct journal_entry *e,
+                             const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
         _cleanup_free_ char *data = NULL;
         char have[SHA256_HEX];
         struct stat st;
@@ -464,15 +936,21 @@ static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
                          u->backup, have, u->sha256, u->path);
                 return -EBADMSG;
         }
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r == 1)
+                /* the directory is gone: nothing to restore into */
+                snprintf(msg, msglen, "the directory of %s is gone; nothing to restore", u->path);
+        if (r != 0)
+                return r > 0 ? 1 : r;
 
         /* Already as in the backup (content, mode, owner)? */
-        if (lstat(u->path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
-            st.st_uid == u->uid && st.st_gid == u->gid && sha256_file(u->path, have) == 0 &&
-            strcmp(have, u->sha256) == 0) {
+        if (fstatat(p.dir, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 07777) == mode && st.st_uid == u->uid && st.st_gid == u->gid &&
+            sha256_at(p.dir, p.name, have) == 0 && strcmp(have, u->sha256) == 0) {
                 snprintf(msg, msglen, "%s already matches its backup", u->path);
                 return 1;
         }
-        r = write_file_atomic(u->path, data, len, mode, u->uid, u->gid);
+        r = safepath_write(&p, data, len, mode, u->uid, u->gid);
         if (r < 0) {
                 snprintf(msg, msglen, "cannot restore %s from %s: %s", u->path, u->backup,
                          strerror(-r));
@@ -482,9 +960,13 @@ static int undo_restore_file(const struct undo *u, char *msg, size_t msglen)
         return 0;
 }
 
-/* remove_dir: rmdir when empty; a directory with other files is left and reported. */
-static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
+/* remove_dir: rmdir when empty; a directory with other files is left and
+ * reported, or left to a later step that deletes the home it is in. */
+static int undo_remove_dir(const struct rollback_env *env, const struct journal_entry *e,
+                           const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_safepath_ struct safepath p = { .dir = -1 };
+        char owner[64];
         struct stat st;
         int r;
 
@@ -493,15 +975,25 @@ static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
                          u->path ? u->path : "");
                 return -EINVAL;
         }
-        r = look_at(u->path, &st, msg, msglen);
+        r = open_target(env, e, u->path, &p, msg, msglen);
+        if (r != 0)
+                return r > 0 ? 1 : r;
+        r = look_at(&p, u->path, &st, msg, msglen);
         if (r != 0)
                 return r;
         if (!S_ISDIR(st.st_mode)) {
                 snprintf(msg, msglen, "%s is not a directory any more; left in place", u->path);
                 return -ENOTDIR;
         }
-        if (rmdir(u->path) < 0) {
+        if (unlinkat(p.dir, p.name, AT_REMOVEDIR) < 0) {
                 r = -errno;
+                if ((errno == ENOTEMPTY || errno == EEXIST) &&
+                    home_deleted_later(env, e, u->path, owner, sizeof(owner))) {
+                        snprintf(msg, msglen, "%s is not empty (it holds files vps-provision did "
+                                 "not make); left to the later step that deletes user %s, which "
+                                 "keeps that home directory whole", u->path, owner);
+                        return 1;
+                }
                 if (errno == ENOTEMPTY || errno == EEXIST)
                         snprintf(msg, msglen, "%s is not empty (it holds files vps-provision did "
                                  "not make); left in place: remove it by hand if you do not need "
@@ -511,7 +1003,7 @@ static int undo_remove_dir(const struct undo *u, char *msg, size_t msglen)
                                  strerror(errno));
                 return r;
         }
-        (void)fsync_dir_of(u->path);
+        (void)safepath_sync_dir(&p);
         snprintf(msg, msglen, "removed directory %s", u->path);
         return 0;
 }
@@ -567,33 +1059,66 @@ static int undo_remove_apt_source(const struct undo *u, char *msg, size_t msglen
 
 /* ---- users and groups -------------------------------------------------- */
 
-#define ACCOUNT_CHARS "._-$"
-
-/* 1 = exists, 0 = does not (getent exit 2), -errno with msg on failure. */
-static int getent(const char *db, const char *name, char **ret_out, char *msg, size_t msglen)
+/* Looks at the home of user (its processes ended) and, when it holds
+ * anything that is not a skeleton copy, moves it whole out of userdel's
+ * way. 0 = nothing of the person's there (or no home), 1 = kept (kept
+ * says where and what), -errno with msg when it cannot be kept. */
+static int keep_home_if_used(const struct rollback_env *env, const struct journal_entry *e,
+                             const char *user, const char *home, char *kept, size_t kept_size,
+                             char *msg, size_t msglen)
 {
-        const char *const argv[] = { "getent", db, name, NULL };
-        _cleanup_free_ char *out = NULL;
-        char what[64];
+        const char *skel = env && env->skel_dir ? env->skel_dir : DEFAULT_SKEL_DIR;
+        const char *session = e->session_id && name_ok(e->session_id, "-_.") ? e->session_id
+                                                                                 : "unknown";
+        _cleanup_close_ int hfd = -1, sfd = -1;
+        struct survey s = { 0 };
+        char what[96], where[4096];
+        struct stat st;
+        unsigned mounts;
         int r;
 
-        r = query(argv, &out);
-        if (r == 0) {
-                if (ret_out)
-                        *ret_out = TAKE_PTR(out);
-                return 1;
+        if (!home[0] || strcmp(home, "/") == 0 || lstat(home, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;   /* no home of its own to lose (a symlink is not followed) */
+        hfd = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (hfd < 0) {
+                r = -errno;
+                snprintf(msg, msglen, "cannot look into %s's home directory %s: %s; the account "
+                         "was left in place", user, home, strerror(-r));
+                return r;
         }
-        if (r == 2)
+        sfd = open(skel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        survey_dir(hfd, sfd, 0, &s);
+        if (s.entries == 0)
                 return 0;
-        snprintf(what, sizeof(what), "getent %s", db);
-        return fail_cmd(msg, msglen, what, r, NULL);
+
+        mounts = unmount_inside(home);
+        describe_survey(&s, what, sizeof(what));
+        if (mounts > 0) {
+                snprintf(msg, msglen, "%s's home directory %s holds files vps-provision did not "
+                         "make (%s) and %u mount%s that could not be detached; the account and "
+                         "its home were left in place: unmount them and run the rollback again",
+                         user, home, what, mounts, mounts == 1 ? "" : "s");
+                return -EBUSY;
+        }
+        r = keep_home(env, home, user, session, where, sizeof(where));
+        if (r < 0) {
+                snprintf(msg, msglen, "%s's home directory %s holds files vps-provision did not "
+                         "make (%s) and could not be moved aside (%s); the account and its home "
+                         "were left in place: copy what you need out of it, then run the rollback "
+                         "again", user, home, what, strerror(-r));
+                return r;
+        }
+        snprintf(kept, kept_size, "The home directory of %s held files vps-provision did not make "
+                 "(%s): it was kept, whole, in %s (readable by root only).", user, what, where);
+        return 1;
 }
 
 /* Before deleting the account name of kind "user" or "group" (database db
  * of getent): never root or a name that is not an account name. 0 when it
- * exists, 1 when it is gone already (msg says so), or -errno (msg says why). */
-static int account_to_delete(const char *kind, const char *db, const char *name, char *msg,
-                             size_t msglen)
+ * exists (ret_line, may be NULL, gets getent's line), 1 when it is gone
+ * already (msg says so), or -errno (msg says why). */
+static int account_to_delete(const char *kind, const char *db, const char *name, char **ret_line,
+                             char *msg, size_t msglen)
 {
         int r;
 
@@ -601,7 +1126,7 @@ static int account_to_delete(const char *kind, const char *db, const char *name,
                 snprintf(msg, msglen, "refusing to delete %s \"%s\"", kind, name ? name : "");
                 return -EINVAL;
         }
-        r = getent(db, name, NULL, msg, msglen);
+        r = getent(db, name, ret_line, msg, msglen);
         if (r < 0)
                 return r;
         if (r == 0) {
@@ -611,16 +1136,21 @@ static int account_to_delete(const char *kind, const char *db, const char *name,
         return 0;
 }
 
-/* delete_user: end the user's processes, then userdel --remove. */
-static int undo_delete_user(const struct rollback_env *env, const struct undo *u, char *msg,
-                            size_t msglen)
+/* delete_user: end the user's processes, keep a home the person used, then
+ * userdel --remove. */
+static int undo_delete_user(struct rollback_env *env, const struct journal_entry *e,
+                            const struct undo *u, char *msg, size_t msglen)
 {
+        _cleanup_free_ char *line = NULL;
+        char home[4096], kept[4600] = "";
         struct cmd_ctx c;
+        bool looked = false;
         int r;
 
-        r = account_to_delete("user", "passwd", u->name, msg, msglen);
+        r = account_to_delete("user", "passwd", u->name, &line, msg, msglen);
         if (r != 0)
                 return r;
+        passwd_home(line, home, sizeof(home));
 
         for (unsigned attempt = 0;; attempt++) {
                 /* userdel refuses while the user has processes (an RDP
@@ -631,6 +1161,17 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
 
                 (void)cmd_run(env, terminate, &c);
                 (void)cmd_run(env, pkill, &c);
+                if (!looked) {
+                        /* with nothing of the user's running that could
+                         * still write into it */
+                        looked = true;
+                        r = keep_home_if_used(env, e, u->name, home, kept, sizeof(kept), msg,
+                                              msglen);
+                        if (r < 0)
+                                return r;
+                        if (r > 0 && env)
+                                strv_push(&env->notes, kept);
+                }
                 r = cmd_run(env, userdel, &c);
                 if (r == 8 && attempt < 3) {   /* still logged in */
                         sleep_ms(500);
@@ -640,12 +1181,21 @@ static int undo_delete_user(const struct rollback_env *env, const struct undo *u
         }
         switch (r) {
         case 0:
-                snprintf(msg, msglen, "deleted user %s and its home directory", u->name);
+                if (kept[0])
+                        snprintf(msg, msglen, "deleted user %s. %s", u->name, kept);
+                else
+                        snprintf(msg, msglen, "deleted user %s and its home directory", u->name);
                 return 0;
         case 6:
                 snprintf(msg, msglen, "user %s does not exist any more", u->name);
                 return 1;
         case 12:
+                if (kept[0] && !path_exists(home)) {
+                        /* an older userdel counts the home it did not find
+                         * as a failure: it was moved aside on purpose */
+                        snprintf(msg, msglen, "deleted user %s. %s", u->name, kept);
+                        return 0;
+                }
                 snprintf(msg, msglen, "deleted user %s, but its home directory or mail spool "
                          "could not be removed: remove them by hand", u->name);
                 return -EIO;
@@ -664,7 +1214,7 @@ static int undo_delete_group(const struct rollback_env *env, const struct undo *
         struct cmd_ctx c;
         int r;
 
-        r = account_to_delete("group", "group", u->name, msg, msglen);
+        r = account_to_delete("group", "group", u->name, NULL, msg, msglen);
         if (r != 0)
                 return r;
         const char *const argv[] = { "groupdel", u->name, NULL };
@@ -993,7 +1543,7 @@ static int undo_ufw_disable(const struct rollback_env *env, char *msg, size_t ms
 /* undo_apply_fn for journal_rollback(): dispatches on the undo kind. */
 int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t msglen)
 {
-        const struct rollback_env *env = env_;
+        struct rollback_env *env = env_;
         const struct undo *u = &e->undo;
 
         if (msglen)
@@ -1005,13 +1555,13 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
         case UNDO_PURGE_PACKAGES:
                 return undo_purge_packages(env, u, msg, msglen);
         case UNDO_REMOVE_FILE:
-                return undo_remove_file(u, msg, msglen);
+                return undo_remove_file(env, e, u, msg, msglen);
         case UNDO_RESTORE_FILE:
-                return undo_restore_file(u, msg, msglen);
+                return undo_restore_file(env, e, u, msg, msglen);
         case UNDO_REMOVE_DIR:
-                return undo_remove_dir(u, msg, msglen);
+                return undo_remove_dir(env, e, u, msg, msglen);
         case UNDO_DELETE_USER:
-                return undo_delete_user(env, u, msg, msglen);
+                return undo_delete_user(env, e, u, msg, msglen);
         case UNDO_DELETE_GROUP:
                 return undo_delete_group(env, u, msg, msglen);
         case UNDO_REMOVE_GROUP_MEMBER:

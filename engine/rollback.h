@@ -8,7 +8,12 @@
  *                    (installed or config-files); no autoremove (the list is
  *                    exactly what the install added); --allow-remove-essential
  *                    only when one of them is guarded (Essential, Protected,
- *                    Important), since it too was new in the run
+ *                    Important), since it too was new in the run; then the
+ *                    directories in /etc they listed, or their services made
+ *                    (ConfigurationDirectory=), that are left empty and
+ *                    unowned are removed
+ *   (every path below is reached through safepath.h: a symlink someone
+ *   other than root made is never followed)
  *   remove_file      unlink if present; when the journal has a sha256 and the
  *                    file no longer matches it, the file is moved aside to
  *                    PATH.vps-provision-modified instead (msg says so)
@@ -16,9 +21,20 @@
  *                    file is left alone and the undo fails with a message;
  *                    content, mode, uid and gid restored atomically
  *   remove_dir       rmdir; a directory that is not empty is left in place
- *                    and the undo fails (-ENOTEMPTY) saying so
- *   delete_user      userdel --remove if getent passwd knows the user
- *                    (loginctl terminate-user and pkill -KILL -u first)
+ *                    and the undo fails (-ENOTEMPTY) saying so — unless it
+ *                    lies in the home of a user a later step of the same
+ *                    rollback deletes (env->plan): then it is skipped, as
+ *                    that step keeps or removes the home whole
+ *   delete_user      if getent passwd knows the user: loginctl
+ *                    terminate-user and pkill -KILL -u; then, when the home
+ *                    holds anything that is not a copy of the skeleton
+ *                    (env->skel_dir), i.e. files the run did not make (the
+ *                    run's own were undone by the newer steps), the home is
+ *                    moved whole into a root-only directory
+ *                    STATE_DIR/kept-homes/USER-SESSION (or, on another file
+ *                    system, HOME's parent/.vps-provision-kept/USER-SESSION),
+ *                    with what is mounted below it unmounted first, and a
+ *                    note in env->notes says where; then userdel --remove
  *   delete_group     groupdel if getent group knows it
  *   remove_group_member  gpasswd --delete if getent group lists the user
  *   disable_unit     systemctl disable --now if enabled, stop if only active
@@ -44,6 +60,17 @@ struct rollback_env {
         run_line_fn on_line;   /* may be NULL */
         void *userdata;
         unsigned timeout_ms;   /* per command; 0 = 30 minutes */
+        /* The whole list being undone, in the order given to
+         * journal_rollback() (may be NULL): an undo looks at the steps
+         * after its own. */
+        const struct journal_entry *const *plan;
+        size_t n_plan;
+        const char *state_dir;   /* NULL = /var/lib/vps-provision */
+        const char *skel_dir;    /* NULL = /etc/skel */
+        /* Sentences the person must read once the rollback is over (where a
+         * home directory was kept), appended by rollback_apply(); a strv the
+         * caller frees. */
+        char **notes;
 };
 
 /* 0 = undone, 1 = nothing to do, -errno with msg = failed. env is a

@@ -10,9 +10,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ports.h"
 #include "util.h"
 
 #define SYSFILE_MAX (16u << 20)
+
+bool sysfile_matches(const struct stat *st, const void *have, size_t have_len, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+        return S_ISREG(st->st_mode) && (st->st_mode & 07777) == mode && st->st_uid == uid &&
+               st->st_gid == gid && have_len == len && memcmp(have, data, len) == 0;
+}
 
 bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid)
@@ -30,7 +38,7 @@ bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode
         /* one byte more than expected shows a file that grew since */
         if (read_file(path, len + 1, &have, &have_len) < 0)
                 return false;
-        return have_len == len && memcmp(have, data, len) == 0;
+        return sysfile_matches(&st, have, have_len, data, len, mode, uid, gid);
 }
 
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid)
@@ -160,53 +168,77 @@ bool sysfile_user_in_group(const char *user, const char *group)
         return sysfile_in_group(&copy, group, NULL);
 }
 
+/* Whether port is among the LISTEN sockets ports' one reader found. */
+static bool port_among(const uint16_t *ports, size_t n, uint16_t port)
+{
+        for (size_t i = 0; i < n; i++)
+                if (ports[i] == port)
+                        return true;
+        return false;
+}
+
 bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port)
 {
-        const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        size_t n = 0;
 
-        while (l && *++l) {
-                unsigned lport = 0, state = 0;
-                char local[64], line[256];
-                size_t len = strcspn(l, "\n");
-
-                /* one line at a time: sscanf's spaces would skip a newline and
-                 * read a short line's missing fields from the next one (the
-                 * fields looked at are all in a line's first 100 bytes) */
-                if (len >= sizeof(line))
-                        len = sizeof(line) - 1;
-                memcpy(line, l, len);
-                line[len] = '\0';
-                /* "   0: 00000000:0D3D 00000000:0000 0A …" (tcp6: 32 hex digits) */
-                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
-                           &state) == 3 &&
-                    lport == port && state == 0x0A)
-                        return true;
-                l = strchr(l, '\n');
-        }
-        return false;
+        ports_parse_proc_net_tcp(text, &ports, &inodes, &n);
+        return port_among(ports, n, port);
 }
 
 int sysfile_tcp_listening(const char *proc, uint16_t port)
 {
-        static const char *const names[] = { "net/tcp", "net/tcp6" };
-        int read_ok = 0, last = -ENOENT;
+        _cleanup_free_ uint16_t *ports = NULL;
+        _cleanup_free_ uint64_t *inodes = NULL;
+        size_t n = 0;
+        int r = ports_read_listening(proc ? proc : "/proc", &ports, &inodes, &n);
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                _cleanup_free_ char *text = NULL;
-                char path[512];
-                int r;
+        if (r < 0)
+                return r;
+        return port_among(ports, n, port) ? 1 : 0;
+}
 
-                if (snprintf(path, sizeof(path), "%s/%s", proc ? proc : "/proc", names[i]) >=
-                    (int)sizeof(path))
-                        return -ENAMETOOLONG;
-                r = read_file(path, 64u << 20, &text, NULL);
-                if (r < 0) {
-                        last = r;   /* no IPv6 in this kernel: tcp6 is missing */
-                        continue;
+/* The parent of pid from proc/PID/stat ("pid (comm) state ppid …"; comm
+ * may hold spaces and parentheses: the last ')' ends it). 0 when unknown. */
+static pid_t parent_of(const char *proc, pid_t pid)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%d/stat", proc, (int)pid);
+        _cleanup_free_ char *stat = NULL;
+        const char *close;
+        long ppid;
+        char state, num[24];
+
+        if (read_file(path, 4096, &stat, NULL) < 0)
+                return 0;
+        close = strrchr(stat, ')');
+        if (!close || sscanf(close + 1, " %c %23s", &state, num) != 2 ||
+            parse_long(num, 0, 1L << 30, &ppid) < 0)
+                return 0;
+        return (pid_t)ppid;
+}
+
+int sysfile_ssh_connection(const char *proc, pid_t pid, char *buf, size_t size)
+{
+        static const char key[] = "SSH_CONNECTION=";
+
+        if (!proc)
+                proc = "/proc";
+
+        for (int depth = 0; pid > 1 && depth < 64; depth++) {
+                _cleanup_free_ char *path = xasprintf("%s/%d/environ", proc, (int)pid);
+                _cleanup_free_ char *env = NULL;
+                size_t len = 0;
+
+                if (read_file(path, 1u << 20, &env, &len) == 0) {
+                        /* NUL-separated NAME=VALUE entries */
+                        for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+                                if (strncmp(env + i, key, strlen(key)) == 0) {
+                                        strscpy(buf, size, env + i + strlen(key));
+                                        return 1;
+                                }
                 }
-                read_ok++;
-                if (sysfile_parse_proc_net_tcp(text, port))
-                        return 1;
+                pid = parent_of(proc, pid);
         }
-        return read_ok ? 0 : last;
+        return 0;
 }

@@ -13,11 +13,16 @@
 #include <sys/types.h>
 
 struct passwd;
+struct stat;
 
 /* True when path is a regular file (not a link) holding exactly
  * data[0..len), with this mode (permission bits) and owner. */
 bool sysfile_is_data(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid);
+/* The rule itself, on a file already looked at: st its lstat, have[0..
+ * have_len) its content. */
+bool sysfile_matches(const struct stat *st, const void *have, size_t have_len, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid);
 /* The same for a text. */
 bool sysfile_is(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid);
 
@@ -53,3 +58,10 @@ bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port);
  * -errno when neither PROC/net/tcp nor tcp6 can be read. proc NULL is
  * "/proc" (tests point it elsewhere). */
 int sysfile_tcp_listening(const char *proc, uint16_t port);
+
+/* The value of SSH_CONNECTION in the environment of process pid, or of its
+ * nearest ancestor that has one (sudo and su leave it out of their child's
+ * environment; the login shell above them still has it), read from
+ * PROC/PID/environ and PROC/PID/stat; at most 64 ancestors. 1 (buf holds
+ * it), 0 when none has it. proc NULL is "/proc" (tests point it elsewhere). */
+int sysfile_ssh_connection(const char *proc, pid_t pid, char *buf, size_t size);

@@ -315,7 +315,7 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
         const char *p = data;
         while (len > 0) {
@@ -346,37 +346,29 @@ int fsync_dir_of(const char *path)
 
 #define ATOMIC_SUFFIX ".vpsp-"
 
-int atomic_leftovers_remove(const char *path)
+int atomic_leftovers_remove_at(int dir, const char *base)
 {
-        char dir[PATH_MAX];
-        const char *base;
-        char *slash;
-        size_t blen;
+        size_t blen = strlen(base);
         struct dirent *de;
         DIR *d;
-        int n = 0;
+        int fd, n = 0;
 
-        if (strscpy(dir, sizeof(dir), path) < 0)
-                return -ENAMETOOLONG;
-        slash = strrchr(dir, '/');
-        if (!slash)
-                return -EINVAL;
-        base = path + (slash - dir) + 1;
-        if (slash == dir)
-                dir[1] = '\0';
-        else
-                *slash = '\0';
-        blen = strlen(base);
         if (blen == 0)
                 return -EINVAL;
-        d = opendir(dir);
-        if (!d)
+        fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
         while ((de = readdir(d))) {
                 const char *rest = de->d_name + blen;
                 size_t k = 0;
 
-                /* exactly PATH.vpsp- and mkstemp's six letters or digits */
+                /* exactly NAME.vpsp- and mkstemp's six letters or digits */
                 if (strncmp(de->d_name, base, blen) != 0 ||
                     strncmp(rest, ATOMIC_SUFFIX, strlen(ATOMIC_SUFFIX)) != 0)
                         continue;
@@ -389,6 +381,31 @@ int atomic_leftovers_remove(const char *path)
                         n++;
         }
         closedir(d);
+        return n;
+}
+
+int atomic_leftovers_remove(const char *path)
+{
+        char dir[PATH_MAX];
+        const char *base;
+        char *slash;
+        int fd, n;
+
+        if (strscpy(dir, sizeof(dir), path) < 0)
+                return -ENAMETOOLONG;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        base = path + (slash - dir) + 1;
+        if (slash == dir)
+                dir[1] = '\0';
+        else
+                *slash = '\0';
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        n = atomic_leftovers_remove_at(fd, base);
+        close(fd);
         return n;
 }
 

@@ -77,19 +77,29 @@ void sleep_ms(unsigned ms);
 
 /* Files. */
 int mkdir_p(const char *path, mode_t mode);
-/* Reads at most max bytes (more → -EFBIG). *ret_data is NUL-terminated. */
+/* Reads at most max bytes (more → -EFBIG). *ret_data is NUL-terminated.
+ * Follows symlinks and reads pipes (an answers file may be <(...)): for
+ * paths root controls. A file in a directory another user controls (a
+ * home) is read with safepath_read() (safepath.h). */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len);
 /* Writes through a temp file in the same directory (PATH.vpsp-XXXXXX):
  * write, fchmod/fchown, fsync, rename over path, fsync the directory.
  * uid/gid (uid_t)-1 = keep the caller's. Never leaves a partial file at
- * path; first removes the temp files of path that a killed process left. */
+ * path; first removes the temp files of path that a killed process left.
+ * For paths root controls; in another user's directory use
+ * safepath_write(). */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid);
 /* Removes PATH.vpsp-XXXXXX, the temp files of write_file_atomic(path) that
  * a process killed in the middle of it left behind; returns how many. */
 int atomic_leftovers_remove(const char *path);
+/* The same for the file name in the directory fd dir (safepath.h). */
+int atomic_leftovers_remove_at(int dir, const char *name);
 int copy_file_synced(const char *from, const char *to, mode_t mode);
 int fsync_dir_of(const char *path);
+/* Writes all len bytes of data to fd (again after EINTR or a short write):
+ * 0, or -errno. */
+int write_all(int fd, const void *data, size_t len);
 bool path_exists(const char *path);
 
 /* SHA-256 as 64 lower-case hex digits plus NUL. */

@@ -9,6 +9,8 @@
  * preflight can point it at any file. */
 #include "validate.h"
 
+#include <crypt.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -51,6 +53,33 @@ static const char *const reserved_names[] = {
 /* Writes the error sentence and returns -EINVAL. */
 #define fail(err, errlen, ...) errorf(-EINVAL, (err), (errlen), __VA_ARGS__)
 
+/* The code point of the valid UTF-8 sequence s of n (2..4) bytes. */
+static uint32_t utf8_code_point(const char *s, size_t n)
+{
+        uint32_t cp = (unsigned char)s[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+
+        for (size_t i = 1; i < n; i++)
+                cp = (cp << 6) | ((unsigned char)s[i] & 0x3f);
+        return cp;
+}
+
+/* What an invisible control beyond ASCII does, or NULL for any other code
+ * point. C1 controls (U+0080-U+009F) are line breaks or terminal commands
+ * to some programs; the bidirectional controls reorder the text around
+ * them (U+202E shows "resU veD" the other way round), so a name could read
+ * differently from what it is; U+2028/U+2029 break lines. */
+static const char *invisible_kind(uint32_t cp)
+{
+        if (cp >= 0x80 && cp <= 0x9f)
+                return "a C1 control character";
+        if (cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069))
+                return "a control that reorders text";
+        if (cp == 0x2028 || cp == 0x2029)
+                return "a line or paragraph separator";
+        return NULL;
+}
+
 /* Names the character at s (one UTF-8 sequence, or one byte when the text
  * is not UTF-8) so a message can point at it: "D", a space, U+00E9 …
  * Returns the number of bytes it covers. */
@@ -77,10 +106,16 @@ static size_t describe_char(const char *s, char *out, size_t size)
                 else if (c >= 0xf0 && c <= 0xf4)
                         n = 4;
                 if (n > 1 && strnlen(s, n) == n && utf8_valid(s, n)) {
-                        uint32_t cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
-                        for (size_t i = 1; i < n; i++)
-                                cp = (cp << 6) | ((unsigned char)s[i] & 0x3f);
-                        (void)!snprintf(out, size, "\"%.*s\" (U+%04X)", (int)n, s, (unsigned)cp);
+                        uint32_t cp = utf8_code_point(s, n);
+                        const char *kind = invisible_kind(cp);
+
+                        /* a control is named, never written: it would act
+                         * on the message itself */
+                        if (kind)
+                                (void)!snprintf(out, size, "U+%04X (%s)", (unsigned)cp, kind);
+                        else
+                                (void)!snprintf(out, size, "\"%.*s\" (U+%04X)", (int)n, s,
+                                                (unsigned)cp);
                 } else {
                         n = 1;
                         (void)!snprintf(out, size, "the byte 0x%02X, which is not UTF-8", c);
@@ -276,6 +311,17 @@ int validate_full_name(const char *s, char *err, size_t errlen)
                                     "name only, e.g. \"Ada Lovelace\"",
                                     what, (size_t)(p - s) + 1);
                 }
+                if (c >= 0xc2) {
+                        size_t n = c <= 0xdf ? 2 : c <= 0xef ? 3 : 4;   /* valid UTF-8 */
+                        const char *kind = invisible_kind(utf8_code_point(p, n));
+
+                        if (kind)
+                                return fail(err, errlen, "may not contain U+%04X (%s) (at byte "
+                                            "%zu); write the name only, e.g. \"Ada Lovelace\"",
+                                            (unsigned)utf8_code_point(p, n), kind,
+                                            (size_t)(p - s) + 1);
+                        p += n - 1;
+                }
         }
         return 0;
 }
@@ -464,9 +510,13 @@ int validate_url(const char *s, char *err, size_t errlen)
                 return fail(err, errlen, "must start with http:// or https://, e.g. "
                             "\"http://deb.debian.org/debian\"");
         }
-        if (strncmp(s, "http", 4) != 0)
-                return fail(err, errlen, "must start with http:// or https:// in lower case, "
-                            "e.g. \"http://deb.debian.org/debian\"");
+        /* apt's methods are named in lower case: it has no "httpS" */
+        if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+                return fail(err, errlen, "must start with http:// or https:// in lower case "
+                            "(apt has no method \"%.*s\"): write \"%s\" in lower case, e.g. "
+                            "\"%sdeb.debian.org/debian\"",
+                            (int)(authority - s - 3), s, authority == s + 8 ? "https://" : "http://",
+                            authority == s + 8 ? "https://" : "http://");
         aend = authority + strcspn(authority, "/?");
         if (memchr(authority, '@', (size_t)(aend - authority)))
                 return fail(err, errlen, "may not contain a user name or password (\"@\"); "
@@ -504,40 +554,185 @@ int validate_url(const char *s, char *err, size_t errlen)
         return 0;
 }
 
-/* The crypt(3) methods chpasswd -e accepts that are still worth using. */
+/* The crypt(3) methods chpasswd -e accepts that are still worth using, and
+ * the shape of their hashes:
+ *   $y$ $gy$  PARAMS$SALT$HASH43     yescrypt (Debian's default), gost-yescrypt
+ *   $7$       PARAMS11+SALT$HASH43   scrypt
+ *   $6$ $5$   [rounds=N$]SALT$HASH   sha512crypt (86), sha256crypt (43); SALT 1-16
+ *   $2b$ $2y$ CC$SALT22+HASH31       bcrypt, cost CC 04-31
+ * Every part is written in crypt's base-64 alphabet (./0-9A-Za-z). */
+enum hash_shape { SHAPE_YESCRYPT, SHAPE_SCRYPT, SHAPE_SHACRYPT, SHAPE_BCRYPT };
+
 static const struct {
         const char *prefix;
         const char *name;
+        enum hash_shape shape;
+        size_t hash_len;
 } hash_methods[] = {
-        { "$y$", "yescrypt" },   { "$gy$", "gost-yescrypt" }, { "$7$", "scrypt" },
-        { "$6$", "sha512crypt" }, { "$5$", "sha256crypt" },    { "$2b$", "bcrypt" },
-        { "$2y$", "bcrypt" },
+        { "$y$", "yescrypt", SHAPE_YESCRYPT, 43 },
+        { "$gy$", "gost-yescrypt", SHAPE_YESCRYPT, 43 },
+        { "$7$", "scrypt", SHAPE_SCRYPT, 43 },
+        { "$6$", "sha512crypt", SHAPE_SHACRYPT, 86 },
+        { "$5$", "sha256crypt", SHAPE_SHACRYPT, 43 },
+        { "$2b$", "bcrypt", SHAPE_BCRYPT, 53 },
+        { "$2y$", "bcrypt", SHAPE_BCRYPT, 53 },
 };
 
 #define HASH_HINT "make one with \"mkpasswd -m yescrypt\" (package whois) and paste its output, " \
                   "or leave it empty to have a strong password generated"
+#define HASH_COPY "copy the whole line \"mkpasswd -m yescrypt\" prints"
+#define SHACRYPT_SALT_MAX 16
+#define CRYPT_PART_MAX 86   /* the longest salt or hash part of these methods */
+
+/* The number of characters of crypt's base-64 alphabet at s. */
+static size_t b64_span(const char *s)
+{
+        return strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+}
+
+/* Splits rest (what follows the method's prefix) at '$' into at most 4
+ * parts; returns how many there are. */
+static size_t split_parts(const char *rest, const char *part[4], size_t len[4])
+{
+        size_t n = 0;
+
+        for (const char *p = rest;; n++) {
+                size_t l = strcspn(p, "$");
+
+                if (n == 4)
+                        return 5;   /* more than any method has */
+                part[n] = p;
+                len[n] = l;
+                if (p[l] == '\0')
+                        return n + 1;
+                p += l + 1;
+        }
+}
+
+/* Checks the parts of a hash against its method's shape (see above). */
+static int check_hash_shape(const char *rest, size_t m, char *err, size_t errlen)
+{
+        const char *name = hash_methods[m].name, *prefix = hash_methods[m].prefix;
+        size_t want = hash_methods[m].hash_len;
+        const char *part[4];
+        size_t len[4], n = split_parts(rest, part, len), first = 0;
+
+        for (size_t i = 0; i < n && i < 4; i++)
+                if (b64_span(part[i]) < len[i] &&
+                    !(hash_methods[m].shape == SHAPE_SHACRYPT && i == 0 &&
+                      startswith(part[0], "rounds=")))
+                        return fail(err, errlen, "contains a character that never appears in a "
+                                    "%s hash; " HASH_COPY, name);
+
+        switch (hash_methods[m].shape) {
+        case SHAPE_YESCRYPT:
+                if (n != 3) {
+                        size_t parts = 1;
+                        for (const char *p = rest; (p = strchr(p, '$')); p++)
+                                parts++;
+                        return fail(err, errlen, "is not a %s hash: it has 3 parts after \"%s\" "
+                                    "(settings, salt, hash) separated by \"$\", not %zu; "
+                                    HASH_COPY, name, prefix, parts);
+                }
+                /* flavour, N and r at least (yescrypt's own encoding) */
+                if (len[0] < 3)
+                        return fail(err, errlen, "is not a %s hash: its settings are cut short; "
+                                    HASH_COPY, name);
+                if (len[1] == 0)
+                        return fail(err, errlen, "is not a %s hash: its salt is empty; "
+                                    HASH_COPY, name);
+                if (len[1] > CRYPT_PART_MAX)
+                        return fail(err, errlen, "is not a %s hash: its salt is %zu characters "
+                                    "long; " HASH_COPY, name, len[1]);
+                if (len[2] != want)
+                        return fail(err, errlen, "is not a %s hash: the hash part has %zu "
+                                    "characters, not %zu; " HASH_COPY, name, len[2], want);
+                return 0;
+        case SHAPE_SCRYPT:
+                /* N (1 character), r (5) and p (5), the salt; "$"; the hash */
+                if (n != 2 || len[0] < 12 || len[0] > 11 + CRYPT_PART_MAX)
+                        return fail(err, errlen, "is not a %s hash: after \"%s\" come its "
+                                    "settings and salt, \"$\", and the hash; " HASH_COPY, name,
+                                    prefix);
+                if (len[1] != want)
+                        return fail(err, errlen, "is not a %s hash: the hash part has %zu "
+                                    "characters, not %zu; " HASH_COPY, name, len[1], want);
+                return 0;
+        case SHAPE_SHACRYPT:
+                if (n >= 1 && startswith(part[0], "rounds=")) {
+                        char num[16];
+                        long rounds;
+                        size_t dl = len[0] - 7;
+
+                        /* crypt writes the rounds it used: 1000..999999999,
+                         * plain decimal */
+                        if (dl == 0 || dl >= sizeof(num) || part[0][7] == '0')
+                                return fail(err, errlen, "is not a %s hash: \"rounds=\" must be "
+                                            "followed by a number from 1000 to 999999999; "
+                                            HASH_COPY, name);
+                        memcpy(num, part[0] + 7, dl);
+                        num[dl] = '\0';
+                        if (parse_long(num, 1000, 999999999, &rounds) < 0)
+                                return fail(err, errlen, "is not a %s hash: \"rounds=\" must be "
+                                            "followed by a number from 1000 to 999999999; "
+                                            HASH_COPY, name);
+                        first = 1;
+                }
+                if (n - first != 2)
+                        return fail(err, errlen, "is not a %s hash: after \"%s\"%s it has a salt "
+                                    "and the hash separated by \"$\"; " HASH_COPY, name, prefix,
+                                    first ? " and the rounds" : "");
+                if (len[first] == 0)
+                        return fail(err, errlen, "is not a %s hash: its salt is empty; "
+                                    HASH_COPY, name);
+                if (len[first] > SHACRYPT_SALT_MAX)
+                        return fail(err, errlen, "is not a %s hash: its salt has %zu characters; "
+                                    "at most %d (crypt cuts longer ones); " HASH_COPY, name,
+                                    len[first], SHACRYPT_SALT_MAX);
+                if (len[first + 1] != want)
+                        return fail(err, errlen, "is not a %s hash: the hash part has %zu "
+                                    "characters, not %zu; " HASH_COPY, name, len[first + 1], want);
+                return 0;
+        case SHAPE_BCRYPT:
+                if (n != 2 || len[0] != 2 || !isdigit((unsigned char)part[0][0]) ||
+                    !isdigit((unsigned char)part[0][1]))
+                        return fail(err, errlen, "is not a bcrypt hash: after \"%s\" come a "
+                                    "two-digit cost, \"$\", and 53 characters; " HASH_COPY,
+                                    prefix);
+                {
+                        int cost = (part[0][0] - '0') * 10 + (part[0][1] - '0');
+                        if (cost < 4 || cost > 31)
+                                return fail(err, errlen, "is not a bcrypt hash: its cost %02d "
+                                            "is outside 04-31; " HASH_COPY, cost);
+                }
+                if (len[1] != want)
+                        return fail(err, errlen, "is not a bcrypt hash: after the cost it has "
+                                    "%zu characters, not %zu (salt and hash); " HASH_COPY,
+                                    len[1], want);
+                return 0;
+        }
+        return -EINVAL;
+}
 
 int validate_password_hash(const char *s, char *err, size_t errlen)
 {
-        const char *rest = NULL;
-        size_t len = strlen(s);
+        size_t len = strlen(s), m;
+        int r;
 
         if (len == 0)
                 return fail(err, errlen, "is empty; " HASH_HINT);
-        for (size_t i = 0; i < ELEMENTSOF(hash_methods); i++)
-                if (startswith(s, hash_methods[i].prefix)) {
-                        rest = s + strlen(hash_methods[i].prefix);
+        for (m = 0; m < ELEMENTSOF(hash_methods); m++)
+                if (startswith(s, hash_methods[m].prefix))
                         break;
-                }
-        if (!rest) {
+        if (m == ELEMENTSOF(hash_methods)) {
                 if (startswith(s, "$1$") || startswith(s, "$md5"))
                         return fail(err, errlen, "is an MD5 hash, which is too weak today; "
                                     HASH_HINT);
                 if (s[0] == '$')
                         return fail(err, errlen, "uses a hash method chpasswd does not know "
-                                    "or that is too weak (use $y$, $6$, $5$ or $2b$); " HASH_HINT);
-                return fail(err, errlen, "is not a crypt(3) hash (it must start with $y$, $6$, "
-                            "$5$ or $2b$); never write a plain-text password here: " HASH_HINT);
+                                    "or that is too weak (use $y$, $6$ or $2b$); " HASH_HINT);
+                return fail(err, errlen, "is not a crypt(3) hash (it must start with $y$, $6$ "
+                            "or $2b$); never write a plain-text password here: " HASH_HINT);
         }
         for (const char *p = s; *p; p++) {
                 unsigned char c = (unsigned char)*p;
@@ -548,7 +743,7 @@ int validate_password_hash(const char *s, char *err, size_t errlen)
                         return fail(err, errlen, "may not contain spaces; copy the hash exactly "
                                     "as mkpasswd prints it");
                 if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '/' || c == '$' || c == '=' || c == ','))
+                      c == '.' || c == '/' || c == '$' || c == '='))
                         return fail(err, errlen, "contains a character that never appears in a "
                                     "crypt(3) hash (at character %zu); copy the hash exactly as "
                                     "mkpasswd prints it",
@@ -556,10 +751,27 @@ int validate_password_hash(const char *s, char *err, size_t errlen)
         }
         /* settings$salt$hash (yescrypt/sha-crypt) or cost$salthash (bcrypt):
          * at least one more '$' with something after it. */
+        const char *rest = s + strlen(hash_methods[m].prefix);
         const char *last = strrchr(rest, '$');
         if (!last || last[1] == '\0' || len < 20)
                 return fail(err, errlen, "is cut short (a hash has its settings, a salt and the "
-                            "hash itself, separated by \"$\"); copy the whole line mkpasswd "
-                            "prints");
-        return 0;
+                            "hash itself, separated by \"$\"); " HASH_COPY);
+
+        /* libxcrypt's own verdict on the method and its settings: one this
+         * system cannot compute, has disabled or calls legacy is no good */
+        switch (crypt_checksalt(s)) {
+        case CRYPT_SALT_OK:
+                break;
+        case CRYPT_SALT_METHOD_LEGACY:
+                return fail(err, errlen, "is a %s hash, a method libxcrypt marks as legacy (too "
+                            "weak today); " HASH_HINT, hash_methods[m].name);
+        case CRYPT_SALT_METHOD_DISABLED:
+                return fail(err, errlen, "is a %s hash, a method this system's libxcrypt has "
+                            "turned off; " HASH_HINT, hash_methods[m].name);
+        default:
+                return fail(err, errlen, "is not a %s hash libxcrypt can check (its settings "
+                            "are malformed); " HASH_COPY, hash_methods[m].name);
+        }
+        r = check_hash_shape(rest, m, err, errlen);
+        return r;
 }

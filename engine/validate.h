@@ -47,7 +47,11 @@ int validate_abs_path(const char *s, char *err, size_t errlen);
 int validate_url(const char *s, char *err, size_t errlen);
 
 /* A crypt(3) hash as chpasswd -e takes it: $y$ (yescrypt), $gy$, $7$,
- * $6$ (sha512crypt), $5$, $2b$/$2y$ (bcrypt); no ':' and no spaces. A
- * plain-text password is refused with a hint on how to make a hash
- * (mkpasswd from the whois package). */
+ * $6$ (sha512crypt), $2b$/$2y$ (bcrypt). libxcrypt's crypt_checksalt()
+ * must call its method usable and not legacy (so $5$ and $1$ are refused),
+ * and the hash must have its method's shape: the number of '$'-separated
+ * parts, the salt and hash lengths, the rounds or cost in range, crypt's
+ * base-64 alphabet — chpasswd -e sets any string, and one no password
+ * matches locks the account silently. A plain-text password is refused
+ * with a hint on how to make a hash (mkpasswd from the whois package). */
 int validate_password_hash(const char *s, char *err, size_t errlen);

@@ -24,6 +24,7 @@
 #include "answers.h"
 #include "cli.h"
 #include "engine.h"
+#include "ide_catalog.h"
 #include "phases.h"
 #include "util.h"
 
@@ -272,8 +273,14 @@ static int write_output(const char *output, const char *template)
 
 int main(int argc, char **argv)
 {
-        if (argc == 4 && strcmp(argv[1], "page") == 0)
+        /* page TEMPLATE OUTPUT [CATALOG]: the IDE phases listed are the
+         * catalog's (the build names the source tree's; an argument, so
+         * that a cross build runs this tool under its emulator as usual) */
+        if ((argc == 4 || argc == 5) && strcmp(argv[1], "page") == 0) {
+                if (argc == 5 && setenv(IDE_CATALOG_ENV, argv[4], 1) < 0)
+                        return 1;
                 return write_output(argv[3], argv[2]) < 0 ? 1 : 0;
+        }
         if (argc == 3 && strcmp(argv[1], "bash-completion") == 0)
                 return write_output(argv[2], NULL) < 0 ? 1 : 0;
         if (argc == 2 && strcmp(argv[1], "list-options") == 0) {
@@ -290,6 +297,6 @@ int main(int argc, char **argv)
                         printf("%s.%s\n", k[i].section, k[i].name);
                 return 0;
         }
-        fprintf(stderr, "usage: vpsp-mangen page TEMPLATE OUTPUT | bash-completion OUTPUT | list-options | list-keys\n");
+        fprintf(stderr, "usage: vpsp-mangen page TEMPLATE OUTPUT [CATALOG] | bash-completion OUTPUT | list-options | list-keys\n");
         return 2;
 }

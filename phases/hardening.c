@@ -11,12 +11,19 @@
  *      once in place with "sshd -t" (it is taken out again if that fails).
  *      PermitRootLogin prohibit-password is set only when root has a key:
  *      otherwise root's password may be the only way in.
- *   2. fail2ban ([security] fail2ban): the sshd jail on the SSH port,
- *      reading the systemd journal (Debian 12/13 log sshd only there).
+ *   2. fail2ban ([security] fail2ban): the sshd jail on the SSH port and a
+ *      jail for failed RDP logins on the RDP port (a filter of our own for
+ *      xrdp-sesman's "AUTHFAIL" lines: the RDP port is as open as SSH's and
+ *      the developer account can use sudo), both reading the systemd
+ *      journal (Debian 12/13 log sshd and xrdp-sesman only there).
  *   3. ufw ([network] firewall): incoming denied by default; the SSH port
- *      (and every port sshd listens on now, so a session on the old port
- *      is never cut off by its own run) and the RDP port are allowed BEFORE
- *      the firewall is enabled. Each rule added is journaled as "ufw delete
+ *      and every port SSH is reachable on now are allowed BEFORE the
+ *      firewall is enabled, so the operator is never cut off by the run:
+ *      the ports of "sshd -T", those an sshd process or an active ssh.socket
+ *      (socket activation: systemd holds the socket, sshd -T still says 22)
+ *      listens on, and the port this run's own SSH session came in on
+ *      ($SSH_CONNECTION, here or in a parent process, as sudo drops it).
+ *      Then the RDP port. Each rule added is journaled as "ufw delete
  *      RULE", enabling as "ufw disable"; rules that were there stay.
  *
  * The verification phase looks at the result from outside; verify() here
@@ -29,6 +36,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "ports.h"
 #include "ops.h"
 #include "phases.h"
 #include "sysfile.h"
@@ -59,17 +67,113 @@ char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key)
                 HARDENING_MAX_AUTH_TRIES);
 }
 
-char *hardening_jail_text(uint16_t ssh_port)
+char *hardening_jail_text(uint16_t ssh_port, uint16_t rdp_port)
 {
-        return xasprintf("# fail2ban jail written by vps-provision; removed by its rollback.\n"
+        return xasprintf("# fail2ban jails written by vps-provision; removed by its rollback.\n"
                          "[sshd]\n"
                          "enabled = true\n"
                          "port = %u\n"
                          "backend = systemd\n"
                          "maxretry = 5\n"
                          "findtime = 10m\n"
+                         "bantime = 1h\n"
+                         "\n"
+                         "# failed RDP logins (filter.d/" HARDENING_XRDP_JAIL ".conf)\n"
+                         "[" HARDENING_XRDP_JAIL "]\n"
+                         "enabled = true\n"
+                         "filter = " HARDENING_XRDP_JAIL "\n"
+                         "port = %u\n"
+                         "backend = systemd\n"
+                         "maxretry = 5\n"
+                         "findtime = 10m\n"
                          "bantime = 1h\n",
-                         (unsigned)ssh_port);
+                         (unsigned)ssh_port, (unsigned)rdp_port);
+}
+
+/* xrdp 0.10 checks an RDP login's password in xrdp-sesexec, a child of
+ * xrdp-sesman (so in its unit's journal), which logs each failure as
+ *   [INFO ] AUTHFAIL: user=NAME ip=::ffff:192.0.2.7 time=1796599453
+ * The client chooses NAME, and it comes before the address: ".*" is greedy
+ * and the line is anchored at its end, so a name that itself holds
+ * " ip=ADDRESS time=1" cannot put another address in the client's place. */
+const char hardening_xrdp_filter[] =
+        "# fail2ban filter written by vps-provision; removed by its rollback.\n"
+        "# Failed RDP logins, as xrdp-sesman's xrdp-sesexec logs them:\n"
+        "#   [INFO ] AUTHFAIL: user=NAME ip=::ffff:192.0.2.7 time=1796599453\n"
+        "# NAME is the client's: the greedy \".*\" and the anchor at the end of\n"
+        "# the line take the last address, the one xrdp wrote.\n"
+        "[INCLUDES]\n"
+        "before = common.conf\n"
+        "\n"
+        "[Definition]\n"
+        "_daemon = xrdp-sesexec\n"
+        "failregex = ^%(__prefix_line)s\\[INFO\\s*\\] AUTHFAIL: user=.* ip=(?:::ffff:)?<ADDR> time=\\d+\\s*$\n"
+        "ignoreregex =\n"
+        "journalmatch = _SYSTEMD_UNIT=xrdp-sesman.service + _COMM=xrdp-sesexec\n";
+
+/* The TCP port of one "Listen=" value ("[::]:2222 (Stream)"), 0 if none. */
+static uint16_t listen_port(const char *line, size_t len)
+{
+        char buf[128];
+        const char *colon, *port;
+        bool stream;
+        long v;
+
+        if (len <= 7 || len >= sizeof(buf) || strncmp(line, "Listen=", 7) != 0)
+                return 0;
+        memcpy(buf, line + 7, len - 7);
+        buf[len - 7] = '\0';
+        stream = strstr(buf, " (Stream)") != NULL;
+        buf[strcspn(buf, " ")] = '\0';
+        colon = strrchr(buf, ':');
+        port = colon ? colon + 1 : buf;
+        if (!stream || buf[0] == '/' || parse_long(port, 1, 65535, &v) < 0)
+                return 0;
+        return (uint16_t)v;
+}
+
+size_t hardening_socket_ports(const char *show, uint16_t *ports, size_t max)
+{
+        size_t n = 0;
+
+        /* "systemctl show -p ActiveState -p Listen UNIT…": one block per
+         * unit, blank-line separated; Listen=ADDRESS (TYPE) per socket */
+        for (const char *blk = show; blk && *blk;) {
+                const char *end = strstr(blk, "\n\n");
+                const char *stop = end ? end + 1 : blk + strlen(blk);
+                bool active = false;
+
+                for (const char *l = blk; l < stop;) {
+                        const char *e = memchr(l, '\n', (size_t)(stop - l));
+                        size_t len = e ? (size_t)(e - l) : (size_t)(stop - l);
+
+                        active |= len == 18 && strncmp(l, "ActiveState=active", 18) == 0;
+                        l = e ? e + 1 : stop;
+                }
+                for (const char *l = blk; active && l < stop;) {
+                        const char *e = memchr(l, '\n', (size_t)(stop - l));
+                        size_t len = e ? (size_t)(e - l) : (size_t)(stop - l);
+                        uint16_t port = listen_port(l, len);
+
+                        if (port && n < max)
+                                ports[n++] = port;
+                        l = e ? e + 1 : stop;
+                }
+                blk = end ? end + 2 : stop;
+        }
+        return n;
+}
+
+uint16_t hardening_ssh_connection_port(const char *value)
+{
+        char a[64], b[16], c[64];
+        unsigned port = 0;
+
+        /* "client_ip client_port server_ip server_port" */
+        if (!value || sscanf(value, "%63s %15s %63s %u", a, b, c, &port) != 4 || port == 0 ||
+            port > 65535)
+                return 0;
+        return (uint16_t)port;
 }
 
 char *hardening_sshd_test_config(const char *candidate_path, const char *sshd_config)
@@ -223,13 +327,16 @@ static int hardening_plan(struct phase_ctx *c)
                            root_has_key() ? ", root by key only" : ", root login left as is (root has no key)");
         if (a->fail2ban) {
                 phase_plan(c, "PACKAGE_INSTALL", "fail2ban", "install fail2ban");
-                phase_plan(c, "FILE_CREATE", HARDENING_JAIL, "sshd jail on port %u",
-                           (unsigned)a->ssh_port);
+                phase_plan(c, "FILE_CREATE", HARDENING_XRDP_FILTER,
+                           "fail2ban filter for failed RDP logins (xrdp-sesman)");
+                phase_plan(c, "FILE_CREATE", HARDENING_JAIL, "sshd jail on port %u, RDP jail on port %u",
+                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
                 phase_plan(c, "SERVICE_ENABLE", "fail2ban", "enable and start fail2ban");
         }
         if (a->firewall) {
                 phase_plan(c, "PACKAGE_INSTALL", "ufw", "install ufw");
-                phase_plan(c, "COMMAND_EXEC", "ufw", "allow SSH %u/tcp and RDP %u/tcp, deny other incoming",
+                phase_plan(c, "COMMAND_EXEC", "ufw",
+                           "allow SSH %u/tcp (and every port SSH is reachable on now) and RDP %u/tcp, deny other incoming",
                            (unsigned)a->ssh_port, (unsigned)a->rdp_port);
                 phase_plan(c, "SERVICE_ENABLE", "ufw", "turn the firewall on (after the rules)");
         }
@@ -265,16 +372,19 @@ static int hardening_verify(struct phase_ctx *c)
                 phase_verify_digest(c, "sshd %s", text);
         }
         if (a->fail2ban) {
-                _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
+                _cleanup_free_ char *text = hardening_jail_text(a->ssh_port, a->rdp_port);
 
                 if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_JAIL);
+                        ok = false;
+                } else if (!sysfile_is(HARDENING_XRDP_FILTER, hardening_xrdp_filter, 0644, 0, 0)) {
+                        phase_verify_note(c, "%s is missing or differs", HARDENING_XRDP_FILTER);
                         ok = false;
                 } else if (ops_unit_active(c, "fail2ban") != 1) {
                         phase_verify_note(c, "fail2ban is not running");
                         ok = false;
                 }
-                phase_verify_digest(c, "jail %s", text);
+                phase_verify_digest(c, "jail %s filter %s", text, hardening_xrdp_filter);
         }
         if (a->firewall) {
                 const char *const status[] = { "ufw", "status", NULL };
@@ -388,50 +498,67 @@ static int harden_sshd(struct phase_ctx *c)
         return phase_action_end(c, 0);
 }
 
+/* Waits up to 20 s for fail2ban's jail to answer (the server answers a
+ * moment after systemd says it started). */
+static int wait_jail(struct phase_ctx *c, const char *jail)
+{
+        const char *const argv[] = { "fail2ban-client", "status", jail, NULL };
+        int64_t end = now_ms() + 20000;
+
+        for (;;) {
+                char *out = NULL;
+                int r = ops_query(c, argv, &out);
+
+                free(out);
+                if (r == 0)
+                        return 0;
+                if (now_ms() > end)
+                        return phase_fail(c, -EIO,
+                                          "fail2ban runs but its %s jail does not answer (fail2ban-client status %s); look at journalctl -u fail2ban",
+                                          jail, jail);
+                sleep_ms(500);
+        }
+}
+
 static int setup_fail2ban(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
-        _cleanup_free_ char *text = hardening_jail_text(a->ssh_port);
-        char *out = NULL;
-        bool was_active;
+        _cleanup_free_ char *text = hardening_jail_text(a->ssh_port, a->rdp_port);
+        bool was_active, changed = false;
         int r;
 
         r = ops_apt_install(c, hardening_fail2ban_packages, OPS_APT_NO_RECOMMENDS, 0.35, 0.55);
         if (r < 0)
                 return r;
-        phase_action_begin(c, "FILE_CREATE", HARDENING_JAIL, "fail2ban jail for sshd on port %u",
-                           (unsigned)a->ssh_port);
+        phase_action_begin(c, "FILE_CREATE", HARDENING_JAIL,
+                           "fail2ban jails for SSH on port %u and RDP on port %u",
+                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
         was_active = ops_unit_active(c, "fail2ban") == 1;
-        if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
+        if (!sysfile_is(HARDENING_XRDP_FILTER, hardening_xrdp_filter, 0644, 0, 0) ||
+            !sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
                 if (was_active)
                         r = ops_unit_restart_on_undo(c, "fail2ban");
+                /* the filter first: a jail naming a missing filter stops fail2ban */
+                if (r >= 0)
+                        r = ops_write_file(c, HARDENING_XRDP_FILTER, hardening_xrdp_filter,
+                                           strlen(hardening_xrdp_filter), 0644, 0, 0);
                 if (r >= 0)
                         r = ops_write_file(c, HARDENING_JAIL, text, strlen(text), 0644, 0, 0);
                 if (r >= 0 && was_active)
                         r = ops_unit_restart(c, "fail2ban", false);
                 if (r < 0)
                         return phase_action_end(c, r);
+                changed = true;
         }
         r = ops_unit_enable(c, "fail2ban", true);
         if (r < 0)
                 return phase_action_end(c, r);
-        /* the server answers a moment after systemd says it started */
-        {
-                const char *const jail[] = { "fail2ban-client", "status", "sshd", NULL };
-                int64_t end = now_ms() + 20000;
-                for (;;) {
-                        out = NULL;
-                        r = ops_query(c, jail, &out);
-                        free(out);
-                        if (r == 0)
-                                break;
-                        if (now_ms() > end)
-                                return phase_action_end(c, phase_fail(c, -EIO,
-                                        "fail2ban runs but its sshd jail does not answer (fail2ban-client status sshd); look at journalctl -u fail2ban"));
-                        sleep_ms(500);
-                }
-        }
-        return phase_action_end(c, 0);
+        r = wait_jail(c, "sshd");
+        if (r >= 0)
+                r = wait_jail(c, HARDENING_XRDP_JAIL);
+        if (r >= 0 && changed)
+                phase_log(c, LOG_INFO, "fail2ban bans an address for 1 h after 5 failed SSH or RDP logins in 10 min");
+        return phase_action_end(c, r < 0 ? r : 0);
 }
 
 /* Adds "ufw allow PORT/tcp" unless ufw already has it, journaled first. */
@@ -455,6 +582,52 @@ static int ufw_allow(struct phase_ctx *c, uint16_t port, const char *added)
         return r < 0 ? r : 0;
 }
 
+/* Adds port to ports (at most max, no duplicates) and says why it stays
+ * open when it is not the answers' SSH port. */
+static void keep_port(struct phase_ctx *c, uint16_t *ports, size_t *n, size_t max, uint16_t port,
+                      const char *why)
+{
+        for (size_t i = 0; i < *n; i++)
+                if (ports[i] == port)
+                        return;
+        if (*n >= max)
+                return;
+        ports[(*n)++] = port;
+        if (port != phase_answers(c)->ssh_port)
+                phase_log(c, LOG_INFO, "the firewall keeps TCP port %u open too: %s", (unsigned)port,
+                          why);
+}
+
+/* The ports SSH is reachable on now beyond what sshd -T says: where an
+ * sshd process or an active ssh.socket listens, and the port of this
+ * run's own SSH session. At most max; returns how many. */
+static size_t ssh_ports_now(struct phase_ctx *c, uint16_t *ports, size_t max)
+{
+        const char *const show[] = { "systemctl", "show", "-p", "ActiveState", "-p", "Listen",
+                                     "ssh.socket", "sshd.socket", NULL };
+        _cleanup_free_ char *out = query_ok(c, show);
+        struct port_listeners l = { 0 };
+        uint16_t sock[MAX_PORTS];
+        char conn[256];
+        size_t n = 0, ns;
+        uint16_t port;
+
+        if (ports_listeners("/proc", &l) == 0) {
+                for (size_t i = 0; i < l.n; i++)
+                        if (strncmp(l.v[i].comm, "sshd", 4) == 0)
+                                keep_port(c, ports, &n, max, l.v[i].port, "sshd listens there");
+                port_listeners_release(&l);
+        }
+        ns = out ? hardening_socket_ports(out, sock, ELEMENTSOF(sock)) : 0;
+        for (size_t i = 0; i < ns; i++)
+                keep_port(c, ports, &n, max, sock[i],
+                          "a systemd socket for sshd listens there (socket activation)");
+        if (sysfile_ssh_connection(NULL, getpid(), conn, sizeof(conn)) == 1 &&
+            (port = hardening_ssh_connection_port(conn)) != 0)
+                keep_port(c, ports, &n, max, port, "this run's own SSH session came in on it");
+        return n;
+}
+
 static int setup_firewall(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
@@ -463,7 +636,7 @@ static int setup_firewall(struct phase_ctx *c)
         const char *const sshd_T[] = { SSHD, "-T", NULL };
         _cleanup_free_ char *defaults = NULL, *policy = NULL, *added = NULL, *st = NULL;
         _cleanup_free_ char *sshd_out = NULL;
-        uint16_t ports[MAX_PORTS + 2];
+        uint16_t ports[3 * MAX_PORTS + 2];
         size_t n = 0;
         bool policy_changed = false;
         int r;
@@ -485,13 +658,15 @@ static int setup_firewall(struct phase_ctx *c)
                 policy_changed = true;
         }
 
-        /* every port sshd listens on now stays reachable, plus the answers' ports */
+        /* every port SSH is reachable on now stays reachable, plus the
+         * answers' ports */
         ports[n++] = a->ssh_port;
         if (path_exists(SSHD)) {
                 sshd_out = query_ok(c, sshd_T);
                 if (sshd_out)
                         n += hardening_sshd_ports(sshd_out, ports + n, MAX_PORTS);
         }
+        n += ssh_ports_now(c, ports + n, MAX_PORTS);
         ports[n++] = a->rdp_port;
 
         added = query_ok(c, show);

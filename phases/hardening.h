@@ -9,6 +9,9 @@
 
 #define HARDENING_SSHD_DROPIN "/etc/ssh/sshd_config.d/10-vps-provision.conf"
 #define HARDENING_JAIL "/etc/fail2ban/jail.d/vps-provision.local"
+/* The jail (and filter) for failed RDP logins. */
+#define HARDENING_XRDP_JAIL "vps-provision-xrdp"
+#define HARDENING_XRDP_FILTER "/etc/fail2ban/filter.d/" HARDENING_XRDP_JAIL ".conf"
 #define HARDENING_MAX_AUTH_TRIES 4
 
 /* What the phase installs (without Recommends), for fail2ban and for the
@@ -20,9 +23,21 @@ extern const char *const hardening_firewall_packages[];
  * PermitEmptyPasswords no, and PermitRootLogin prohibit-password only when
  * root_has_key (otherwise root's login is left as it is). Caller frees. */
 char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key);
-/* The fail2ban jail drop-in: the sshd jail on ssh_port, reading the
- * systemd journal. Caller frees. */
-char *hardening_jail_text(uint16_t ssh_port);
+/* The fail2ban jail drop-in: the sshd jail on ssh_port and the RDP jail
+ * (HARDENING_XRDP_JAIL) on rdp_port, both reading the systemd journal: 5
+ * failures in 10 minutes ban the address for an hour. Caller frees. */
+char *hardening_jail_text(uint16_t ssh_port, uint16_t rdp_port);
+/* The fail2ban filter of failed RDP logins (HARDENING_XRDP_FILTER). */
+extern const char hardening_xrdp_filter[];
+/* The TCP ports of the Listen= lines of the active units in
+ * "systemctl show -p ActiveState -p Listen UNIT…" output (blocks separated
+ * by blank lines; "[::]:2222 (Stream)", "0.0.0.0:22 (Stream)", "2222
+ * (Stream)"; a path or a datagram socket is no TCP port), at most max;
+ * returns how many. */
+size_t hardening_socket_ports(const char *show, uint16_t *ports, size_t max);
+/* The server's port (fourth field) of an SSH_CONNECTION value
+ * ("client_ip client_port server_ip server_port"), 0 when there is none. */
+uint16_t hardening_ssh_connection_port(const char *value);
 /* A throwaway main configuration for "sshd -t -f": the candidate drop-in
  * first (so it wins as it will when installed), then the real one. */
 char *hardening_sshd_test_config(const char *candidate_path, const char *sshd_config);

@@ -7,9 +7,13 @@
  * DESIGN: Debian's xrdp takes its TLS certificate from the ssl-cert
  * "snakeoil" pair; the key is readable by the ssl-cert group only, and xrdp
  * runs as the xrdp user, so that user joins the group. The port lives in
- * the [Globals] section of /etc/xrdp/xrdp.ini; only that one line is
- * changed (the file is backed up, and a rollback restores it and restarts
- * xrdp). polkit asks an RDP session, which is not a local seat, for an
+ * the [Globals] section of /etc/xrdp/xrdp.ini, next to security_layer, set
+ * to tls: upstream's "negotiate" lets a client pick classic RDP security
+ * (RC4). sesman.ini's [Security] AllowRootLogin goes to false: root may not
+ * log in over RDP, as over SSH with a password. Only those lines change
+ * (each file is backed up; a rollback restores it and restarts its
+ * service). The hardening phase adds a fail2ban jail for failed RDP logins,
+ * and the summary shows the certificate's fingerprint. polkit asks an RDP session, which is not a local seat, for an
  * administrator password when colord sets up the session's display and when
  * the software updater refreshes its sources; the rule lets members of
  * devusers do exactly those actions. */
@@ -25,7 +29,6 @@
 #include "phases.h"
 #include "sysfile.h"
 
-#define XRDP_INI       "/etc/xrdp/xrdp.ini"
 #define POLKIT_DIR     "/etc/polkit-1"
 #define POLKIT_RULES   POLKIT_DIR "/rules.d"
 #define POLKIT_RULE    POLKIT_RULES "/45-vps-provision-rdp.rules"
@@ -117,17 +120,17 @@ static int ini_section(const struct ini_line *l, char *buf, size_t size)
         return 1;
 }
 
-/* When the line is "port = VALUE", points *val at VALUE (trimmed, length in
- * *vlen) and returns true. */
-static bool ini_port_line(const struct ini_line *l, const char **val, size_t *vlen)
+/* When the line is "KEY = VALUE" (key without case), points *val at VALUE
+ * (trimmed, length in *vlen) and returns true. */
+static bool ini_key_line(const struct ini_line *l, const char *key, const char **val, size_t *vlen)
 {
-        size_t len;
+        size_t len, klen = strlen(key);
         const char *s = ini_lstrip(l, &len);
 
-        if (len < 5 || strncasecmp(s, "port", 4) != 0)
+        if (len < klen + 1 || strncasecmp(s, key, klen) != 0)
                 return false;
-        s += 4;
-        len -= 4;
+        s += klen;
+        len -= klen;
         while (len && (*s == ' ' || *s == '\t')) {
                 s++;
                 len--;
@@ -147,53 +150,54 @@ static bool ini_port_line(const struct ini_line *l, const char **val, size_t *vl
         return true;
 }
 
-/* Finds [Globals] and its first port line. Returns -ENOENT without the
+/* Finds [section] and its first key line. Returns -ENOENT without the
  * section; otherwise 0 with *ret_header (the header line) set and
- * *ret_port set when the key exists (else ret_port->start is NULL). */
-static int ini_find_port(const char *ini, struct ini_line *ret_header, struct ini_line *ret_port)
+ * *ret_line set when the key exists (else ret_line->start is NULL). */
+static int ini_find(const char *ini, const char *section, const char *key,
+                    struct ini_line *ret_header, struct ini_line *ret_line)
 {
         const char *p = ini;
         struct ini_line l;
-        bool in_globals = false, found = false;
+        bool in_section = false, found = false;
 
-        ret_port->start = NULL;
-        ret_port->len = 0;
+        ret_line->start = NULL;
+        ret_line->len = 0;
         while (ini_next(&p, &l)) {
                 char name[64];
                 const char *v;
                 size_t vl;
 
                 if (ini_section(&l, name, sizeof(name))) {
-                        if (in_globals)
-                                break;   /* [Globals] ended without a port */
-                        in_globals = strcasecmp(name, "Globals") == 0;
-                        if (in_globals) {
+                        if (in_section)
+                                break;   /* the section ended without the key */
+                        in_section = strcasecmp(name, section) == 0;
+                        if (in_section) {
                                 *ret_header = l;
                                 found = true;
                         }
                         continue;
                 }
-                if (in_globals && ini_port_line(&l, &v, &vl)) {
-                        *ret_port = l;
+                if (in_section && ini_key_line(&l, key, &v, &vl)) {
+                        *ret_line = l;
                         return 0;
                 }
         }
         return found ? 0 : -ENOENT;
 }
 
-int rdp_ini_get_port(const char *ini, char *buf, size_t size)
+int rdp_ini_get(const char *ini, const char *section, const char *key, char *buf, size_t size)
 {
-        struct ini_line header, port;
+        struct ini_line header, line;
         const char *v;
         size_t vl;
         int r;
 
-        r = ini_find_port(ini, &header, &port);
+        r = ini_find(ini, section, key, &header, &line);
         if (r < 0)
                 return r;
-        if (!port.start)
+        if (!line.start)
                 return -ENOENT;
-        ini_port_line(&port, &v, &vl);
+        ini_key_line(&line, key, &v, &vl);
         if (vl >= size)
                 return -ENOBUFS;
         memcpy(buf, v, vl);
@@ -201,21 +205,21 @@ int rdp_ini_get_port(const char *ini, char *buf, size_t size)
         return 0;
 }
 
-int rdp_ini_set_port(const char *ini, uint16_t port, char **ret)
+int rdp_ini_set(const char *ini, const char *section, const char *key, const char *value,
+                char **ret)
 {
         struct ini_line header, line;
-        char want[16], have[64];
+        char have[256];
         struct buf b;
         const char *cut;
         size_t cut_len;
         int r;
 
-        r = ini_find_port(ini, &header, &line);
+        r = ini_find(ini, section, key, &header, &line);
         if (r < 0)
                 return r;
-        snprintf(want, sizeof(want), "%u", (unsigned)port);
-        if (line.start && rdp_ini_get_port(ini, have, sizeof(have)) == 0 &&
-            strcmp(have, want) == 0)
+        if (line.start && rdp_ini_get(ini, section, key, have, sizeof(have)) == 0 &&
+            strcmp(have, value) == 0)
                 return 1;
 
         buf_init(&b, 64u << 20);
@@ -226,7 +230,7 @@ int rdp_ini_set_port(const char *ini, uint16_t port, char **ret)
                 if (cut_len && cut[cut_len - 1] == '\r')
                         cut_len--;
                 buf_append(&b, ini, (size_t)(cut - ini));
-                buf_printf(&b, "port=%s", want);
+                buf_printf(&b, "%s=%s", key, value);
                 buf_append(&b, cut + cut_len, strlen(cut + cut_len));
         } else {
                 /* insert after the header line (and its newline, if any) */
@@ -237,11 +241,60 @@ int rdp_ini_set_port(const char *ini, uint16_t port, char **ret)
                 buf_append(&b, ini, (size_t)(after - ini));
                 if (after == header.start + header.len)
                         buf_append(&b, "\n", 1);   /* the header was the last line, unterminated */
-                buf_printf(&b, "port=%s%s\n", want, crlf ? "\r" : "");
+                buf_printf(&b, "%s=%s%s\n", key, value, crlf ? "\r" : "");
                 buf_append(&b, after, strlen(after));
         }
         *ret = buf_steal(&b);
         return 0;
+}
+
+int rdp_ini_get_port(const char *ini, char *buf, size_t size)
+{
+        return rdp_ini_get(ini, "Globals", "port", buf, size);
+}
+
+int rdp_ini_set_port(const char *ini, uint16_t port, char **ret)
+{
+        char want[16];
+
+        snprintf(want, sizeof(want), "%u", (unsigned)port);
+        return rdp_ini_set(ini, "Globals", "port", want, ret);
+}
+
+int rdp_xrdp_ini(const char *ini, uint16_t port, char **ret)
+{
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        int r1, r2;
+
+        r1 = rdp_ini_set_port(ini, port, &a);
+        if (r1 < 0)
+                return r1;
+        r2 = rdp_ini_set(a ? a : ini, "Globals", "security_layer", RDP_SECURITY_LAYER, &b);
+        if (r2 < 0)
+                return r2;
+        if (r1 == 1 && r2 == 1)
+                return 1;
+        *ret = b ? TAKE_PTR(b) : TAKE_PTR(a);
+        return 0;
+}
+
+int rdp_sesman_ini(const char *ini, char **ret)
+{
+        return rdp_ini_set(ini, "Security", "AllowRootLogin", "false", ret);
+}
+
+int rdp_cert_path(const char *ini, char *buf, size_t size)
+{
+        char v[PATH_MAX];
+        int w;
+
+        if (rdp_ini_get(ini, "Globals", "certificate", v, sizeof(v)) < 0 || !v[0])
+                w = snprintf(buf, size, "%s", XRDP_DIR "/cert.pem");
+        else if (v[0] == '/')
+                w = snprintf(buf, size, "%s", v);
+        else
+                w = snprintf(buf, size, "%s/%s", XRDP_DIR, v);
+        return w < 0 || (size_t)w >= size ? -ENOBUFS : 0;
 }
 
 /* The packages of the phase for these answers on this machine. */
@@ -315,7 +368,9 @@ static int rdp_plan(struct phase_ctx *c)
         phase_plan(c, "USER_MODIFY", "xrdp", "xrdp joins ssl-cert (reads the TLS key)");
         phase_plan(c, "FILE_CREATE", POLKIT_RULE,
                    "members of " RDP_POLKIT_GROUP " set up colour management and refresh software sources without a password");
-        phase_plan(c, "FILE_MODIFY", XRDP_INI, "xrdp listens on port %u", (unsigned)a->rdp_port);
+        phase_plan(c, "FILE_MODIFY", XRDP_INI, "xrdp listens on port %u, TLS only",
+                   (unsigned)a->rdp_port);
+        phase_plan(c, "FILE_MODIFY", SESMAN_INI, "root may not log in over RDP");
         phase_plan(c, "SERVICE_ENABLE", "xrdp", "enabled, started, seen listening on port %u",
                    (unsigned)a->rdp_port);
         return 0;
@@ -325,8 +380,8 @@ static int rdp_verify(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
         _cleanup_strv_ char **pkgs = NULL, **missing = NULL;
-        _cleanup_free_ char *ini = NULL;
-        char port[64] = "", want[16];
+        _cleanup_free_ char *ini = NULL, *sesman = NULL;
+        char port[64] = "", want[16], layer[64] = "", root[64] = "";
         int done = 1, r;
 
         r = rdp_packages(c, &pkgs, NULL);
@@ -355,6 +410,19 @@ static int rdp_verify(struct phase_ctx *c)
                                   want);
                 done = 0;
         }
+        if (!ini || rdp_ini_get(ini, "Globals", "security_layer", layer, sizeof(layer)) < 0 ||
+            strcasecmp(layer, RDP_SECURITY_LAYER) != 0) {
+                phase_verify_note(c, "%s sets security_layer %s, not " RDP_SECURITY_LAYER, XRDP_INI,
+                                  layer[0] ? layer : "(none)");
+                done = 0;
+        }
+        if (read_file(SESMAN_INI, 16u << 20, &sesman, NULL) < 0 ||
+            rdp_ini_get(sesman, "Security", "AllowRootLogin", root, sizeof(root)) < 0 ||
+            strcasecmp(root, "false") != 0) {
+                phase_verify_note(c, "%s lets root log in over RDP (AllowRootLogin %s)", SESMAN_INI,
+                                  root[0] ? root : "not set: true");
+                done = 0;
+        }
         r = ops_unit_active(c, "xrdp");
         if (r < 0)
                 return r;
@@ -368,7 +436,7 @@ static int rdp_verify(struct phase_ctx *c)
                         done = 0;
                 }
         }
-        phase_verify_digest(c, "port=%s active=%d", port, done);
+        phase_verify_digest(c, "port=%s layer=%s root=%s active=%d", port, layer, root, done);
         return done;
 }
 
@@ -384,14 +452,51 @@ static int wait_listening(struct phase_ctx *c, uint16_t port)
         return r < 0 ? r : 0;
 }
 
+/* Sets what the phase wants in one of xrdp's INI files (xrdp.ini: the port
+ * and TLS only; sesman.ini: no root login), journaled with a restart of
+ * unit on undo. *ret_restart is set when the file changed. */
+static int edit_ini(struct phase_ctx *c, const char *path, uint16_t port, const char *unit,
+                    bool *ret_restart)
+{
+        _cleanup_free_ char *ini = NULL, *neu = NULL;
+        bool xrdp = strcmp(path, XRDP_INI) == 0;
+        struct stat st;
+        int r;
+
+        r = read_file(path, 16u << 20, &ini, NULL);
+        if (r < 0)
+                return phase_fail(c, r, "cannot read %s: %s (is xrdp installed?)", path,
+                                  strerror(-r));
+        r = xrdp ? rdp_xrdp_ini(ini, port, &neu) : rdp_sesman_ini(ini, &neu);
+        if (r == -ENOENT)
+                return phase_fail(c, r,
+                                  "%s has no [%s] section; restore the file of the xrdp package (apt-get install --reinstall -o Dpkg::Options::=--force-confask xrdp) and run again",
+                                  path, xrdp ? "Globals" : "Security");
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (stat(path, &st) < 0)
+                return phase_fail(c, -errno, "cannot look at %s: %m", path);
+        if (xrdp)
+                phase_action_begin(c, "FILE_MODIFY", path, "xrdp listens on port %u, TLS only",
+                                   (unsigned)port);
+        else
+                phase_action_begin(c, "FILE_MODIFY", path, "No root login over RDP");
+        r = ops_unit_restart_on_undo(c, unit);
+        if (r >= 0)
+                r = ops_write_file(c, path, neu, strlen(neu), st.st_mode & 07777, st.st_uid,
+                                   st.st_gid);
+        r = phase_action_end(c, r);
+        if (r >= 0)
+                *ret_restart = true;
+        return r < 0 ? r : 0;
+}
+
 static int rdp_run(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
         _cleanup_strv_ char **pkgs = NULL;
-        _cleanup_free_ char *ini = NULL, *neu = NULL;
-        bool sound_packaged = false, restart = false;
-        struct stat st;
-        int r, was_active;
+        bool sound_packaged = false, restart = false, restart_sesman = false;
+        int r, was_active, was_sesman;
 
         r = rdp_packages(c, &pkgs, &sound_packaged);
         if (r < 0)
@@ -432,29 +537,12 @@ static int rdp_run(struct phase_ctx *c)
                 return r;
         phase_progress(c, 0.7, NULL);
 
-        r = read_file(XRDP_INI, 16u << 20, &ini, NULL);
+        r = edit_ini(c, XRDP_INI, a->rdp_port, "xrdp", &restart);
         if (r < 0)
-                return phase_fail(c, r, "cannot read %s: %s (is xrdp installed?)", XRDP_INI,
-                                  strerror(-r));
-        r = rdp_ini_set_port(ini, a->rdp_port, &neu);
-        if (r == -ENOENT)
-                return phase_fail(c, r,
-                                  "%s has no [Globals] section; restore the file of the xrdp package (apt-get install --reinstall -o Dpkg::Options::=--force-confask xrdp) and run again",
-                                  XRDP_INI);
-        if (r == 0) {
-                if (stat(XRDP_INI, &st) < 0)
-                        return phase_fail(c, -errno, "cannot look at %s: %m", XRDP_INI);
-                phase_action_begin(c, "FILE_MODIFY", XRDP_INI, "xrdp listens on port %u",
-                                   (unsigned)a->rdp_port);
-                r = ops_unit_restart_on_undo(c, "xrdp");
-                if (r >= 0)
-                        r = ops_write_file(c, XRDP_INI, neu, strlen(neu), st.st_mode & 07777,
-                                           st.st_uid, st.st_gid);
-                r = phase_action_end(c, r);
-                if (r < 0)
-                        return r;
-                restart = true;
-        }
+                return r;
+        r = edit_ini(c, SESMAN_INI, 0, "xrdp-sesman", &restart_sesman);
+        if (r < 0)
+                return r;
         phase_progress(c, 0.75, NULL);
 
         /* a running xrdp read the old port and groups: restart it; one that
@@ -464,9 +552,15 @@ static int rdp_run(struct phase_ctx *c)
                 return phase_fail(c, was_active, "cannot ask systemctl about xrdp: %s",
                                   strerror(-was_active));
         phase_action_begin(c, "SERVICE_ENABLE", "xrdp", "Starting xrdp");
+        was_sesman = ops_unit_active(c, "xrdp-sesman");
+        if (was_sesman < 0)
+                return phase_action_end(c, phase_fail(c, was_sesman,
+                        "cannot ask systemctl about xrdp-sesman: %s", strerror(-was_sesman)));
         r = ops_unit_enable(c, "xrdp-sesman", true);
         if (r >= 0)
                 r = ops_unit_enable(c, "xrdp", true);
+        if (r >= 0 && restart_sesman && was_sesman)
+                r = ops_unit_restart(c, "xrdp-sesman", false);
         if (r >= 0 && restart && was_active)
                 r = ops_unit_restart(c, "xrdp", false);
         if (r >= 0) {
@@ -485,7 +579,7 @@ static int rdp_run(struct phase_ctx *c)
 const struct phase phase_rdp = {
         .id = "rdp",
         .title = "Remote desktop (xrdp)",
-        .summary = "xrdp on the chosen port with XFCE, TLS key access, polkit rule, sound",
+        .summary = "xrdp on the chosen port with XFCE, TLS only, no root login, polkit rule, sound",
         .weight = 9,
         /* apt-get --print-uris on a fresh Debian 13: xrdp and xorgxrdp; most of what they need came with the desktop */
         .download_mb = 5,

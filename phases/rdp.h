@@ -25,10 +25,28 @@ const char *rdp_plan_sound_note(struct phase_ctx *c);
 extern const char rdp_polkit_rule[];
 extern const char *const rdp_polkit_actions[];
 
-/* xrdp.ini: the value of "port" in the [Globals] section (section and key
- * names compared without case, spaces around '=' allowed, ';' and '#'
- * comment lines skipped) into buf, trimmed. 0, -ENOENT when the section or
- * the key is missing, -ENOBUFS when buf is too small. */
+#define XRDP_DIR "/etc/xrdp"
+#define XRDP_INI XRDP_DIR "/xrdp.ini"
+#define SESMAN_INI XRDP_DIR "/sesman.ini"
+/* What xrdp's [Globals] security_layer is set to: TLS only. Upstream's
+ * "negotiate" also lets a client choose classic RDP security, whose
+ * encryption is RC4 with a key the server signs with a fixed RSA key. */
+#define RDP_SECURITY_LAYER "tls"
+
+/* An INI text of xrdp's (xrdp.ini, sesman.ini): the value of key in
+ * [section] (section and key names compared without case, spaces around
+ * '=' allowed, ';' and '#' comment lines skipped) into buf, trimmed. 0,
+ * -ENOENT when the section or the key is missing, -ENOBUFS when buf is too
+ * small. */
+int rdp_ini_get(const char *ini, const char *section, const char *key, char *buf, size_t size);
+/* A copy of ini with key in [section] set to value: the first such line
+ * becomes "key=value", or one is added right after the section header
+ * when the section has none. Every other byte stays as it was. 0 with
+ * *ret set (caller frees), 1 when it is exactly value already (*ret
+ * untouched), -ENOENT when there is no such section. */
+int rdp_ini_set(const char *ini, const char *section, const char *key, const char *value,
+                char **ret);
+/* rdp_ini_get() of [Globals] port. */
 int rdp_ini_get_port(const char *ini, char *buf, size_t size);
 
 /* A copy of ini with [Globals] port set to port: the first "port" line of
@@ -37,3 +55,14 @@ int rdp_ini_get_port(const char *ini, char *buf, size_t size);
  * *ret set (caller frees), 1 when the port is already exactly N (*ret
  * untouched), -ENOENT when there is no [Globals] section. */
 int rdp_ini_set_port(const char *ini, uint16_t port, char **ret);
+/* xrdp.ini as the phase wants it: [Globals] port and security_layer=tls.
+ * Like rdp_ini_set() (0 + *ret, 1 unchanged, -ENOENT). */
+int rdp_xrdp_ini(const char *ini, uint16_t port, char **ret);
+/* sesman.ini as the phase wants it: [Security] AllowRootLogin=false (root
+ * may not log in over RDP, as over SSH with a password). Like
+ * rdp_ini_set(). */
+int rdp_sesman_ini(const char *ini, char **ret);
+/* The certificate xrdp presents: [Globals] certificate of xrdp.ini, or
+ * xrdp's default XRDP_DIR/cert.pem when empty; a relative name is in
+ * XRDP_DIR. 0, or -ENOBUFS. */
+int rdp_cert_path(const char *ini, char *buf, size_t size);

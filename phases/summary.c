@@ -1,26 +1,45 @@
 /* summary.c — the last phase: how to connect, and where the records are.
  *
  * It changes nothing on the system; it adds lines to the final screen
- * (phase_summary()). The password is not among them: the engine hands it to
+ * (phase_summary()), among them the RDP certificate's fingerprint, which the
+ * person compares with the one the client shows on its first connect. The password is not among them: the engine hands it to
  * the UI once, in the credentials event, from phase_set_credentials(). The
  * phase runs on every run, because the final screen of a second run needs
  * the same directions as the first. */
 #include "summary.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cert.h"
 #include "phases.h"
+#include "rdp.h"
 #include "session.h"
 
 char **summary_lines(const struct answers *a, bool password_set, const char *host,
-                     const char *log_path, const char *session_path)
+                     const char *rdp_fingerprint, const char *log_path, const char *session_path)
 {
         char **v = NULL;
         const char *h = host && *host ? host : "this server's address";
 
         strv_pushf(&v, "Remote desktop: connect an RDP client to %s:%u and log in as %s", h,
                    (unsigned)a->rdp_port, a->username);
+        /* the client meets a self-signed certificate on its first connect:
+         * this is how the person tells this server from one in between */
+        if (rdp_fingerprint && *rdp_fingerprint) {
+                /* 95 characters: two lines of 16 pairs, so an 80-column end
+                 * screen shows it whole */
+                size_t half = strlen(rdp_fingerprint) > 48 ? 48 : strlen(rdp_fingerprint);
+                strv_push(&v, "RDP certificate, SHA-256 (compare it with what your client shows "
+                          "on the first connect):");
+                strv_pushf(&v, "  %.*s", (int)(half - (half == 48)), rdp_fingerprint);
+                if (rdp_fingerprint[half])
+                        strv_pushf(&v, "  %s", rdp_fingerprint + half);
+        }
+        else
+                strv_push(&v, "RDP certificate: its fingerprint could not be read (see the log); "
+                          "ask the server's administrator before you trust it");
         strv_pushf(&v, "SSH: ssh -p %u %s@%s", (unsigned)a->ssh_port, a->username, h);
         if (a->password_hash[0])
                 strv_push(&v, "Password: the one whose hash is in the answers file");
@@ -34,6 +53,25 @@ char **summary_lines(const struct answers *a, bool password_set, const char *hos
                 strv_pushf(&v, "Session record: %s", session_path);
         strv_push(&v, "Undo everything this run changed: vps-provision --rollback");
         return v;
+}
+
+/* The fingerprint of the certificate xrdp presents (the one xrdp.ini names,
+ * or xrdp's default), "" with a log line when it cannot be read. */
+static void rdp_fingerprint(struct phase_ctx *c, char *buf, size_t size)
+{
+        _cleanup_free_ char *ini = NULL;
+        char path[PATH_MAX];
+        int r;
+
+        buf[0] = '\0';
+        r = read_file(XRDP_INI, 16u << 20, &ini, NULL);
+        if (r == 0)
+                r = rdp_cert_path(ini, path, sizeof(path));
+        if (r == 0)
+                r = cert_sha256_fingerprint(path, buf, size);
+        if (r < 0)
+                phase_log(c, LOG_WARNING, "cannot read the RDP certificate's fingerprint (%s): %s",
+                          ini ? path : XRDP_INI, strerror(-r));
 }
 
 /* Whether the user phase ran (and so set the password) in this session;
@@ -66,14 +104,16 @@ static int summary_run(struct phase_ctx *c)
 {
         const struct vps_info *v = phase_vps(c);
         const char *host = v->ip_address[0] ? v->ip_address : v->hostname;
-        char log_path[4096], session_file[4096];
+        char log_path[4096], session_file[4096], fingerprint[CERT_FINGERPRINT_MAX] = "";
         _cleanup_strv_ char **lines = NULL;
 
         paths_log(phase_paths(c), phase_session_id(c), log_path, sizeof(log_path));
         if (session_path(phase_paths(c)->sessions_dir, phase_session_id(c), session_file,
                          sizeof(session_file)) < 0)
                 session_file[0] = '\0';
-        lines = summary_lines(phase_answers(c), user_phase_ran(c), host, log_path, session_file);
+        rdp_fingerprint(c, fingerprint, sizeof(fingerprint));
+        lines = summary_lines(phase_answers(c), user_phase_ran(c), host, fingerprint, log_path,
+                              session_file);
         for (size_t i = 0; lines[i]; i++) {
                 phase_summary(c, "%s", lines[i]);
                 phase_log(c, LOG_INFO, "%s", lines[i]);

@@ -7,10 +7,11 @@
 
 #include "answers.h"
 
-/* The final screen's lines: RDP and SSH directions, where the password
- * comes from (never the password or hash itself), the log and session
- * files, how to undo. password_set: the user phase set a password in this
- * run (so a generated one is shown at its end). host NULL or "" = unknown.
- * strv, caller frees. */
+/* The final screen's lines: RDP and SSH directions, the SHA-256
+ * fingerprint of the RDP certificate (rdp_fingerprint, NULL or "" when it
+ * could not be read: said so), where the password comes from (never the
+ * password or hash itself), the log and session files, how to undo.
+ * password_set: the user phase set a password in this run (so a generated
+ * one is shown at its end). host NULL or "" = unknown. strv, caller frees. */
 char **summary_lines(const struct answers *a, bool password_set, const char *host,
-                     const char *log_path, const char *session_path);
+                     const char *rdp_fingerprint, const char *log_path, const char *session_path);

@@ -248,6 +248,12 @@ static int system_prep_run(struct phase_ctx *c)
         _cleanup_free_ char *sources = wanted_sources(c);
         int r;
 
+        /* before the first change: another package manager (the automatic
+         * updates of a freshly booted server) that never lets go leaves
+         * the server as it was */
+        r = ops_wait_package_manager(c);
+        if (r < 0)
+                return r;
         phase_action_begin(c, "FILE_CREATE", APT_CONF_PATH,
                            "Setting apt up for unattended runs");
         r = ops_write_file(c, APT_CONF_PATH, system_prep_apt_conf, strlen(system_prep_apt_conf),

@@ -197,11 +197,15 @@ static void gather_security(struct phase_ctx *c, struct health_facts *f)
                 }
         }
         f->f2b_jail = -1;
+        f->f2b_rdp_jail = -1;
         if (a->fail2ban) {
                 const char *const q[] = { "fail2ban-client", "status", "sshd", NULL };
-                _cleanup_free_ char *out = NULL;
+                const char *const qr[] = { "fail2ban-client", "status", HARDENING_XRDP_JAIL, NULL };
+                _cleanup_free_ char *out = NULL, *out_rdp = NULL;
                 int r = ops_query(c, q, &out);
                 f->f2b_jail = r < 0 ? 0 : r == 0;
+                r = ops_query(c, qr, &out_rdp);
+                f->f2b_rdp_jail = r < 0 ? 0 : r == 0;
         }
 }
 
@@ -446,6 +450,11 @@ static void eval_security(const struct health_facts *f, const struct answers *a,
                               up ? "fail2ban guards sshd on port %u" : "fail2ban's sshd jail is not running (port %u)",
                               (unsigned)a->ssh_port);
                 check_detail(k, "service_status", "%s", f->fail2ban);
+                up = strcmp(f->fail2ban, "active") == 0 && f->f2b_rdp_jail == 1;
+                check_add(out, "security", "fail2ban for RDP", up ? CHECK_PASS : CHECK_FAIL,
+                          up ? NULL : "Look at journalctl -u fail2ban and fail2ban-client status " HARDENING_XRDP_JAIL,
+                          up ? "fail2ban guards RDP logins on port %u" : "fail2ban's RDP jail is not running (port %u)",
+                          (unsigned)a->rdp_port);
         }
 }
 

@@ -51,6 +51,7 @@ struct health_facts {
         bool sshd_port_configured;       /* ssh_port among sshd -T's ports */
         bool root_has_key;
         int f2b_jail;                    /* fail2ban-client status sshd: 1 ok, 0 not, < 0 not run */
+        int f2b_rdp_jail;                /* the same for the RDP jail (HARDENING_XRDP_JAIL) */
 };
 
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <string.h>
 
 #include "engine.h"
@@ -24,6 +25,16 @@ static const struct cli_option options[] = {
           "Print every event (phases, actions, log lines, progress, the end) as one JSON object per line, "
           "for other programs to read. The events, their fields and which of them are stable are documented "
           "in /usr/share/doc/vps-provision/json-events.md (format version 1, the \"v\" of every event)." },
+        { "password-file", 0, "FILE", "write the generated password to FILE, a new file (mode 0600)",
+          "Write the generated password, alone on one line, to FILE instead of the output. FILE must "
+          "not exist: it is created with mode 0600 before anything else happens (an existing file or "
+          "a symbolic link is refused), and removed again when the run sets no password. Implies the "
+          "line output. One of the ways to name where the password may go when standard output is "
+          "not a terminal (see PASSWORD WITHOUT A TERMINAL)." },
+        { "password-fd", 0, "N", "write the generated password to open file descriptor N",
+          "Write the generated password, alone on one line, to the file descriptor N that the "
+          "caller opened for writing (a pipe to a secret store, or 3>FILE in the shell), instead of "
+          "the output. Implies the line output." },
         { "resume", 0, NULL, "continue the last run that did not finish",
           "Continue the newest unfinished run (failed with its changes kept, cancelled or killed) with its "
           "own answers: verified phases are skipped, an interrupted dpkg is repaired first." },
@@ -93,7 +104,7 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
         struct option lo[ELEMENTSOF(options) + 1];
         char shorts[64];
         size_t ns = 0;
-        struct cli c = { .mode = MODE_PROVISION };
+        struct cli c = { .mode = MODE_PROVISION, .password_fd = -1 };
         int mode_flags = 0;
         int ch;
 
@@ -126,8 +137,9 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
                         return -EINVAL;
                 }
                 if (ch == ':') {
-                        snprintf(err, errlen, "option %s needs a value (a file name)",
-                                 argv[optind - 1]);
+                        snprintf(err, errlen, "option %s needs a value (%s)", argv[optind - 1],
+                                 strcmp(argv[optind - 1], "--password-fd") == 0
+                                         ? "a file descriptor number" : "a file name");
                         return -EINVAL;
                 }
                 if (!name)
@@ -144,6 +156,30 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
                         }
                         c.answers_path = optarg;
                         c.unattended = strcmp(name, "unattended") == 0;
+                } else if (strcmp(name, "password-file") == 0) {
+                        if (c.password_file || c.password_fd >= 0) {
+                                snprintf(err, errlen, "give one place for the password "
+                                         "(--password-file FILE or --password-fd N)");
+                                return -EINVAL;
+                        }
+                        if (!*optarg) {
+                                snprintf(err, errlen, "--password-file needs a file name");
+                                return -EINVAL;
+                        }
+                        c.password_file = optarg;
+                } else if (strcmp(name, "password-fd") == 0) {
+                        long fd;
+                        if (c.password_file || c.password_fd >= 0) {
+                                snprintf(err, errlen, "give one place for the password "
+                                         "(--password-file FILE or --password-fd N)");
+                                return -EINVAL;
+                        }
+                        if (parse_long(optarg, 0, INT_MAX, &fd) < 0) {
+                                snprintf(err, errlen, "--password-fd needs a file descriptor "
+                                         "number, e.g. --password-fd 3 3>FILE");
+                                return -EINVAL;
+                        }
+                        c.password_fd = (int)fd;
                 } else if (strcmp(name, "dry-run") == 0) {
                         c.mode = MODE_DRY_RUN;
                         mode_flags++;
@@ -191,6 +227,11 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
         }
         if (c.mode == MODE_ROLLBACK && c.answers_path) {
                 snprintf(err, errlen, "--rollback undoes the recorded changes and takes no answers file");
+                return -EINVAL;
+        }
+        if ((c.password_file || c.password_fd >= 0) && c.mode == MODE_ROLLBACK) {
+                snprintf(err, errlen, "--rollback sets no password; --password-file and "
+                         "--password-fd apply to a run that provisions (or --resume)");
                 return -EINVAL;
         }
         if (c.yes && c.mode != MODE_ROLLBACK) {

@@ -21,6 +21,8 @@ struct cli {
         enum session_mode mode;
         const char *answers_path;  /* --unattended or --answers */
         bool unattended;
+        const char *password_file; /* --password-file, or NULL */
+        int password_fd;           /* --password-fd, or -1 */
         bool plain;
         bool json;
         bool yes;

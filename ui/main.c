@@ -19,6 +19,7 @@
 #include "draw.h"
 #include "engine.h"
 #include "log.h"
+#include "password_out.h"
 #include "paths.h"
 #include "phases.h"
 #include "ports.h"
@@ -142,8 +143,30 @@ static int setup_signals(void)
         return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Line-based UIs: consume events until the session ends. */
-static int run_lines(struct engine *e, bool json, bool verbose, int sfd)
+/* Sends the password of a credentials event to the place the person named
+ * (pwo) instead of the output: the event then says where it went. */
+static void divert_password(struct event *ev, struct password_out *pwo)
+{
+        char name[PATH_MAX + 32];
+        int r;
+
+        if (!pwo || pwo->fd < 0 || !ev->credentials.password)
+                return;
+        fflush(stdout);   /* --password-fd 1: after what was printed so far */
+        password_out_name(pwo, name, sizeof(name));
+        r = password_out_write(pwo, ev->credentials.password);
+        if (r < 0)
+                fprintf(stderr, "vps-provision: the password of %s could not be written to %s: %s. "
+                                "It is shown nowhere else: set a new one with \"passwd %s\"\n",
+                        ev->credentials.username, name, strerror(-r), ev->credentials.username);
+        secret_free(ev->credentials.password);
+        ev->credentials.password = NULL;
+        ev->credentials.password_to = r < 0 ? xasprintf("%s, which failed", name) : xstrdup(name);
+}
+
+/* Line-based UIs: consume events until the session ends. pwo (may be NULL)
+ * is where the password goes instead of the output. */
+static int run_lines(struct engine *e, bool json, bool verbose, int sfd, struct password_out *pwo)
 {
         struct render_plain *r = json ? NULL : render_plain_new(stdout, verbose);
         struct queue *q = engine_events(e);
@@ -172,6 +195,8 @@ static int run_lines(struct engine *e, bool json, bool verbose, int sfd)
                         }
                 }
                 while ((ev = queue_pop(q))) {
+                        if (ev->type == EV_CREDENTIALS)
+                                divert_password(ev, pwo);
                         if (json)
                                 render_json_event(stdout, ev);
                         else
@@ -526,7 +551,8 @@ int main(int argc, char **argv)
         struct engine *e = NULL;
         char err[512];
         struct tui_caps caps;
-        bool full, plain_confirmed = false, is_run = false;
+        struct password_out pwo = { .fd = -1 };
+        bool full, plain_confirmed = false, pw_named, is_run = false;
         struct phase_table table = { 0 };
         int sfd, r, code;
 
@@ -610,9 +636,11 @@ int main(int argc, char **argv)
         }
 
         /* The full-screen UI: a terminal on both ends, not asked away. A dry
-         * run is always lines (it only prints a plan). */
+         * run is always lines (it only prints a plan), and so is a run whose
+         * password goes to a place of the person's choosing. */
+        pw_named = cli.password_file || cli.password_fd >= 0;
         full = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !cli.plain && !cli.json &&
-               !cli.unattended && cli.mode != MODE_DRY_RUN;
+               !cli.unattended && cli.mode != MODE_DRY_RUN && !pw_named;
         tui_caps_detect(&caps);
         if (full)
                 gather_facts(&st);
@@ -639,6 +667,40 @@ int main(int argc, char **argv)
                 phases_release(&table);
                 return EXIT_USAGE;
         }
+        /* A generated password goes only where the person said: standard
+         * output that is not a terminal is a log file, a console log, a CI
+         * transcript. */
+        if (!full && !cli.json && !pw_named && !isatty(STDOUT_FILENO) &&
+            (cli.mode == MODE_PROVISION || cli.mode == MODE_RESUME) && !o.answers.password_hash[0]) {
+                fprintf(stderr,
+                        "vps-provision: standard output is not a terminal, so the generated password "
+                        "would be stored wherever it goes (a log file, a console log). Say where the "
+                        "password may go: --password-file FILE (a new file, created mode 0600), "
+                        "--password-fd N (a descriptor you opened, e.g. --password-fd 3 3>FILE), or "
+                        "--json (a program reads the output); or set [user] password_hash in the "
+                        "answers file. Nothing was changed.\n");
+                return EXIT_USAGE;
+        }
+        if (cli.password_fd >= 0 && password_out_fd(cli.password_fd, &pwo, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vps-provision: %s. Nothing was changed.\n", err);
+                return EXIT_USAGE;
+        }
+        if (cli.password_file) {
+                struct stat pst;
+
+                if (cli.mode == MODE_DRY_RUN) {
+                        /* a dry run writes nothing; it still says what a run would refuse */
+                        if (lstat(cli.password_file, &pst) == 0) {
+                                fprintf(stderr, "vps-provision: --password-file %s: the file exists; "
+                                                "name a new file\n", cli.password_file);
+                                return EXIT_USAGE;
+                        }
+                } else if (password_out_file(cli.password_file, &pwo, err, sizeof(err)) < 0) {
+                        fprintf(stderr, "vps-provision: %s. Nothing was changed.\n", err);
+                        return EXIT_USAGE;
+                }
+        }
+
         o.interactive = full;
 
         sfd = setup_signals();
@@ -670,10 +732,11 @@ int main(int argc, char **argv)
                 if (start_engine(&o, cli.mode != MODE_DRY_RUN, &e) < 0) {
                         code = EXIT_INTERNAL;
                 } else {
-                        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd);
+                        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd, &pwo);
                         engine_free(e);
                 }
         }
+        password_out_close(&pwo);
         log_close();
         if (sfd >= 0)
                 close(sfd);

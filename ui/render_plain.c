@@ -204,11 +204,16 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                         "\n==== VPS-PROVISION CREDENTIALS (shown once; they are not stored anywhere) ====\n"
                         "VPS-PROVISION-CREDENTIALS user: %s\n",
                         ev->credentials.username);
+                /* only with a terminal, or a destination the person named
+                 * (main.c refuses to start otherwise) */
                 if (ev->credentials.password)
                         fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: %s\n",
                                 secret_str(ev->credentials.password));
+                else if (ev->credentials.password_to)
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (written to %s)\n",
+                                ev->credentials.password_to);
                 else
-                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (the hash from the answers file)\n");
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: (none generated: the answers file's hash, or unchanged)\n");
                 fprintf(r->out,
                         "VPS-PROVISION-CREDENTIALS rdp: %s:%u\n"
                         "VPS-PROVISION-CREDENTIALS ssh: ssh -p %u %s@%s\n"

@@ -21,7 +21,7 @@ static void check_hex(const char *s, size_t n, bool upper)
 static void check_entry(const struct ide_catalog *c, const struct ide_entry *e)
 {
         FUZZ_CHECK(e->id && e->id[0] && ide_catalog_find(c, e->id) == e);
-        FUZZ_CHECK(e->ide_name && e->display_name && e->package && e->command);
+        FUZZ_CHECK(e->ide_name && e->display_name && e->packages && e->packages[0] && e->command);
         FUZZ_CHECK(e->version_args && e->version_args[0]);
         FUZZ_CHECK(!e->binary || e->binary[0] == '/');
         FUZZ_CHECK(e->desktop_file && e->desktop_file[0] == '/');

@@ -1,51 +1,43 @@
 /* fuzz_ide_texts — what the IDE phases read from outside the catalog: gpg's
- * colon listing of a downloaded key (ide_parse_primary_fingerprints()), the
- * server's apt source files (ide_source_names_uri(),
- * ide_source_signed_by()), an IDE's --version output and ldd's output.
+ * colon listing of a downloaded key (ops_pgp_parse_keys()), the server's
+ * apt source files (ops_apt_source_uris()), an IDE's --version output and
+ * ldd's output.
  *
- * The first byte picks the parser; for the apt sources the first line is
- * the repository URI to look for and the rest the file. Promises checked:
- * what comes back is a non-empty piece of the input of the promised shape. */
+ * The first byte picks the parser. Promises checked: what comes back is of
+ * the promised shape, and text comes from the input. */
 #include <ctype.h>
 
 #include "fuzz.h"
 #include "ide.h"
+#include "ops.h"
 #include "util.h"
 
 static void fingerprints(const char *text)
 {
-        char **v = ide_parse_primary_fingerprints(text);
+        struct ops_pgp_key *v = NULL;
+        size_t n = ops_pgp_parse_keys(text, &v);
 
-        for (size_t i = 0; v && v[i]; i++) {
-                FUZZ_CHECK(v[i][0] && !strpbrk(v[i], ":\n"));
-                for (const char *p = v[i]; *p; p++)
-                        FUZZ_CHECK(!islower((unsigned char)*p));
+        FUZZ_CHECK((n == 0) == (v == NULL));
+        for (size_t i = 0; i < n; i++) {
+                FUZZ_CHECK(strlen(v[i].fingerprint) == 40);
+                for (const char *p = v[i].fingerprint; *p; p++)
+                        FUZZ_CHECK(isxdigit((unsigned char)*p) && !islower((unsigned char)*p));
+                FUZZ_CHECK(v[i].expires >= 0);
         }
-        strv_free(v);
+        free(v);
 }
 
-static void sources(const char *input)
+static void sources(const char *text)
 {
-        const char *nl = strchr(input, '\n');
-        char *uri = xstrndup(input, nl ? (size_t)(nl - input) : strlen(input));
-        const char *text = nl ? nl + 1 : "";
-        char *keyring;
+        char **v = ops_apt_source_uris(text);
 
-        if (ide_source_names_uri(text, uri)) {
-                size_t n = strlen(uri);
+        for (size_t i = 0; v && v[i]; i++) {
+                size_t n = strlen(v[i]);
 
-                while (n > 0 && uri[n - 1] == '/')
-                        n--;
-                uri[n] = '\0';
-                FUZZ_CHECK(n > 0 && strstr(text, uri));
+                FUZZ_CHECK(n > 0 && v[i][n - 1] != '/' && !strpbrk(v[i], " \t\n"));
+                FUZZ_CHECK(strstr(text, v[i]));
         }
-        keyring = ide_source_signed_by(text);
-        if (keyring) {
-                FUZZ_CHECK(keyring[0] && !strpbrk(keyring, " \t\n"));
-                FUZZ_CHECK(strstr(text, keyring));
-        }
-        free(keyring);
-        free(uri);
+        strv_free(v);
 }
 
 static void version(const char *text)

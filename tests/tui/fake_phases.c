@@ -175,12 +175,16 @@ static int run_user(struct phase_ctx *c)
         int r;
 
         phase_action_begin(c, "COMMAND", "steps", "Creating the test account");
-        if (phase_answers(c)->layout_safe_password)
-                r = secret_generate_layout_safe(secret_layout_safe_length(phase_answers(c)->password_length), &pw);
-        else
-                r = secret_generate_password(phase_answers(c)->password_length, &pw);
-        if (r < 0)
-                return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
+        /* as the real user phase: a hash from the answers means no
+         * generated password */
+        if (!phase_answers(c)->password_hash[0]) {
+                if (phase_answers(c)->layout_safe_password)
+                        r = secret_generate_layout_safe(secret_layout_safe_length(phase_answers(c)->password_length), &pw);
+                else
+                        r = secret_generate_password(phase_answers(c)->password_length, &pw);
+                if (r < 0)
+                        return phase_action_end(c, phase_fail(c, r, "cannot generate a password"));
+        }
         phase_set_credentials(c, phase_answers(c)->username, pw);
         r = phase_action_end(c, steps(c, "account", 5));
         if (r < 0)

@@ -61,6 +61,9 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_string_equal(a->apt_mirror, b->apt_mirror);
         assert_int_equal(a->log_level, b->log_level);
         assert_int_equal(a->on_failure, b->on_failure);
+        assert_int_equal(a->apt_lock_wait, b->apt_lock_wait);
+        assert_int_equal(a->failure_wait, b->failure_wait);
+        assert_int_equal(a->credentials_wait, b->credentials_wait);
 }
 
 static int parse_str(const char *text, struct answers *a, struct answers_errors *e)
@@ -74,7 +77,7 @@ static void non_defaults(struct answers *a)
         static const char *const set[][3] = {
                 { "user", "username", "ada" },
                 { "user", "full_name", "Ada Lovelace" },
-                { "user", "password_hash", "$6$saltsalt$0123456789abcdefghijklmnop" },
+                { "user", "password_hash", "$6$rounds=5000$saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91" },
                 { "user", "password_length", "33" },
                 { "user", "layout_safe_password", "yes" },
                 { "user", "copy_root_ssh_keys", "no" },
@@ -94,6 +97,9 @@ static void non_defaults(struct answers *a)
                 { "system", "apt_mirror", "https://mirror.example.org/debian" },
                 { "run", "log_level", "error" },
                 { "run", "on_failure", "keep" },
+                { "run", "apt_lock_wait", "90" },
+                { "run", "failure_wait", "2h" },
+                { "run", "credentials_wait", "3d" },
         };
         char err[512];
 
@@ -142,7 +148,7 @@ static void key_table(void **state)
         (void)state;
 
         k = answers_keys(&n);
-        assert_int_equal(n, 23);
+        assert_int_equal(n, 24);
         answers_init(&a);
         answers_init(&b);
         for (size_t i = 0; i < n; i++) {
@@ -190,8 +196,8 @@ static void set_get_round_trip(void **state)
                 { "user", "full_name", "Ada Lovelace", "Ada Lovelace" },
                 { "user", "full_name", "", "" },
                 { "user", "full_name", "Jos\xc3\xa9", "Jos\xc3\xa9" },
-                { "user", "password_hash", "$y$j9T$salt$hashhashhashhashhash",
-                  "$y$j9T$salt$hashhashhashhashhash" },
+                { "user", "password_hash", "$y$j9T$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                  "$y$j9T$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7" },
                 { "user", "password_hash", "", "" },
                 { "user", "password_length", "16", "16" },
                 { "user", "password_length", "64", "64" },
@@ -236,6 +242,12 @@ static void set_get_round_trip(void **state)
                 { "run", "credentials_wait", "1d", "24h" },
                 { "run", "credentials_wait", "30d", "30d" },
                 { "run", "credentials_wait", "1m", "1m" },
+                { "run", "apt_lock_wait", "0", "0s" },
+                { "run", "apt_lock_wait", "600", "10m" },
+                { "run", "apt_lock_wait", "1800", "30m" },
+                { "run", "apt_lock_wait", "90", "90s" },
+                { "run", "apt_lock_wait", "45m", "45m" },
+                { "run", "apt_lock_wait", "1d", "24h" },
         };
         bool covered[32] = { false };
         const struct answers_key *keys;
@@ -311,8 +323,12 @@ static void set_errors(void **state)
         assert_contains(err, "must be a whole number between 16 and 64");
         assert_int_equal(answers_set(&a, "run", "log_level", "warn", err, sizeof(err)), -EINVAL);
         assert_contains(err, "did you mean \"warning\"?");
-        assert_int_equal(answers_set(&a, "run", "failure_wait", "30", err, sizeof(err)), -EINVAL);
-        assert_contains(err, "must be a number and a unit (s, m, h or d), e.g. 30m or 24h (\"30\" is not one)");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "30x", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be a number of seconds, or a number and a unit (s, m, h or d), e.g. 30m or 24h (\"30x\" is not one)");
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "86401", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 0s and 24h (\"86401\" is too long)");
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "18 00", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "+1800", err, sizeof(err)), -EINVAL);
         assert_int_equal(answers_set(&a, "run", "failure_wait", "30 m", err, sizeof(err)), -EINVAL);
         assert_int_equal(answers_set(&a, "run", "failure_wait", "m", err, sizeof(err)), -EINVAL);
         assert_int_equal(answers_set(&a, "run", "failure_wait", "-5m", err, sizeof(err)), -EINVAL);

@@ -448,7 +448,7 @@ static void test_undo_describe(void **state)
                 [UNDO_REMOVE_FILE] = "remove /etc/polkit-1/rules.d/45-vps.rules",
                 [UNDO_RESTORE_FILE] = "restore /etc/ssh/sshd_config from its backup",
                 [UNDO_REMOVE_DIR] = "remove directory /etc/xrdp/conf.d if it is empty",
-                [UNDO_DELETE_USER] = "delete user devuser and its home directory",
+                [UNDO_DELETE_USER] = "delete user devuser and its home directory (kept aside if it holds files vps-provision did not make)",
                 [UNDO_DELETE_GROUP] = "delete group devuser",
                 [UNDO_REMOVE_GROUP_MEMBER] = "remove devuser from group sudo",
                 [UNDO_DISABLE_UNIT] = "disable and stop xrdp.service",
@@ -484,7 +484,7 @@ static void test_undo_describe(void **state)
         u = (struct undo){ .kind = UNDO_REMOVE_APT_SOURCE, .path = S("/etc/apt/x.list") };
         check_describe(&u, "remove apt source /etc/apt/x.list");
         u = (struct undo){ .kind = UNDO_DELETE_USER };   /* missing name: still a sentence */
-        check_describe(&u, "delete user ? and its home directory");
+        check_describe(&u, "delete user ? and its home directory (kept aside if it holds files vps-provision did not make)");
 }
 
 static void test_pending_lifo_per_session(void **state)

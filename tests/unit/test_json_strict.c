@@ -57,6 +57,13 @@ static void takes_json_objects(void **state)
         (void)state;
 
         json_object_put(take("{}"));
+        /* characters outside ASCII, in values and keys (json-c 0.17 and later
+         * refuse them in strict mode: the reader hands json-c escapes) */
+        o = take("{\"out\":\"a \xe2\x86\x92 b \xf0\x9f\x98\x80 Jos\xc3\xa9\",\"\xc3\xa9t\xc3\xa9\":1}\n");
+        assert_true(json_object_object_get_ex(o, "out", &v));
+        assert_string_equal(json_object_get_string(v), "a \xe2\x86\x92 b \xf0\x9f\x98\x80 Jos\xc3\xa9");
+        assert_true(json_object_object_get_ex(o, "\xc3\xa9t\xc3\xa9", &v));
+        json_object_put(o);
         json_object_put(take(" \t\r\n{\"a\":1}\n\n"));
         o = take("{\"n\":1e5,\"m\":-2.5E-3,\"t\":true,\"f\":false,\"z\":null,\"s\":\"Jos\xc3\xa9\"}");
         assert_true(json_object_object_get_ex(o, "m", &v));
@@ -111,6 +118,9 @@ static void refuses_trailing_bytes_and_cut_text(void **state)
         (void)state;
 
         refuse("{\"a\":1} x", "near byte 8");
+        /* the byte named is the text's own, also after characters outside ASCII */
+        refuse("{\"a\":\"\xe2\x86\x92\", \"b\": }", "near byte 17");
+        refuse("{\"a\":\"\xf0\x9f\x98\x80\"} x", "near byte 13");
         refuse("{\"a\":1}{}", "not valid JSON");
         refuse("{\"a\":1},", "not valid JSON");
         refuse("{\"a\":1", "ends too early");

@@ -286,55 +286,162 @@ static void busy_unreadable_holder(void **state)
         free(path);
 }
 
+/* The lock's own directory is made root-only (0700); the ones above it
+ * 0755, as mkdir -p would. */
 static void missing_directory_created(void **state)
 {
         (void)state;
         char *dir = test_tmpdir();
-        char *sub = test_path(dir, "run/lock");
-        char *path = test_path(dir, "run/lock/vps-provision.lock");
+        char *top = test_path(dir, "run");
+        char *sub = test_path(dir, "run/vps-provision");
+        char *path = test_path(dir, "run/vps-provision/lock");
         struct lock *l = NULL;
         struct stat st;
         mode_t old = umask(022);
 
         assert_int_equal(lock_acquire(path, "provision", &l, NULL, NULL, 0), 0);
         umask(old);
+        assert_int_equal(stat(top, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0755);
         assert_int_equal(stat(sub, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
-        assert_int_equal(st.st_mode & 0777, 0755);
+        assert_int_equal(st.st_mode & 0777, 0700);
         assert_true(path_exists(path));
         lock_release(l);
         assert_false(path_exists(path));
         assert_true(path_exists(sub)); /* only the file goes */
+        free(top);
         free(sub);
         free(path);
 }
 
-/* /run/lock is world-writable: a symlink or someone else's file there is
- * refused, and the symlink's target is not truncated. */
-static void symlink_refused(void **state)
+/* A directory others may write to (/run/lock, /tmp) is refused whatever
+ * is in it: anyone could create the file first and block every run, or
+ * put a symlink there. Nothing is created, nothing is truncated, and the
+ * note says why and what to do. */
+static void shared_directory_refused(void **state)
 {
         (void)state;
         char *dir = test_tmpdir();
+        char *shared = test_path(dir, "shared");
+        char *path = test_path(dir, "shared/vps-provision.lock");
         char *target = test_path(dir, "precious");
-        char *path = test_path(dir, "run.lock");
+        char note[512] = "";
         struct lock *l = NULL;
+        char *content;
+
+        assert_int_equal(mkdir(shared, 0700), 0);
+        assert_int_equal(chmod(shared, 01777), 0);   /* like /run/lock */
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EPERM);
+        assert_null(l);
+        assert_false(path_exists(path));
+        assert_non_null(strstr(note, shared));
+        assert_non_null(strstr(note, "other users can write"));
+        assert_non_null(strstr(note, "VPS_PROVISION_LOCK"));
+
+        /* a file someone made there first: not touched, still refused */
+        test_write(path, "pid=1\n");
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EPERM);
+        content = test_read(path);
+        assert_string_equal(content, "pid=1\n");
+        free(content);
+        assert_int_equal(unlink(path), 0);
+
+        /* a symlink there: its target is not truncated */
+        test_write(target, "keep me\n");
+        assert_int_equal(symlink(target, path), 0);
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EPERM);
+        content = test_read(target);
+        assert_string_equal(content, "keep me\n");
+        free(content);
+        assert_int_equal(unlink(path), 0);
+
+        /* group-writable is no better */
+        assert_int_equal(chmod(shared, 0770), 0);
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EPERM);
+        assert_false(path_exists(path));
+        free(shared);
+        free(path);
+        free(target);
+}
+
+/* A directory that belongs to another user is refused (root only: the
+ * test needs chown). */
+static void foreign_directory_refused(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();
+        char *sub = test_path(dir, "theirs");
+        char *path = test_path(dir, "theirs/lock");
+        char note[512] = "";
+        struct lock *l = NULL;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(mkdir(sub, 0700), 0);
+        assert_int_equal(chown(sub, 65534, 65534), 0);
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EPERM);
+        assert_null(l);
+        assert_false(path_exists(path));
+        assert_non_null(strstr(note, "belongs to uid 65534"));
+        free(sub);
+        free(path);
+}
+
+/* In a root-only directory only root can have left something at the
+ * path: a symlink, a FIFO or another user's file is a leftover, removed
+ * (never followed, never opened) and replaced by the lock, with a note. A
+ * directory there is left alone and refused. */
+static void leftovers_replaced(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir();
+        char *path = test_path(dir, "lock");
+        char *target = test_path(dir, "precious");
+        char note[512] = "";
+        struct lock *l = NULL;
+        struct stat st;
         char *content;
 
         test_write(target, "keep me\n");
         assert_int_equal(symlink(target, path), 0);
-        assert_int_equal(lock_acquire(path, "provision", &l, NULL, NULL, 0), -EPERM);
-        assert_null(l);
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), 0);
+        assert_non_null(strstr(note, "removed a symbolic link"));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
         content = test_read(target);
         assert_string_equal(content, "keep me\n");
         free(content);
+        lock_release(l);
 
-        /* A directory in the way. */
-        assert_int_equal(unlink(path), 0);
+        /* a FIFO: opening it would hang a reader; it is not opened */
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), 0);
+        assert_non_null(strstr(note, "removed a FIFO"));
+        lock_release(l);
+
+        if (geteuid() == 0) {
+                test_write(path, "pid=1\n");
+                assert_int_equal(chown(path, 65534, 65534), 0);
+                assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), 0);
+                assert_non_null(strstr(note, "owned by uid 65534"));
+                assert_int_equal(stat(path, &st), 0);
+                assert_int_equal(st.st_uid, 0);
+                assert_int_equal(st.st_mode & 0777, 0600);
+                lock_release(l);
+        }
+
         assert_int_equal(mkdir(path, 0700), 0);
-        assert_true(lock_acquire(path, "provision", &l, NULL, NULL, 0) < 0);
+        l = NULL;
+        assert_int_equal(lock_acquire(path, "provision", &l, NULL, note, sizeof(note)), -EISDIR);
         assert_null(l);
-        free(target);
+        assert_non_null(strstr(note, "is a directory"));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
         free(path);
+        free(target);
 }
 
 static void bad_arguments(void **state)
@@ -377,10 +484,10 @@ static void describe_holder(void **state)
                                .operation = "provision" };
         char buf[256], small[16];
 
-        lock_describe_holder("/run/lock/vps-provision.lock", &h, buf, sizeof(buf));
+        lock_describe_holder("/run/vps-provision/lock", &h, buf, sizeof(buf));
         assert_string_equal(buf, "another vps-provision run (pid 1234, started "
                                  "2026-11-22T10:15:00Z, provision) holds "
-                                 "/run/lock/vps-provision.lock; wait for it to finish or "
+                                 "/run/vps-provision/lock; wait for it to finish or "
                                  "stop it first");
 
         h.operation[0] = '\0';
@@ -420,7 +527,9 @@ int main(void)
                 cmocka_unit_test(stale_live_pid),
                 cmocka_unit_test(busy_unreadable_holder),
                 cmocka_unit_test(missing_directory_created),
-                cmocka_unit_test(symlink_refused),
+                cmocka_unit_test(shared_directory_refused),
+                cmocka_unit_test(foreign_directory_refused),
+                cmocka_unit_test(leftovers_replaced),
                 cmocka_unit_test(bad_arguments),
                 cmocka_unit_test(describe_holder),
         };

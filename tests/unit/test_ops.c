@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apt.h"
@@ -40,6 +44,7 @@ static size_t n_results;
 static char *query_out;
 static int (*script)(struct phase_ctx *c);
 static bool ran;
+static unsigned lock_wait_s = 1800;   /* [run] apt_lock_wait of the next run */
 
 static void record(int r)
 {
@@ -86,6 +91,7 @@ static int run_mode(enum session_mode mode, int (*s)(struct phase_ctx *c), struc
         n_results = 0;
         etest_opts(&o, T, mode, table, 1);
         o.answers.on_failure = ON_FAILURE_KEEP;
+        o.answers.apt_lock_wait = lock_wait_s;
         etest_run(&o, NULL, NULL, r);
         etest_opts_release(&o);
         return r->code;
@@ -200,6 +206,84 @@ static void files_changed_and_undone(void **state)
         free(s);
         unlink(old);
         unlink(gone);
+}
+
+#define OTHER 65534   /* nobody: the owner of an adopted account's home */
+
+/* files/home is another user's, and its .config a link that user made to
+ * files/rootdir (root's, as /root or /etc would be); files/alias is root's
+ * link to files/real in a directory only root writes (as usrmerge's /lib). */
+static int links_script(struct phase_ctx *c)
+{
+        _cleanup_free_ char *conf = fpath("home/.config/app.conf"),
+                           *sub = fpath("home/.config/sub"),
+                           *keep = fpath("home/.config/keep.conf"),
+                           *alias = fpath("alias/through-root-link.conf");
+
+        record(ops_write_file(c, conf, "planted\n", 8, 0644, OTHER, OTHER));
+        record(ops_mkdir(c, sub, 0755, OTHER, OTHER));
+        record(ops_remove_file(c, keep));
+        record(ops_write_file(c, alias, "ok\n", 3, 0644, 0, 0));
+        return 0;
+}
+
+static void links_in_a_users_home(void **state)
+{
+        _cleanup_free_ char *home = fpath("home"), *link = fpath("home/.config"),
+                           *rootdir = fpath("rootdir"), *keep = fpath("rootdir/keep.conf"),
+                           *planted = fpath("rootdir/app.conf"), *sub = fpath("rootdir/sub"),
+                           *real = fpath("real"), *alias = fpath("alias"),
+                           *made = fpath("real/through-root-link.conf");
+        struct etest_run r;
+        char *s, *text;
+        (void)state;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(mkdir(home, 0755), 0);
+        assert_int_equal(chown(home, OTHER, OTHER), 0);
+        assert_int_equal(mkdir(rootdir, 0700), 0);
+        test_write(keep, "root's file\n");
+        assert_int_equal(symlink(rootdir, link), 0);
+        assert_int_equal(lchown(link, OTHER, OTHER), 0);
+        assert_int_equal(mkdir(real, 0755), 0);
+        assert_int_equal(symlink(real, alias), 0);
+
+        assert_int_equal(provision(links_script, &r), EXIT_OK);
+        text = run_text(&r);
+        etest_run_release(&r);
+        assert_int_equal(n_results, 4);
+        assert_int_equal(results[0], -ELOOP);
+        assert_int_equal(results[1], -ELOOP);
+        assert_int_equal(results[2], -ELOOP);
+        assert_int_equal(results[3], 0);
+        /* nothing written, made or removed through the user's link */
+        assert_false(path_exists(planted));
+        assert_false(path_exists(sub));
+        s = test_read(keep);
+        assert_string_equal(s, "root's file\n");
+        free(s);
+        /* each refusal names the link and what to do */
+        assert_non_null(strstr(text, "home/.config is a symbolic link that belongs to uid 65534"));
+        assert_non_null(strstr(text, "move the link away and run again"));
+        free(text);
+        s = test_read(made);
+        assert_string_equal(s, "ok\n");
+        free(s);
+
+        assert_int_equal(rollback(), EXIT_OK);
+        assert_false(path_exists(made));
+        s = test_read(keep);
+        assert_string_equal(s, "root's file\n");
+        free(s);
+        unlink(keep);
+        unlink(link);
+        unlink(alias);
+        rmdir(rootdir);
+        rmdir(home);
+        rmdir(real);
 }
 
 /* ---- commands ------------------------------------------------------------ */
@@ -1009,6 +1093,123 @@ static void parse_alternative(void **state)
         assert_string_equal(buf, "");
 }
 
+/* ---- another package manager holds dpkg's lock ----------------------------
+ *
+ * A child named as Debian's automatic updates name theirs takes the
+ * frontend lock of the test root's dpkg the way apt does (fcntl F_SETLK,
+ * write lock), and lets go after hold_ms (or never: killed at the end). */
+
+static pid_t hold_dpkg_lock(unsigned hold_ms)
+{
+        _cleanup_free_ char *path = test_path(dpkg_dir, "lock-frontend");
+        int ready[2];
+        pid_t pid;
+        char b;
+
+        assert_int_equal(mkdir_p(dpkg_dir, 0755), 0);
+        assert_int_equal(pipe(ready), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+                int fd = open(path, O_RDWR | O_CREAT, 0640);
+
+                (void)prctl(PR_SET_NAME, "unattended-upgr", 0, 0, 0);
+                if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
+                        _exit(1);
+                (void)!write(ready[1], "x", 1);
+                if (hold_ms)
+                        sleep_ms(hold_ms);
+                else
+                        for (;;)
+                                pause();
+                _exit(0);
+        }
+        close(ready[1]);
+        assert_int_equal(read(ready[0], &b, 1), 1);   /* held from here on */
+        close(ready[0]);
+        return pid;
+}
+
+static int update_after_lock_script(struct phase_ctx *c)
+{
+        return ops_apt_update(c);
+}
+
+static void lock_released_then_install(void **state)
+{
+        struct etest_run r;
+        _cleanup_free_ char *calls = NULL, *text = NULL, *who = NULL;
+        pid_t holder;
+        int64_t t0;
+        int status;
+        (void)state;
+
+        test_stub(stubs, "apt-get", "exit 0");
+        holder = hold_dpkg_lock(3000);
+        t0 = now_ms();
+        assert_int_equal(provision(update_after_lock_script, &r), EXIT_OK);
+        /* it waited for the holder, not a fixed time, and apt ran after */
+        assert_true(now_ms() - t0 >= 2500);
+        assert_int_equal(waitpid(holder, &status, 0), holder);
+        text = run_text(&r);
+        who = xasprintf("unattended-upgr (pid %d) holds the package manager lock", (int)holder);
+        if (!strstr(text, who) || !strstr(text, "the package manager lock is free after "))
+                fail_msg("the log does not say who held the lock and when it was free:\n%s", text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_non_null(strstr(calls, " update\n"));
+        assert_int_equal(rollback(), EXIT_OK);
+}
+
+static int change_after_wait_script(struct phase_ctx *c)
+{
+        _cleanup_free_ char *f = fpath("after-the-lock.conf");
+        int r = ops_wait_package_manager(c);
+
+        if (r < 0)
+                return r;
+        record(ops_write_file(c, f, "x\n", 2, 0644, getuid(), getgid()));
+        return ops_apt_update(c);
+}
+
+static void lock_never_released(void **state)
+{
+        struct etest_run r;
+        _cleanup_free_ char *calls = NULL, *text = NULL, *f = fpath("after-the-lock.conf"),
+                           *who = NULL;
+        pid_t holder;
+        int64_t t0, took;
+        (void)state;
+
+        test_stub(stubs, "apt-get", "exit 0");
+        {
+                _cleanup_free_ char *log = test_path(stubs, "calls.log");
+                unlink(log);   /* only this run's calls */
+        }
+        unlink(f);
+        holder = hold_dpkg_lock(0);
+        lock_wait_s = 2;
+        t0 = now_ms();
+        assert_int_equal(provision(change_after_wait_script, &r), EXIT_FAILED_KEPT);
+        took = now_ms() - t0;
+        lock_wait_s = 1800;
+        kill(holder, SIGKILL);
+        assert_int_equal(waitpid(holder, NULL, 0), holder);
+        /* bounded by apt_lock_wait, and nothing was changed or run */
+        assert_true(took >= 2000 && took < 15000);
+        assert_int_equal(access(f, F_OK), -1);
+        calls = test_stub_calls(stubs);
+        assert_null(strstr(calls, "apt-get"));
+        text = run_text(&r);
+        who = xasprintf("unattended-upgr (pid %d) still holds the package manager lock after 2 s",
+                        (int)holder);
+        if (!strstr(text, who) || !strstr(text, "apt_lock_wait"))
+                fail_msg("the failure does not name the holder and the key:\n%s", text);
+        etest_run_release(&r);
+        assert_int_equal(rollback(), EXIT_OK);
+}
+
 static int setup(void **state)
 {
         (void)state;
@@ -1037,6 +1238,7 @@ int main(void)
                 cmocka_unit_test(parse_candidate),
                 cmocka_unit_test(parse_alternative),
                 cmocka_unit_test(files_changed_and_undone),
+                cmocka_unit_test(links_in_a_users_home),
                 cmocka_unit_test(commands),
                 cmocka_unit_test(apt_install_progress_and_undo),
                 cmocka_unit_test(apt_interrupted_install_completed),
@@ -1045,6 +1247,8 @@ int main(void)
                 cmocka_unit_test(install_finishes_half_installed),
                 cmocka_unit_test(resume_after_killed_install),
                 cmocka_unit_test(accounts_units_alternatives),
+                cmocka_unit_test(lock_released_then_install),
+                cmocka_unit_test(lock_never_released),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -48,7 +48,7 @@ static void defaults(void **state)
         assert_string_equal(p.checkpoints_dir, "/var/lib/vps-provision/checkpoints");
         assert_string_equal(p.backups_dir, "/var/lib/vps-provision/backups");
         assert_string_equal(p.log_dir, "/var/log/vps-provision");
-        assert_string_equal(p.lock_path, "/run/lock/vps-provision.lock");
+        assert_string_equal(p.lock_path, "/run/vps-provision/lock");
 
         /* The configured data directory, whether it exists or not: the
          * program never looks for its source tree. */
@@ -59,7 +59,7 @@ static void defaults(void **state)
         setenv("VPS_PROVISION_LOCK", "", 1);
         assert_int_equal(paths_init(&p, NULL, 0), 0);
         assert_string_equal(p.state_dir, "/var/lib/vps-provision");
-        assert_string_equal(p.lock_path, "/run/lock/vps-provision.lock");
+        assert_string_equal(p.lock_path, "/run/vps-provision/lock");
 }
 
 static void overrides(void **state)

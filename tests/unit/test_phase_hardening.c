@@ -61,10 +61,53 @@ static void sshd_text(void **state)
 static void jail_text(void **state)
 {
         (void)state;
-        char *t = hardening_jail_text(2299);
+        char *t = hardening_jail_text(2299, 3390);
         assert_true(startswith(t, "# "));
         assert_non_null(strstr(t, "\n[sshd]\nenabled = true\nport = 2299\nbackend = systemd\n"));
+        /* failed RDP logins have a jail of their own, on the RDP port */
+        assert_non_null(strstr(t, "\n[vps-provision-xrdp]\nenabled = true\n"
+                                  "filter = vps-provision-xrdp\nport = 3390\nbackend = systemd\n"
+                                  "maxretry = 5\n"));
         free(t);
+        /* the filter: xrdp-sesexec's AUTHFAIL lines in xrdp-sesman's
+         * journal, the address anchored at the end of the line */
+        assert_non_null(strstr(hardening_xrdp_filter,
+                               "\nfailregex = ^%(__prefix_line)s\\[INFO\\s*\\] AUTHFAIL: user=.* "
+                               "ip=(?:::ffff:)?<ADDR> time=\\d+\\s*$\n"));
+        assert_non_null(strstr(hardening_xrdp_filter,
+                               "\njournalmatch = _SYSTEMD_UNIT=xrdp-sesman.service + _COMM=xrdp-sesexec\n"));
+}
+
+/* Socket activation: systemd listens for sshd, and sshd -T still says 22. */
+static void socket_ports(void **state)
+{
+        (void)state;
+        uint16_t p[8];
+        const char *show =
+                "ActiveState=active\n"
+                "Listen=[::]:2222 (Stream)\n"
+                "Listen=0.0.0.0:2200 (Stream)\n"
+                "Listen=/run/ssh-unix-local/socket (Stream)\n"
+                "Listen=[::]:5353 (Datagram)\n"
+                "\n"
+                "ActiveState=inactive\n"
+                "Listen=[::]:22 (Stream)\n";
+
+        assert_int_equal(hardening_socket_ports(show, p, 8), 2);
+        assert_int_equal(p[0], 2222);
+        assert_int_equal(p[1], 2200);
+        /* an inactive socket (the second unit) listens nowhere */
+        assert_int_equal(hardening_socket_ports("ActiveState=inactive\nListen=[::]:22 (Stream)\n", p, 8), 0);
+        assert_int_equal(hardening_socket_ports("Listen=2022 (Stream)\nActiveState=active\n", p, 8), 1);
+        assert_int_equal(p[0], 2022);
+        assert_int_equal(hardening_socket_ports(show, p, 1), 1);
+        assert_int_equal(hardening_socket_ports("", p, 8), 0);
+
+        assert_int_equal(hardening_ssh_connection_port("198.51.100.7 50022 192.0.2.10 2222"), 2222);
+        assert_int_equal(hardening_ssh_connection_port("2001:db8::7 50022 2001:db8::1 22"), 22);
+        assert_int_equal(hardening_ssh_connection_port("198.51.100.7 50022 192.0.2.10"), 0);
+        assert_int_equal(hardening_ssh_connection_port("a b c 70000"), 0);
+        assert_int_equal(hardening_ssh_connection_port(NULL), 0);
 }
 
 static void test_config(void **state)
@@ -149,6 +192,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(sshd_text),
                 cmocka_unit_test(jail_text),
+                cmocka_unit_test(socket_ports),
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(sshd_T_parsing),
                 cmocka_unit_test(ufw_parsing),

@@ -68,6 +68,12 @@ static void pgp_keys(void **state)
         assert_null(k);
         assert_int_equal(ops_pgp_parse_keys("gpg: no valid OpenPGP data found.\n", &k), 0);
         assert_null(k);
+        /* a fingerprint field that is not 40 hex digits is no key (found by
+         * fuzzing: it would have reached gpg's argv) */
+        assert_int_equal(ops_pgp_parse_keys("pub:-:255:22:F17A60FC3D2B86FB:1700000000:::-:::scSC:\n"
+                                            "fpr:::::::::--OUTPUT=/ETC/SHADOW-0000000000000000000:\n",
+                                            &k), 0);
+        assert_null(k);
 }
 
 static void sources_text(void **state)

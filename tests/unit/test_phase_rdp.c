@@ -171,6 +171,64 @@ static void test_polkit_rule_matches_only_the_intended_actions(void **state)
         assert_int_equal(open, close);
 }
 
+/* TLS only and no root login: the two settings that make RDP no weaker
+ * than SSH, each set on its own line, nothing else touched. */
+static void test_security_settings(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *ini = fixture("xrdp.ini");
+        _cleanup_free_ char *sesman = fixture("sesman.ini");
+        _cleanup_free_ char *x = NULL, *s2 = NULL, *again = NULL;
+        char buf[64];
+
+        assert_int_equal(rdp_ini_get(ini, "Globals", "security_layer", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "negotiate");   /* upstream's default */
+        assert_int_equal(rdp_xrdp_ini(ini, 3390, &x), 0);
+        assert_int_equal(rdp_ini_get(x, "globals", "SECURITY_LAYER", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "tls");
+        assert_int_equal(rdp_ini_get_port(x, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "3390");
+        assert_int_equal(rdp_xrdp_ini(x, 3390, &again), 1);   /* nothing left to change */
+        assert_null(again);
+        {
+                _cleanup_free_ char *a = without(ini, "\nport=3389\n");
+                _cleanup_free_ char *b1 = without(a, "\nsecurity_layer=negotiate\n");
+                _cleanup_free_ char *c1 = without(x, "\nport=3390\n");
+                _cleanup_free_ char *d1 = without(c1, "\nsecurity_layer=tls\n");
+                assert_string_equal(b1, d1);   /* every other byte as it was */
+        }
+
+        assert_int_equal(rdp_ini_get(sesman, "Security", "AllowRootLogin", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "true");   /* not the comment above it */
+        assert_int_equal(rdp_sesman_ini(sesman, &s2), 0);
+        assert_int_equal(rdp_ini_get(s2, "Security", "AllowRootLogin", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "false");
+        assert_non_null(strstr(s2, "; AllowRootLogin=false is what a careful admin writes\n"
+                                   "AllowRootLogin=false\nMaxLoginRetry=4\n"));
+        assert_int_equal(rdp_ini_get(s2, "Globals", "AllowRootLogin", buf, sizeof(buf)), -ENOENT);
+        assert_int_equal(rdp_ini_set(s2, "NoSuchSection", "x", "y", &again), -ENOENT);
+}
+
+/* The certificate xrdp shows: its default, an absolute path, a name in
+ * /etc/xrdp. */
+static void test_cert_path(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *ini = fixture("xrdp.ini");
+        _cleanup_free_ char *abs = NULL, *rel = NULL;
+        char buf[256], tiny[8];
+
+        assert_int_equal(rdp_cert_path(ini, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "/etc/xrdp/cert.pem");
+        assert_int_equal(rdp_ini_set(ini, "Globals", "certificate", "/srv/tls/rdp.pem", &abs), 0);
+        assert_int_equal(rdp_cert_path(abs, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "/srv/tls/rdp.pem");
+        assert_int_equal(rdp_ini_set(ini, "Globals", "certificate", "mine.pem", &rel), 0);
+        assert_int_equal(rdp_cert_path(rel, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "/etc/xrdp/mine.pem");
+        assert_int_equal(rdp_cert_path(ini, tiny, sizeof(tiny)), -ENOBUFS);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -180,6 +238,8 @@ int main(void)
                 cmocka_unit_test(test_set_port_inserts_when_missing),
                 cmocka_unit_test(test_set_port_without_globals),
                 cmocka_unit_test(test_polkit_rule_matches_only_the_intended_actions),
+                cmocka_unit_test(test_security_settings),
+                cmocka_unit_test(test_cert_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

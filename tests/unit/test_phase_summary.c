@@ -9,6 +9,8 @@
 #include "summary.h"
 #include "util.h"
 
+#define FP "5C:8E:15:1A:61:A8:34:B8:DF:1E:9E:09:A5:2D:84:B0:AA:B8:39:D5:F9:99:B7:05:3D:5E:11:84:12:DC:CA:01"
+
 static void lines_generated(void **state)
 {
         (void)state;
@@ -20,9 +22,16 @@ static void lines_generated(void **state)
         strscpy(a.username, sizeof(a.username), "alice");
         a.rdp_port = 3390;
         a.ssh_port = 2222;
-        v = summary_lines(&a, true, "203.0.113.7", "/var/log/vps-provision/X.log",
+        v = summary_lines(&a, true, "203.0.113.7", FP, "/var/log/vps-provision/X.log",
                           "/var/lib/vps-provision/sessions/session-X.json");
         all = strv_join(v, "\n");
+        /* whole, in two lines of 16 pairs that fit an 80-column screen */
+        assert_non_null(strstr(all, "\nRDP certificate, SHA-256 (compare it with what your client "
+                                    "shows on the first connect):\n"
+                                    "  5C:8E:15:1A:61:A8:34:B8:DF:1E:9E:09:A5:2D:84:B0\n"
+                                    "  AA:B8:39:D5:F9:99:B7:05:3D:5E:11:84:12:DC:CA:01\n"));
+        for (size_t i = 0; v[i]; i++)
+                assert_true(strlen(v[i]) <= 74 || !strstr(v[i], ":B0"));
         assert_non_null(strstr(all, "203.0.113.7:3390 and log in as alice"));
         assert_non_null(strstr(all, "ssh -p 2222 alice@203.0.113.7"));
         assert_non_null(strstr(all, "Log: /var/log/vps-provision/X.log"));
@@ -32,7 +41,7 @@ static void lines_generated(void **state)
         free(all);
 
         /* a run that did not set the password does not promise to show it */
-        v = summary_lines(&a, false, "203.0.113.7", NULL, NULL);
+        v = summary_lines(&a, false, "203.0.113.7", NULL, NULL, NULL);
         all = strv_join(v, "\n");
         assert_null(strstr(all, "generated, shown once"));
         assert_non_null(strstr(all, "Password: unchanged by this run"));
@@ -50,7 +59,7 @@ static void hash_never_shown(void **state)
 
         answers_init(&a);
         strscpy(a.password_hash, sizeof(a.password_hash), hash);
-        v = summary_lines(&a, true, NULL, NULL, "");
+        v = summary_lines(&a, true, NULL, "", NULL, "");
         all = strv_join(v, "\n");
         assert_null(strstr(all, "$y$"));
         assert_non_null(strstr(all, "hash is in the answers file"));
@@ -58,6 +67,7 @@ static void hash_never_shown(void **state)
         assert_non_null(strstr(all, "this server's address:3389"));
         assert_null(strstr(all, "Log:"));
         assert_null(strstr(all, "Session record:"));
+        assert_non_null(strstr(all, "RDP certificate: its fingerprint could not be read"));
         strv_free(v);
         free(all);
 }

@@ -46,6 +46,7 @@ static void healthy(struct health_facts *f)
         f->sshd_port_configured = true;
         f->root_has_key = true;
         f->f2b_jail = 1;
+        f->f2b_rdp_jail = 1;
 }
 
 static const struct check *find(const struct check_list *l, const char *name)
@@ -149,6 +150,10 @@ static void broken_parts_fail(void **state)
         healthy(&f);
         f.f2b_jail = 0;
         assert_int_equal(status_of(&f, &a, "fail2ban"), CHECK_FAIL);
+        healthy(&f);
+        f.f2b_rdp_jail = 0;
+        assert_int_equal(status_of(&f, &a, "fail2ban for RDP"), CHECK_FAIL);
+        assert_int_equal(status_of(&f, &a, "fail2ban"), CHECK_PASS);
 
         healthy(&f);
         f.disk_available_gb = 0.2;

@@ -728,6 +728,271 @@ static void test_with_journal(void **state)
         journal_free(j);
 }
 
+
+/* ---- a home the person used -------------------------------------------- */
+
+/* A home as a run leaves it: the skeleton's copies, the run's own files
+ * (journaled, newest last) and, when used, what a desktop login and the
+ * person wrote. Returns the journal's pending list (newest first). */
+struct home_case {
+        char *home, *skel, *state, *jpath;
+        struct journal *j;
+        const struct journal_entry **list;
+        size_t n;
+};
+
+static void home_case_init(struct home_case *hc, bool used)
+{
+        char err[256];
+        _cleanup_free_ char *getent_body = NULL;
+
+        hc->skel = test_path(root, "skel");
+        hc->home = test_path(root, used ? "home/used" : "home/fresh");
+        hc->state = test_path(root, used ? "state-used" : "state-fresh");
+        hc->jpath = test_path(root, used ? "journal-used.jsonl" : "journal-fresh.jsonl");
+        assert_int_equal(mkdir_p(hc->skel, 0755), 0);
+        {
+                _cleanup_free_ char *sb = test_path(hc->skel, ".bashrc");
+                test_write(sb, "# skel bashrc\n");
+        }
+        assert_int_equal(mkdir_p(hc->home, 0700), 0);
+
+        /* useradd's copy of the skeleton */
+        {
+                _cleanup_free_ char *b = test_path(hc->home, ".bashrc");
+                test_write(b, "# skel bashrc\n");
+        }
+        assert_int_equal(journal_open(hc->jpath, &hc->j, err, sizeof(err)), 0);
+        struct undo uu = { .kind = UNDO_DELETE_USER, .name = S("devuser") };
+        journal_append(hc->j, "20261206-101500", "user", "USER_CREATE", "devuser", &uu);
+
+        /* the terminal phase's ~/.config/xfce4/helpers.rc */
+        _cleanup_free_ char *conf = test_path(hc->home, ".config");
+        _cleanup_free_ char *xfce = test_path(hc->home, ".config/xfce4");
+        _cleanup_free_ char *helpers = test_path(hc->home, ".config/xfce4/helpers.rc");
+        assert_int_equal(mkdir(conf, 0755), 0);
+        assert_int_equal(mkdir(xfce, 0755), 0);
+        test_write(helpers, "TerminalEmulator=xfce4-terminal\n");
+        struct undo d1 = { .kind = UNDO_REMOVE_DIR, .path = conf };
+        struct undo d2 = { .kind = UNDO_REMOVE_DIR, .path = xfce };
+        struct undo f1 = { .kind = UNDO_REMOVE_FILE, .path = helpers };
+        sha256_hex("TerminalEmulator=xfce4-terminal\n", 32, f1.sha256);
+        journal_append(hc->j, "20261206-101500", "terminal", "FILE_CREATE", conf, &d1);
+        journal_append(hc->j, "20261206-101500", "terminal", "FILE_CREATE", xfce, &d2);
+        journal_append(hc->j, "20261206-101500", "terminal", "FILE_CREATE", helpers, &f1);
+
+        if (used) {
+                /* an XFCE login's settings, and the person's own work */
+                _cleanup_free_ char *xfconf = test_path(hc->home, ".config/xfce4/xfconf");
+                _cleanup_free_ char *panel = test_path(hc->home, ".config/xfce4/xfconf/panel.xml");
+                _cleanup_free_ char *work = test_path(hc->home, "work");
+                _cleanup_free_ char *notes = test_path(hc->home, "work/notes.txt");
+                assert_int_equal(mkdir(xfconf, 0700), 0);
+                test_write(panel, "<panel/>\n");
+                assert_int_equal(mkdir(work, 0755), 0);
+                test_write(notes, "a week of work\n");
+        }
+        getent_body = xasprintf("[ \"$1 $2\" = 'passwd devuser' ] && echo 'devuser:x:1001:1001::%s:/bin/bash'",
+                                hc->home);
+        test_stub(stubs, "getent", getent_body);
+        test_stub(stubs, "loginctl", "exit 0");
+        test_stub(stubs, "pkill", "exit 1");
+        test_stub(stubs, "userdel", "exit 0");
+        hc->n = journal_pending(hc->j, "20261206-101500", &hc->list);
+        assert_int_equal(hc->n, 4);
+}
+
+/* Rolls the case's journal back with env pointed at its state and skeleton. */
+static void home_case_rollback(struct home_case *hc, struct rollback_env *e)
+{
+        e->plan = (const struct journal_entry *const *)hc->list;
+        e->n_plan = hc->n;
+        e->state_dir = hc->state;
+        e->skel_dir = hc->skel;
+        e->notes = NULL;
+        assert_int_equal(journal_rollback(hc->j, (const struct journal_entry *const *)hc->list, hc->n,
+                                          rollback_apply, e), 0);
+}
+
+static void home_case_release(struct home_case *hc)
+{
+        free(hc->list);
+        journal_free(hc->j);
+        free(hc->home);
+        free(hc->skel);
+        free(hc->state);
+        free(hc->jpath);
+}
+
+/* After a desktop login and a file of the person's: no failure, the run's
+ * file removed, its directories left to the account's undo, the home kept
+ * whole in a root-only directory that the note names; userdel still runs. */
+static void test_home_used_is_kept(void **state)
+{
+        (void)state;
+        struct home_case hc = { 0 };
+        struct rollback_env e2 = env;
+        _cleanup_free_ char *kept = NULL, *kept_notes = NULL, *kept_dir = NULL;
+        struct stat st;
+
+        home_case_init(&hc, true);
+        home_case_rollback(&hc, &e2);
+
+        kept_dir = test_path(hc.state, "kept-homes");
+        kept = test_path(hc.state, "kept-homes/devuser-20261206-101500");
+        kept_notes = test_path(hc.state, "kept-homes/devuser-20261206-101500/work/notes.txt");
+        assert_false(path_exists(hc.home));
+        _cleanup_free_ char *text = test_read(kept_notes);
+        assert_string_equal(text, "a week of work\n");
+        assert_int_equal(stat(kept_dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        /* the run's own file is gone from it, the session's settings kept */
+        _cleanup_free_ char *h = test_path(kept, ".config/xfce4/helpers.rc");
+        _cleanup_free_ char *pn = test_path(kept, ".config/xfce4/xfconf/panel.xml");
+        assert_false(path_exists(h));
+        assert_true(path_exists(pn));
+
+        assert_int_equal(journal_entry_at(hc.j, 1)->result, UNDO_SKIPPED);
+        assert_int_equal(journal_entry_at(hc.j, 2)->result, UNDO_SKIPPED);
+        assert_contains(journal_entry_at(hc.j, 2)->result_message,
+                        "left to the later step that deletes user devuser");
+        assert_int_equal(journal_entry_at(hc.j, 3)->result, UNDO_OK);
+        assert_int_equal(journal_entry_at(hc.j, 0)->result, UNDO_OK);
+        assert_contains(journal_entry_at(hc.j, 0)->result_message, kept);
+
+        assert_non_null(e2.notes);
+        assert_int_equal(strv_length(e2.notes), 1);
+        assert_contains(e2.notes[0], kept);
+        assert_contains(e2.notes[0], "2 files, 24 bytes");   /* panel.xml, notes.txt */
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "userdel --remove devuser\n");
+        strv_free(e2.notes);
+        home_case_release(&hc);
+}
+
+/* A home that holds nothing but the skeleton once the run's files are
+ * undone goes with the account, as before; nothing is kept. */
+static void test_home_unused_is_removed(void **state)
+{
+        (void)state;
+        struct home_case hc = { 0 };
+        struct rollback_env e2 = env;
+        _cleanup_free_ char *kept_dir = NULL;
+
+        home_case_init(&hc, false);
+        home_case_rollback(&hc, &e2);
+        kept_dir = test_path(hc.state, "kept-homes");
+        assert_false(path_exists(kept_dir));
+        assert_null(e2.notes);
+        for (size_t i = 0; i < 4; i++)
+                assert_int_equal(journal_entry_at(hc.j, i)->result, UNDO_OK);
+        assert_contains(journal_entry_at(hc.j, 0)->result_message,
+                        "deleted user devuser and its home directory");
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_contains(calls, "userdel --remove devuser\n");
+        home_case_release(&hc);
+}
+
+/* A home that is a symlink is not followed (nothing behind it is looked
+ * at or moved); a home that cannot be moved leaves the account in place
+ * with words, and userdel is not run. */
+static void test_home_odd_cases(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *target = test_path(root, "elsewhere");
+        _cleanup_free_ char *link = test_path(root, "linkhome");
+        _cleanup_free_ char *body = xasprintf("echo 'devuser:x:1001:1001::%s:/bin/bash'", link);
+        _cleanup_free_ char *inside = test_path(root, "elsewhere/mine.txt");
+        struct undo u = { .kind = UNDO_DELETE_USER, .name = S("devuser") };
+        struct journal_entry je = { .seq = 9, .session_id = S("S1"), .undo = u };
+        struct rollback_env e2 = env;
+        char msg[2048];
+
+        assert_int_equal(mkdir(target, 0700), 0);
+        test_write(inside, "x");
+        assert_int_equal(symlink(target, link), 0);
+        test_stub(stubs, "getent", body);
+        test_stub(stubs, "pkill", "exit 1");
+        test_stub(stubs, "userdel", "exit 0");
+        e2.notes = NULL;
+        e2.state_dir = root;
+        assert_int_equal(rollback_apply(&e2, &je, msg, sizeof(msg)), 0);
+        assert_true(path_exists(inside));
+        assert_null(e2.notes);
+
+        /* the state directory cannot hold it (a file is in the way) */
+        _cleanup_free_ char *home = test_path(root, "home2");
+        _cleanup_free_ char *mine = test_path(root, "home2/mine.txt");
+        _cleanup_free_ char *blocked = test_path(root, "blocked");
+        _cleanup_free_ char *body2 = xasprintf("echo 'devuser:x:1001:1001::%s:/bin/bash'", home);
+        _cleanup_free_ char *log = test_path(stubs, "calls.log");
+        assert_int_equal(mkdir(home, 0700), 0);
+        test_write(mine, "mine");
+        test_write(blocked, "");
+        test_stub(stubs, "getent", body2);
+        unlink(log);
+        e2.state_dir = blocked;
+        assert_true(rollback_apply(&e2, &je, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "could not be moved aside");
+        assert_contains(msg, "the account and its home were left in place");
+        assert_true(path_exists(mine));
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_null(strstr(calls, "userdel"));
+        assert_null(e2.notes);
+
+        /* an older userdel says 12 when the home it should remove is
+         * missing: the home was kept on purpose, so that is no failure */
+        _cleanup_free_ char *state2 = test_path(root, "state-12");
+        e2.state_dir = state2;
+        test_stub(stubs, "userdel", "echo 'userdel: devuser home directory not found' >&2; exit 12");
+        assert_int_equal(rollback_apply(&e2, &je, msg, sizeof(msg)), 0);
+        assert_contains(msg, "it was kept, whole, in");
+        assert_false(path_exists(home));
+        assert_non_null(e2.notes);
+        strv_free(e2.notes);
+}
+
+/* The account's owner swaps ~/.ssh for a link to root's: undoing the
+ * run's ~/.ssh/authorized_keys (the same bytes as root's own) must not
+ * remove or overwrite root's file through it. Root only (chown). */
+static void test_user_symlink_not_followed(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *home = test_path(root, "uhome");
+        _cleanup_free_ char *rootssh = test_path(root, "rootssh");
+        _cleanup_free_ char *rootkeys = test_path(root, "rootssh/authorized_keys");
+        _cleanup_free_ char *ssh = test_path(root, "uhome/.ssh");
+        _cleanup_free_ char *keys = test_path(root, "uhome/.ssh/authorized_keys");
+        _cleanup_free_ char *backup = make_file("keys.bak", "old key\n", 0600);
+        _cleanup_free_ char *content = NULL;
+        struct undo rm = { .kind = UNDO_REMOVE_FILE, .path = keys };
+        struct undo rs = restore_undo(keys, backup, "old key\n");
+        struct undo rd = { .kind = UNDO_REMOVE_DIR, .path = ssh };
+        char msg[1024];
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        sha256_hex("root's key\n", 11, rm.sha256);
+        assert_int_equal(mkdir(home, 0755), 0);
+        assert_int_equal(chown(home, 65534, 65534), 0);
+        assert_int_equal(mkdir(rootssh, 0700), 0);
+        test_write(rootkeys, "root's key\n");
+        assert_int_equal(symlink(rootssh, ssh), 0);
+        assert_int_equal(lchown(ssh, 65534, 65534), 0);
+
+        assert_int_equal(apply(&rm, msg, sizeof(msg)), -ELOOP);
+        assert_contains(msg, "left alone");
+        assert_contains(msg, "does not follow it");
+        assert_int_equal(apply(&rs, msg, sizeof(msg)), -ELOOP);
+        content = test_read(rootkeys);
+        assert_string_equal(content, "root's key\n");
+        /* the link itself is the user's: a directory undo leaves it */
+        assert_int_equal(apply(&rd, msg, sizeof(msg)), -ENOTDIR);
+        assert_true(path_exists(ssh));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -752,6 +1017,10 @@ int main(void)
                 cmocka_unit_test_setup(test_ufw, setup_each),
                 cmocka_unit_test_setup(test_nothing_and_unknown, setup_each),
                 cmocka_unit_test_setup(test_with_journal, setup_each),
+                cmocka_unit_test_setup(test_home_used_is_kept, setup_each),
+                cmocka_unit_test_setup(test_home_unused_is_removed, setup_each),
+                cmocka_unit_test_setup(test_home_odd_cases, setup_each),
+                cmocka_unit_test_setup(test_user_symlink_not_followed, setup_each),
         };
         return cmocka_run_group_tests(tests, setup_all, NULL);
 }

@@ -32,20 +32,6 @@ static char flood_byte(uint64_t i, size_t j)
         return (char)('a' + (i + j) % 26);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return -1;
-                p += w;
-                n -= (size_t)w;
-        }
-        return 0;
-}
-
 /* "emit N LEN [both]": N lines of LEN flood bytes on stdout (and the same
  * on stderr, interleaved in blocks, with "both"). */
 static int helper_emit(uint64_t n, size_t len, bool both)

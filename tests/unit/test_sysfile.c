@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -191,6 +192,48 @@ static void real_socket(void **state)
         assert_int_equal(sysfile_tcp_listening("/proc", port), 0);
 }
 
+/* sudo vps-provision: SSH_CONNECTION is in the login shell's environment,
+ * two processes up, not in the program's own. */
+static void test_ssh_connection(void **state)
+{
+        (void)state;
+        char *proc = test_tmpdir();
+        char buf[128] = "untouched";
+        static const struct {
+                int pid, ppid;
+                const char *env;   /* NUL-separated, as /proc/PID/environ */
+                size_t len;
+        } procs[] = {
+                { 700, 650, "PATH=/usr/bin\0TERM=xterm\0", 25 },
+                { 650, 600, "SUDO_USER=ops\0", 14 },
+                { 600, 500, "HOME=/root\0SSH_CONNECTION=198.51.100.7 50022 192.0.2.10 2222\0", 62 },
+                { 500, 1, "SSH_CONNECTION=203.0.113.9 1 192.0.2.10 22\0", 44 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(procs); i++) {
+                _cleanup_free_ char *dir = xasprintf("%s/%d", proc, procs[i].pid);
+                _cleanup_free_ char *st = xasprintf("%s/stat", dir);
+                _cleanup_free_ char *env = xasprintf("%s/environ", dir);
+                _cleanup_free_ char *line = xasprintf("%d (a) b) S %d 1 1 0 -1\n", procs[i].pid,
+                                                      procs[i].ppid);
+                FILE *f;
+
+                assert_int_equal(mkdir(dir, 0755), 0);
+                test_write(st, line);
+                f = fopen(env, "wb");
+                assert_non_null(f);
+                assert_int_equal(fwrite(procs[i].env, 1, procs[i].len, f), procs[i].len);
+                fclose(f);
+        }
+        assert_int_equal(sysfile_ssh_connection(proc, 700, buf, sizeof(buf)), 1);
+        assert_string_equal(buf, "198.51.100.7 50022 192.0.2.10 2222");   /* the nearest */
+        assert_int_equal(sysfile_ssh_connection(proc, 500, buf, sizeof(buf)), 1);
+        assert_string_equal(buf, "203.0.113.9 1 192.0.2.10 22");
+        strscpy(buf, sizeof(buf), "untouched");
+        assert_int_equal(sysfile_ssh_connection(proc, 650 + 1, buf, sizeof(buf)), 0);   /* no such process */
+        assert_string_equal(buf, "untouched");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -201,6 +244,7 @@ int main(void)
                 cmocka_unit_test(proc_net_tcp),
                 cmocka_unit_test(fake_proc),
                 cmocka_unit_test(real_socket),
+                cmocka_unit_test(test_ssh_connection),
         };
         int r = cmocka_run_group_tests(tests, NULL, NULL);
         test_cleanup_all();

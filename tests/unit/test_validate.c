@@ -203,6 +203,18 @@ static void full_name(void **state)
                 { "Jos\xe9", "is not valid UTF-8 text" },
                 { "12345678901234567890123456789012345678901234567890123456789012345",
                   "is 65 bytes long; the limit is 64 bytes" },
+                /* bidirectional text controls reorder what a person reads
+                 * (U+202E shows "resU veD" the other way round); C1 controls
+                 * (U+0085 is a line break to some programs) */
+                { "Dev\xe2\x80\xaeUser", "may not contain U+202E (a control that reorders text) "
+                                        "(at byte 4); write the name only" },
+                { "Dev\xe2\x81\xa6User", "U+2066 (a control that reorders text)" },
+                { "Dev\xe2\x80\x8fUser", "U+200F (a control that reorders text)" },
+                { "Dev\xd8\x9cUser", "U+061C (a control that reorders text)" },
+                { "Dev\xc2\x85User", "may not contain U+0085 (a C1 control character) (at byte 4)" },
+                { "Dev\xc2\x9bUser", "U+009B (a C1 control character)" },
+                { "Dev\xe2\x80\xa8User", "U+2028 (a line or paragraph separator)" },
+                { "Dev\xe2\x80\xa9User", "U+2029 (a line or paragraph separator)" },
         };
         char err[512];
         (void)state;
@@ -213,6 +225,9 @@ static void full_name(void **state)
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 assert_int_equal(validate_full_name(bad[i].s, err, sizeof(err)), -EINVAL);
                 assert_err(err, bad[i].want);
+                /* the message never carries the control itself */
+                for (const char *p = err; *p; p++)
+                        assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
         }
 }
 
@@ -365,6 +380,10 @@ static void url(void **state)
                 { "file:///srv/mirror", "(file:// is not supported)" },
                 { "deb.debian.org/debian", "must start with http:// or https://, e.g." },
                 { "HTTP://deb.debian.org/debian", "in lower case" },
+                /* apt knows no "httpS" method: a capital after "http" too */
+                { "httpS://deb.debian.org/debian", "write \"https://\" in lower case" },
+                { "hTTps://deb.debian.org/debian", "write \"https://\" in lower case" },
+                { "httP://deb.debian.org/debian", "write \"http://\" in lower case" },
                 { "http://", "has no host name" },
                 { "http:///debian", "has no host name" },
                 { "http://deb.debian.org/deb ian", "may not contain spaces (at character 26)" },
@@ -396,14 +415,15 @@ static void url(void **state)
 
 static void password_hash(void **state)
 {
+        /* made with crypt_gensalt() + crypt() of libxcrypt */
         static const char *const good[] = {
-                "$y$j9T$F5Jx5fExrKuJdvuzMIXgD/$hCUBzGWrOU6E5cMyNfLcBvHzkEjg3VEN9V4sQMh8E/4",
-                "$6$rounds=5000$saltsalt$Xk3cCa9wQZdO5vCg1h0wZLsHbJ8X/jJ1Zp5WkqgIMwPTUYkGQH8DO2o7hOdOzsrlt2Kk9o0GSTX4FZU0U1Ulz.",
-                "$5$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
-                "$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
-                "$2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
-                "$gy$j9T$salt$hashhashhashhashhash",
-                "$7$CU..../....salt$hashhashhashhashhash",
+                "$y$j9T$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                "$gy$j9T$rJ5MdF6a/n5ZHDBmdAKqb0$7vhhtQBD0gRmotckcc.OICdjeV4P/qgDeD9FXJTn2d.",
+                "$7$CU..../....L7nkFj6dV5Sl59O2OndZv/$d6JhiMyfNvL65/bqmaPDV59tI/o3ccesxGl.BGRPne2",
+                "$6$N4Vnf79vRFu0tvHg$okIBgQJeaejhM0pnoSlz/w1eFT.A1F3A6fsvDHlDg69Nva1rKf3oqYuHlwuW8cnMklHiLIaGCptWqQvf.6nYZ0",
+                "$6$rounds=5000$saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91",
+                "$2b$05$rLecKvdUYHPvwWccZVCgr.h77IkhvocdDsLejJ.JqxU5FJIGgz8Om",
+                "$2y$05$aQja.Q1JIAYUo0JS5t2V7.z2zJsl1W038jxMEYkSR1eUkKkFnUTFi",
         };
         static const struct {
                 const char *s, *want;
@@ -422,6 +442,41 @@ static void password_hash(void **state)
                 { "$6$saltsaltsaltsaltsalt", "is cut short" },
                 { "!", "is not a crypt(3) hash" },
                 { "*", "is not a crypt(3) hash" },
+                /* the shape of each method: chpasswd -e takes these and
+                 * sets a hash no password matches (a silent lock-out) */
+                { "$y$$$$$$$$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                  "is not a yescrypt hash: it has 3 parts after \"$y$\" (settings, salt, hash)" },
+                { "$y$j9T$$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                  "is not a yescrypt hash: its salt is empty" },
+                { "$y$j9T$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL",
+                  "is not a yescrypt hash: the hash part has 42 characters, not 43" },
+                { "$y$j9T$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7x",
+                  "the hash part has 44 characters, not 43" },
+                { "$y$j9$SLuFQf6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                  "its settings are cut short" },
+                { "$y$j9T$SLuF,f6iy5EhwObyAhzoI/$gn9NTBT8n7elxZ5Ui/qGkXZvMNlvaW/oM9aSdBBzsL7",
+                  "contains a character that never appears" },
+                { "$6$N4Vnf79vRFu0tvHg$okIBgQJeaejhM0pnoSlz/w1eFT.A1F3A6fsvDHlDg69Nva1rKf3oqYuHlwuW8cnMklHiLIaGCptWqQvf.6nYZ",
+                  "is not a sha512crypt hash: the hash part has 85 characters, not 86" },
+                { "$6$N4Vnf79vRFu0tvHgX$okIBgQJeaejhM0pnoSlz/w1eFT.A1F3A6fsvDHlDg69Nva1rKf3oqYuHlwuW8cnMklHiLIaGCptWqQvf.6nYZ0",
+                  "its salt has 17 characters; at most 16" },
+                { "$6$rounds=50$saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91",
+                  "rounds=" },
+                { "$6$$$okIBgQJeaejhM0pnoSlz/w1eFT.A1F3A6fsvDHlDg69Nva1rKf3oqYuHlwuW8cnMklHiLIaGCptWqQvf.6nYZ0",
+                  "is not a sha512crypt hash" },
+                { "$2b$99$rLecKvdUYHPvwWccZVCgr.h77IkhvocdDsLejJ.JqxU5FJIGgz8Om",
+                  "its cost 99 is outside 04-31" },
+                { "$2b$05$rLecKvdUYHPvwWccZVCgr.h77IkhvocdDsLejJ.JqxU5FJIGgz8O",
+                  "is not a bcrypt hash: after the cost it has 52 characters, not 53" },
+                { "$2b$5$rLecKvdUYHPvwWccZVCgr.h77IkhvocdDsLejJ.JqxU5FJIGgz8Om",
+                  "is not a bcrypt hash" },
+                { "$7$CU..$d6JhiMyfNvL65/bqmaPDV59tI/o3ccesxGl.BGRPne2",
+                  "is not a scrypt hash" },
+                { "$gy$j9T$$$7vhhtQBD0gRmotckcc.OICdjeV4P/qgDeD9FXJTn2d.",
+                  "is not a gost-yescrypt hash" },
+                /* libxcrypt calls sha256crypt legacy (crypt_checksalt) */
+                { "$5$P.AtacNz.5zV2EfU$Uj9S4QQVmV47awfHOYbxfrx/Y0iOYKr/kV821wDKpT0",
+                  "is a sha256crypt hash, a method libxcrypt marks as legacy" },
         };
         char err[512];
         (void)state;
@@ -438,6 +493,8 @@ static void password_hash(void **state)
                         assert_null(strstr(err, bad[i].s));
                 assert_null(strstr(err, "Horse"));
                 assert_null(strstr(err, "saltsalt"));
+                assert_null(strstr(err, "gn9NTBT8"));
+                assert_null(strstr(err, "SLuF"));
         }
 }
 
