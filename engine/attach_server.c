@@ -52,6 +52,7 @@ struct client {
         int fd;
         uint64_t order;
         bool hello, control, want_control;
+        bool owner;              /* the starting terminal's (attach_server_start_owned) */
         bool dead;
         char why[128];           /* for the bye line */
         int64_t connected_ms;
@@ -250,12 +251,22 @@ static void give_control(struct attach_server *s, struct client *c)
                 client_push(c, s->creds);
 }
 
+/* The starting terminal's connection has not said hello yet: the keys
+ * wait for it. */
+static bool owner_pending(struct attach_server *s)
+{
+        for (size_t i = 0; i < s->n_clients; i++)
+                if (s->clients[i]->owner && !s->clients[i]->hello && !s->clients[i]->dead)
+                        return true;
+        return false;
+}
+
 /* After the controller left: the oldest client that asked for the keys. */
 static void promote(struct attach_server *s)
 {
         struct client *best = NULL;
 
-        if (controller(s))
+        if (controller(s) || owner_pending(s))
                 return;
         for (size_t i = 0; i < s->n_clients; i++) {
                 struct client *c = s->clients[i];
@@ -338,8 +349,18 @@ static void client_command(struct attach_server *s, struct client *c, const char
                 }
                 c->hello = true;
                 c->want_control = cmd.want_control;
-                if (cmd.want_control && !controller(s))
+                if (cmd.want_control && c->owner) {
+                        /* the terminal that started the run has the keys
+                         * until it leaves, whoever connected first */
+                        struct client *old = controller(s);
+                        if (old && old != c) {
+                                old->control = false;
+                                client_push_new(old, attach_role_line(false));
+                        }
                         c->control = true;
+                } else if (cmd.want_control && !controller(s) && !owner_pending(s)) {
+                        c->control = true;
+                }
                 replay(s, c);
                 return;
         }
@@ -457,7 +478,7 @@ static void reap(struct attach_server *s)
         for (size_t i = 0; i < s->n_clients; i++) {
                 struct client *c = s->clients[i];
                 if (c->dead) {
-                        lost_control |= c->control;
+                        lost_control |= c->control || (c->owner && !c->hello);
                         client_free(c);
                 } else
                         s->clients[k++] = c;
@@ -719,6 +740,12 @@ int attach_list(const char *dir, struct attach_peer **ret, size_t *ret_n)
 int attach_server_start(const char *dir, attach_command_fn on_command, void *userdata,
                         struct attach_server **ret, char *err, size_t errlen)
 {
+        return attach_server_start_owned(dir, -1, on_command, userdata, ret, err, errlen);
+}
+
+int attach_server_start_owned(const char *dir, int owner_fd, attach_command_fn on_command,
+                              void *userdata, struct attach_server **ret, char *err, size_t errlen)
+{
         struct attach_server *s;
         struct sockaddr_un sa;
         char tmp[sizeof(sa.sun_path)];
@@ -761,8 +788,31 @@ int attach_server_start(const char *dir, attach_command_fn on_command, void *use
                 (void)unlink(tmp);
                 goto fail;
         }
+        if (owner_fd >= 0) {
+                /* a client before anyone can connect: no other one can
+                 * get the keys first */
+                struct client *c = xcalloc(1, sizeof(*c));
+                struct attach_hello h;
+                int fl = fcntl(owner_fd, F_GETFL);
+
+                if (fl >= 0)
+                        (void)fcntl(owner_fd, F_SETFL, fl | O_NONBLOCK);
+                c->fd = owner_fd;
+                c->owner = true;
+                c->order = ++s->order;
+                c->connected_ms = c->since_ms = now_ms();
+                s->clients[s->n_clients++] = c;
+                fill_hello(s, &h);
+                client_push_new(c, attach_hello_line(&h));
+        }
         r = pthread_create(&s->thread, NULL, server_main, s);
         if (r != 0) {
+                /* the owner's fd stays the caller's */
+                while (s->n_clients > 0) {
+                        struct client *c = s->clients[--s->n_clients];
+                        c->fd = -1;
+                        client_free(c);
+                }
                 (void)unlink(s->path);
                 r = errorf(-r, err, errlen, "cannot start the attach thread: %s", strerror(r));
                 goto fail;

@@ -21,7 +21,11 @@
  *
  * Clients: the first one that asks for control gets the keys (cancel, the
  * failure dialog, the credentials screen, confirming the new SSH port);
- * the others watch. When the controller leaves, the oldest client that
+ * the others watch. A server started with an owner (the terminal that
+ * started the run, on one end of a socketpair made before the socket
+ * exists) keeps the keys for that one: it gets them when it says hello,
+ * whoever connected first, and nobody else gets them before it did or
+ * left. When the controller leaves, the oldest client that
  * asked for control gets them; "take" moves them on purpose. A pending
  * prompt and kept credentials go only to the controller, at the place of
  * the replay where they happened. */
@@ -51,6 +55,11 @@ typedef void (*attach_command_fn)(void *userdata, const struct attach_cmd *cmd);
  * the thread. 0, or -errno with err saying what is wrong and what to do. */
 int attach_server_start(const char *dir, attach_command_fn on_command, void *userdata,
                         struct attach_server **ret, char *err, size_t errlen);
+/* The same, with owner_fd (one end of a socketpair; taken over on
+ * success, closed with the server) as the first client, the one the keys
+ * wait for. */
+int attach_server_start_owned(const char *dir, int owner_fd, attach_command_fn on_command,
+                              void *userdata, struct attach_server **ret, char *err, size_t errlen);
 /* Stops the thread, says "bye" to every client (why, when given), removes
  * the socket. NULL is fine. */
 void attach_server_stop(struct attach_server *s, const char *why);

@@ -375,9 +375,15 @@ static void on_attach_command(void *userdata, const struct attach_cmd *c)
 
 int engine_serve(struct engine *e, char *err, size_t errlen)
 {
+        return engine_serve_owned(e, -1, err, errlen);
+}
+
+int engine_serve_owned(struct engine *e, int owner_fd, char *err, size_t errlen)
+{
         if (e->server)
                 return 0;
-        return attach_server_start(e->o.paths.run_dir, on_attach_command, e, &e->server, err, errlen);
+        return attach_server_start_owned(e->o.paths.run_dir, owner_fd, on_attach_command, e,
+                                         &e->server, err, errlen);
 }
 size_t engine_phase_count(const struct engine *e) { return e->n_slots; }
 

@@ -71,6 +71,10 @@ int engine_new(const struct engine_opts *o, struct engine **ret);
  * attached to waits up to answers.failure_wait. 0, or -errno with err
  * saying why. */
 int engine_serve(struct engine *e, char *err, size_t errlen);
+/* The same, with owner_fd (one end of a socketpair, taken over on
+ * success) as the client of the terminal that started the run: the keys
+ * are kept for it (attach_server_start_owned()). */
+int engine_serve_owned(struct engine *e, int owner_fd, char *err, size_t errlen);
 /* The attach socket's path ("" when not serving). */
 const char *engine_socket(const struct engine *e);
 /* Whether a client with the keys has received the session's end. */

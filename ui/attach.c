@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,15 +114,18 @@ static void src_detach(void *data) { attach_client_detach(data); }
 static void src_take(void *data) { attach_client_take(data); }
 static bool src_control(void *data) { return attach_client_control(data); }
 
-int attach_dashboard(const char *socket, int sfd, tui_end_hook hook, void *hook_data,
+int attach_dashboard(const char *socket, int fd, int sfd, tui_end_hook hook, void *hook_data,
                      struct tui_dashboard_result *res)
 {
         struct attach_client *c = NULL;
         struct tui_source src;
         char err[512];
+        int r;
 
         memset(res, 0, sizeof(*res));
-        if (attach_client_open(socket, true, &c, err, sizeof(err)) < 0) {
+        r = fd >= 0 ? attach_client_open_fd(fd, true, &c, err, sizeof(err))
+                    : attach_client_open(socket, true, &c, err, sizeof(err));
+        if (r < 0) {
                 tui_screen_close();
                 fprintf(stderr, "vps-provision: %s\n", err);
                 return EXIT_NO_RUN;
@@ -165,7 +169,7 @@ int attach_view(const struct attach_peer *peer, enum attach_view view, const str
                         getenv("TERM") ? getenv("TERM") : "");
                 return EXIT_USAGE;
         }
-        code = attach_dashboard(peer->path, sfd, NULL, NULL, &res);
+        code = attach_dashboard(peer->path, -1, sfd, NULL, NULL, &res);
         tui_screen_close();
         if (res.detached)
                 printf("Detached from session %s: the run goes on. vps-provision --attach shows it again.\n",
@@ -248,7 +252,7 @@ static void say_ready(int fd, char kind, const char *text)
 }
 
 /* The child: away from the terminal, then the whole run. Returns its exit code. */
-static int run_process(struct engine_opts *o, int sfd, int ready_fd)
+static int run_process(struct engine_opts *o, int sfd, int ready_fd, int owner_fd)
 {
         struct engine *e = NULL;
         char err[512];
@@ -276,7 +280,7 @@ static int run_process(struct engine_opts *o, int sfd, int ready_fd)
                 say_ready(ready_fd, 'E', err);
                 return EXIT_INTERNAL;
         }
-        if (engine_serve(e, err, sizeof(err)) < 0 || (r = engine_start(e)) < 0) {
+        if (engine_serve_owned(e, owner_fd, err, sizeof(err)) < 0 || (r = engine_start(e)) < 0) {
                 if (r < 0)
                         snprintf(err, sizeof(err), "cannot start the engine thread: %s", strerror(-r));
                 say_ready(ready_fd, 'E', err);
@@ -322,13 +326,14 @@ static int run_process(struct engine_opts *o, int sfd, int ready_fd)
 
 int launch_run(struct engine_opts *o, int sfd, struct launch *ret, char *err, size_t errlen)
 {
-        int ready[2];
+        int ready[2], pair[2];
         char line[1024];
         size_t n = 0;
         pid_t pid;
         int r;
 
         memset(ret, 0, sizeof(*ret));
+        ret->owner_fd = -1;
         /* out of the login session first, so the child is born outside it */
         r = scope_leave_session(NULL, ret->note, sizeof(ret->note));
         strscpy(o->note, sizeof(o->note), ret->note);
@@ -336,6 +341,14 @@ int launch_run(struct engine_opts *o, int sfd, struct launch *ret, char *err, si
 
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return errorf(-errno, err, errlen, "cannot start the run: %s", strerror(errno));
+        /* this terminal's connection, made before the run's socket exists:
+         * no --attach of another session can get the keys before it */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                r = -errno;
+                close(ready[0]);
+                close(ready[1]);
+                return errorf(r, err, errlen, "cannot start the run: %s", strerror(-r));
+        }
         fflush(stdout);
         fflush(stderr);
         pid = fork();
@@ -343,15 +356,19 @@ int launch_run(struct engine_opts *o, int sfd, struct launch *ret, char *err, si
                 r = -errno;
                 close(ready[0]);
                 close(ready[1]);
+                close(pair[0]);
+                close(pair[1]);
                 return errorf(r, err, errlen, "cannot start the run's process: %s", strerror(-r));
         }
         if (pid == 0) {
                 close(ready[0]);
+                close(pair[1]);
                 ret->is_run = true;
-                ret->code = run_process(o, sfd, ready[1]);
+                ret->code = run_process(o, sfd, ready[1], pair[0]);
                 return 0;
         }
         close(ready[1]);
+        close(pair[0]);
         ret->pid = pid;
         for (int64_t until = now_ms() + READY_MS;;) {
                 struct pollfd p = { .fd = ready[0], .events = POLLIN };
@@ -360,6 +377,7 @@ int launch_run(struct engine_opts *o, int sfd, struct launch *ret, char *err, si
 
                 if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
                         close(ready[0]);
+                        close(pair[1]);
                         kill(pid, SIGTERM);
                         return errorf(-ETIMEDOUT, err, errlen, "the run's process did not start within %d s",
                                       READY_MS / 1000);
@@ -376,8 +394,10 @@ int launch_run(struct engine_opts *o, int sfd, struct launch *ret, char *err, si
                 line[--n] = '\0';
         if (n > 2 && line[0] == 'S') {
                 strscpy(ret->socket, sizeof(ret->socket), line + 2);
+                ret->owner_fd = pair[1];
                 return 0;
         }
+        close(pair[1]);
         (void)waitpid(pid, NULL, 0);
         if (n > 2 && line[0] == 'E')
                 return errorf(-EIO, err, errlen, "%s", line + 2);

@@ -46,10 +46,11 @@ int attach_pick(const char *run_dir, struct attach_peer *ret);
 int attach_view(const struct attach_peer *peer, enum attach_view view, const struct tui_caps *caps,
                 int sfd);
 
-/* The dashboard of the run at socket, on the open screen, asking for the
- * keys (the wizard's own run, and --attach). hook as tui_dashboard_run().
- * Returns like attach_view(). */
-int attach_dashboard(const char *socket, int sfd, tui_end_hook hook, void *hook_data,
+/* The dashboard of the run at socket (or over fd when fd >= 0: the
+ * wizard's own connection from launch_run(), taken over), on the open
+ * screen, asking for the keys (the wizard's own run, and --attach). hook
+ * as tui_dashboard_run(). Returns like attach_view(). */
+int attach_dashboard(const char *socket, int fd, int sfd, tui_end_hook hook, void *hook_data,
                      struct tui_dashboard_result *res);
 
 /* Follows the run at peer as lines or JSON events until it ends (its exit
@@ -67,6 +68,8 @@ struct launch {
         int code;
         pid_t pid;              /* the parent: the run's process */
         char socket[256];       /* the parent: where to attach */
+        int owner_fd;           /* the parent: its own connection to the run, made
+                                 * before the socket existed: the keys wait for it */
         char note[512];         /* the parent: where the run lives (its unit), for the person */
 };
 

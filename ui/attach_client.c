@@ -205,14 +205,13 @@ static void send_cmd(struct attach_client *c, const struct attach_cmd *cmd)
         (void)send_line(c, line);
 }
 
-/* The server's first line within HELLO_MS, read byte by byte so that no
- * byte of what follows is taken from the reader. */
-static int read_hello(struct attach_client *c, char *err, size_t errlen)
+/* One line of the server within HELLO_MS into line (size bytes), read
+ * byte by byte so that no byte of what follows is taken from the reader. */
+static int read_line_now(struct attach_client *c, char *line, size_t size, size_t *ret_n,
+                         char *err, size_t errlen)
 {
-        char line[4096];
         size_t n = 0;
         int64_t until = now_ms() + HELLO_MS;
-        struct attach_msg m;
 
         for (;;) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
@@ -227,9 +226,23 @@ static int read_hello(struct attach_client *c, char *err, size_t errlen)
                         return errorf(-ECONNRESET, err, errlen, "the run closed the connection");
                 if (line[n] == '\n')
                         break;
-                if (++n == sizeof(line))
-                        return errorf(-EBADMSG, err, errlen, "the run's first line is too long");
+                if (++n == size)
+                        return errorf(-EBADMSG, err, errlen, "the run's line is too long");
         }
+        *ret_n = n;
+        return 0;
+}
+
+/* The server's first line: its hello (or a bye that says why not). */
+static int read_hello(struct attach_client *c, char *err, size_t errlen)
+{
+        char line[4096];
+        size_t n;
+        struct attach_msg m;
+        int r = read_line_now(c, line, sizeof(line), &n, err, errlen);
+
+        if (r < 0)
+                return r;
         if (attach_msg_parse(line, n, &m, NULL, 0) < 0 || m.type != ATTACH_MSG_HELLO) {
                 /* a bye instead of a hello: say its reason */
                 if (attach_msg_parse(line, n, &m, NULL, 0) == 0 && m.type == ATTACH_MSG_BYE)
@@ -242,8 +255,40 @@ static int read_hello(struct attach_client *c, char *err, size_t errlen)
         return 0;
 }
 
+/* The answer to our hello: the role line comes before the replay, so the
+ * first screen already knows whether this client has the keys. */
+static int read_role(struct attach_client *c, char *err, size_t errlen)
+{
+        char line[1024];
+        size_t n;
+        struct attach_msg m;
+        int r = read_line_now(c, line, sizeof(line), &n, err, errlen);
+
+        if (r < 0)
+                return r;
+        if (attach_msg_parse(line, n, &m, NULL, 0) == 0 && m.type == ATTACH_MSG_ROLE) {
+                atomic_store(&c->control, m.control);
+                return 0;
+        }
+        if (attach_msg_parse(line, n, &m, NULL, 0) == 0 && m.type == ATTACH_MSG_BYE)
+                return errorf(-ECONNREFUSED, err, errlen, "the run refused: %s", m.text);
+        if (m.type == ATTACH_MSG_EVENT)
+                event_free(m.ev);
+        return errorf(-EBADMSG, err, errlen, "the run did not say which role this session has");
+}
+
 int attach_client_open(const char *path, bool want_control, struct attach_client **ret, char *err,
                        size_t errlen)
+{
+        int fd = attach_connect(path);
+
+        if (fd < 0)
+                return errorf(fd, err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
+        return attach_client_open_fd(fd, want_control, ret, err, errlen);
+}
+
+int attach_client_open_fd(int fd, bool want_control, struct attach_client **ret, char *err,
+                          size_t errlen)
 {
         struct attach_client *c = xcalloc(1, sizeof(*c));
         struct attach_cmd hello = { .type = ATTACH_CMD_HELLO, .want_control = want_control };
@@ -251,11 +296,7 @@ int attach_client_open(const char *path, bool want_control, struct attach_client
 
         c->stop_efd[0] = c->stop_efd[1] = -1;
         pthread_mutex_init(&c->mu, NULL);
-        c->fd = attach_connect(path);
-        if (c->fd < 0) {
-                r = errorf(c->fd, err, errlen, "cannot connect to %s: %s", path, strerror(-c->fd));
-                goto fail;
-        }
+        c->fd = fd;
         r = read_hello(c, err, errlen);
         if (r < 0)
                 goto fail;
@@ -271,6 +312,9 @@ int attach_client_open(const char *path, bool want_control, struct attach_client
                 r = errorf(r, err, errlen, "cannot talk to the run: %s", strerror(-r));
                 goto fail;
         }
+        r = read_role(c, err, errlen);
+        if (r < 0)
+                goto fail;
         r = pthread_create(&c->reader, NULL, reader_main, c);
         if (r != 0) {
                 r = errorf(-r, err, errlen, "cannot start the reader: %s", strerror(r));

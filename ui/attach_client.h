@@ -27,6 +27,11 @@ struct attach_client;
  * -errno with err filled. */
 int attach_client_open(const char *path, bool want_control, struct attach_client **ret, char *err,
                        size_t errlen);
+/* The same over fd, already connected (taken over: closed by
+ * attach_client_free(), also on failure). Both return once the server
+ * said which role this client has. */
+int attach_client_open_fd(int fd, bool want_control, struct attach_client **ret, char *err,
+                          size_t errlen);
 /* Sends detach (when still connected), stops the reader, frees. NULL is fine. */
 void attach_client_free(struct attach_client *c);
 

@@ -497,7 +497,7 @@ static int run_tui(struct run_state *st, int sfd, const struct tui_caps *caps, b
                                 *ret_is_run = true;
                                 return l.code;
                         }
-                        code = attach_dashboard(l.socket, sfd, o->mode == MODE_PROVISION ? save_answers : NULL,
+                        code = attach_dashboard(l.socket, l.owner_fd, sfd, o->mode == MODE_PROVISION ? save_answers : NULL,
                                                 st, &res);
                         tui_screen_close();
                         if (!res.hangup && !res.detached)

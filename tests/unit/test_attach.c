@@ -603,6 +603,78 @@ static void test_server_roles_and_replay(void **state)
         free(dir);
 }
 
+/* The terminal that started the run keeps the keys: a session that
+ * connects and says hello before it (another --attach, as soon as the
+ * socket exists) only watches; the owner gets them when it says hello,
+ * and when it leaves they pass to the watcher that asked. */
+static void test_server_owner_keeps_keys(void **state)
+{
+        char *dir = test_path(test_tmpdir(), "run-owned"), err[512];
+        struct got g = { .mu = PTHREAD_MUTEX_INITIALIZER };
+        struct attach_server *s = NULL;
+        struct cli own = { .fd = -1 }, b;
+        int pair[2];
+        char *line;
+        (void)state;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        assert_int_equal(attach_server_start_owned(dir, pair[0], on_cmd, &g, &s, err, sizeof(err)), 0);
+        own.fd = pair[1];
+
+        /* another session first: hello, wants the keys, only watches */
+        cli_open(&b, attach_server_path(s));
+        line = cli_line(&b, 2000);
+        assert_non_null(strstr(line, "\"event\":\"hello\""));
+        free(line);
+        cli_send(&b, "{\"cmd\":\"hello\",\"want\":\"control\"}\n");
+        line = cli_line(&b, 2000);
+        assert_string_equal(line, "{\"event\":\"role\",\"role\":\"watch\"}");
+        free(line);
+        assert_false(attach_server_has_controller(s));
+        /* and its commands are refused */
+        cli_send(&b, "{\"cmd\":\"cancel\"}\n");
+        free(cli_until(&b, "another session has the keys", 2000));
+        assert_int_equal(got_n(&g), 0);
+
+        /* the owner says hello late: the keys are its */
+        line = cli_line(&own, 2000);
+        assert_non_null(strstr(line, "\"event\":\"hello\""));
+        free(line);
+        cli_send(&own, "{\"cmd\":\"hello\",\"want\":\"control\"}\n");
+        line = cli_line(&own, 2000);
+        assert_string_equal(line, "{\"event\":\"role\",\"role\":\"control\"}");
+        free(line);
+        assert_true(attach_server_has_controller(s));
+        cli_send(&own, "{\"cmd\":\"cancel\"}\n");
+        for (int i = 0; i < 200 && got_n(&g) == 0; i++)
+                sleep_ms(10);
+        assert_int_equal(got_n(&g), 1);
+        assert_int_equal(g.cmds[0].type, ATTACH_CMD_CANCEL);
+
+        /* the starting terminal hangs up: the watcher that asked gets them */
+        close(own.fd);
+        line = cli_until(&b, "\"event\":\"role\"", 3000);
+        assert_non_null(strstr(line, "control"));
+        free(line);
+
+        attach_server_stop(s, NULL);
+        close(b.fd);
+
+        /* an owner that never says hello: the keys do not wait forever
+         * (the hello timeout drops it, then the others may have them) */
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        assert_int_equal(attach_server_start_owned(dir, pair[0], on_cmd, &g, &s, err, sizeof(err)), 0);
+        close(pair[1]);   /* hung up before its hello */
+        cli_open(&b, attach_server_path(s));
+        free(cli_line(&b, 2000));
+        cli_send(&b, "{\"cmd\":\"hello\",\"want\":\"control\"}\n");
+        line = cli_until(&b, "\"role\":\"control\"", 3000);
+        free(line);
+        attach_server_stop(s, NULL);
+        close(b.fd);
+        free(dir);
+}
+
 static void test_server_credentials(void **state)
 {
         char *dir = test_path(test_tmpdir(), "run"), err[512];
@@ -1333,6 +1405,7 @@ int main(void)
                 cmocka_unit_test(test_credentials_line),
                 cmocka_unit_test(test_server_dir),
                 cmocka_unit_test(test_server_roles_and_replay),
+                cmocka_unit_test(test_server_owner_keeps_keys),
                 cmocka_unit_test(test_server_credentials),
                 cmocka_unit_test(test_server_bad_clients),
                 cmocka_unit_test(test_list_and_stale),
