@@ -52,6 +52,8 @@ enum key_id {
         K_APT_MIRROR,
         K_LOG_LEVEL,
         K_ON_FAILURE,
+        K_FAILURE_WAIT,
+        K_CREDENTIALS_WAIT,
         K_APT_LOCK_WAIT,
         _K_MAX,
 };
@@ -321,17 +323,42 @@ static const struct answers_key keys[] = {
                 "failing step.",
                 false,
         },
+        [K_FAILURE_WAIT] = {
+                "run", "failure_wait", ANSWERS_DURATION, "30m", "0s..7d",
+                "How long a failure waits for someone to attach and answer it.",
+                "When a step fails during a run started from the wizard and nobody is "
+                "attached to it (the SSH connection dropped, or the person detached), the "
+                "failure dialog waits this long for someone to run vps-provision --attach "
+                "and choose retry, roll back or keep; then on_failure decides. Written as "
+                "a number and a unit: s, m, h or d (30m, 2h). 30m by default: long enough "
+                "to reconnect, short enough that a server is not left half done for a "
+                "day. 0s applies on_failure at once. Runs with --unattended never wait.",
+                false,
+        },
+        [K_CREDENTIALS_WAIT] = {
+                "run", "credentials_wait", ANSWERS_DURATION, "24h", "0s..30d",
+                "How long a password nobody has seen yet is kept for --attach.",
+                "When a run started from the wizard ends while nobody is attached, the "
+                "generated password is kept in the program's locked memory (never on "
+                "disk) until someone runs vps-provision --attach and confirms the "
+                "credentials screen. After this long it is wiped instead, and the end "
+                "message says how to set a new one (passwd USER as root). Written as a "
+                "number and a unit: s, m, h or d. 24h by default. Nothing is kept when "
+                "password_hash is set.",
+                false,
+        },
         [K_APT_LOCK_WAIT] = {
-                "run", "apt_lock_wait", ANSWERS_UINT, "1800", "0..86400",
-                "Seconds to wait for another package manager to finish (0: do not wait).",
-                "How long, in seconds, the run waits when another program holds the "
-                "package manager's lock: on a freshly booted server that is usually "
-                "Debian's automatic security updates (unattended-upgrades), which can "
-                "take several minutes. The dashboard and the log say which program holds "
-                "the lock and how long the run has waited. When the lock is still held "
-                "after this long the run stops with a message naming that program; "
-                "when that happens before the run's first change, nothing was changed. "
-                "1800 (30 minutes) by default; 0 stops at once.",
+                "run", "apt_lock_wait", ANSWERS_DURATION, "30m", "0s..24h",
+                "How long to wait for another package manager to finish (0s: do not wait).",
+                "How long the run waits when another program holds the package manager's "
+                "lock: on a freshly booted server that is usually Debian's automatic "
+                "security updates (unattended-upgrades), which can take several minutes. "
+                "The dashboard and the log say which program holds the lock and how long "
+                "the run has waited. When the lock is still held after this long the run "
+                "stops with a message naming that program; when that happens before the "
+                "run's first change, nothing was changed. Written as a number and a unit "
+                "(s, m, h or d), or a bare number of seconds (1800 is 30m). 30m by "
+                "default; 0s stops at once.",
                 false,
         },
 };
@@ -372,8 +399,11 @@ static const struct field fields[] = {
         [K_SOUND] = { AT(sound) },
         [K_UPGRADE] = { AT(upgrade) },
         [K_APT_MIRROR] = { AT(apt_mirror) },
-        [K_LOG_LEVEL] = { .names = log_level_names, .n_names = _LOG_LEVEL_MAX },
-        [K_ON_FAILURE] = { .names = on_failure_names, .n_names = ELEMENTSOF(on_failure_names) },
+        [K_LOG_LEVEL] = { AT(log_level), .names = log_level_names, .n_names = _LOG_LEVEL_MAX },
+        [K_ON_FAILURE] = { AT(on_failure), .names = on_failure_names,
+                           .n_names = ELEMENTSOF(on_failure_names) },
+        [K_FAILURE_WAIT] = { AT(failure_wait), .min = 0, .max = 7 * 86400 },
+        [K_CREDENTIALS_WAIT] = { AT(credentials_wait), .min = 0, .max = 30 * 86400 },
         [K_APT_LOCK_WAIT] = { AT(apt_lock_wait), .min = 0, .max = 86400 },
 };
 
@@ -383,6 +413,9 @@ static const struct field fields[] = {
  * set_get_round_trip). */
 _Static_assert(ELEMENTSOF(keys) == _K_MAX && ELEMENTSOF(fields) == _K_MAX,
                "every key needs an entry in keys[] and fields[]");
+/* ENUM fields are stored as an int at their offset. */
+_Static_assert(sizeof(enum log_level) == sizeof(int) && sizeof(enum on_failure) == sizeof(int),
+               "an ENUM key's field is an int-sized enum");
 
 const struct answers_key *answers_keys(size_t *ret_n)
 {
@@ -399,6 +432,7 @@ const char *answers_type_name(enum answers_type t)
         case ANSWERS_PORT: return "port";
         case ANSWERS_UINT: return "number";
         case ANSWERS_ENUM: return "choice";
+        case ANSWERS_DURATION: return "duration";
         case ANSWERS_LIST: return "list";
         case ANSWERS_PATH: return "path";
         case ANSWERS_URL: return "URL";
@@ -545,6 +579,52 @@ static void join_or(const char *const *names, size_t n, const char *last_word, c
         buf_release(&b);
 }
 
+/* Seconds as the answers file writes them: the largest of d, h, m, s that
+ * divides them ("24h", "30m", "90s", "0s"); days only from 7d up, so a
+ * day reads as 24h. */
+static void format_duration(unsigned secs, char *out, size_t size)
+{
+        if (secs >= 7 * 86400 && secs % 86400 == 0)
+                (void)!snprintf(out, size, "%ud", secs / 86400);
+        else if (secs > 0 && secs % 3600 == 0)
+                (void)!snprintf(out, size, "%uh", secs / 3600);
+        else if (secs > 0 && secs % 60 == 0)
+                (void)!snprintf(out, size, "%um", secs / 60);
+        else
+                (void)!snprintf(out, size, "%us", secs);
+}
+
+/* "30m" into seconds: digits, then one unit (s, m, h, d; any case) or
+ * none (bare digits are seconds, as apt_lock_wait was first written).
+ * -EINVAL for anything else, -ERANGE past 100 days. */
+static int parse_duration(const char *value, unsigned *ret)
+{
+        size_t digits = strspn(value, "0123456789");
+        unsigned long mult;
+        long v;
+
+        if (digits == 0 || digits > 9 || strlen(value) > digits + 1)
+                return -EINVAL;
+        switch (value[digits] ? value[digits] | 0x20 : 's') {
+        case 's': mult = 1; break;
+        case 'm': mult = 60; break;
+        case 'h': mult = 3600; break;
+        case 'd': mult = 86400; break;
+        default: return -EINVAL;
+        }
+        {
+                char num[16];
+                memcpy(num, value, digits);
+                num[digits] = '\0';
+                if (parse_long(num, 0, 999999999, &v) < 0)
+                        return -EINVAL;
+        }
+        if ((unsigned long)v > 100UL * 86400 / mult)
+                return -ERANGE;
+        *ret = (unsigned)((unsigned long)v * mult);
+        return 0;
+}
+
 /* What a key takes, in words, for messages and the example file. */
 static void describe_values(enum key_id id, char *out, size_t size)
 {
@@ -578,6 +658,14 @@ static void describe_values(enum key_id id, char *out, size_t size)
         case ANSWERS_STRING:
                 (void)!snprintf(out, size, "text");
                 break;
+        case ANSWERS_DURATION: {
+                char lo[24], hi[24];
+                format_duration((unsigned)f->min, lo, sizeof(lo));
+                format_duration((unsigned)f->max, hi, sizeof(hi));
+                (void)!snprintf(out, size, "a duration between %s and %s: a number and s, m, h or "
+                                "d (e.g. 30m), or a number of seconds", lo, hi);
+                break;
+        }
         }
 }
 
@@ -764,13 +852,28 @@ static int set_value(struct answers *a, enum key_id id, const char *value, char 
                         return fail(err, errlen, "must be one of %s (%s is not one of them)",
                                     allowed, quote(value, q));
                 }
-                if (id == K_LOG_LEVEL)
-                        a->log_level = (enum log_level)i;
-                else
-                        a->on_failure = (enum on_failure)i;
+                *(int *)((char *)a + f->offset) = i;
                 return 0;
         case ANSWERS_LIST:
                 return parse_ide_list(value, (char *)a + f->offset, f->size, err, errlen);
+        case ANSWERS_DURATION: {
+                unsigned secs;
+                char lo[24], hi[24];
+                format_duration((unsigned)f->min, lo, sizeof(lo));
+                format_duration((unsigned)f->max, hi, sizeof(hi));
+                r = parse_duration(value, &secs);
+                if (r == -EINVAL)
+                        return fail(err, errlen, "must be a number of seconds, or a number and a "
+                                    "unit (s, m, h or d), e.g. 30m or 24h (%s is not one)", quote(value, q));
+                if (r < 0 || secs > (unsigned)f->max)
+                        return fail(err, errlen, "must be between %s and %s (%s is too long)", lo, hi,
+                                    quote(value, q));
+                if (secs < (unsigned)f->min)
+                        return fail(err, errlen, "must be between %s and %s (%s is too short)", lo, hi,
+                                    quote(value, q));
+                *(unsigned *)((char *)a + f->offset) = secs;
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -796,14 +899,17 @@ static void get_value(const struct answers *a, enum key_id id, struct buf *b)
         case ANSWERS_UINT:
                 (void)buf_printf(b, "%u", *(const unsigned *)p);
                 break;
-        case ANSWERS_ENUM:
-                if (id == K_LOG_LEVEL)
-                        (void)buf_printf(b, "%s", (unsigned)a->log_level < _LOG_LEVEL_MAX
-                                                          ? log_level_names[a->log_level] : "info");
-                else
-                        (void)buf_printf(b, "%s", on_failure_name(a->on_failure)
-                                                          ? on_failure_name(a->on_failure) : "rollback");
+        case ANSWERS_ENUM: {
+                int i = *(const int *)p;
+                (void)buf_printf(b, "%s", i >= 0 && (size_t)i < f->n_names ? f->names[i] : f->names[0]);
                 break;
+        }
+        case ANSWERS_DURATION: {
+                char d[24];
+                format_duration(*(const unsigned *)p, d, sizeof(d));
+                (void)buf_printf(b, "%s", d);
+                break;
+        }
         case ANSWERS_LIST:
                 if (*p)
                         (void)buf_printf(b, "%.*s", (int)strnlen(p, f->size), p);
@@ -831,6 +937,8 @@ void answers_init(struct answers *a)
                 .upgrade = false,
                 .log_level = LOG_INFO,
                 .on_failure = ON_FAILURE_ROLLBACK,
+                .failure_wait = 30 * 60,
+                .credentials_wait = 24 * 3600,
                 .apt_lock_wait = 1800,
         };
 }

@@ -61,6 +61,8 @@ struct answers {
         /* [run] */
         enum log_level log_level;
         enum on_failure on_failure;
+        unsigned failure_wait;    /* seconds a failure waits for an attached client */
+        unsigned credentials_wait;/* seconds an unseen password is kept for --attach */
         unsigned apt_lock_wait;   /* seconds to wait for another package manager's lock */
 };
 
@@ -73,6 +75,7 @@ enum answers_type {
         ANSWERS_LIST,
         ANSWERS_PATH,
         ANSWERS_URL,
+        ANSWERS_DURATION,         /* "30m", "24h", "2d", "90s" (seconds in the struct) */
 };
 
 struct answers_key {

@@ -27,6 +27,15 @@
  * Cancel: the UI (after asking the person) sends EV_CANCEL; the engine
  * stops at the next safe point — between actions or phases, never inside a
  * dpkg run — and ends with EXIT_INTERRUPTED, changes kept for --resume.
+ *
+ * Attach (engine_serve()): every event also goes to the attach server,
+ * whose clients' commands arrive on the same command queue as the UI's. A
+ * prompt then waits for a client with the keys; once none has been
+ * attached for answers.failure_wait, the fallback (on_failure) decides. At
+ * the end a generated password nobody confirmed stays in locked memory
+ * for the next client, up to answers.credentials_wait, after the lock is
+ * released (a new run is not blocked by it); the session file says
+ * whether it was seen ("credentials").
  */
 #include "engine.h"
 
@@ -52,6 +61,15 @@
  * pushed by engine_emit_flush(), before any other event (so the order is
  * kept), or when it is big. Per thread, so a thread that holds never
  * delays another's events. */
+/* An event goes to the attached clients (if the run serves any) and to
+ * this process's queue. */
+static void deliver(struct engine *e, struct event *ev)
+{
+        if (e->server)
+                attach_server_publish(e->server, ev);
+        queue_push(e->events, ev);
+}
+
 #define HOLD_MAX_LINES 1024
 #define HOLD_MAX_BYTES (256u * 1024u)
 static _Thread_local struct {
@@ -68,7 +86,7 @@ void engine_emit_flush(struct engine *e)
                 return;
         held.ev = NULL;
         ev->log.text = buf_steal(&held.text);
-        queue_push(e->events, ev);
+        deliver(e, ev);
 }
 
 void engine_emit_hold(struct engine *e)
@@ -124,7 +142,7 @@ void engine_emit(struct engine *e, struct event *ev)
 {
         /* anything else keeps its place after the lines held before it */
         engine_emit_flush(e);
-        queue_push(e->events, ev);
+        deliver(e, ev);
 }
 
 void engine_log(struct engine *e, int phase_index, enum log_level level, const char *scope,
@@ -247,13 +265,23 @@ static void set_cancel(struct engine *e)
         }
 }
 
-/* Handles pending UI → engine messages that need no answer (cancel). */
+/* A command that needs no answer: cancel, or a confirmation. */
+static void take_command(struct engine *e, const struct event *ev)
+{
+        if (ev->type == EV_CANCEL)
+                set_cancel(e);
+        else if (ev->type == EV_CREDENTIALS_SAVED)
+                e->credentials_saved = true;
+        else if (ev->type == EV_SSH_PORT_CONFIRMED)
+                e->settle_confirmed = true;
+}
+
+/* Handles pending UI → engine messages that need no answer. */
 static void poll_commands(struct engine *e)
 {
         struct event *ev;
         while ((ev = queue_pop(e->commands))) {
-                if (ev->type == EV_CANCEL)
-                        set_cancel(e);
+                take_command(e, ev);
                 event_free(ev);
         }
 }
@@ -286,22 +314,46 @@ enum prompt_choice engine_ask(struct engine *e, enum prompt_kind kind, const cha
         ev->prompt.undo = undo;
         engine_emit(e, ev);
 
-        for (;;) {
+        for (int64_t last = now_ms(), alone_ms = 0;;) {
                 struct event *a = queue_wait_pop(e->commands, 500);
-                if (!a) {
-                        if (atomic_load(&e->detached))
+                int64_t now = now_ms();
+
+                if (e->server) {
+                        /* the time with nobody to answer counts, from the last
+                         * moment someone was attached */
+                        if (attach_server_has_controller(e->server))
+                                alone_ms = 0;
+                        else
+                                alone_ms += now - last;
+                        last = now;
+                        if (!a && alone_ms >= (int64_t)e->o.answers.failure_wait * 1000) {
+                                char waited[32];
+                                answers_get(&e->o.answers, "run", "failure_wait", waited, sizeof(waited));
+                                engine_log(e, e->cur, LOG_WARNING, "engine",
+                                           "nobody attached to answer \"%s\" for %s ([run] failure_wait): "
+                                           "going on with %s",
+                                           title, waited, prompt_choice_name(fallback));
+                                attach_server_prompt_done(e->server, id);
                                 return fallback;
+                        }
+                }
+                if (!a) {
+                        if (atomic_load(&e->detached)) {
+                                attach_server_prompt_done(e->server, id);
+                                return fallback;
+                        }
                         continue;
                 }
-                if (a->type == EV_CANCEL) {
-                        set_cancel(e);
-                } else if (a->type == EV_ANSWER && a->answer.prompt_id == id) {
+                if (a->type == EV_ANSWER && a->answer.prompt_id == id) {
                         enum prompt_choice c = a->answer.choice;
                         event_free(a);
-                        if (c != CHOICE_NONE)
+                        if (c != CHOICE_NONE) {
+                                attach_server_prompt_done(e->server, id);
                                 return c;
+                        }
                         continue;
                 }
+                take_command(e, a);
                 event_free(a);
         }
 }
@@ -351,6 +403,7 @@ void engine_free(struct engine *e)
 {
         if (!e)
                 return;
+        attach_server_stop(e->server, "the run's process has ended");
         queue_free(e->events);
         queue_free(e->commands);
         if (e->cancel_efd >= 0)
@@ -371,6 +424,49 @@ void engine_free(struct engine *e)
 }
 
 struct queue *engine_events(struct engine *e) { return e->events; }
+const char *engine_socket(const struct engine *e) { return e->server ? attach_server_path(e->server) : ""; }
+bool engine_end_seen(struct engine *e) { return attach_server_end_delivered(e->server); }
+
+/* A client's command (on the attach server's thread): into the queue the
+ * UI's commands take. */
+static void on_attach_command(void *userdata, const struct attach_cmd *c)
+{
+        struct engine *e = userdata;
+        struct event *ev;
+
+        switch (c->type) {
+        case ATTACH_CMD_CANCEL:
+                ev = event_new(EV_CANCEL);
+                break;
+        case ATTACH_CMD_ANSWER:
+                ev = event_new(EV_ANSWER);
+                ev->answer.prompt_id = c->prompt_id;
+                ev->answer.choice = c->choice;
+                break;
+        case ATTACH_CMD_CREDENTIALS_SAVED:
+                ev = event_new(EV_CREDENTIALS_SAVED);
+                break;
+        case ATTACH_CMD_SSH_PORT_CONFIRMED:
+                ev = event_new(EV_SSH_PORT_CONFIRMED);
+                break;
+        default:
+                return;
+        }
+        queue_push(e->commands, ev);
+}
+
+int engine_serve(struct engine *e, char *err, size_t errlen)
+{
+        return engine_serve_owned(e, -1, err, errlen);
+}
+
+int engine_serve_owned(struct engine *e, int owner_fd, char *err, size_t errlen)
+{
+        if (e->server)
+                return 0;
+        return attach_server_start_owned(e->o.paths.run_dir, owner_fd, on_attach_command, e,
+                                         &e->server, err, errlen);
+}
 size_t engine_phase_count(const struct engine *e) { return e->n_slots; }
 
 void engine_send(struct engine *e, struct event *ev)
@@ -400,6 +496,7 @@ const char *exit_code_meaning(int code)
         case EXIT_ROLLBACK_FAILED: return "a rollback could not undo every change (the log lists them)";
         case EXIT_UNFINISHED: return "an earlier run is unfinished: run --resume or --rollback first";
         case EXIT_NOT_ROOT: return "vps-provision must run as root";
+        case EXIT_NO_RUN: return "--attach: no run is in progress (the last one's end is shown)";
         default: return "unknown";
         }
 }
@@ -436,26 +533,155 @@ void engine_finish(struct engine *e, int code, enum session_status status, const
                   code);
 }
 
+/* The credentials event, with a copy of the password (NULL with a hash). */
+static struct event *credentials_event(struct engine *e)
+{
+        struct event *ev = event_new(EV_CREDENTIALS);
+
+        ev->credentials.username = xstrdup(e->cred_user);
+        ev->credentials.password_kind = e->cred_kind;
+        if (e->cred_pw) {
+                /* the event owns it; the log keeps redacting until exit */
+                struct secret *copy = NULL;
+                if (secret_from(secret_str(e->cred_pw), secret_len(e->cred_pw), &copy) == 0)
+                        ev->credentials.password = copy;
+        }
+        ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address : e->vps.hostname);
+        ev->credentials.rdp_port = e->o.answers.rdp_port;
+        ev->credentials.ssh_port = e->o.answers.ssh_port;
+        return ev;
+}
+
+/* Forgets the password: wiped from the engine and the attach server. */
+static void wipe_password(struct engine *e)
+{
+        attach_server_drop_credentials(e->server);
+        if (e->cred_pw) {
+                log_unregister_secret(e->cred_pw);
+                secret_free(e->cred_pw);
+                e->cred_pw = NULL;
+        }
+}
+
+#define SETTLE_EVERY_MS 5000
+
+/* Gives every phase with a settle() its turn, under the run's lock (taken
+ * again after the run; when another run holds it, the turn comes later).
+ * Returns true when nothing waits any more. */
+static bool settle_all(struct engine *e, bool confirmed)
+{
+        struct lock *l = e->lock;
+        bool all = true;
+
+        for (size_t i = 1; i < e->n_slots; i++) {
+                struct phase_ctx c;
+                int r;
+
+                if (!e->slots[i].enabled || !e->slots[i].p->settle || e->slots[i].settled)
+                        continue;
+                if (!l && lock_acquire(e->o.paths.lock_path, "settle", &l, NULL, NULL, 0) < 0) {
+                        all = false;
+                        break;
+                }
+                ctx_init(&c, e, (int)i);
+                r = e->slots[i].p->settle(&c, confirmed);
+                ctx_release(&c);
+                if (r == 1)
+                        e->slots[i].settled = true;
+                else
+                        all = false;
+        }
+        if (l && l != e->lock)
+                lock_release(l);
+        engine_save_session(e);
+        return all;
+}
+
+/* After a run that ended with the UI in another process: the process stays
+ * while something waits for the person — the password nobody confirmed
+ * yet (kept for the next client with the keys), a change to settle —, at
+ * most answers.credentials_wait, or until it is told to stop. The lock is
+ * released first: a new run may start meanwhile. */
+static void post_run(struct engine *e, bool keep, bool settled)
+{
+        int64_t deadline = now_ms() + (int64_t)e->o.answers.credentials_wait * 1000;
+        int64_t next_settle = now_ms() + SETTLE_EVERY_MS;
+        char waited[32];
+        bool stop = false;
+
+        lock_release(e->lock);
+        e->lock = NULL;
+        if (keep)
+                log_write(LOG_INFO, "engine", "the password of %s is kept for vps-provision --attach until "
+                          "someone confirms it (at most %u s)", e->cred_user, e->o.answers.credentials_wait);
+        while (!stop && ((keep && !e->credentials_saved) || !settled)) {
+                int64_t left = deadline - now_ms();
+                struct event *a;
+
+                if (left <= 0)
+                        break;
+                a = queue_wait_pop(e->commands, left > 1000 ? 1000 : (int)left);
+                if (a) {
+                        if (a->type == EV_CANCEL)
+                                stop = true;   /* SIGTERM or a client: do not wait */
+                        else
+                                take_command(e, a);
+                        event_free(a);
+                }
+                if (!settled && (e->settle_confirmed || now_ms() >= next_settle)) {
+                        settled = settle_all(e, e->settle_confirmed);
+                        e->settle_confirmed = false;
+                        next_settle = now_ms() + SETTLE_EVERY_MS;
+                }
+        }
+        if (!keep)
+                return;
+        wipe_password(e);
+        answers_get(&e->o.answers, "run", "credentials_wait", waited, sizeof(waited));
+        if (e->credentials_saved) {
+                e->session.credentials = CREDENTIALS_SHOWN;
+                log_write(LOG_INFO, "engine", "the credentials were confirmed as saved; the password is wiped");
+        } else if (stop) {
+                /* as if the process had died: the next run sets a new one */
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "stopped before anyone saw the password of %s: the next vps-provision "
+                           "run (or --resume) sets a new one and shows it", e->cred_user);
+        } else {
+                e->session.credentials = CREDENTIALS_WIPED;
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "nobody saw the password of %s within %s ([run] credentials_wait): it is "
+                           "wiped; set a new one as root with: passwd %s",
+                           e->cred_user, waited, e->cred_user);
+        }
+        engine_save_session(e);
+}
+
 static void emit_end(struct engine *e)
 {
         struct event *ev;
+        bool keep = false, settled = true;
+
+        /* a change that waits for the person gets its first turn now */
+        if (e->have_session && e->exit_code == EXIT_OK && e->o.mode != MODE_ROLLBACK)
+                settled = settle_all(e, false);
 
         if (e->have_credentials && e->exit_code != EXIT_ROLLED_BACK) {
-                ev = event_new(EV_CREDENTIALS);
-                ev->credentials.username = xstrdup(e->cred_user);
-                ev->credentials.password_kind = e->cred_kind;
-                if (e->cred_pw) {
-                        /* the event owns it now; the log keeps redacting until exit */
-                        struct secret *copy = NULL;
-                        if (secret_from(secret_str(e->cred_pw), secret_len(e->cred_pw), &copy) == 0)
-                                ev->credentials.password = copy;
+                ev = credentials_event(e);
+                keep = e->server && e->o.keep_credentials && ev->credentials.password &&
+                       !e->credentials_saved;
+                if (keep) {
+                        attach_server_keep_credentials(e->server, ev);
+                } else {
+                        /* a UI of this process shows (or prints) them now */
+                        if (ev->credentials.password)
+                                e->session.credentials = CREDENTIALS_SHOWN;
+                        engine_emit(e, ev);
                 }
-                ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address
-                                                                     : e->vps.hostname);
-                ev->credentials.rdp_port = e->o.answers.rdp_port;
-                ev->credentials.ssh_port = e->o.answers.ssh_port;
-                engine_emit(e, ev);
+        } else if (e->exit_code == EXIT_ROLLED_BACK) {
+                e->session.credentials = CREDENTIALS_NONE;   /* the account is gone */
         }
+        if (e->have_session)
+                engine_save_session(e);
         ev = event_new(EV_SESSION_END);
         ev->session_end.status = e->have_session ? e->session.status
                                  : e->exit_code == EXIT_OK ? SESSION_COMPLETED
@@ -464,6 +690,9 @@ static void emit_end(struct engine *e)
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
         engine_emit(e, ev);
+        /* only a run whose UI is elsewhere (served) stays for the person */
+        if (e->server && e->o.keep_credentials && (keep || !settled))
+                post_run(e, keep, settled);
         queue_close(e->events);
 }
 

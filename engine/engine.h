@@ -33,7 +33,9 @@ enum exit_code {
         EXIT_ROLLBACK_FAILED = 8,/* a rollback left some changes in place (listed) */
         EXIT_UNFINISHED = 9,     /* an earlier run is unfinished: --resume or --rollback */
         EXIT_NOT_ROOT = 10,      /* must run as root */
+        EXIT_NO_RUN = 11,        /* --attach: no run to attach to */
 };
+#define EXIT_CODE_LAST EXIT_NO_RUN
 
 /* The meaning of an exit code in one line, for --help and the man page. */
 const char *exit_code_meaning(int code);
@@ -51,16 +53,36 @@ struct engine_opts {
         size_t n_phases;
         struct paths paths;
         struct preflight_env preflight;
+        /* Keep a generated password nobody confirmed after the run, for
+         * --attach, up to answers.credentials_wait (engine_serve() first). */
+        bool keep_credentials;
+        /* One line for the run's log about where the run lives (its unit). */
+        char note[512];
 };
 
 struct engine;
 
 int engine_new(const struct engine_opts *o, struct engine **ret);
+/* Serves the attach channel (attach_server.h) in paths.run_dir for this
+ * run, before engine_start(): every event also goes to attached clients,
+ * whose commands come in like engine_send()'s, and a prompt nobody is
+ * attached to waits up to answers.failure_wait. 0, or -errno with err
+ * saying why. */
+int engine_serve(struct engine *e, char *err, size_t errlen);
+/* The same, with owner_fd (one end of a socketpair, taken over on
+ * success) as the client of the terminal that started the run: the keys
+ * are kept for it (attach_server_start_owned()). */
+int engine_serve_owned(struct engine *e, int owner_fd, char *err, size_t errlen);
+/* The attach socket's path ("" when not serving). */
+const char *engine_socket(const struct engine *e);
+/* Whether a client with the keys has received the session's end. */
+bool engine_end_seen(struct engine *e);
 /* Starts the engine thread. */
 int engine_start(struct engine *e);
 /* Engine → UI events. Owned by the engine; valid until engine_free(). */
 struct queue *engine_events(struct engine *e);
-/* UI → engine (EV_ANSWER, EV_CANCEL); takes ownership. */
+/* UI → engine (EV_ANSWER, EV_CANCEL, EV_CREDENTIALS_SAVED,
+ * EV_SSH_PORT_CONFIRMED); takes ownership. */
 void engine_send(struct engine *e, struct event *ev);
 /* No UI can answer any more (terminal lost): prompts follow the policy,
  * with on_failure forced to keep (so nothing is undone unseen). */

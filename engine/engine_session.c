@@ -97,20 +97,58 @@ static int find_session(struct engine *e, unsigned mask, struct session *ret)
 #define UNFINISHED_MASK ((1u << SESSION_IN_PROGRESS) | (1u << SESSION_INITIALIZING) | \
                          (1u << SESSION_FAILED))
 
+/* Whether s generated a password nobody has seen and no live run keeps it
+ * for --attach any more (its process died or was stopped). */
+static bool password_lost(struct engine *e, const struct session *s)
+{
+        struct attach_peer *peers = NULL;
+        size_t n = 0;
+        bool kept = false;
+
+        if (s->credentials != CREDENTIALS_UNSEEN)
+                return false;
+        if (attach_list(e->o.paths.run_dir, &peers, &n) == 0)
+                for (size_t i = 0; i < n; i++)
+                        kept |= strcmp(peers[i].hello.session_id, s->session_id) == 0;
+        free(peers);
+        return !kept;
+}
+
+/* Remembers that the account's password was never seen (see
+ * phase_unseen_password()). */
+static void note_unseen(struct engine *e, const struct session *s)
+{
+        e->password_unseen = true;
+        strscpy(e->unseen_from, sizeof(e->unseen_from), s->session_id);
+}
+
 /* Decides the session before anything is written: for --resume the
  * unfinished one (loaded), else a new id — refusing when an earlier run is
  * unfinished. Returns 0, or an exit code after engine_finish(). */
 int engine_prepare_session(struct engine *e)
 {
-        struct session prev;
+        struct session prev = { 0 };
         char lpath[PATH_MAX];
 
         if (e->o.mode == MODE_RESUME) {
-                if (find_session(e, UNFINISHED_MASK, &prev) < 0) {
-                        engine_finish(e, EXIT_OK, SESSION_COMPLETED,
-                                      "there is no unfinished run to resume: nothing to do");
-                        return EXIT_OK;
+                bool lost = false;
+
+                if (find_session(e, UNFINISHED_MASK, &prev) == 0) {
+                        lost = password_lost(e, &prev);
+                } else {
+                        /* a finished run whose password nobody saw is
+                         * resumed to set and show a new one */
+                        if (find_session(e, 0, &prev) == 0)
+                                lost = password_lost(e, &prev);
+                        if (!lost) {
+                                session_release(&prev);
+                                engine_finish(e, EXIT_OK, SESSION_COMPLETED,
+                                              "there is no unfinished run to resume: nothing to do");
+                                return EXIT_OK;
+                        }
                 }
+                if (lost)
+                        note_unseen(e, &prev);
                 e->session = prev;
                 if (!e->o.answers_from_file) {
                         /* the run's own answers; a password hash is never stored */
@@ -136,11 +174,20 @@ int engine_prepare_session(struct engine *e)
                         session_release(&prev);
                         return EXIT_UNFINISHED;
                 }
+                if (e->o.mode == MODE_PROVISION && find_session(e, 0, &prev) == 0) {
+                        if (password_lost(e, &prev) &&
+                            strcmp(prev.answers.username, e->o.answers.username) == 0)
+                                note_unseen(e, &prev);
+                        session_release(&prev);
+                }
                 if (session_new_unique_id(e->o.paths.sessions_dir, id) < 0)
                         session_new_id(id);
                 session_init(&e->session, id);
                 e->session.mode = e->o.mode;
                 e->session.answers = e->o.answers;
+                /* carried on until this run shows a new one */
+                if (e->password_unseen)
+                        e->session.credentials = CREDENTIALS_UNSEEN;
         }
         free(e->session.tool_version);
         e->session.tool_version = xstrdup(VPSP_VERSION);
@@ -178,6 +225,16 @@ int engine_create_session_files(struct engine *e)
         log_set_level(e->o.answers.log_level);
         log_write(LOG_INFO, "engine", "vps-provision %s, session %s (%s)", VPSP_VERSION,
                   e->session.session_id, e->o.mode == MODE_RESUME ? "resume" : "provision");
+        if (e->o.note[0])
+                log_write(LOG_INFO, "engine", "%s", e->o.note);
+        if (e->server)
+                log_write(LOG_INFO, "engine", "vps-provision --attach follows this run (%s)",
+                          attach_server_path(e->server));
+        if (e->password_unseen)
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "the password session %s generated for %s was never shown (its process "
+                           "ended first): this run sets a new one and shows it",
+                           e->unseen_from, e->o.answers.username);
         log_write(LOG_INFO, "preflight", "%s %s (%s), %d CPUs, %lld MiB RAM, %.1f GB free, %s",
                   e->vps.os_name, e->vps.os_version, e->vps.os_codename, e->vps.cpu_cores,
                   (long long)e->vps.ram_mb, e->vps.disk_available_gb, e->vps.virtualization);

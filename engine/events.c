@@ -30,6 +30,8 @@ static const char *const type_names[_EV_TYPE_MAX] = {
         [EV_LOG] = "log",
         [EV_ANSWER] = "answer",
         [EV_CANCEL] = "cancel",
+        [EV_CREDENTIALS_SAVED] = "credentials_saved",
+        [EV_SSH_PORT_CONFIRMED] = "ssh_port_confirmed",
 };
 
 static const char *const phase_state_names[_PHASE_STATE_MAX] = {
@@ -157,6 +159,8 @@ void event_free(struct event *ev)
                 break;
         case EV_ANSWER:
         case EV_CANCEL:
+        case EV_CREDENTIALS_SAVED:
+        case EV_SSH_PORT_CONFIRMED:
         case _EV_TYPE_MAX:
                 break;
         }
@@ -483,6 +487,8 @@ struct json_object *event_to_json(const struct event *ev)
                 add_str(o, "choice", prompt_choice_name(ev->answer.choice));
                 break;
         case EV_CANCEL:
+        case EV_CREDENTIALS_SAVED:
+        case EV_SSH_PORT_CONFIRMED:
         case _EV_TYPE_MAX:
                 break;
         }

@@ -2,7 +2,8 @@
  *
  * Engine → UI: what is happening (session, preflight, phases, actions, log
  * lines, progress), questions (prompt), the credentials (once), the end.
- * UI → engine: the answer to a prompt, or a request to cancel.
+ * UI → engine: the answer to a prompt, a request to cancel, and two
+ * confirmations (the credentials were saved; the new SSH port works).
  *
  * An event owns every string and array it points to; event_free() frees
  * them (and wipes + frees a credentials event's password). Events travel
@@ -38,6 +39,8 @@ enum event_type {
         /* UI → engine */
         EV_ANSWER,
         EV_CANCEL,
+        EV_CREDENTIALS_SAVED,   /* the person confirmed the credentials screen */
+        EV_SSH_PORT_CONFIRMED,  /* the person logged in on the new SSH port */
         _EV_TYPE_MAX,
 };
 

@@ -11,6 +11,7 @@
 #define DEFAULT_STATE_DIR "/var/lib/vps-provision"
 #define DEFAULT_LOG_DIR "/var/log/vps-provision"
 #define DEFAULT_LOCK "/run/vps-provision/lock"
+#define DEFAULT_RUN_DIR "/run/vps-provision"
 
 /* Room kept after a directory for the names built under it
  * ("/checkpoints/desktop.json", "/journal-20261122-101500.jsonl"). */
@@ -100,6 +101,19 @@ int paths_init(struct paths *p, char *err, size_t errlen)
         if (r == 0)
                 r = take_override("VPS_PROVISION_DATA_DIR", VPSP_DATADIR, false, t.data_dir,
                                   sizeof(t.data_dir), err, errlen);
+        /* the attach sockets: next to a moved lock, so that a test (or a
+         * second installation) that moves the lock has sockets of its own */
+        strscpy(t.run_dir, sizeof(t.run_dir), DEFAULT_RUN_DIR);
+        if (r == 0 && getenv("VPS_PROVISION_LOCK") && *getenv("VPS_PROVISION_LOCK")) {
+                char *slash = strrchr(t.lock_path, '/');
+                if (slash && slash != t.lock_path) {
+                        memcpy(t.run_dir, t.lock_path, (size_t)(slash - t.lock_path));
+                        t.run_dir[slash - t.lock_path] = '\0';
+                }
+        }
+        if (r == 0)
+                r = take_override("VPS_PROVISION_RUN_DIR", DEFAULT_RUN_DIR, false, t.run_dir,
+                                  sizeof(t.run_dir), err, errlen);
         if (r < 0)
                 return r;
 

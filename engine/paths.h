@@ -9,7 +9,9 @@
  * Each can be moved with an environment variable (documented in
  * vps-provision(8)): VPS_PROVISION_STATE_DIR, VPS_PROVISION_LOG_DIR,
  * VPS_PROVISION_LOCK, VPS_PROVISION_DATA_DIR (a program run from its build
- * directory uses VPS_PROVISION_DATA_DIR=SOURCE/assets). */
+ * directory uses VPS_PROVISION_DATA_DIR=SOURCE/assets). The attach sockets
+ * live in /run/vps-provision, or the lock's directory when
+ * VPS_PROVISION_LOCK moves it, or VPS_PROVISION_RUN_DIR. */
 #pragma once
 
 #include <limits.h>
@@ -23,6 +25,7 @@ struct paths {
         char log_dir[PATH_MAX];
         char lock_path[PATH_MAX];
         char data_dir[PATH_MAX];
+        char run_dir[PATH_MAX];     /* attach sockets (attach_server.h) */
 };
 
 /* Fills p from defaults and the environment; -EINVAL with err filled (the

@@ -55,6 +55,16 @@ struct phase {
          * it runs every time and is done when run() succeeds; no checkpoint. */
         int (*verify)(struct phase_ctx *ctx);
         int (*run)(struct phase_ctx *ctx);
+        /* NULL = nothing to finish later. Finishes a change that waits for
+         * the person, such as closing the old SSH port once a login on the
+         * new one was seen: called once at the end of every run that ended
+         * well, then, while the run's process stays for --attach, every few
+         * seconds, and at once with confirmed = true when the person says
+         * it may go ahead (EV_SSH_PORT_CONFIRMED). Changes go through
+         * ops.h as in run(), under the run's lock. Returns 1 when nothing
+         * waits (any more), 0 while it still waits, -errno after
+         * phase_fail(). */
+        int (*settle)(struct phase_ctx *ctx, bool confirmed);
         /* What a phase made from data works on (an IDE phase: its catalog
          * entry); phase_data() hands it to plan/verify/run. NULL = none. */
         const void *data;
@@ -111,6 +121,11 @@ bool phase_cancel_requested(struct phase_ctx *c);
  * and registers it for log redaction at once. */
 void phase_set_credentials(struct phase_ctx *c, const char *username, enum creds_password kind,
                            struct secret *pw);
+
+/* The session whose generated password for the answers' account was never
+ * shown to anyone (its process died first, or was stopped), or NULL: the
+ * user phase then sets a new password, so this run can show one. */
+const char *phase_unseen_password(struct phase_ctx *c);
 
 /* Low level: journal one change (write-ahead) in this phase. ops.h does
  * this for every operation it offers; phases call it only for a change ops.h

@@ -137,6 +137,15 @@ void phase_set_credentials(struct phase_ctx *c, const char *username, enum creds
         if (pw)
                 log_register_secret(pw);
         e->have_credentials = true;
+        /* a new password is set: the earlier unseen one no longer matters;
+         * this one counts as unseen until someone sees it */
+        e->password_unseen = false;
+        e->session.credentials = pw ? CREDENTIALS_UNSEEN : CREDENTIALS_NONE;
+}
+
+const char *phase_unseen_password(struct phase_ctx *c)
+{
+        return c->e->password_unseen ? c->e->unseen_from : NULL;
 }
 
 void phase_progress(struct phase_ctx *c, double fraction, const char *detail_fmt, ...)

@@ -4,7 +4,9 @@
  * (field names as in the data model: session_id, start_time, phases[…],
  * vps_info{…}, developer_user{…}, ide_installations[…]) plus what a later
  * run needs: mode, tool_version, resumed_from, journal_path, log_path,
- * exit_code and "configuration" (the answers, without any password field).
+ * exit_code, credentials (whether a generated password was ever seen;
+ * never the password) and "configuration" (the answers, without any
+ * password field).
  * Empty time stamps and NULL strings are written as null. Enum values use
  * the data model's upper-case names (status "COMPLETED", installation_method
  * "APT_REPOSITORY"); answers enums use their answers.ini spelling.
@@ -53,6 +55,13 @@ static const char *const action_status_names[] = {
         [ACTION_PENDING] = "PENDING",
         [ACTION_COMPLETED] = "COMPLETED",
         [ACTION_FAILED] = "FAILED",
+};
+
+const char *const credentials_state_names[_CREDENTIALS_STATE_MAX] = {
+        [CREDENTIALS_NONE] = "none",
+        [CREDENTIALS_UNSEEN] = "unseen",
+        [CREDENTIALS_SHOWN] = "shown",
+        [CREDENTIALS_WIPED] = "wiped",
 };
 
 static const char *const ide_method_names[] = {
@@ -436,6 +445,7 @@ struct json_object *session_to_json(const struct session *s)
         add_int(o, "duration_seconds", s->duration_seconds);
         add_str(o, "error_details", s->error_details);
         add_int(o, "exit_code", s->exit_code);
+        add_str(o, "credentials", NAME_OF(credentials_state_names, s->credentials));
         add_str(o, "journal_path", s->journal_path);
         add_str(o, "log_path", s->log_path);
         json_object_object_add(o, "vps_info", vps_info_to_json(&s->vps_info));
@@ -715,6 +725,7 @@ int session_from_json(struct json_object *o, struct session *ret)
         rd_strdup(&rd, "error_details", &s.error_details);
         rd_int(&rd, "exit_code", 0, 255, &exit_code);
         s.exit_code = (int)exit_code;
+        RD_ENUM(&rd, "credentials", credentials_state_names, &s.credentials);
         rd_strdup(&rd, "journal_path", &s.journal_path);
         rd_strdup(&rd, "log_path", &s.log_path);
         if (rd.bad)

@@ -78,6 +78,16 @@ struct session_ide {
         char **verification_errors;  /* strv */
 };
 
+/* What became of a password the run generated ("credentials"). */
+enum credentials_state {
+        CREDENTIALS_NONE,      /* none generated (a hash, or the account was kept) */
+        CREDENTIALS_UNSEEN,    /* generated and set, not yet confirmed as seen */
+        CREDENTIALS_SHOWN,     /* shown to the person (confirmed, or printed once) */
+        CREDENTIALS_WIPED,     /* never seen: wiped after [run] credentials_wait */
+        _CREDENTIALS_STATE_MAX,
+};
+extern const char *const credentials_state_names[_CREDENTIALS_STATE_MAX]; /* "none", … */
+
 struct session {
         char session_id[SESSION_ID_MAX];     /* YYYYMMDD-HHMMSS */
         char start_time[ISO8601_MAX];
@@ -99,6 +109,7 @@ struct session {
         char *journal_path;
         char *log_path;
         int exit_code;
+        enum credentials_state credentials;
 };
 
 /* "20261122-101500" from the wall clock (UTC). Two runs started in the same

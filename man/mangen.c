@@ -82,7 +82,7 @@ static void gen_options(FILE *f)
 
 static void gen_exit_codes(FILE *f)
 {
-        for (int c = 0; c <= EXIT_NOT_ROOT; c++) {
+        for (int c = 0; c <= EXIT_CODE_LAST; c++) {
                 fprintf(f, ".TP\n.B %d\n", c);
                 roff_text(f, exit_code_meaning(c), false);
                 fputs(".\n", f);

@@ -341,6 +341,11 @@ static int user_verify(struct phase_ctx *c)
                                                    : "the account has no usable password");
                 return 0;
         }
+        if (!a->password_hash[0] && phase_unseen_password(c)) {
+                phase_verify_note(c, "the password session %s set was never shown to anyone",
+                                  phase_unseen_password(c));
+                return 0;
+        }
         record_user(c, pw, false);
         return 1;
 }

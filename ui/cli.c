@@ -47,6 +47,13 @@ static const struct cli_option options[] = {
           "that lists them; without it --rollback undoes only the newest such run and says how many "
           "earlier ones remain. A run whose changes cannot all be undone stops it; the runs before "
           "that one stay as they are." },
+        { "attach", 0, NULL, "show a run that is going on (from any SSH session)",
+          "Show the run that is going on, started from the wizard in another (perhaps dropped) SSH "
+          "session or with --unattended: the dashboard with its progress and the last lines of its log, "
+          "then live. The first session attached has the keys (cancel, the failure dialog, the "
+          "credentials screen); others watch, and T takes the keys. D leaves the run going. With "
+          "--plain or --json it follows the run as lines or JSON events and never has the keys. "
+          "When nothing runs it shows how the last run ended and exits with 11." },
         { "yes", 'y', NULL, "do not ask before --rollback",
           "Answer yes to the rollback confirmation (needed for --rollback without a terminal)." },
         { "force", 'f', NULL, "re-run verified phases and accept preflight warnings",
@@ -86,7 +93,7 @@ void cli_usage(FILE *f)
                 fprintf(f, "  %-26s %s\n", left, o->help);
         }
         fprintf(f, "\nExit codes:\n");
-        for (int c = 0; c <= EXIT_NOT_ROOT; c++)
+        for (int c = 0; c <= EXIT_CODE_LAST; c++)
                 fprintf(f, "  %2d  %s\n", c, exit_code_meaning(c));
         fprintf(f, "\nFiles: /var/lib/vps-provision (state), /var/log/vps-provision (logs).\n"
                    "See vps-provision(8) and vps-provision-answers(5).\n");
@@ -188,6 +195,8 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
                         c.json = true;
                 else if (strcmp(name, "yes") == 0)
                         c.yes = true;
+                else if (strcmp(name, "attach") == 0)
+                        c.attach = true;
                 else if (strcmp(name, "all") == 0)
                         c.all = true;
                 else if (strcmp(name, "force") == 0)
@@ -205,6 +214,11 @@ int cli_parse(int argc, char **argv, struct cli *ret, char *err, size_t errlen)
         }
         if (mode_flags > 1) {
                 snprintf(err, errlen, "--dry-run, --resume and --rollback exclude each other; give one");
+                return -EINVAL;
+        }
+        if (c.attach && (mode_flags || c.answers_path || c.force)) {
+                snprintf(err, errlen, "--attach shows a run that is going on and takes no other option "
+                         "than --plain or --json");
                 return -EINVAL;
         }
         if (c.plain && c.json) {

@@ -28,6 +28,7 @@ struct cli {
         bool yes;
         bool all;                  /* --rollback --all */
         bool force;
+        bool attach;
         bool help;
         bool version;
 };

@@ -31,6 +31,11 @@
  *  -- Output of: Refreshing package lists ---- log: /var/log/vps-provision/ID.log --
  *  …
  *  Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel
+ *
+ * A run in another process (tui_source with leave/take/control) adds D,
+ * which leaves the run going (also on the failure dialog and the
+ * credentials screen, which then wait for the next client), and, for a
+ * session that only watches, T to take the keys; Ctrl-C then leaves too.
  */
 #include "tui.h"
 
@@ -399,6 +404,9 @@ static void handle_event(struct dash *d, struct event *ev)
         case EV_CREDENTIALS:
                 event_free(d->creds);
                 d->creds = ev;
+                /* given with the keys after the end (another session left them) */
+                if (d->state == ST_END)
+                        d->state = ST_CREDS;
                 res->login = true;
                 strscpy(res->username, sizeof(res->username), ev->credentials.username ? ev->credentials.username : "");
                 strscpy(res->host, sizeof(res->host), ev->credentials.host ? ev->credentials.host : "");
@@ -632,6 +640,26 @@ static void draw_footer(const char *text)
         title_bar(LINES - 1, text);
 }
 
+/* The run is in another process and this session only watches it. */
+static bool watching(const struct dash *d)
+{
+        return d->src->control && !d->src->control(d->src->data);
+}
+
+/* The dashboard's footer: for a run elsewhere, D (and T when watching). */
+static void run_footer(struct dash *d, const char *text)
+{
+        char f[256];
+
+        if (watching(d))
+                snprintf(f, sizeof(f), "WATCHING (another session has the keys)  T: take them  D: detach  L: log");
+        else if (d->src->leave)
+                snprintf(f, sizeof(f), "%s  D: detach", text);
+        else
+                snprintf(f, sizeof(f), "%s", text);
+        draw_footer(f);
+}
+
 static void draw_dashboard(struct dash *d)
 {
         int list_h, now_y, y;
@@ -654,11 +682,11 @@ static void draw_dashboard(struct dash *d)
                 snprintf(what, sizeof(what), "Output of: %s", d->action ? d->action : "");
         draw_log_pane(d, now_y + 1, LINES - 1, d->full_log, d->action_id, what);
         if (d->scroll)
-                draw_footer(d->full_log ? "(scrolled back) End: newest  PgUp/PgDn: scroll  L: this action  Ctrl-C: cancel"
-                                        : "(scrolled back) End: newest  PgUp/PgDn: scroll  L: full log  Ctrl-C: cancel");
+                run_footer(d, d->full_log ? "(scrolled back) End: newest  PgUp/PgDn: scroll  L: this action  Ctrl-C: cancel"
+                                          : "(scrolled back) End: newest  PgUp/PgDn: scroll  L: full log  Ctrl-C: cancel");
         else
-                draw_footer(d->full_log ? "Up/Down PgUp/PgDn: scroll   L: current action only   Ctrl-C: cancel"
-                                        : "Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel");
+                run_footer(d, d->full_log ? "Up/Down PgUp/PgDn: scroll   L: current action only   Ctrl-C: cancel"
+                                          : "Up/Down PgUp/PgDn: scroll   L: full log   Ctrl-C: cancel");
 }
 
 /* The failure dialog: the failed phase's row stays in view above it. */
@@ -731,7 +759,7 @@ static void draw_failure(struct dash *d)
                         attroff(A_REVERSE);
                 y++;
         }
-        draw_footer("R B K or Up/Down+Enter: choose   PgUp/PgDn: scroll output   L: full log");
+        run_footer(d, "R B K or Up/Down+Enter: choose  PgUp/PgDn: its output  L: full log");
 }
 
 /* Before a rollback: what it will do (the prompt's message: how many
@@ -869,7 +897,7 @@ static void draw_creds(struct dash *d)
                 tui_style_off(TP_FAIL, A_BOLD);
                 draw_footer("Y: yes, I saved it: wipe it   N/Esc: not yet");
         } else {
-                draw_footer("S: I have saved the password (asks once more before wiping it)");
+                run_footer(d, "S: I have saved the password (asks once more before wiping it)");
         }
 }
 
@@ -908,6 +936,11 @@ static void redraw(struct dash *d)
                 d->dirty = false;
                 d->last_draw = now_ms();
                 return;
+        }
+        /* the keys went to another session: its dialog is not ours to answer */
+        if (d->prompt && watching(d)) {
+                event_free(d->prompt);
+                d->prompt = NULL;
         }
         tui_style_set(TP_DIM, A_NORMAL);
         erase();
@@ -1048,8 +1081,31 @@ static void wipe_creds(struct dash *d)
         d->creds = NULL;
 }
 
+/* D: leave the run going; the source says goodbye to it. */
+static void leave(struct dash *d)
+{
+        d->src->leave(d->src->data);
+        d->res->detached = true;
+        d->quit = true;
+}
+
 static void on_key(struct dash *d, int k)
 {
+        /* a run elsewhere: D leaves it going wherever the dashboard is, except
+         * while "saved it?" waits for Y or N */
+        if (d->src->leave && (k == 'd' || k == 'D') && !d->creds_confirm && !d->ask_cancel) {
+                leave(d);
+                return;
+        }
+        if (d->src->take && (k == 't' || k == 'T') && watching(d)) {
+                d->src->take(d->src->data);
+                d->dirty = true;
+                return;
+        }
+        if (k == 3 && watching(d) && d->state == ST_RUN) {
+                leave(d);   /* nothing to cancel from here */
+                return;
+        }
         if (k == KEY_RESIZE) {
                 tui_screen_resize();
                 d->dirty = true;
@@ -1066,6 +1122,8 @@ static void on_key(struct dash *d, int k)
                         d->creds_confirm = true;
                 } else if (d->creds_confirm && (k == 'y' || k == 'Y')) {
                         wipe_creds(d);
+                        /* the run's process may forget it too */
+                        d->src->send(d->src->data, event_new(EV_CREDENTIALS_SAVED));
                         d->creds_confirm = false;
                         d->state = ST_END;
                 } else if (d->creds_confirm && (k == 'n' || k == 'N' || k == 27)) {

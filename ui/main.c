@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "answers.h"
+#include "attach.h"
 #include "cli.h"
 #include "draw.h"
 #include "engine.h"
@@ -23,6 +24,7 @@
 #include "phases.h"
 #include "ports.h"
 #include "render.h"
+#include "scope.h"
 #include "secret.h"
 #include "session.h"
 #include "tui.h"
@@ -365,16 +367,21 @@ static void print_after(struct run_state *st, const struct tui_dashboard_result 
         fflush(stdout);
 }
 
-/* Creates and starts the engine thread; says why on stderr when it cannot. */
-static int start_engine(struct engine_opts *o, struct engine **ret)
+/* Creates and starts the engine thread; says why on stderr when it cannot.
+ * serve: also serve the attach socket (a run's, not a dry run's); a
+ * failure to do so is only a warning. */
+static int start_engine(struct engine_opts *o, bool serve, struct engine **ret)
 {
         struct engine *e = NULL;
+        char err[512];
         int r = engine_new(o, &e);
 
         if (r < 0) {
                 fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
                 return r;
         }
+        if (serve && engine_serve(e, err, sizeof(err)) < 0)
+                fprintf(stderr, "vps-provision: warning: vps-provision --attach cannot follow this run: %s\n", err);
         r = engine_start(e);
         if (r < 0) {
                 fprintf(stderr, "vps-provision: cannot start the engine thread: %s\n", strerror(-r));
@@ -385,9 +392,56 @@ static int start_engine(struct engine_opts *o, struct engine **ret)
         return 0;
 }
 
+/* What stays in the terminal after leaving a run on purpose. */
+static void print_detached(const struct tui_dashboard_result *res)
+{
+        printf("Detached from session %s: the run goes on. vps-provision --attach shows it again.\n",
+               res->session_id[0] ? res->session_id : "(starting)");
+        if (res->log_path[0])
+                printf("Log:      %s\n", res->log_path);
+        fflush(stdout);
+}
+
+/* A run is going on (found 1) or waits with a password nobody saw (2):
+ * offer to attach on a terminal. Returns -1 to go on with this
+ * invocation, else the exit code to end with. */
+static int offer_attach(int found, const struct attach_peer *peer, bool full, bool json,
+                        const struct tui_caps *caps, int sfd)
+{
+        char line[16] = "";
+
+        if (found == 1)
+                fprintf(stderr, "vps-provision: a run is going on: session %s (%s, pid %d).\n",
+                        peer->hello.session_id[0] ? peer->hello.session_id : "(starting)",
+                        peer->hello.mode[0] ? peer->hello.mode : "provision", (int)peer->hello.pid);
+        else
+                fprintf(stderr, "vps-provision: the password that session %s set was not seen yet; "
+                                "vps-provision --attach shows it.\n",
+                        peer->hello.session_id);
+        if (!full) {
+                if (found == 2)
+                        return -1;
+                fprintf(stderr, "vps-provision: follow it with vps-provision --attach --plain (or --json); "
+                                "only one run at a time\n");
+                return EXIT_LOCKED;
+        }
+        fprintf(stderr, found == 1 ? "Attach to it? [Y/n] " : "Attach to see it now? [Y/n] ");
+        fflush(stderr);
+        if (!fgets(line, sizeof(line), stdin))
+                return found == 1 ? EXIT_LOCKED : -1;
+        if (line[0] == 'n' || line[0] == 'N') {
+                if (found == 2)
+                        return -1;
+                fprintf(stderr, "vps-provision: only one run at a time; vps-provision --attach shows it later\n");
+                return EXIT_LOCKED;
+        }
+        return attach_view(peer, json ? ATTACH_VIEW_JSON : ATTACH_VIEW_FULL, caps, sfd);
+}
+
 /* Full-screen run: the wizard (new provisioning runs only), then the
- * dashboard, on one screen. Returns the exit code. */
-static int run_tui(struct run_state *st, int sfd, const struct tui_caps *caps)
+ * dashboard, on one screen. Returns the exit code. In the run's own
+ * process (see attach.h) *ret_is_run is set: main() just returns. */
+static int run_tui(struct run_state *st, int sfd, const struct tui_caps *caps, bool *ret_is_run)
 {
         struct engine_opts *o = st->o;
         struct engine *e = NULL;
@@ -429,7 +483,35 @@ static int run_tui(struct run_state *st, int sfd, const struct tui_caps *caps)
                 }
         }
 
-        if (start_engine(o, &e) < 0) {
+        /* From here on the run is the server's, not this session's: it
+         * goes on in a process of its own and this one attaches to it. No
+         * thread may run at the fork: the listener scan is done first. */
+        listeners_ready(st);
+        {
+                struct launch l;
+                char err[512];
+
+                o->keep_credentials = true;
+                if (launch_run(o, sfd, &l, err, sizeof(err)) == 0) {
+                        if (l.is_run) {
+                                *ret_is_run = true;
+                                return l.code;
+                        }
+                        code = attach_dashboard(l.socket, l.owner_fd, sfd, o->mode == MODE_PROVISION ? save_answers : NULL,
+                                                st, &res);
+                        tui_screen_close();
+                        if (!res.hangup && !res.detached)
+                                print_after(st, &res, code);
+                        else if (res.detached)
+                                print_detached(&res);
+                        return code;
+                }
+                /* no process of its own: the run stays in this one, and says why */
+                snprintf(o->note, sizeof(o->note), "the run stays in this SSH session (a dropped "
+                         "connection stops its screen, not the run): %s", err);
+                o->keep_credentials = false;
+        }
+        if (start_engine(o, false, &e) < 0) {
                 tui_screen_close();
                 return EXIT_INTERNAL;
         }
@@ -470,7 +552,7 @@ int main(int argc, char **argv)
         char err[512];
         struct tui_caps caps;
         struct password_out pwo = { .fd = -1 };
-        bool full, plain_confirmed = false, pw_named;
+        bool full, plain_confirmed = false, pw_named, is_run = false;
         struct phase_table table = { 0 };
         int sfd, r, code;
 
@@ -536,6 +618,21 @@ int main(int argc, char **argv)
 #ifdef VPSP_TESTPHASES
         testphases_preflight(&o.preflight);
 #endif
+
+        if (cli.attach) {
+                struct attach_peer peer;
+                phases_release(&table);   /* following a run needs none */
+                if (!attach_pick(o.paths.run_dir, &peer))
+                        return attach_no_run(&o.paths);
+                tui_caps_detect(&caps);
+                sfd = setup_signals();
+                code = attach_view(&peer, cli.plain ? ATTACH_VIEW_PLAIN : cli.json ? ATTACH_VIEW_JSON
+                                                                      : ATTACH_VIEW_FULL,
+                                   &caps, sfd);
+                if (sfd >= 0)
+                        close(sfd);
+                return code;
+        }
 
         /* The full-screen UI: a terminal on both ends, not asked away. A dry
          * run is always lines (it only prints a plan), and so is a run whose
@@ -606,15 +703,37 @@ int main(int argc, char **argv)
         o.interactive = full;
 
         sfd = setup_signals();
+        if (cli.mode != MODE_DRY_RUN) {
+                struct attach_peer peer;
+                int found = attach_pick(o.paths.run_dir, &peer);
+                if (found) {
+                        code = offer_attach(found, &peer, full, cli.json, &caps, sfd);
+                        if (code >= 0) {
+                                release_facts(&st);
+                                if (sfd >= 0)
+                                        close(sfd);
+                                phases_release(&table);
+                                return code;
+                        }
+                }
+        }
         if (full) {
                 tui_term_save(STDOUT_FILENO);
-                code = run_tui(&st, sfd, &caps);
+                code = run_tui(&st, sfd, &caps, &is_run);
                 release_facts(&st);
-        } else if (start_engine(&o, &e) < 0) {
-                code = EXIT_INTERNAL;
         } else {
-                code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd, &pwo);
-                engine_free(e);
+                if (cli.mode != MODE_DRY_RUN) {
+                        char note[512];
+                        /* the run outlives this login (see scope.h); only a note */
+                        (void)scope_leave_session(NULL, note, sizeof(note));
+                        strscpy(o.note, sizeof(o.note), note);
+                }
+                if (start_engine(&o, cli.mode != MODE_DRY_RUN, &e) < 0) {
+                        code = EXIT_INTERNAL;
+                } else {
+                        code = run_lines(e, cli.json, o.answers.log_level == LOG_DEBUG, sfd, &pwo);
+                        engine_free(e);
+                }
         }
         password_out_close(&pwo);
         log_close();

@@ -84,6 +84,11 @@ struct tui_source {
         bool (*closed)(void *data);              /* no event will come any more */
         void (*send)(void *data, struct event *ev); /* EV_ANSWER, EV_CANCEL; takes ownership */
         void (*detach)(void *data);              /* the terminal is gone: nobody answers */
+        /* A run in another process (attach_client.h) also offers these;
+         * NULL for the engine in this process. */
+        void (*leave)(void *data);               /* D: the person leaves, the run goes on */
+        void (*take)(void *data);                /* T: take the keys from another session */
+        bool (*control)(void *data);             /* this session has the keys */
 };
 void tui_source_engine(struct tui_source *ret, struct engine *e);
 
@@ -98,6 +103,7 @@ struct tui_dashboard_result {
         int exit_code;                  /* the session end's */
         char end_message[1024];
         bool hangup;                    /* the terminal went away during the run */
+        bool detached;                  /* the person left with D (or Ctrl-C as a watcher): the run goes on */
         bool login;                     /* credentials were shown: the fields below are set */
         char username[64];
         char host[256];

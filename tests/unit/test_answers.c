@@ -62,6 +62,8 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_int_equal(a->log_level, b->log_level);
         assert_int_equal(a->on_failure, b->on_failure);
         assert_int_equal(a->apt_lock_wait, b->apt_lock_wait);
+        assert_int_equal(a->failure_wait, b->failure_wait);
+        assert_int_equal(a->credentials_wait, b->credentials_wait);
 }
 
 static int parse_str(const char *text, struct answers *a, struct answers_errors *e)
@@ -96,6 +98,8 @@ static void non_defaults(struct answers *a)
                 { "run", "log_level", "error" },
                 { "run", "on_failure", "keep" },
                 { "run", "apt_lock_wait", "90" },
+                { "run", "failure_wait", "2h" },
+                { "run", "credentials_wait", "3d" },
         };
         char err[512];
 
@@ -144,7 +148,7 @@ static void key_table(void **state)
         (void)state;
 
         k = answers_keys(&n);
-        assert_int_equal(n, 22);
+        assert_int_equal(n, 24);
         answers_init(&a);
         answers_init(&b);
         for (size_t i = 0; i < n; i++) {
@@ -230,8 +234,20 @@ static void set_get_round_trip(void **state)
                 { "run", "log_level", "error", "error" },
                 { "run", "on_failure", "keep", "keep" },
                 { "run", "on_failure", "rollback", "rollback" },
-                { "run", "apt_lock_wait", "0", "0" },
-                { "run", "apt_lock_wait", "600", "600" },
+                { "run", "failure_wait", "0s", "0s" },
+                { "run", "failure_wait", "90s", "90s" },
+                { "run", "failure_wait", "120s", "2m" },
+                { "run", "failure_wait", "2H", "2h" },
+                { "run", "failure_wait", "7d", "7d" },
+                { "run", "credentials_wait", "1d", "24h" },
+                { "run", "credentials_wait", "30d", "30d" },
+                { "run", "credentials_wait", "1m", "1m" },
+                { "run", "apt_lock_wait", "0", "0s" },
+                { "run", "apt_lock_wait", "600", "10m" },
+                { "run", "apt_lock_wait", "1800", "30m" },
+                { "run", "apt_lock_wait", "90", "90s" },
+                { "run", "apt_lock_wait", "45m", "45m" },
+                { "run", "apt_lock_wait", "1d", "24h" },
         };
         bool covered[32] = { false };
         const struct answers_key *keys;
@@ -307,6 +323,22 @@ static void set_errors(void **state)
         assert_contains(err, "must be a whole number between 16 and 64");
         assert_int_equal(answers_set(&a, "run", "log_level", "warn", err, sizeof(err)), -EINVAL);
         assert_contains(err, "did you mean \"warning\"?");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "30x", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be a number of seconds, or a number and a unit (s, m, h or d), e.g. 30m or 24h (\"30x\" is not one)");
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "86401", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 0s and 24h (\"86401\" is too long)");
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "18 00", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "apt_lock_wait", "+1800", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "30 m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "-5m", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "8d", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 0s and 7d (\"8d\" is too long)");
+        assert_int_equal(answers_set(&a, "run", "failure_wait", "9999999999s", err, sizeof(err)), -EINVAL);
+        assert_int_equal(answers_set(&a, "run", "credentials_wait", "31d", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "must be between 0s and 30d (\"31d\" is too long)");
+        assert_int_equal(answers_set(&a, "run", "credentials_wait", "", err, sizeof(err)), -EINVAL);
+        assert_contains(err, "keep the default (24h)");
         assert_int_equal(answers_set(&a, "ides", "install", "vscode, vscode", err, sizeof(err)),
                          -EINVAL);
         assert_int_equal(answers_set(&a, "ides", "install", "none, none", err, sizeof(err)),

@@ -630,7 +630,7 @@ static void test_names(void **state)
         static const char *const types[] = {
                 "session_start", "preflight", "phase_start", "phase_end", "action_start",
                 "action_end", "progress", "prompt", "credentials", "session_end", "plan", "log",
-                "answer", "cancel",
+                "answer", "cancel", "credentials_saved", "ssh_port_confirmed",
         };
         static const char *const states[] = {
                 "pending", "running", "done", "skipped", "failed", "rolled-back", "disabled",
