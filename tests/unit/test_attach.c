@@ -939,7 +939,7 @@ static int acct_run(struct phase_ctx *c)
         r = secret_generate_password(20, &pw);
         if (r < 0)
                 return phase_fail(c, r, "no password");
-        phase_set_credentials(c, "devuser", pw);
+        phase_set_credentials(c, "devuser", CREDS_PW_GENERATED, pw);
         return 0;
 }
 
