@@ -790,6 +790,7 @@ out:
         /* a run that ended before it began still tells the UI what it is */
         if (!started)
                 engine_emit_session_start(e);
+        engine_prefetch_end(e);
         log_resources();
         emit_end(e);
         lock_release(e->lock);

@@ -58,6 +58,9 @@ struct engine_opts {
         bool keep_credentials;
         /* One line for the run's log about where the run lives (its unit). */
         char note[512];
+        /* apt's archive cache, where the later phases' packages are
+         * downloaded ahead (prefetch.h); "" = /var/cache/apt/archives. */
+        char apt_archives[PATH_MAX];
 };
 
 struct engine;

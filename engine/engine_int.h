@@ -25,6 +25,7 @@
 #include "journal.h"
 #include "lock.h"
 #include "phase.h"
+#include "prefetch.h"
 #include "run.h"
 #include "secret.h"
 #include "session.h"
@@ -88,6 +89,12 @@ struct engine {
         struct attach_server *server;   /* NULL unless engine_serve() */
         char **summary;
         char *end_message;
+        /* the later phases' packages downloading ahead (prefetch.h), started
+         * by the run's apt-get update in phase prefetch_index */
+        struct prefetch *prefetch;
+        int prefetch_index;
+        bool prefetch_tried;
+        bool prefetch_reported;     /* its outcome was logged */
         int next_prompt_id;
 };
 
@@ -207,6 +214,21 @@ void engine_step_plan(struct engine *e);
  * ops_mandb_pause()): the pause ended, journaled, the build started in the
  * background. Never fails the run (a warning in the log). */
 void engine_step_deferred(struct engine *e);
+
+/* ---- downloading ahead (engine_steps.c; prefetch.h) --------------------- */
+
+/* After the run's apt-get update (ops_apt_update()), once per run: starts
+ * the download of the packages the enabled phases after c's plan to
+ * install (their plan()'s PACKAGE_INSTALL steps), in the background. */
+void engine_prefetch_begin(struct phase_ctx *c);
+/* Before an install of a phase after the one that started the download:
+ * waits for the download to end (progress at fraction from says how far it
+ * is), then links what it fetched into apt's archive cache. -ECANCELED on
+ * cancel (the download is stopped), else 0. */
+int engine_prefetch_ready(struct phase_ctx *c, double from);
+/* At the end of a run, whatever its outcome: stops the download when it
+ * still runs and removes its directory (said in the log). */
+void engine_prefetch_end(struct engine *e);
 
 /* ---- engine_rollback.c -------------------------------------------------- */
 
