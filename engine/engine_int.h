@@ -6,7 +6,8 @@
  *                      the UI, prompts, cancel, the end of a run
  *   engine_session.c   the lock, choosing or resuming the session, its files
  *   engine_steps.c     preflight, the dry run's plans, and the step loop:
- *                      one phase from verify to checkpoint, with its failure
+ *                      one phase from verify to checkpoint, with its failure;
+ *                      the start of the download ahead and the wait for it
  *   engine_rollback.c  undoing a session's journal (--rollback, or after a
  *                      failure) and the preview of what would be undone
  *   phase_ctx.c        the phase_ctx API of phase.h and the ctx_ functions

@@ -446,9 +446,10 @@ static char *ahead_dir(const struct engine *e)
         return xasprintf("%s/" PREFETCH_SUBDIR, archives_dir(e));
 }
 
-/* A word apt-get install takes as a package: a name (with its "name-"
- * keep-out form); the plans' prose targets ("base packages") are not
- * words of this shape only by chance, and apt's refusal drops them. */
+/* A word apt-get install takes as a package: a name, or its "name-"
+ * keep-out form; no option, path or prose punctuation. A prose target
+ * made of such words ("base packages") gets through; apt cannot find
+ * those and the download leaves them out. */
 static bool package_word(const char *w)
 {
         if (!((w[0] >= 'a' && w[0] <= 'z') || (w[0] >= '0' && w[0] <= '9')))
@@ -464,7 +465,8 @@ static bool package_word(const char *w)
 static char **later_packages(struct engine *e, int index)
 {
         char **words = NULL;
-        int cur = e->cur;
+        int cur = e->cur;            /* plan() only lists; the run's place is kept */
+        double cur_fraction = e->cur_fraction;
 
         for (size_t i = (size_t)index + 1; i < e->n_slots; i++) {
                 struct phase_ctx c;
@@ -492,6 +494,7 @@ static char **later_packages(struct engine *e, int index)
                 ctx_release(&c);
         }
         e->cur = cur;
+        e->cur_fraction = cur_fraction;
         return words;
 }
 
