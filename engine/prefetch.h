@@ -51,7 +51,10 @@ void prefetch_stop(struct prefetch *p);
 int prefetch_join(struct prefetch *p, char *const **ret_dropped, const char **ret_error);
 
 /* Hard-links every finished .deb of dir into archives that archives does
- * not have yet. Returns how many were linked, or -errno. */
+ * not have yet: regular files of root's that no one else may write (apt
+ * trusts a file of the right size in its archive directory without
+ * checking its hash again; apt checked these before it moved them out of
+ * partial/). Returns how many were linked, or -errno. */
 int prefetch_link(const char *dir, const char *archives);
 
 /* Removes dir: its .debs, partial/ and apt's lock file. Returns how many
