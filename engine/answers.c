@@ -472,6 +472,13 @@ const char *rdp_listen_name(enum rdp_listen l)
         return (unsigned)l < ELEMENTSOF(rdp_listen_names) ? rdp_listen_names[l] : NULL;
 }
 
+char *answers_rdp_tunnel(unsigned rdp_port, unsigned ssh_port, const char *host)
+{
+        if (ssh_port == 22)
+                return xasprintf("ssh -L 3389:localhost:%u root@%s", rdp_port, host);
+        return xasprintf("ssh -L 3389:localhost:%u -p %u root@%s", rdp_port, ssh_port, host);
+}
+
 /* Index of a section by exact name, or -1. */
 static int section_find(const char *name)
 {

@@ -168,4 +168,9 @@ bool answers_ide_wanted(const struct answers *a, const char *id);
 /* The ids of [ides] install in the order written (strv, NULL = none). */
 char **answers_ide_list(const struct answers *a);
 const char *on_failure_name(enum on_failure f);
-const char *rdp_listen_name(enum rdp_listen l);  /* "all", "localhost" *//* "rollback" */
+const char *rdp_listen_name(enum rdp_listen l);  /* "all", "localhost" */
+/* The SSH tunnel to an xrdp that listens on 127.0.0.1 only (rdp_listen =
+ * localhost): "ssh -L 3389:localhost:RDP_PORT root@HOST", with "-p
+ * SSH_PORT" when that is not 22. The RDP client then connects to
+ * localhost:3389. Caller frees. */
+char *answers_rdp_tunnel(unsigned rdp_port, unsigned ssh_port, const char *host);/* "rollback" */
