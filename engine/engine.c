@@ -549,6 +549,7 @@ static struct event *credentials_event(struct engine *e)
         ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address : e->vps.hostname);
         ev->credentials.rdp_port = e->o.answers.rdp_port;
         ev->credentials.ssh_port = e->o.answers.ssh_port;
+        ev->credentials.rdp_localhost = e->o.answers.rdp_listen == RDP_LISTEN_LOCALHOST;
         return ev;
 }
 

@@ -184,6 +184,8 @@ struct event {
                         char *host;
                         unsigned rdp_port;
                         unsigned ssh_port;
+                        bool rdp_localhost;       /* rdp_listen = localhost: reached
+                                                     through ssh -L (answers_rdp_tunnel) */
                 } credentials;
                 struct {
                         enum session_status status;

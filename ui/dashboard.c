@@ -47,6 +47,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "draw.h"
 #include "events.h"
 #include "queue.h"
@@ -412,6 +413,7 @@ static void handle_event(struct dash *d, struct event *ev)
                 strscpy(res->host, sizeof(res->host), ev->credentials.host ? ev->credentials.host : "");
                 res->rdp_port = ev->credentials.rdp_port;
                 res->ssh_port = ev->credentials.ssh_port;
+                res->rdp_localhost = ev->credentials.rdp_localhost;
                 keep = true;
                 break;
         case EV_SESSION_END:
@@ -877,8 +879,16 @@ static void draw_creds(struct dash *d)
         /* drawn straight from the locked buffer; no copy is made */
         tui_put(y++, 15, COLS - 16, pw);
         tui_style_off(TP_RUN, A_BOLD);
-        snprintf(line, sizeof(line), "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
-                 c->credentials.rdp_port);
+        if (c->credentials.rdp_localhost) {
+                _cleanup_free_ char *t = answers_rdp_tunnel(c->credentials.rdp_port, c->credentials.ssh_port,
+                                                            c->credentials.host);
+                snprintf(line, sizeof(line), "Tunnel:    %s", t);
+                tui_put(y++, 4, w - 2, line);
+                snprintf(line, sizeof(line), "RDP:       localhost:3389  (through the tunnel above)");
+        } else {
+                snprintf(line, sizeof(line), "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
+                         c->credentials.rdp_port);
+        }
         tui_put(y++, 4, w - 2, line);
         snprintf(line, sizeof(line), "SSH:       ssh -p %u %s@%s", c->credentials.ssh_port, c->credentials.username,
                  c->credentials.host);
