@@ -441,9 +441,10 @@ static bool login_seen_since_dropin(struct phase_ctx *c, uint16_t port)
 
 /* The ports SSH is reached on now besides the answers' ssh_port, which
  * the drop-in keeps open until a login on ssh_port is seen: those of
- * "sshd -T" (the configuration as it is, with a drop-in of an earlier run)
- * and the port of this run's own SSH session. None once that login is in
- * sshd's log. At most max; returns how many. */
+ * "sshd -T" (the configuration as it is, with a drop-in of an earlier run
+ * that still keeps them) and the port of this run's own SSH session. Only
+ * settle() closes them, so a run never undoes what it waits for. At most
+ * max; returns how many. */
 static size_t old_ssh_ports(struct phase_ctx *c, uint16_t *out, size_t max)
 {
         const struct answers *a = phase_answers(c);
@@ -454,7 +455,7 @@ static size_t old_ssh_ports(struct phase_ctx *c, uint16_t *out, size_t max)
         char conn[256];
         uint16_t port;
 
-        if (!path_exists(SSHD) || login_seen_since_dropin(c, a->ssh_port))
+        if (!path_exists(SSHD))
                 return 0;
         cfg = query_ok(c, sshd_T);
         if (cfg)
