@@ -120,8 +120,8 @@ static void test_consequences(void **state)
         assert_has(t, "Sudo:      yes, with the account's password");
         assert_has(t, "IDEs:      none");
         assert_has(t, "! nginx (pid 4242) already listens on port 3390, so xrdp could not");
-        assert_has(t, "! SSH moves from port 22 to 2222. Keep this session open until you have logged in on "
-                      "port 2222 (ssh -p 2222), and let 2222/tcp in at your provider's firewall");
+        assert_has(t, "! SSH moves from port 22 to 2222; the old port stays open until a login on "
+                      "port 2222 (ssh -p 2222) is seen. Let 2222/tcp in at your provider's firewall");
         /* no IDE: the download has no "plus the IDEs"; the IDE phase is off */
         assert_has(t, "about 350 MB of Debian packages (");
         assert_lacks(t, "  IDE ");
