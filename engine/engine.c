@@ -690,6 +690,7 @@ static void emit_end(struct engine *e)
         ev->session_end.exit_code = e->exit_code;
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
+        ev->session_end.settle_waiting = !settled;
         engine_emit(e, ev);
         /* only a run whose UI is elsewhere (served) stays for the person */
         if (e->server && e->o.keep_credentials && (keep || !settled))

@@ -462,6 +462,7 @@ struct json_object *event_to_json(const struct event *ev)
                 add_int(o, "exit_code", ev->session_end.exit_code);
                 add_str(o, "message", ev->session_end.message);
                 add(o, "summary", jstrv(ev->session_end.summary));
+                add(o, "settle_waiting", json_object_new_boolean(ev->session_end.settle_waiting));
                 break;
         case EV_PLAN: {
                 /* each step "TYPE\ttarget\tdescription" as an object */

@@ -192,6 +192,8 @@ struct event {
                         int exit_code;
                         char *message;       /* one line: what happened, what to do */
                         char **summary;      /* lines for the final screen (strv) */
+                        bool settle_waiting; /* a change waits for the person: the old
+                                                SSH port, until a login on the new one */
                 } session_end;
                 struct {
                         int prompt_id;

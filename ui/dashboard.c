@@ -102,6 +102,7 @@ struct dash {
         bool cancelling;
         struct event *creds;
         bool creds_confirm;      /* "saved it?" is asked */
+        bool ssh_confirmed;      /* the login on the new SSH port was confirmed */
         int creds_row, creds_col;/* where the password is on the screen; 0 = not drawn */
         struct event *end;
         char *end_note;
@@ -934,9 +935,12 @@ static void draw_end(struct dash *d)
         }
         if (d->end_note && y + 1 < bottom)
                 y += put_wrapped(y + 1, 2, w, bottom - y - 1, d->end_note) + 1;
-        draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
-                            ? "Press Enter to exit (how to connect stays in the terminal)"
-                            : "Press Enter to exit");
+        if (ev->session_end.settle_waiting && !d->ssh_confirmed && !watching(d))
+                draw_footer("P: I have logged in on the new SSH port: close the old one   Enter: exit");
+        else
+                draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
+                                    ? "Press Enter to exit (how to connect stays in the terminal)"
+                                    : "Press Enter to exit");
 }
 
 static void redraw(struct dash *d)
@@ -1143,6 +1147,16 @@ static void on_key(struct dash *d, int k)
         case ST_END:
                 if (k == '\n' || k == '\r' || k == KEY_ENTER || k == 'q' || k == 'Q' || k == 3)
                         d->quit = true;
+                else if ((k == 'p' || k == 'P') && d->end && d->end->session_end.settle_waiting &&
+                         !d->ssh_confirmed && !watching(d)) {
+                        /* the run's process closes the old SSH port now */
+                        d->src->send(d->src->data, event_new(EV_SSH_PORT_CONFIRMED));
+                        d->ssh_confirmed = true;
+                        free(d->end_note);
+                        d->end_note = xstrdup("Confirmed: the old SSH port is being closed now (the log "
+                                              "says when it is).");
+                        d->dirty = true;
+                }
                 break;
         case ST_RUN:
                 if (d->prompt) {
