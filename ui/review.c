@@ -268,7 +268,9 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
         account_rows(&l, a, f);
         ROW(&l, "IDEs:", "%s", ides);
         port_rows(&l, a, f);
-        if (a->firewall)
+        if (a->firewall && a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                ROW(&l, "Firewall:", "ufw lets in only SSH (%u); RDP goes through it", (unsigned)a->ssh_port);
+        else if (a->firewall)
                 ROW(&l, "Firewall:", "ufw lets in only SSH (%u) and RDP (%u)", (unsigned)a->ssh_port,
                     (unsigned)a->rdp_port);
         else

@@ -151,6 +151,17 @@ static void test_consequences(void **state)
         t3 = review_text(&a, NULL);
         assert_has(t3, "RDP:       this server:3390");
         assert_has(t3, "SSH:       port 2222 (no SSH server is seen listening now)");
+
+        /* RDP through an SSH tunnel: no address, no firewall rule for it */
+        {
+                _cleanup_free_ char *t4 = NULL;
+
+                assert_int_equal(answers_set(&a, "network", "rdp_listen", "localhost", err, sizeof(err)), 0);
+                t4 = review_text(&a, &f);
+                assert_has(t4, "RDP:       port 3390 on 127.0.0.1 only, through an SSH tunnel (ssh -L)");
+                assert_has(t4, "Firewall:  ufw lets in only SSH (2222); RDP goes through it");
+                assert_lacks(t4, "and RDP (3390)");
+        }
 }
 
 static void test_download(void **state)
