@@ -873,6 +873,26 @@ static int setup_firewall(struct phase_ctx *c)
                 if (r < 0)
                         return phase_action_end(c, r);
         }
+        /* rdp_listen = localhost after an earlier run with all: its RDP rule
+         * goes (journaled as "ufw allow", so a rollback brings it back) */
+        if (a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                char pp[16];
+                const char *rule[] = { "allow", pp, NULL };
+                const char *const del[] = { "ufw", "delete", "allow", pp, NULL };
+                struct undo u = { .kind = UNDO_UFW_ADD_RULE, .list = (char **)rule };
+                _cleanup_free_ char *target = NULL;
+
+                snprintf(pp, sizeof(pp), "%u/tcp", (unsigned)a->rdp_port);
+                target = xasprintf("ufw delete allow %s", pp);
+                if (hardening_ufw_added(added, target + 11)) {
+                        phase_log(c, LOG_INFO, "the firewall closes %s again: rdp_listen = localhost", pp);
+                        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                                return phase_action_end(c, -EIO);
+                        r = ops_run(c, del, NULL);
+                        if (r < 0)
+                                return phase_action_end(c, r);
+                }
+        }
 
         /* only now, with SSH allowed, may the firewall come on */
         st = query_ok(c, status);
