@@ -1152,9 +1152,13 @@ static void on_key(struct dash *d, int k)
                         /* the run's process closes the old SSH port now */
                         d->src->send(d->src->data, event_new(EV_SSH_PORT_CONFIRMED));
                         d->ssh_confirmed = true;
-                        free(d->end_note);
-                        d->end_note = xstrdup("Confirmed: the old SSH port is being closed now (the log "
-                                              "says when it is).");
+                        {
+                                static const char msg[] = "Confirmed: the old SSH port is being closed "
+                                                          "now (the log says when it is).";
+                                char *n = d->end_note ? xasprintf("%s %s", d->end_note, msg) : xstrdup(msg);
+                                free(d->end_note);
+                                d->end_note = n;
+                        }
                         d->dirty = true;
                 }
                 break;
