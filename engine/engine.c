@@ -563,6 +563,7 @@ static struct event *credentials_event(struct engine *e)
         ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address : e->vps.hostname);
         ev->credentials.rdp_port = e->o.answers.rdp_port;
         ev->credentials.ssh_port = e->o.answers.ssh_port;
+        ev->credentials.rdp_localhost = e->o.answers.rdp_listen == RDP_LISTEN_LOCALHOST;
         return ev;
 }
 
@@ -703,6 +704,7 @@ static void emit_end(struct engine *e)
         ev->session_end.exit_code = e->exit_code;
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
+        ev->session_end.settle_waiting = !settled;
         engine_emit(e, ev);
         /* only a run whose UI is elsewhere (served) stays for the person */
         if (e->server && e->o.keep_credentials && (keep || !settled))
