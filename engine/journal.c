@@ -57,6 +57,7 @@ static const char *const kind_names[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DISABLE] = "ufw_disable",
         [UNDO_REMOVE_APT_SOURCE] = "remove_apt_source",
         [UNDO_MANDB_AUTO_UPDATE] = "mandb_auto_update",
+        [UNDO_INITRAMFS_UPDATE] = "initramfs_update",
 };
 
 /* Which fields each kind needs (checked when read back from JSON). */
@@ -88,6 +89,7 @@ static const unsigned kind_needs[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DISABLE] = 0,
         [UNDO_REMOVE_APT_SOURCE] = F_PATH,
         [UNDO_MANDB_AUTO_UPDATE] = F_PATH,
+        [UNDO_INITRAMFS_UPDATE] = F_PATH | F_VALUE,
 };
 
 static const char *const result_names[] = {
@@ -218,6 +220,9 @@ char *undo_describe(const struct undo *u)
                                  n == 1 ? "" : "s");
         case UNDO_MANDB_AUTO_UPDATE:
                 return xstrdup("turn man-db's automatic index updates back on");
+        case UNDO_INITRAMFS_UPDATE:
+                return xasprintf("turn the initramfs updates back on (%s) and regenerate the initramfs",
+                                 or_q(u->path));
         case _UNDO_KIND_MAX:
                 break;
         }

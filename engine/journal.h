@@ -57,6 +57,10 @@ enum undo_kind {
                                     * for the run: turn them back on (debconf
                                     * man-db/auto-update true, the flag file back), or
                                     * forget the pause's debconf answer if man-db is gone */
+        UNDO_INITRAMFS_UPDATE,     /* path: update-initramfs.conf, value: its update_initramfs
+                                    * line before the run ("" = none). The initramfs updates
+                                    * were held for the run (update_initramfs=no): the line
+                                    * back, then one update-initramfs -u */
         _UNDO_KIND_MAX,
 };
 

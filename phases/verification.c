@@ -478,6 +478,8 @@ char *health_json_path(const char *sessions_dir, const char *session_id)
 static int verification_plan(struct phase_ctx *c)
 {
         _cleanup_free_ char *path = health_json_path(phase_paths(c)->sessions_dir, "ID");
+        phase_plan(c, "COMMAND_EXEC", "update-initramfs -u",
+                   "regenerate the initramfs once, when system preparation held its updates");
         phase_plan(c, "COMMAND_EXEC", "health check",
                    "check system, services, applications, network and security; write %s", path);
         return 0;
@@ -515,6 +517,14 @@ static int verification_run(struct phase_ctx *c)
         const char *text;
         size_t n_fail, n_warn, n_pass;
         int r;
+
+        /* the installs are over: the initramfs the run held, regenerated
+         * once, before it is checked */
+        phase_action_begin(c, "COMMAND_EXEC", "update-initramfs -u",
+                           "Regenerating the initramfs (held during the run)");
+        r = phase_action_end(c, ops_initramfs_release(c));
+        if (r < 0)
+                return r;
 
         phase_action_begin(c, "COMMAND_EXEC", "health check", "Health check");
         health_gather(c, &f);
