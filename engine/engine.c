@@ -47,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
+#include "crypto.h"
 #include "engine_int.h"
 #include "log.h"
 
@@ -362,9 +363,15 @@ enum prompt_choice engine_ask(struct engine *e, enum prompt_kind kind, const cha
 
 int engine_new(const struct engine_opts *o, struct engine **ret)
 {
-        struct engine *e = xcalloc(1, sizeof(*e));
+        struct engine *e;
         int r;
 
+        /* A run hashes (backups, downloads, the journal): a libcrypto that
+         * cannot be loaded stops it here, before anything is changed. */
+        r = crypto_load();
+        if (r < 0)
+                return r;
+        e = xcalloc(1, sizeof(*e));
         e->o = *o;
         e->cur = -1;
         e->cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -453,6 +460,13 @@ static void on_attach_command(void *userdata, const struct attach_cmd *c)
                 return;
         }
         queue_push(e->commands, ev);
+}
+
+const char *engine_new_error(int r)
+{
+        if ((r == -ELIBACC || r == -ELIBBAD) && crypto_error())
+                return crypto_error();
+        return strerror(-r);
 }
 
 int engine_serve(struct engine *e, char *err, size_t errlen)

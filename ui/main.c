@@ -377,7 +377,7 @@ static int start_engine(struct engine_opts *o, bool serve, struct engine **ret)
         int r = engine_new(o, &e);
 
         if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+                fprintf(stderr, "vps-provision: cannot start: %s\n", engine_new_error(r));
                 return r;
         }
         if (serve && engine_serve(e, err, sizeof(err)) < 0)
