@@ -548,19 +548,17 @@ int ops_initramfs_hold(struct phase_ctx *c)
         return 0;
 }
 
-int ops_initramfs_release(struct phase_ctx *c)
+/* The configuration line the hold replaced, when a hold is on (the latest
+ * journal record of INITRAMFS_TARGET is the hold); NULL otherwise. Caller
+ * frees. */
+static char *initramfs_held_line(struct phase_ctx *c)
 {
-        const char *const argv[] = { "update-initramfs", "-u", NULL };
         const struct journal_entry **list = NULL;
-        struct ops_run_opts o = { .timeout_ms = 30 * 60 * 1000 };
-        struct undo done = { .kind = UNDO_NOTHING };
-        _cleanup_free_ char *value = NULL;
-        int64_t t0;
+        char *value = NULL;
         size_t n;
-        int r;
 
         if (!c->e->journal)
-                return 1;
+                return NULL;
         /* newest first: the latest record of the hold says whether it is on */
         n = journal_pending(c->e->journal, NULL, &list);
         for (size_t i = 0; i < n; i++)
@@ -570,6 +568,24 @@ int ops_initramfs_release(struct phase_ctx *c)
                         break;
                 }
         free(list);
+        return value;
+}
+
+bool ops_initramfs_held(struct phase_ctx *c)
+{
+        _cleanup_free_ char *value = initramfs_held_line(c);
+        return value != NULL;
+}
+
+int ops_initramfs_release(struct phase_ctx *c)
+{
+        const char *const argv[] = { "update-initramfs", "-u", NULL };
+        struct ops_run_opts o = { .timeout_ms = 30 * 60 * 1000 };
+        struct undo done = { .kind = UNDO_NOTHING };
+        _cleanup_free_ char *value = initramfs_held_line(c);
+        int64_t t0;
+        int r;
+
         if (!value)
                 return 1;
         /* 1 (no hold line): a resumed run that was killed after this */

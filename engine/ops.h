@@ -81,6 +81,8 @@ int ops_initramfs_hold(struct phase_ctx *c);
  * in the phase's), journaled as ended. 1 when no hold is on, 0 when ended,
  * < 0 after phase_fail(). */
 int ops_initramfs_release(struct phase_ctx *c);
+/* Whether a hold of ops_initramfs_hold() is on (journaled and not ended). */
+bool ops_initramfs_held(struct phase_ctx *c);
 
 enum {
         OPS_APT_NO_RECOMMENDS = 1 << 0,

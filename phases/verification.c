@@ -566,11 +566,13 @@ static int verification_run(struct phase_ctx *c)
 
         /* the installs are over: the initramfs the run held, regenerated
          * once, before it is checked */
-        phase_action_begin(c, "COMMAND_EXEC", "update-initramfs -u",
-                           "Regenerating the initramfs (held during the run)");
-        r = phase_action_end(c, ops_initramfs_release(c));
-        if (r < 0)
-                return r;
+        if (ops_initramfs_held(c)) {
+                phase_action_begin(c, "COMMAND_EXEC", "update-initramfs -u",
+                                   "Regenerating the initramfs (held during the run)");
+                r = phase_action_end(c, ops_initramfs_release(c));
+                if (r < 0)
+                        return r;
+        }
 
         phase_action_begin(c, "COMMAND_EXEC", "health check", "Health check");
         health_gather(c, &f);
