@@ -58,6 +58,7 @@ static const char *const kind_names[_UNDO_KIND_MAX] = {
         [UNDO_REMOVE_APT_SOURCE] = "remove_apt_source",
         [UNDO_MANDB_AUTO_UPDATE] = "mandb_auto_update",
         [UNDO_UFW_ADD_RULE] = "ufw_add_rule",
+        [UNDO_INITRAMFS_UPDATE] = "initramfs_update",
 };
 
 /* Which fields each kind needs (checked when read back from JSON). */
@@ -90,6 +91,7 @@ static const unsigned kind_needs[_UNDO_KIND_MAX] = {
         [UNDO_REMOVE_APT_SOURCE] = F_PATH,
         [UNDO_MANDB_AUTO_UPDATE] = F_PATH,
         [UNDO_UFW_ADD_RULE] = F_LIST,
+        [UNDO_INITRAMFS_UPDATE] = F_PATH | F_VALUE,
 };
 
 static const char *const result_names[] = {
@@ -223,6 +225,9 @@ char *undo_describe(const struct undo *u)
                                  n == 1 ? "" : "s");
         case UNDO_MANDB_AUTO_UPDATE:
                 return xstrdup("turn man-db's automatic index updates back on");
+        case UNDO_INITRAMFS_UPDATE:
+                return xasprintf("turn the initramfs updates back on (%s) and regenerate the initramfs",
+                                 or_q(u->path));
         case _UNDO_KIND_MAX:
                 break;
         }

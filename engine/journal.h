@@ -59,6 +59,10 @@ enum undo_kind {
                                     * forget the pause's debconf answer if man-db is gone */
         UNDO_UFW_ADD_RULE,         /* list: a rule this change deletes, as given to "ufw", e.g.
                                       {"allow","22/tcp"} → "ufw allow 22/tcp" */
+        UNDO_INITRAMFS_UPDATE,     /* path: update-initramfs.conf, value: its update_initramfs
+                                    * line before the run ("" = none). The initramfs updates
+                                    * were held for the run (update_initramfs=no): the line
+                                    * back, then one update-initramfs -u */
         _UNDO_KIND_MAX,
 };
 

@@ -510,6 +510,104 @@ int ops_mandb_pause(struct phase_ctx *c)
         return 0;
 }
 
+/* The target of the journal records of the initramfs hold: the hold
+ * (UNDO_INITRAMFS_UPDATE) and its end (a record with nothing to undo). */
+#define INITRAMFS_TARGET "initramfs-tools/update_initramfs"
+
+int ops_initramfs_hold(struct phase_ctx *c)
+{
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        struct undo u = { .kind = UNDO_INITRAMFS_UPDATE, .path = (char *)INITRAMFS_CONF };
+        const char *v;
+        int r;
+
+        r = ops_pkg_installed(c, "initramfs-tools");
+        if (r < 0)
+                return phase_fail(c, r, "cannot ask dpkg whether initramfs-tools is installed: %s",
+                                  strerror(-r));
+        text = r > 0 ? sysfile_read(INITRAMFS_CONF) : NULL;
+        if (!text) {
+                phase_log(c, LOG_INFO, "no initramfs-tools configuration (%s): no initramfs updates to hold",
+                          INITRAMFS_CONF);
+                return 1;
+        }
+        line = initramfs_conf_setting(text);
+        v = line ? line + strlen("update_initramfs=") : "yes";
+        if (strcmp(v, "no") == 0 || strcmp(v, "\"no\"") == 0 || strcmp(v, "'no'") == 0) {
+                phase_log(c, LOG_INFO, "the initramfs updates are off on this server (%s); left so",
+                          INITRAMFS_CONF);
+                return 1;
+        }
+        u.value = line ? line : (char *)"";
+        if (phase_journal(c, "FILE_MODIFY", INITRAMFS_TARGET, &u) < 0)
+                return -EIO;
+        r = initramfs_conf_swap(INITRAMFS_CONF, line, INITRAMFS_HOLD_LINE);
+        if (r < 0)
+                return phase_fail(c, r, "cannot write %s: %s", INITRAMFS_CONF, strerror(-r));
+        phase_log(c, LOG_INFO,
+                  "initramfs updates held for the run (%s in %s): one regeneration follows, before the verification",
+                  INITRAMFS_HOLD_LINE, INITRAMFS_CONF);
+        return 0;
+}
+
+/* The configuration line the hold replaced, when a hold is on (the latest
+ * journal record of INITRAMFS_TARGET is the hold); NULL otherwise. Caller
+ * frees. */
+static char *initramfs_held_line(struct phase_ctx *c)
+{
+        const struct journal_entry **list = NULL;
+        char *value = NULL;
+        size_t n;
+
+        if (!c->e->journal)
+                return NULL;
+        /* newest first: the latest record of the hold says whether it is on */
+        n = journal_pending(c->e->journal, NULL, &list);
+        for (size_t i = 0; i < n; i++)
+                if (list[i]->target && strcmp(list[i]->target, INITRAMFS_TARGET) == 0) {
+                        if (list[i]->undo.kind == UNDO_INITRAMFS_UPDATE && list[i]->undo.value)
+                                value = xstrdup(list[i]->undo.value);
+                        break;
+                }
+        free(list);
+        return value;
+}
+
+bool ops_initramfs_held(struct phase_ctx *c)
+{
+        _cleanup_free_ char *value = initramfs_held_line(c);
+        return value != NULL;
+}
+
+int ops_initramfs_release(struct phase_ctx *c)
+{
+        const char *const argv[] = { "update-initramfs", "-u", NULL };
+        struct ops_run_opts o = { .timeout_ms = 30 * 60 * 1000 };
+        struct undo done = { .kind = UNDO_NOTHING };
+        _cleanup_free_ char *value = initramfs_held_line(c);
+        int64_t t0;
+        int r;
+
+        if (!value)
+                return 1;
+        /* 1 (no hold line): a resumed run that was killed after this */
+        r = initramfs_conf_swap(INITRAMFS_CONF, INITRAMFS_HOLD_LINE, value);
+        if (r < 0 && r != -ENOENT)
+                return phase_fail(c, r, "cannot write %s: %s", INITRAMFS_CONF, strerror(-r));
+        if (r != -ENOENT) {
+                phase_progress(c, 0.05, "regenerating the initramfs");
+                t0 = now_ms();
+                r = ops_run(c, argv, &o);
+                if (r < 0)
+                        return r;
+                phase_log(c, LOG_INFO, "initramfs regenerated once, in %.1f s (its updates were held during the run)",
+                          (double)(now_ms() - t0) / 1000.0);
+        }
+        if (phase_journal(c, "COMMAND_EXEC", INITRAMFS_TARGET, &done) < 0)
+                return -EIO;
+        return 0;
+}
+
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to)
 {

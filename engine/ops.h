@@ -67,6 +67,23 @@ int ops_apt_upgrade(struct phase_ctx *c);
  * < 0 after phase_fail(). */
 int ops_mandb_pause(struct phase_ctx *c);
 
+/* Holds the initramfs updates for the run (journaled; undo:
+ * UNDO_INITRAMFS_UPDATE): update_initramfs=no in update-initramfs.conf, so
+ * that the installs of the run (initramfs-tools' trigger, plymouth's and
+ * others' postinst) do not each regenerate the initramfs; a kernel the run
+ * installs still gets its own. 1 when there is nothing to hold (no
+ * initramfs-tools, or its updates already off: the administrator's choice),
+ * 0 when held, < 0 after phase_fail(). */
+int ops_initramfs_hold(struct phase_ctx *c);
+/* Ends the hold that ops_initramfs_hold() journaled, when it is still on
+ * (also after a resume): the configuration line back, then the one
+ * "update-initramfs -u" the run put off (its output in the log, its time
+ * in the phase's), journaled as ended. 1 when no hold is on, 0 when ended,
+ * < 0 after phase_fail(). */
+int ops_initramfs_release(struct phase_ctx *c);
+/* Whether a hold of ops_initramfs_hold() is on (journaled and not ended). */
+bool ops_initramfs_held(struct phase_ctx *c);
+
 enum {
         OPS_APT_NO_RECOMMENDS = 1 << 0,
 };

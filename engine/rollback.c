@@ -1641,6 +1641,112 @@ int rollback_mandb_auto_update(const struct rollback_env *env, const char *flag,
         return 0;
 }
 
+/* ---- initramfs --------------------------------------------------------- */
+
+char *initramfs_conf_setting(const char *text)
+{
+        const char *found = NULL;
+        size_t found_len = 0;
+
+        for (const char *p = text; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                if (n >= strlen("update_initramfs=") &&
+                    strncmp(p, "update_initramfs=", strlen("update_initramfs=")) == 0) {
+                        found = p;
+                        found_len = n;
+                }
+                p += n;
+                if (*p == '\n')
+                        p++;
+        }
+        return found ? xstrndup(found, found_len) : NULL;
+}
+
+int initramfs_conf_swap(const char *path, const char *from, const char *to)
+{
+        _cleanup_free_ char *text = NULL;
+        struct buf out;
+        const char *hit = NULL;
+        size_t len, hit_len = 0;
+        struct stat st;
+        int r;
+
+        r = read_file(path, 1 << 20, &text, &len);
+        if (r < 0)
+                return r;
+        if (strlen(text) != len)
+                return -EINVAL;   /* not a text file */
+        if (stat(path, &st) < 0)
+                return -errno;
+        buf_init(&out, len + strlen(to) + 2);
+        if (from) {
+                for (const char *p = text; *p;) {
+                        size_t n = strcspn(p, "\n");
+                        if (n == strlen(from) && strncmp(p, from, n) == 0) {
+                                hit = p;
+                                hit_len = n;
+                        }
+                        p += n;
+                        if (*p == '\n')
+                                p++;
+                }
+                if (!hit)
+                        return 1;
+                buf_append(&out, text, (size_t)(hit - text));
+                if (*to)
+                        buf_append(&out, to, strlen(to));
+                else if (hit[hit_len] == '\n')
+                        hit_len++;   /* the whole line goes */
+                buf_append(&out, hit + hit_len, len - (size_t)(hit - text) - hit_len);
+        } else {
+                buf_append(&out, text, len);
+                if (len && text[len - 1] != '\n')
+                        buf_append(&out, "\n", 1);
+                buf_append(&out, to, strlen(to));
+                buf_append(&out, "\n", 1);
+        }
+        r = write_file_atomic(path, out.data ? out.data : "", out.len, st.st_mode & 07777,
+                              st.st_uid, st.st_gid);
+        buf_release(&out);
+        return r < 0 ? r : 0;
+}
+
+int rollback_initramfs_update(const struct rollback_env *env, const struct undo *u, char *msg,
+                              size_t msglen)
+{
+        const char *const argv[] = { "update-initramfs", "-u", NULL };
+        struct cmd_ctx c;
+        int r;
+
+        if (!abs_path_ok(u->path) || !u->value) {
+                snprintf(msg, msglen, "the journal entry names no usable configuration file (%s)",
+                         u->path ? u->path : "none");
+                return -EINVAL;
+        }
+        r = initramfs_conf_swap(u->path, INITRAMFS_HOLD_LINE, u->value);
+        if (r == -ENOENT) {
+                snprintf(msg, msglen, "%s is gone (initramfs-tools was removed): nothing to turn back on",
+                         u->path);
+                return 1;
+        }
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot rewrite %s: %s; run the rollback again", u->path,
+                         strerror(-r));
+                return r;
+        }
+        if (r == 1) {
+                snprintf(msg, msglen, "the initramfs updates are on already (%s has no %s)", u->path,
+                         INITRAMFS_HOLD_LINE);
+                return 1;
+        }
+        r = cmd_run(env, argv, &c);
+        if (r != 0)
+                return fail_cmd(msg, msglen, "update-initramfs -u", r, &c);
+        snprintf(msg, msglen, "the initramfs updates are on again (%s) and the initramfs is regenerated",
+                 u->path);
+        return 0;
+}
+
 /* ---- entry point ------------------------------------------------------- */
 
 /* undo_apply_fn for journal_rollback(): dispatches on the undo kind. */
@@ -1686,6 +1792,8 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
                 return undo_remove_apt_source(u, msg, msglen);
         case UNDO_MANDB_AUTO_UPDATE:
                 return rollback_mandb_auto_update(env, u->path, msg, msglen);
+        case UNDO_INITRAMFS_UPDATE:
+                return rollback_initramfs_update(env, u, msg, msglen);
         case _UNDO_KIND_MAX:
                 break;
         }

@@ -89,3 +89,26 @@ int rollback_apply(void *env, const struct journal_entry *e, char *msg, size_t m
  * the pause. 0 done, or -errno with msg filled (env may be NULL). */
 int rollback_mandb_auto_update(const struct rollback_env *env, const char *flag, char *msg,
                                size_t msglen);
+
+/* update-initramfs's configuration: a shell fragment it sources, whose
+ * update_initramfs=no makes "update-initramfs -u" (initramfs-tools' dpkg
+ * trigger, and the postinst of packages with initramfs hooks) do nothing;
+ * a kernel's own "update-initramfs -c" still builds its initramfs. */
+#define INITRAMFS_CONF "/etc/initramfs-tools/update-initramfs.conf"
+/* The line a run writes there to hold the updates. */
+#define INITRAMFS_HOLD_LINE "update_initramfs=no"
+/* The line of text (a whole configuration file) that sets update_initramfs:
+ * the last one, as sh reads it. Caller frees; NULL when there is none. */
+char *initramfs_conf_setting(const char *text);
+/* Rewrites the file at path (atomically, mode and owner kept) with its last
+ * line equal to from replaced by to; from NULL appends to, to "" removes the
+ * line. 0 when rewritten, 1 when there is no such line (nothing changed),
+ * -errno (-ENOENT: no file). */
+int initramfs_conf_swap(const char *path, const char *from, const char *to);
+/* Ends the hold of the initramfs updates (UNDO_INITRAMFS_UPDATE, u->path the
+ * configuration, u->value its line before, "" for none): the line back, then
+ * "update-initramfs -u", which the hold put off. 0 done, 1 nothing to do
+ * (the hold already ended, or initramfs-tools is gone), -errno with msg
+ * filled (env may be NULL). */
+int rollback_initramfs_update(const struct rollback_env *env, const struct undo *u, char *msg,
+                              size_t msglen);

@@ -192,6 +192,8 @@ static int system_prep_plan(struct phase_ctx *c)
                    "refresh the package lists (waiting for a held dpkg lock, retrying)");
         phase_plan(c, "COMMAND_EXEC", "man-db/auto-update",
                    "man-db's index updates paused until the last phase (then one rebuild, in the background)");
+        phase_plan(c, "FILE_MODIFY", "initramfs-tools/update_initramfs",
+                   "initramfs updates held until the verification (then one update-initramfs -u), when initramfs-tools is installed");
         if (a->upgrade)
                 phase_plan(c, "COMMAND_EXEC", "apt-get dist-upgrade",
                            "upgrade every installed package (not undone by a rollback)");
@@ -294,6 +296,15 @@ static int system_prep_run(struct phase_ctx *c)
         phase_action_begin(c, "COMMAND_EXEC", "man-db/auto-update",
                            "Pausing man-db's index updates until the end of the run");
         r = phase_action_end(c, ops_mandb_pause(c));
+        if (r < 0)
+                return r;
+
+        /* initramfs-tools' trigger and the postinst of plymouth and others
+         * would each regenerate the kernel's initramfs (minutes on a small
+         * server); once, after the last install, is enough */
+        phase_action_begin(c, "FILE_MODIFY", "initramfs-tools/update_initramfs",
+                           "Holding the initramfs updates until the end of the run");
+        r = phase_action_end(c, ops_initramfs_hold(c));
         if (r < 0)
                 return r;
 

@@ -20,6 +20,7 @@
  * and has no failure. */
 #include "verification.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -209,6 +210,38 @@ static void gather_security(struct phase_ctx *c, struct health_facts *f)
         }
 }
 
+/* Every kernel in /boot and whether its initramfs is there (the next boot
+ * needs it), when initramfs-tools makes them. */
+static void gather_initramfs(struct health_facts *f)
+{
+        struct dirent *de;
+        DIR *d;
+
+        if (!path_exists("/usr/sbin/update-initramfs"))
+                return;
+        d = opendir("/boot");
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *initrd = NULL;
+                const char *ver;
+                struct stat st;
+                size_t used;
+
+                if (strncmp(de->d_name, "vmlinuz-", 8) != 0 || !de->d_name[8])
+                        continue;
+                ver = de->d_name + 8;
+                f->n_kernels++;
+                initrd = xasprintf("/boot/initrd.img-%s", ver);
+                if (stat(initrd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+                        continue;
+                used = strlen(f->initrd_missing);
+                snprintf(f->initrd_missing + used, sizeof(f->initrd_missing) - used, "%s%s",
+                         used ? ", " : "", ver);
+        }
+        closedir(d);
+}
+
 void health_gather(struct phase_ctx *c, struct health_facts *f)
 {
         const struct answers *a = phase_answers(c);
@@ -233,6 +266,7 @@ void health_gather(struct phase_ctx *c, struct health_facts *f)
         f->rdp_listening = sysfile_tcp_listening(NULL, a->rdp_port);
         f->rdp_beyond_loopback = sysfile_tcp_listening_beyond_loopback(NULL, a->rdp_port);
         f->ssh_listening = sysfile_tcp_listening(NULL, a->ssh_port);
+        gather_initramfs(f);
         gather_apps(c, f);
         gather_user(c, f);
         gather_security(c, f);
@@ -275,6 +309,18 @@ static void eval_system(const struct health_facts *f, struct check_list *out)
                       f->ram_mb >= 1900 ? NULL : "An XFCE session with an IDE wants 2 GiB of RAM or more",
                       "%lld MiB of RAM", (long long)f->ram_mb);
         check_detail(k, "ram_mb", "%lld", (long long)f->ram_mb);
+
+        if (f->n_kernels == 0)
+                return;   /* no kernel of its own (a container): nothing boots from here */
+        if (f->initrd_missing[0])
+                k = check_add(out, "system", "Initramfs", CHECK_FAIL,
+                              "Make it before rebooting: update-initramfs -c -k VERSION",
+                              "no initramfs in /boot for kernel %s: the next boot would fail",
+                              f->initrd_missing);
+        else
+                k = check_add(out, "system", "Initramfs", CHECK_PASS, NULL,
+                              "every kernel in /boot has its initramfs (%u)", f->n_kernels);
+        check_detail(k, "kernels", "%u", f->n_kernels);
 }
 
 static void eval_services(const struct health_facts *f, const struct answers *a,
@@ -503,6 +549,8 @@ char *health_json_path(const char *sessions_dir, const char *session_id)
 static int verification_plan(struct phase_ctx *c)
 {
         _cleanup_free_ char *path = health_json_path(phase_paths(c)->sessions_dir, "ID");
+        phase_plan(c, "COMMAND_EXEC", "update-initramfs -u",
+                   "regenerate the initramfs once, when system preparation held its updates");
         phase_plan(c, "COMMAND_EXEC", "health check",
                    "check system, services, applications, network and security; write %s", path);
         return 0;
@@ -540,6 +588,16 @@ static int verification_run(struct phase_ctx *c)
         const char *text;
         size_t n_fail, n_warn, n_pass;
         int r;
+
+        /* the installs are over: the initramfs the run held, regenerated
+         * once, before it is checked */
+        if (ops_initramfs_held(c)) {
+                phase_action_begin(c, "COMMAND_EXEC", "update-initramfs -u",
+                                   "Regenerating the initramfs (held during the run)");
+                r = phase_action_end(c, ops_initramfs_release(c));
+                if (r < 0)
+                        return r;
+        }
 
         phase_action_begin(c, "COMMAND_EXEC", "health check", "Health check");
         health_gather(c, &f);

@@ -29,6 +29,11 @@ struct health_facts {
         /* system */
         char os_id[32], os_version[16], os_codename[32], kernel[128];
         double disk_available_gb;      /* < 0 = unknown */
+        /* kernels in /boot (vmlinuz-VERSION) when initramfs-tools is
+         * installed (0 in a container without one: no check), and those of
+         * them without a non-empty initrd.img-VERSION */
+        unsigned n_kernels;
+        char initrd_missing[160];      /* "6.12.0-1-amd64, …" or "" */
         int64_t ram_mb;
         /* services: "active", "inactive", "failed", … ("" = no such unit) */
         char xrdp[24], xrdp_sesman[24], ssh[24], fail2ban[24];

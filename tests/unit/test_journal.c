@@ -93,6 +93,10 @@ static struct undo sample_undo(enum undo_kind k)
         case UNDO_MANDB_AUTO_UPDATE:
                 u.path = S("/var/lib/man-db/auto-update");
                 break;
+        case UNDO_INITRAMFS_UPDATE:
+                u.path = S("/etc/initramfs-tools/update-initramfs.conf");
+                u.value = S("update_initramfs=yes");
+                break;
         }
         return u;
 }
@@ -395,6 +399,7 @@ static void test_undo_json_roundtrip(void **state)
         assert_string_equal(undo_kind_name(UNDO_REMOVE_GROUP_MEMBER), "remove_group_member");
         assert_string_equal(undo_kind_name(UNDO_REMOVE_APT_SOURCE), "remove_apt_source");
         assert_string_equal(undo_kind_name(UNDO_MANDB_AUTO_UPDATE), "mandb_auto_update");
+        assert_string_equal(undo_kind_name(UNDO_INITRAMFS_UPDATE), "initramfs_update");
         assert_string_equal(undo_kind_name(_UNDO_KIND_MAX), "unknown");
 }
 
@@ -466,6 +471,7 @@ static void test_undo_describe(void **state)
                 [UNDO_UFW_ADD_RULE] = "add firewall rule \"allow 3389/tcp\" again",
                 [UNDO_REMOVE_APT_SOURCE] = "remove apt source /etc/apt/sources.list.d/vscode.sources and 1 keyring",
                 [UNDO_MANDB_AUTO_UPDATE] = "turn man-db's automatic index updates back on",
+                [UNDO_INITRAMFS_UPDATE] = "turn the initramfs updates back on (/etc/initramfs-tools/update-initramfs.conf) and regenerate the initramfs",
         };
         for (unsigned k = 0; k < _UNDO_KIND_MAX; k++) {
                 struct undo u = sample_undo((enum undo_kind)k);

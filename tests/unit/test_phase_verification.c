@@ -106,6 +106,12 @@ static void broken_parts_fail(void **state)
         healthy(&f);
         f.rdp_listening = 0;
         assert_int_equal(status_of(&f, &a, "RDP server"), CHECK_FAIL);
+        /* a kernel without its initramfs would not boot */
+        healthy(&f);
+        f.n_kernels = 2;
+        assert_int_equal(status_of(&f, &a, "Initramfs"), CHECK_PASS);
+        strscpy(f.initrd_missing, sizeof(f.initrd_missing), "6.12.0-1-amd64");
+        assert_int_equal(status_of(&f, &a, "Initramfs"), CHECK_FAIL);
         healthy(&f);
         strscpy(f.xrdp, sizeof(f.xrdp), "failed");
         assert_int_equal(status_of(&f, &a, "RDP server"), CHECK_FAIL);

@@ -53,7 +53,8 @@ static int setup_each(void **state)
         static const char *const names[] = { "dpkg", "dpkg-query", "apt-get", "getent", "userdel",
                                               "groupdel", "gpasswd", "pkill", "loginctl",
                                               "systemctl", "update-alternatives", "ufw",
-                                              "debconf-set-selections", "debconf-communicate" };
+                                              "debconf-set-selections", "debconf-communicate",
+                                              "update-initramfs" };
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *p = test_path(stubs, names[i]);
@@ -1085,6 +1086,97 @@ static void test_user_symlink_not_followed(void **state)
         assert_true(path_exists(ssh));
 }
 
+/* Debian's update-initramfs.conf, shortened: comments, the setting, another. */
+#define INITRAMFS_CONF_TEXT "#\n# update_initramfs [ yes | all | no ]\n#\n\nupdate_initramfs=yes\n\nbackup_initramfs=no\n"
+
+/* The configuration's setting is found (the last line, as sh reads it), a
+ * hold and its end give back the same bytes, mode and owner, a file
+ * without the setting gets the line appended and loses it again, a line
+ * that is not there changes nothing, a missing file says so. */
+static void test_initramfs_conf(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *conf = test_path(root, "update-initramfs.conf");
+        _cleanup_free_ char *line = NULL, *none = NULL, *last = NULL;
+        char *text;
+        struct stat st;
+
+        line = initramfs_conf_setting(INITRAMFS_CONF_TEXT);
+        assert_string_equal(line, "update_initramfs=yes");
+        none = initramfs_conf_setting("# update_initramfs=no\nbackup_initramfs=no");
+        assert_null(none);
+        last = initramfs_conf_setting("update_initramfs=yes\nupdate_initramfs=all");
+        assert_string_equal(last, "update_initramfs=all");
+
+        test_write(conf, INITRAMFS_CONF_TEXT);
+        assert_int_equal(chmod(conf, 0640), 0);
+        assert_int_equal(initramfs_conf_swap(conf, "update_initramfs=yes", INITRAMFS_HOLD_LINE), 0);
+        text = test_read(conf);
+        assert_non_null(strstr(text, "\nupdate_initramfs=no\n\nbackup_initramfs=no\n"));
+        assert_null(strstr(text, "update_initramfs=yes"));
+        free(text);
+        assert_int_equal(initramfs_conf_swap(conf, INITRAMFS_HOLD_LINE, "update_initramfs=yes"), 0);
+        text = test_read(conf);
+        assert_string_equal(text, INITRAMFS_CONF_TEXT);
+        free(text);
+        assert_int_equal(stat(conf, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        /* the hold is over: nothing more to change */
+        assert_int_equal(initramfs_conf_swap(conf, INITRAMFS_HOLD_LINE, "update_initramfs=yes"), 1);
+
+        test_write(conf, "backup_initramfs=no");   /* no setting, no last newline */
+        assert_int_equal(initramfs_conf_swap(conf, NULL, INITRAMFS_HOLD_LINE), 0);
+        text = test_read(conf);
+        assert_string_equal(text, "backup_initramfs=no\nupdate_initramfs=no\n");
+        free(text);
+        assert_int_equal(initramfs_conf_swap(conf, INITRAMFS_HOLD_LINE, ""), 0);
+        text = test_read(conf);
+        assert_string_equal(text, "backup_initramfs=no\n");
+        free(text);
+
+        unlink(conf);
+        assert_int_equal(initramfs_conf_swap(conf, INITRAMFS_HOLD_LINE, ""), -ENOENT);
+}
+
+/* The undo of a hold: the line back and one update-initramfs -u; a second
+ * undo finds nothing to do and runs nothing; a failing update-initramfs
+ * fails the undo with its words; initramfs-tools gone: nothing to do. */
+static void test_initramfs_update_undo(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *conf = test_path(root, "update-initramfs.conf");
+        _cleanup_free_ char *text = NULL;
+        struct undo u = { .kind = UNDO_INITRAMFS_UPDATE, .path = conf,
+                          .value = S("update_initramfs=yes") };
+        char msg[1024];
+
+        test_write(conf, "#\nupdate_initramfs=no\nbackup_initramfs=no\n");
+        test_stub(stubs, "update-initramfs", "echo 'update-initramfs: Generating /boot/initrd.img-6.12.0-1-amd64'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_contains(msg, "on again");
+        text = test_read(conf);
+        assert_string_equal(text, "#\nupdate_initramfs=yes\nbackup_initramfs=no\n");
+        assert_calls("update-initramfs -u\n");
+        assert_contains(seen.last, "Generating /boot/initrd.img-6.12.0-1-amd64");
+
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_contains(msg, "on already");
+        assert_calls("update-initramfs -u\n");   /* not run again */
+
+        test_write(conf, "update_initramfs=no\n");
+        test_stub(stubs, "update-initramfs", "echo 'E: /etc/initramfs-tools/modules: unreadable' >&2; exit 1");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "update-initramfs -u");
+        assert_contains(msg, "unreadable");
+
+        unlink(conf);
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_contains(msg, "is gone");
+
+        u.path = S("relative/update-initramfs.conf");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1116,6 +1208,8 @@ int main(void)
                 cmocka_unit_test_setup(test_user_symlink_not_followed, setup_each),
                 cmocka_unit_test_setup(test_mandb_auto_update_on, setup_each),
                 cmocka_unit_test_setup(test_mandb_auto_update_gone, setup_each),
+                cmocka_unit_test_setup(test_initramfs_conf, setup_each),
+                cmocka_unit_test_setup(test_initramfs_update_undo, setup_each),
         };
         return cmocka_run_group_tests(tests, setup_all, NULL);
 }
