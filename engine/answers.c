@@ -42,6 +42,7 @@ enum key_id {
         K_IDES_CATALOG,
         K_RDP_PORT,
         K_SSH_PORT,
+        K_RDP_LISTEN,
         K_FIREWALL,
         K_HARDENING,
         K_FAIL2BAN,
@@ -86,6 +87,11 @@ static const char *const log_level_names[_LOG_LEVEL_MAX] = {
 static const char *const on_failure_names[] = {
         [ON_FAILURE_ROLLBACK] = "rollback",
         [ON_FAILURE_KEEP] = "keep",
+};
+
+static const char *const rdp_listen_names[] = {
+        [RDP_LISTEN_ALL] = "all",
+        [RDP_LISTEN_LOCALHOST] = "localhost",
 };
 
 static const struct answers_key keys[] = {
@@ -218,12 +224,25 @@ static const struct answers_key keys[] = {
                 "rdp_port and may not be 3350 (xrdp-sesman's port).",
                 false,
         },
+        [K_RDP_LISTEN] = {
+                "network", "rdp_listen", ANSWERS_ENUM, "all", "all, localhost",
+                "Where xrdp listens: all addresses, or localhost (reach it through SSH).",
+                "Which addresses xrdp accepts Remote Desktop connections on. all (the "
+                "default) listens on every address and the firewall lets rdp_port in, so "
+                "any RDP client reaches host:rdp_port directly. localhost listens on "
+                "127.0.0.1 only and the firewall keeps rdp_port closed: the desktop is "
+                "then reached through an SSH tunnel, for example ssh -L "
+                "3389:localhost:3389 root@HOST, with the RDP client connecting to "
+                "localhost. Choose localhost when nothing but SSH should face the "
+                "internet; the end of the run shows the exact tunnel command.",
+                false,
+        },
         [K_FIREWALL] = {
                 "network", "firewall", ANSWERS_BOOL, "yes", "yes, no",
                 "Turn on a firewall (ufw) that lets in only SSH and RDP.",
                 "Turns on ufw with incoming connections denied, except SSH (ssh_port) and "
-                "RDP (rdp_port). Yes by default, because a desktop server on the internet "
-                "should expose nothing else. Say no only when another firewall, such as "
+                "RDP (rdp_port; not with rdp_listen = localhost). Yes by default, because "
+                "a desktop server on the internet should expose nothing else. Say no only when another firewall, such as "
                 "the cloud provider's or your own nftables rules, already protects the "
                 "server.",
                 false,
@@ -391,6 +410,8 @@ static const struct field fields[] = {
         [K_IDES_CATALOG] = { AT(ide_catalog) },
         [K_RDP_PORT] = { AT(rdp_port) },
         [K_SSH_PORT] = { AT(ssh_port) },
+        [K_RDP_LISTEN] = { AT(rdp_listen), .names = rdp_listen_names,
+                           .n_names = ELEMENTSOF(rdp_listen_names) },
         [K_FIREWALL] = { AT(firewall) },
         [K_HARDENING] = { AT(hardening) },
         [K_FAIL2BAN] = { AT(fail2ban) },
@@ -414,7 +435,8 @@ static const struct field fields[] = {
 _Static_assert(ELEMENTSOF(keys) == _K_MAX && ELEMENTSOF(fields) == _K_MAX,
                "every key needs an entry in keys[] and fields[]");
 /* ENUM fields are stored as an int at their offset. */
-_Static_assert(sizeof(enum log_level) == sizeof(int) && sizeof(enum on_failure) == sizeof(int),
+_Static_assert(sizeof(enum log_level) == sizeof(int) && sizeof(enum on_failure) == sizeof(int) &&
+               sizeof(enum rdp_listen) == sizeof(int),
                "an ENUM key's field is an int-sized enum");
 
 const struct answers_key *answers_keys(size_t *ret_n)
@@ -443,6 +465,18 @@ const char *answers_type_name(enum answers_type t)
 const char *on_failure_name(enum on_failure f)
 {
         return (unsigned)f < ELEMENTSOF(on_failure_names) ? on_failure_names[f] : NULL;
+}
+
+const char *rdp_listen_name(enum rdp_listen l)
+{
+        return (unsigned)l < ELEMENTSOF(rdp_listen_names) ? rdp_listen_names[l] : NULL;
+}
+
+char *answers_rdp_tunnel(unsigned rdp_port, unsigned ssh_port, const char *host)
+{
+        if (ssh_port == 22)
+                return xasprintf("ssh -L 3389:localhost:%u root@%s", rdp_port, host);
+        return xasprintf("ssh -L 3389:localhost:%u -p %u root@%s", rdp_port, ssh_port, host);
 }
 
 /* Index of a section by exact name, or -1. */
@@ -928,6 +962,7 @@ void answers_init(struct answers *a)
                 .ides = "vscode, cursor, antigravity",
                 .rdp_port = 3389,
                 .ssh_port = 22,
+                .rdp_listen = RDP_LISTEN_ALL,
                 .firewall = true,
                 .hardening = true,
                 .fail2ban = true,

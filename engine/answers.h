@@ -32,6 +32,12 @@ enum on_failure {
         ON_FAILURE_KEEP,       /* keep the changes, exit 4; --resume continues */
 };
 
+/* Where xrdp listens ([network] rdp_listen). */
+enum rdp_listen {
+        RDP_LISTEN_ALL,         /* every address; the firewall opens rdp_port */
+        RDP_LISTEN_LOCALHOST,   /* 127.0.0.1 only, reached through an SSH tunnel */
+};
+
 struct answers {
         /* [user] */
         char username[USERNAME_MAX + 1];
@@ -47,6 +53,7 @@ struct answers {
         /* [network] */
         uint16_t rdp_port;
         uint16_t ssh_port;
+        enum rdp_listen rdp_listen;
         bool firewall;
         /* [security] */
         bool hardening;           /* sshd drop-in */
@@ -160,4 +167,10 @@ char *answers_example(void);
 bool answers_ide_wanted(const struct answers *a, const char *id);
 /* The ids of [ides] install in the order written (strv, NULL = none). */
 char **answers_ide_list(const struct answers *a);
-const char *on_failure_name(enum on_failure f);/* "rollback" */
+const char *on_failure_name(enum on_failure f);
+const char *rdp_listen_name(enum rdp_listen l);  /* "all", "localhost" */
+/* The SSH tunnel to an xrdp that listens on 127.0.0.1 only (rdp_listen =
+ * localhost): "ssh -L 3389:localhost:RDP_PORT root@HOST", with "-p
+ * SSH_PORT" when that is not 22. The RDP client then connects to
+ * localhost:3389. Caller frees. */
+char *answers_rdp_tunnel(unsigned rdp_port, unsigned ssh_port, const char *host);/* "rollback" */

@@ -326,7 +326,7 @@ static bool parse_inst(char *line, char **ret_name, bool *ret_upgrade)
 
 /* The package named in "E: Unable to locate package NAME" or
  * "E: Package 'NAME' has no installation candidate". */
-static bool missing_package(const char *line, char *err, size_t errlen)
+bool apt_missing_package(const char *line, char *err, size_t errlen)
 {
         const char *p;
 
@@ -404,7 +404,7 @@ int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_u
                 }
                 if (!startswith(line, "E: "))
                         continue;
-                if (!missing[0] && missing_package(line, missing, sizeof(missing)))
+                if (!missing[0] && apt_missing_package(line, missing, sizeof(missing)))
                         continue;
                 if (!first_error[0])
                         snprintf(first_error, sizeof(first_error), "%s", line + 3);

@@ -136,6 +136,11 @@ int apt_dpkg_pending(const char *dpkg_dir);
 int apt_simulate_install(const char *const *pkgs, char ***ret_new, char ***ret_upgraded,
                          char *err, size_t errlen);
 
+/* The package an apt "E:" line says it cannot install ("Unable to locate
+ * package NAME", "Package 'NAME' has no installation candidate"): true and
+ * the name in buf, or false. */
+bool apt_missing_package(const char *line, char *buf, size_t size);
+
 /* If the lock file (NULL = APT_LOCK_FRONTEND) is locked by another process,
  * fills the holder's pid and command name and returns 1; 0 when free or
  * missing; -errno on error. Only asks (F_GETLK); never takes the lock. */

@@ -611,6 +611,11 @@ static int fields_from(struct json_object *o, struct event *ev, char *err, size_
                 if ((r = get_int(o, "ssh_port", 0, 65535, &x, err, errlen)) < 0)
                         return r;
                 ev->credentials.ssh_port = (unsigned)x;
+                {
+                        struct json_object *l = member(o, "rdp_listen");
+                        ev->credentials.rdp_localhost = l && json_object_is_type(l, json_type_string) &&
+                                                        strcmp(json_object_get_string(l), "localhost") == 0;
+                }
                 if ((r = get_enum(o, "password_source", _CREDS_PW_MAX, creds_password_fn, &i, err, errlen)) < 0)
                         return r;
                 ev->credentials.password_kind = (enum creds_password)i;
@@ -621,6 +626,11 @@ static int fields_from(struct json_object *o, struct event *ev, char *err, size_
                     (r = dup_str(o, "message", false, &ev->session_end.message, err, errlen)) < 0 ||
                     (r = get_strv(o, "summary", &ev->session_end.summary, err, errlen)) < 0)
                         return r;
+                {
+                        struct json_object *sw = member(o, "settle_waiting");
+                        ev->session_end.settle_waiting = sw && json_object_is_type(sw, json_type_boolean) &&
+                                                         json_object_get_boolean(sw);
+                }
                 ev->session_end.status = (enum session_status)i;
                 return 0;
         case EV_PLAN:

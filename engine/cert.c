@@ -3,10 +3,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
+#include "crypto.h"
 #include "util.h"
 
 #define CERT_FILE_MAX (1u << 20)
@@ -29,15 +27,20 @@ int cert_sha256_fingerprint(const char *path, char *buf, size_t size)
         r = read_file(path, CERT_FILE_MAX, &pem, &len);
         if (r < 0)
                 return r;
-        bio = BIO_new_mem_buf(pem, (int)len);
+        r = crypto_load();
+        if (r < 0)
+                return r;
+        const struct crypto_lib *k = crypto();
+
+        bio = k->BIO_new_mem_buf(pem, (int)len);
         if (!bio)
                 return -ENOMEM;
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        BIO_free(bio);
+        x = k->PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        k->BIO_free(bio);
         if (!x)
                 return -EBADMSG;
-        r = X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32 ? 0 : -EBADMSG;
-        X509_free(x);
+        r = k->X509_digest(x, k->EVP_sha256(), md, &mdlen) == 1 && mdlen == 32 ? 0 : -EBADMSG;
+        k->X509_free(x);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < mdlen; i++) {

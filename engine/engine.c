@@ -47,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
+#include "crypto.h"
 #include "engine_int.h"
 #include "log.h"
 
@@ -362,9 +363,15 @@ enum prompt_choice engine_ask(struct engine *e, enum prompt_kind kind, const cha
 
 int engine_new(const struct engine_opts *o, struct engine **ret)
 {
-        struct engine *e = xcalloc(1, sizeof(*e));
+        struct engine *e;
         int r;
 
+        /* A run hashes (backups, downloads, the journal): a libcrypto that
+         * cannot be loaded stops it here, before anything is changed. */
+        r = crypto_load();
+        if (r < 0)
+                return r;
+        e = xcalloc(1, sizeof(*e));
         e->o = *o;
         e->cur = -1;
         e->cancel_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -453,6 +460,13 @@ static void on_attach_command(void *userdata, const struct attach_cmd *c)
                 return;
         }
         queue_push(e->commands, ev);
+}
+
+const char *engine_new_error(int r)
+{
+        if ((r == -ELIBACC || r == -ELIBBAD) && crypto_error())
+                return crypto_error();
+        return strerror(-r);
 }
 
 int engine_serve(struct engine *e, char *err, size_t errlen)
@@ -549,6 +563,7 @@ static struct event *credentials_event(struct engine *e)
         ev->credentials.host = xstrdup(e->vps.ip_address[0] ? e->vps.ip_address : e->vps.hostname);
         ev->credentials.rdp_port = e->o.answers.rdp_port;
         ev->credentials.ssh_port = e->o.answers.ssh_port;
+        ev->credentials.rdp_localhost = e->o.answers.rdp_listen == RDP_LISTEN_LOCALHOST;
         return ev;
 }
 
@@ -689,6 +704,7 @@ static void emit_end(struct engine *e)
         ev->session_end.exit_code = e->exit_code;
         ev->session_end.message = xstrdup(e->end_message ? e->end_message : "");
         ev->session_end.summary = strv_copy(e->summary);
+        ev->session_end.settle_waiting = !settled;
         engine_emit(e, ev);
         /* only a run whose UI is elsewhere (served) stays for the person */
         if (e->server && e->o.keep_credentials && (keep || !settled))
@@ -790,6 +806,7 @@ out:
         /* a run that ended before it began still tells the UI what it is */
         if (!started)
                 engine_emit_session_start(e);
+        engine_prefetch_end(e);
         log_resources();
         emit_end(e);
         lock_release(e->lock);

@@ -58,11 +58,17 @@ struct engine_opts {
         bool keep_credentials;
         /* One line for the run's log about where the run lives (its unit). */
         char note[512];
+        /* apt's archive cache, where the later phases' packages are
+         * downloaded ahead (prefetch.h); "" = /var/cache/apt/archives. */
+        char apt_archives[PATH_MAX];
 };
 
 struct engine;
 
 int engine_new(const struct engine_opts *o, struct engine **ret);
+/* What to tell a person about engine_new()'s error R: for a library that
+ * cannot be loaded, the package to install. */
+const char *engine_new_error(int r);
 /* Serves the attach channel (attach_server.h) in paths.run_dir for this
  * run, before engine_start(): every event also goes to attached clients,
  * whose commands come in like engine_send()'s, and a prompt nobody is

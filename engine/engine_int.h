@@ -6,7 +6,8 @@
  *                      the UI, prompts, cancel, the end of a run
  *   engine_session.c   the lock, choosing or resuming the session, its files
  *   engine_steps.c     preflight, the dry run's plans, and the step loop:
- *                      one phase from verify to checkpoint, with its failure
+ *                      one phase from verify to checkpoint, with its failure;
+ *                      the start of the download ahead and the wait for it
  *   engine_rollback.c  undoing a session's journal (--rollback, or after a
  *                      failure) and the preview of what would be undone
  *   phase_ctx.c        the phase_ctx API of phase.h and the ctx_ functions
@@ -25,6 +26,7 @@
 #include "journal.h"
 #include "lock.h"
 #include "phase.h"
+#include "prefetch.h"
 #include "run.h"
 #include "secret.h"
 #include "session.h"
@@ -88,6 +90,12 @@ struct engine {
         struct attach_server *server;   /* NULL unless engine_serve() */
         char **summary;
         char *end_message;
+        /* the later phases' packages downloading ahead (prefetch.h), started
+         * by the run's apt-get update in phase prefetch_index */
+        struct prefetch *prefetch;
+        int prefetch_index;
+        bool prefetch_tried;
+        bool prefetch_reported;     /* its outcome was logged */
         int next_prompt_id;
 };
 
@@ -207,6 +215,21 @@ void engine_step_plan(struct engine *e);
  * ops_mandb_pause()): the pause ended, journaled, the build started in the
  * background. Never fails the run (a warning in the log). */
 void engine_step_deferred(struct engine *e);
+
+/* ---- downloading ahead (engine_steps.c; prefetch.h) --------------------- */
+
+/* After the run's apt-get update (ops_apt_update()), once per run: starts
+ * the download of the packages the enabled phases after c's plan to
+ * install (their plan()'s PACKAGE_INSTALL steps), in the background. */
+void engine_prefetch_begin(struct phase_ctx *c);
+/* Before an install of a phase after the one that started the download:
+ * waits for the download to end (progress at fraction from says how far it
+ * is), then links what it fetched into apt's archive cache. -ECANCELED on
+ * cancel (the download is stopped), else 0. */
+int engine_prefetch_ready(struct phase_ctx *c, double from);
+/* At the end of a run, whatever its outcome: stops the download when it
+ * still runs and removes its directory (said in the log). */
+void engine_prefetch_end(struct engine *e);
 
 /* ---- engine_rollback.c -------------------------------------------------- */
 

@@ -433,3 +433,179 @@ void engine_step_plan(struct engine *e)
                 ctx_release(&c);
         }
 }
+
+/* ---- downloading ahead -------------------------------------------------- */
+
+static const char *archives_dir(const struct engine *e)
+{
+        return e->o.apt_archives[0] ? e->o.apt_archives : "/var/cache/apt/archives";
+}
+
+static char *ahead_dir(const struct engine *e)
+{
+        return xasprintf("%s/" PREFETCH_SUBDIR, archives_dir(e));
+}
+
+/* A word apt-get install takes as a package: a name, or its "name-"
+ * keep-out form; no option, path or prose punctuation. A prose target
+ * made of such words ("base packages") gets through; apt cannot find
+ * those and the download leaves them out. */
+static bool package_word(const char *w)
+{
+        if (!((w[0] >= 'a' && w[0] <= 'z') || (w[0] >= '0' && w[0] <= '9')))
+                return false;
+        for (const char *q = w; *q; q++)
+                if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '+' ||
+                      *q == '-' || *q == '.' || *q == ':'))
+                        return false;
+        return true;
+}
+
+/* The PACKAGE_INSTALL words of the plans of the enabled phases after index. */
+static char **later_packages(struct engine *e, int index)
+{
+        char **words = NULL;
+        int cur = e->cur;            /* plan() only lists; the run's place is kept */
+        double cur_fraction = e->cur_fraction;
+
+        for (size_t i = (size_t)index + 1; i < e->n_slots; i++) {
+                struct phase_ctx c;
+
+                if (!e->slots[i].enabled || !e->slots[i].p || !e->slots[i].p->plan)
+                        continue;
+                ctx_init(&c, e, (int)i);
+                c.planning = true;
+                e->cur = (int)i;
+                c.p->plan(&c);
+                for (size_t k = 0; c.plan && c.plan[k]; k++) {
+                        _cleanup_free_ char *target = NULL;
+                        char *tab, *save = NULL;
+
+                        if (!startswith(c.plan[k], "PACKAGE_INSTALL\t"))
+                                continue;
+                        target = xstrdup(c.plan[k] + strlen("PACKAGE_INSTALL\t"));
+                        if ((tab = strchr(target, '\t')))
+                                *tab = '\0';
+                        for (char *w = strtok_r(target, " ", &save); w;
+                             w = strtok_r(NULL, " ", &save))
+                                if (package_word(w) && !strv_contains(words, w))
+                                        strv_push(&words, w);
+                }
+                ctx_release(&c);
+        }
+        e->cur = cur;
+        e->cur_fraction = cur_fraction;
+        return words;
+}
+
+void engine_prefetch_begin(struct phase_ctx *c)
+{
+        struct engine *e = c->e;
+        _cleanup_strv_ char **words = NULL;
+        _cleanup_free_ char *dir = NULL, *list = NULL;
+        int r;
+
+        if (c->planning || e->prefetch_tried)
+                return;
+        e->prefetch_tried = true;
+        words = later_packages(e, c->index);
+        if (strv_length(words) == 0)
+                return;
+        dir = ahead_dir(e);
+        list = strv_join(words, " ");
+        r = prefetch_start(dir, words, &e->prefetch);
+        if (r < 0) {
+                phase_log(c, LOG_WARNING,
+                          "cannot download the later phases' packages ahead into %s (%s); each phase downloads its own",
+                          dir, strerror(-r));
+                return;
+        }
+        e->prefetch_index = c->index;
+        phase_log(c, LOG_INFO,
+                  "downloading the later phases' packages ahead, in the background at low priority (nice 19, idle I/O), into %s: %s",
+                  dir, list);
+}
+
+int engine_prefetch_ready(struct phase_ctx *c, double from)
+{
+        struct engine *e = c->e;
+        _cleanup_free_ char *dir = NULL;
+        char *const *dropped = NULL;
+        const char *error = NULL;
+        int64_t t0 = now_ms();
+        bool done, waited = false;
+        double pct;
+        int r, status;
+
+        if (!e->prefetch || c->index <= e->prefetch_index)
+                return 0;
+        for (;;) {
+                prefetch_state(e->prefetch, &pct, &done);
+                if (done)
+                        break;
+                if (phase_cancel_requested(c)) {
+                        prefetch_stop(e->prefetch);
+                        phase_log(c, LOG_INFO, "the download ahead was stopped (cancel)");
+                        return -ECANCELED;
+                }
+                if (!waited)
+                        phase_log(c, LOG_INFO,
+                                  "waiting for the download ahead to finish (%.0f %% done) before installing, so apt does not fetch the same packages twice",
+                                  pct);
+                waited = true;
+                phase_progress(c, from, "waiting for the packages downloading ahead: %.0f %%", pct);
+                sleep_ms(250);
+        }
+        status = prefetch_join(e->prefetch, &dropped, &error);
+        if (waited)
+                phase_log(c, LOG_INFO, "the download ahead ended after %lld ms more",
+                          (long long)(now_ms() - t0));
+        if (status != 0 && !e->prefetch_reported)
+                phase_log(c, LOG_INFO,
+                          "the download ahead did not fetch everything (apt-get exit status %d%s%s); the installs download the rest themselves",
+                          status, error && error[0] ? ": " : "", error ? error : "");
+        if (strv_length(dropped) > 0 && !e->prefetch_reported) {
+                _cleanup_free_ char *names = strv_join(dropped, " ");
+                phase_log(c, LOG_INFO,
+                          "not downloaded ahead (not in the package lists yet; their phase adds the repository first): %s",
+                          names);
+        }
+        e->prefetch_reported = true;
+        dir = ahead_dir(e);
+        r = prefetch_link(dir, archives_dir(e));
+        if (r > 0)
+                phase_log(c, LOG_INFO, "%d package%s downloaded ahead put into apt's cache %s",
+                          r, r == 1 ? "" : "s", archives_dir(e));
+        else if (r < 0)
+                phase_log(c, LOG_WARNING,
+                          "cannot put the packages downloaded ahead into apt's cache %s (%s); apt downloads them again",
+                          archives_dir(e), strerror(-r));
+        return 0;
+}
+
+void engine_prefetch_end(struct engine *e)
+{
+        _cleanup_free_ char *dir = NULL;
+        uint64_t bytes = 0;
+        bool done;
+        int n;
+
+        if (!e->prefetch)
+                return;
+        prefetch_state(e->prefetch, NULL, &done);
+        if (!done)
+                engine_log(e, -1, LOG_INFO, "engine",
+                           "the download ahead was still running at the end of the run; stopped");
+        prefetch_free(e->prefetch);
+        e->prefetch = NULL;
+        dir = ahead_dir(e);
+        n = prefetch_remove(dir, &bytes);
+        if (n < 0)
+                engine_log(e, -1, LOG_WARNING, "engine",
+                           "cannot remove the download-ahead directory %s: %s", dir, strerror(-n));
+        else
+                engine_log(e, -1, LOG_INFO, "engine",
+                           "removed the download-ahead directory %s (%d package file%s, %llu KiB; those the installs used stay in apt's cache %s, which apt-get clean empties)",
+                           dir, n, n == 1 ? "" : "s", (unsigned long long)(bytes / 1024),
+                           archives_dir(e));
+}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "answers.h"
 #include "secret.h"
 
 static const char *const type_names[_EV_TYPE_MAX] = {
@@ -448,12 +449,20 @@ struct json_object *event_to_json(const struct event *ev)
                 add_str(o, "host", ev->credentials.host);
                 add_int(o, "rdp_port", ev->credentials.rdp_port);
                 add_int(o, "ssh_port", ev->credentials.ssh_port);
+                add_str(o, "rdp_listen", ev->credentials.rdp_localhost ? "localhost" : "all");
+                if (ev->credentials.rdp_localhost) {
+                        _cleanup_free_ char *t = answers_rdp_tunnel(ev->credentials.rdp_port,
+                                                                    ev->credentials.ssh_port,
+                                                                    ev->credentials.host);
+                        add_str(o, "rdp_tunnel", t);
+                }
                 break;
         case EV_SESSION_END:
                 add_str(o, "status", session_status_name(ev->session_end.status));
                 add_int(o, "exit_code", ev->session_end.exit_code);
                 add_str(o, "message", ev->session_end.message);
                 add(o, "summary", jstrv(ev->session_end.summary));
+                add(o, "settle_waiting", json_object_new_boolean(ev->session_end.settle_waiting));
                 break;
         case EV_PLAN: {
                 /* each step "TYPE\ttarget\tdescription" as an object */

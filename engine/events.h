@@ -184,12 +184,16 @@ struct event {
                         char *host;
                         unsigned rdp_port;
                         unsigned ssh_port;
+                        bool rdp_localhost;       /* rdp_listen = localhost: reached
+                                                     through ssh -L (answers_rdp_tunnel) */
                 } credentials;
                 struct {
                         enum session_status status;
                         int exit_code;
                         char *message;       /* one line: what happened, what to do */
                         char **summary;      /* lines for the final screen (strv) */
+                        bool settle_waiting; /* a change waits for the person: the old
+                                                SSH port, until a login on the new one */
                 } session_end;
                 struct {
                         int prompt_id;

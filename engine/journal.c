@@ -57,6 +57,7 @@ static const char *const kind_names[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DISABLE] = "ufw_disable",
         [UNDO_REMOVE_APT_SOURCE] = "remove_apt_source",
         [UNDO_MANDB_AUTO_UPDATE] = "mandb_auto_update",
+        [UNDO_UFW_ADD_RULE] = "ufw_add_rule",
 };
 
 /* Which fields each kind needs (checked when read back from JSON). */
@@ -88,6 +89,7 @@ static const unsigned kind_needs[_UNDO_KIND_MAX] = {
         [UNDO_UFW_DISABLE] = 0,
         [UNDO_REMOVE_APT_SOURCE] = F_PATH,
         [UNDO_MANDB_AUTO_UPDATE] = F_PATH,
+        [UNDO_UFW_ADD_RULE] = F_LIST,
 };
 
 static const char *const result_names[] = {
@@ -210,6 +212,9 @@ char *undo_describe(const struct undo *u)
                 return xasprintf("delete firewall rule \"%s\"", joined);
         case UNDO_UFW_DISABLE:
                 return xstrdup("turn the firewall (ufw) off again");
+        case UNDO_UFW_ADD_RULE:
+                joined = strv_join(u->list, " ");
+                return xasprintf("add firewall rule \"%s\" again", joined);
         case UNDO_REMOVE_APT_SOURCE:
                 n = strv_length(u->list);
                 if (n == 0)

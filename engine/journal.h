@@ -57,6 +57,8 @@ enum undo_kind {
                                     * for the run: turn them back on (debconf
                                     * man-db/auto-update true, the flag file back), or
                                     * forget the pause's debconf answer if man-db is gone */
+        UNDO_UFW_ADD_RULE,         /* list: a rule this change deletes, as given to "ufw", e.g.
+                                      {"allow","22/tcp"} → "ufw allow 22/tcp" */
         _UNDO_KIND_MAX,
 };
 

@@ -240,6 +240,8 @@ int ops_apt_update(struct phase_ctx *c)
                 delay *= 2;
                 r = -EAGAIN;
         }
+        if (r == 0)
+                engine_prefetch_begin(c);
         if (implicit)
                 phase_action_end(c, r);
         return r < 0 ? r : 0;
@@ -577,6 +579,9 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 return 1;
         }
 
+        r = engine_prefetch_ready(c, from);
+        if (r < 0)
+                return r;
         title = xasprintf("Installing %zu package%s (%s)", strv_length(new_pkgs),
                           strv_length(new_pkgs) == 1 ? "" : "s", target);
         implicit = ctx_action_auto_begin(c, "PACKAGE_INSTALL", target, title);

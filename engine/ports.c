@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -117,6 +118,54 @@ static int cmp_listener(const void *a, const void *b)
         if (x->port != y->port)
                 return x->port < y->port ? -1 : 1;
         return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* A local address of /proc/net/tcp(6) in its hex form: each 32-bit word
+ * printed as a number in host byte order, so 127.0.0.1 is 0100007F on a
+ * little-endian machine and 7F000001 on a big-endian one. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORD_127 6              /* where the first octet's hex sits in a word */
+#define V6_ONE "00000000000000000000000001000000"
+#define V6_FFFF "0000000000000000FFFF0000"
+#else
+#define WORD_127 0
+#define V6_ONE "00000000000000000000000000000001"
+#define V6_FFFF "00000000000000000000FFFF"
+#endif
+static bool hex_is_loopback(const char *hex)
+{
+        size_t len = strlen(hex);
+
+        if (len == 8)           /* 127.x.y.z */
+                return strncasecmp(hex + WORD_127, "7F", 2) == 0;
+        if (len != 32)
+                return false;
+        if (strcasecmp(hex, V6_ONE) == 0)       /* ::1 */
+                return true;
+        /* ::ffff:127.x.y.z */
+        return strncasecmp(hex, V6_FFFF, 24) == 0 && strncasecmp(hex + 24 + WORD_127, "7F", 2) == 0;
+}
+
+bool ports_listen_beyond_loopback(const char *text, uint16_t port)
+{
+        const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+
+        while (l && *++l) {
+                unsigned lport = 0, state = 0;
+                char local[64], line[512];
+                size_t len = strcspn(l, "\n");
+
+                if (len >= sizeof(line))
+                        len = sizeof(line) - 1;
+                memcpy(line, l, len);
+                line[len] = '\0';
+                if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &lport,
+                           &state) == 3 &&
+                    state == 0x0A && lport == port && !hex_is_loopback(local))
+                        return true;
+                l = strchr(l, '\n');
+        }
+        return false;
 }
 
 int ports_read_listening(const char *proc, uint16_t **ports, uint64_t **inodes, size_t *n)

@@ -9,6 +9,7 @@
  * with pid 0 and an empty name. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -29,6 +30,11 @@ struct port_listeners {
 void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **inodes, size_t *n);
 /* The same for proc's net/tcp and net/tcp6 ("/proc"; tests point it
  * elsewhere): 0, or -errno when neither can be read. */
+/* True when the text of /proc/net/tcp or tcp6 has a LISTEN socket on port
+ * bound to an address other than a loopback one (127.0.0.0/8, ::1,
+ * ::ffff:127.x): 0.0.0.0, ::, or any other address. */
+bool ports_listen_beyond_loopback(const char *text, uint16_t port);
+
 int ports_read_listening(const char *proc, uint16_t **ports, uint64_t **inodes, size_t *n);
 
 /* Every listener of proc ("/proc"; tests point it elsewhere). 0, or

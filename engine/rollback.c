@@ -1511,6 +1511,42 @@ static int undo_ufw_delete_rule(const struct rollback_env *env, const struct und
         return 0;
 }
 
+/* ufw_add_rule: "ufw RULE…" (a rule ufw has already, it keeps once). */
+static int undo_ufw_add_rule(const struct rollback_env *env, const struct undo *u, char *msg,
+                             size_t msglen)
+{
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_free_ char *rule = NULL;
+        struct cmd_ctx c;
+        int r;
+
+        if (strv_length(u->list) == 0) {
+                snprintf(msg, msglen, "no firewall rule listed");
+                return 1;
+        }
+        for (size_t i = 0; u->list[i]; i++)
+                if (!name_ok(u->list[i], "/:.,_-")) {
+                        snprintf(msg, msglen, "refusing to pass \"%s\" to ufw", u->list[i]);
+                        return -EINVAL;
+                }
+        rule = strv_join(u->list, " ");
+        strv_push(&argv, "ufw");
+        for (size_t i = 0; u->list[i]; i++)
+                strv_push(&argv, u->list[i]);
+        r = cmd_run(env, (const char *const *)argv, &c);
+        if (r == -ENOENT) {
+                snprintf(msg, msglen, "ufw is not installed; no rule \"%s\" to add", rule);
+                return 1;
+        }
+        if (r != 0) {
+                char what[512];
+                snprintf(what, sizeof(what), "ufw %s", rule);
+                return fail_cmd(msg, msglen, what, r, &c);
+        }
+        snprintf(msg, msglen, "added firewall rule \"%s\" again", rule);
+        return 0;
+}
+
 /* ufw_disable: turn ufw off if it is active. */
 static int undo_ufw_disable(const struct rollback_env *env, char *msg, size_t msglen)
 {
@@ -1642,6 +1678,8 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
                 return undo_set_alternative(env, u, msg, msglen);
         case UNDO_UFW_DELETE_RULE:
                 return undo_ufw_delete_rule(env, u, msg, msglen);
+        case UNDO_UFW_ADD_RULE:
+                return undo_ufw_add_rule(env, u, msg, msglen);
         case UNDO_UFW_DISABLE:
                 return undo_ufw_disable(env, msg, msglen);
         case UNDO_REMOVE_APT_SOURCE:

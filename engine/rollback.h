@@ -46,6 +46,7 @@
  *   ufw_delete_rule  ufw delete RULE…; skipped when ufw is not installed or
  *                    says the rule does not exist
  *   ufw_disable      ufw --force disable if "ufw status" says active
+ *   ufw_add_rule     ufw RULE… (ufw skips a rule it has already)
  *   remove_apt_source  unlink the source file and each keyring present
  * Commands go through run_command() (argv only); their output lines are
  * passed to on_line so the log and UI show them. */

@@ -221,6 +221,27 @@ int sysfile_tcp_listening(const char *proc, uint16_t port)
         return port_among(ports, n, port) ? 1 : 0;
 }
 
+int sysfile_tcp_listening_beyond_loopback(const char *proc, uint16_t port)
+{
+        static const char *const names[] = { "net/tcp", "net/tcp6" };
+        int read_ok = 0, last = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", proc ? proc : "/proc", names[i]);
+                _cleanup_free_ char *text = NULL;
+                int r = read_file(path, 64u << 20, &text, NULL);
+
+                if (r < 0) {
+                        last = r;   /* no IPv6 in this kernel: tcp6 is missing */
+                        continue;
+                }
+                read_ok++;
+                if (ports_listen_beyond_loopback(text, port))
+                        return 1;
+        }
+        return read_ok ? 0 : last;
+}
+
 /* The parent of pid from proc/PID/stat ("pid (comm) state ppid …"; comm
  * may hold spaces and parentheses: the last ')' ends it). 0 when unknown. */
 static pid_t parent_of(const char *proc, pid_t pid)

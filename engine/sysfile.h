@@ -66,6 +66,10 @@ bool sysfile_parse_proc_net_tcp(const char *text, uint16_t port);
  * -errno when neither PROC/net/tcp nor tcp6 can be read. proc NULL is
  * "/proc" (tests point it elsewhere). */
 int sysfile_tcp_listening(const char *proc, uint16_t port);
+/* 1 when something listens on TCP port `port` on an address that is not a
+ * loopback one (ports_listen_beyond_loopback()), 0 when not, -errno when
+ * neither PROC/net/tcp nor tcp6 can be read. */
+int sysfile_tcp_listening_beyond_loopback(const char *proc, uint16_t port);
 
 /* The value of SSH_CONNECTION in the environment of process pid, or of its
  * nearest ancestor that has one (sudo and su leave it out of their child's

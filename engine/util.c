@@ -7,11 +7,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crypto.h"
 #include "faultpoint.h"
 
 static void oom(void)
@@ -473,8 +473,10 @@ struct sha256_ctx {
 struct sha256_ctx *sha256_begin(void)
 {
         struct sha256_ctx *c = xmalloc(sizeof(*c));
-        c->md = EVP_MD_CTX_new();
-        if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+        const struct crypto_lib *k = crypto();
+
+        c->md = k->EVP_MD_CTX_new();
+        if (!c->md || k->EVP_DigestInit_ex(c->md, k->EVP_sha256(), NULL) != 1)
                 oom();
         return c;
 }
@@ -482,7 +484,7 @@ struct sha256_ctx *sha256_begin(void)
 void sha256_add(struct sha256_ctx *c, const void *data, size_t len)
 {
         if (len)
-                EVP_DigestUpdate(c->md, data, len);
+                crypto()->EVP_DigestUpdate(c->md, data, len);
 }
 
 void sha256_end(struct sha256_ctx *c, char ret[SHA256_HEX])
@@ -491,13 +493,15 @@ void sha256_end(struct sha256_ctx *c, char ret[SHA256_HEX])
         unsigned int n = 0;
         static const char hex[] = "0123456789abcdef";
 
-        EVP_DigestFinal_ex(c->md, d, &n);
+        const struct crypto_lib *k = crypto();
+
+        k->EVP_DigestFinal_ex(c->md, d, &n);
         for (unsigned i = 0; i < n && i < 32; i++) {
                 ret[2 * i] = hex[d[i] >> 4];
                 ret[2 * i + 1] = hex[d[i] & 15];
         }
         ret[64] = '\0';
-        EVP_MD_CTX_free(c->md);
+        k->EVP_MD_CTX_free(c->md);
         free(c);
 }
 

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -51,22 +52,122 @@
 #define UFW_DEFAULTS "/etc/default/ufw"
 #define MAX_PORTS 16
 
-char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key)
+char *hardening_sshd_text(uint16_t ssh_port, const uint16_t *old, size_t n_old, bool root_has_key)
 {
+        _cleanup_free_ char *kept = xstrdup("");
+
+        for (size_t i = 0; i < n_old; i++) {
+                char *more;
+                if (old[i] == ssh_port)
+                        continue;
+                more = xasprintf("%s"
+                                 "# SSH was reached on port %u before: it stays open until a login on\n"
+                                 "# port %u is seen in sshd's log (or confirmed), then vps-provision closes it.\n"
+                                 "Port %u\n",
+                                 kept, (unsigned)old[i], (unsigned)ssh_port, (unsigned)old[i]);
+                free(kept);
+                kept = more;
+        }
         return xasprintf(
                 "# SSH server settings written by vps-provision; removed by its rollback.\n"
                 "# sshd keeps the first value it reads for an option, so this file is\n"
                 "# named to sort before the other drop-ins.\n"
                 "Port %u\n"
                 "%s"
+                "# The log says on which port each connection came in.\n"
+                "LogLevel VERBOSE\n"
+                "%s"
                 "MaxAuthTries %d\n"
                 "LoginGraceTime 30\n"
                 "PermitEmptyPasswords no\n",
-                (unsigned)ssh_port,
+                (unsigned)ssh_port, kept,
                 root_has_key ? "# root logs in with its key only (root has an authorized key).\n"
                                "PermitRootLogin prohibit-password\n"
                              : "# PermitRootLogin is left as it was: root has no authorized key.\n",
                 HARDENING_MAX_AUTH_TRIES);
+}
+
+size_t hardening_sshd_kept_ports(const char *dropin, uint16_t ssh_port, uint16_t *ports, size_t max)
+{
+        const char *l = dropin;
+        size_t n = 0;
+
+        while (l && *l && n < max) {
+                long v;
+                char num[8];
+                size_t len = strcspn(l, "\n"), d;
+
+                if (len > 5 && strncmp(l, "Port ", 5) == 0) {
+                        d = len - 5;
+                        if (d < sizeof(num)) {
+                                memcpy(num, l + 5, d);
+                                num[d] = '\0';
+                                if (parse_long(num, 1, 65535, &v) == 0 && v != ssh_port)
+                                        ports[n++] = (uint16_t)v;
+                        }
+                }
+                l += len;
+                if (*l == '\n')
+                        l++;
+        }
+        return n;
+}
+
+/* Copies the word after prefix at the start of s into buf; the rest of s
+ * after it, or NULL. */
+static const char *word_after(const char *s, const char *prefix, char *buf, size_t size)
+{
+        size_t len;
+
+        if (strncmp(s, prefix, strlen(prefix)) != 0)
+                return NULL;
+        s += strlen(prefix);
+        len = strcspn(s, " \n");
+        if (len == 0 || len >= size)
+                return NULL;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        return s + len;
+}
+
+bool hardening_login_seen(const char *log, uint16_t port)
+{
+        _cleanup_strv_ char **clients = NULL;   /* "ADDR port P" that came in on port */
+        const char *l = log;
+        char want[16], server[64];
+
+        snprintf(want, sizeof(want), " port %u", (unsigned)port);
+        while (l && *l) {
+                size_t len = strcspn(l, "\n");
+                char addr[64], cport[8], line[512];
+                const char *rest;
+
+                if (len < sizeof(line)) {
+                        memcpy(line, l, len);
+                        line[len] = '\0';
+                        /* Connection from A port P on B port N rdomain "" */
+                        if ((rest = word_after(line, "Connection from ", addr, sizeof(addr))) &&
+                            (rest = word_after(rest, " port ", cport, sizeof(cport))) &&
+                            (rest = word_after(rest, " on ", server, sizeof(server))) &&
+                            strncmp(rest, want, strlen(want)) == 0 &&
+                            (rest[strlen(want)] == ' ' || rest[strlen(want)] == '\0'))
+                                strv_pushf(&clients, "%s port %s", addr, cport);
+                        /* Accepted publickey for root from A port P ssh2: … */
+                        else if (strncmp(line, "Accepted ", 9) == 0 && strstr(line, " for ")) {
+                                const char *from = strstr(line, " from ");
+                                for (size_t i = 0; from && clients && clients[i]; i++) {
+                                        size_t cl = strlen(clients[i]);
+                                        if (strncmp(from + 6, clients[i], cl) == 0 &&
+                                            (from[6 + cl] == ' ' || from[6 + cl] == '\0'))
+                                                return true;
+                                }
+                        }
+                }
+                l += len;
+                if (*l == '\n')
+                        l++;
+        }
+        return false;
 }
 
 /* A ban must reach the packets: fail2ban only records it, its ban action
@@ -322,9 +423,9 @@ static bool hardening_enabled(const struct phase *p, const struct answers *a)
 static void hardening_inputs(const struct answers *a, struct sha256_ctx *d)
 {
         char buf[96];
-        int n = snprintf(buf, sizeof(buf), "ssh %u rdp %u hardening %d fail2ban %d firewall %d\n",
+        int n = snprintf(buf, sizeof(buf), "ssh %u rdp %u hardening %d fail2ban %d firewall %d%s\n",
                          (unsigned)a->ssh_port, (unsigned)a->rdp_port, a->hardening, a->fail2ban,
-                         a->firewall);
+                         a->firewall, a->rdp_listen == RDP_LISTEN_LOCALHOST ? " rdp-localhost" : "");
         sha256_add(d, buf, (size_t)n);
 }
 
@@ -332,6 +433,71 @@ static bool root_has_key(void)
 {
         _cleanup_free_ char *keys = sysfile_read(ROOT_KEYS);
         return keys && user_authorized_keys_count(keys) > 0;
+}
+
+/* stdout of a query, or NULL when it could not run or failed. */
+static char *query_ok(struct phase_ctx *c, const char *const *argv);
+
+/* Whether sshd's log shows a login on port since the drop-in was last
+ * written (its mtime; none without a drop-in). */
+static bool login_seen_since_dropin(struct phase_ctx *c, uint16_t port)
+{
+        struct stat st;
+        char since[32];
+        _cleanup_free_ char *out = NULL;
+
+        if (stat(HARDENING_SSHD_DROPIN, &st) < 0)
+                return false;
+        snprintf(since, sizeof(since), "@%lld", (long long)st.st_mtime);
+        {
+                const char *const argv[] = { "journalctl", "-q", "--no-pager", "-o", "cat", "-u",
+                                             "ssh.service", "--since", since, NULL };
+                out = query_ok(c, argv);
+        }
+        return out && hardening_login_seen(out, port);
+}
+
+/* The ports SSH is reached on now besides the answers' ssh_port, which
+ * the drop-in keeps open until a login on ssh_port is seen: those of
+ * "sshd -T" (the configuration as it is, with a drop-in of an earlier run
+ * that still keeps them) and the port of this run's own SSH session. Only
+ * settle() closes them, so a run never undoes what it waits for. At most
+ * max; returns how many. */
+static size_t old_ssh_ports(struct phase_ctx *c, uint16_t *out, size_t max)
+{
+        const struct answers *a = phase_answers(c);
+        const char *const sshd_T[] = { SSHD, "-T", NULL };
+        _cleanup_free_ char *cfg = NULL;
+        uint16_t found[MAX_PORTS + 1];
+        size_t n = 0, m = 0;
+        char conn[256];
+        uint16_t port;
+
+        if (!path_exists(SSHD))
+                return 0;
+        cfg = query_ok(c, sshd_T);
+        if (cfg)
+                n = hardening_sshd_ports(cfg, found, MAX_PORTS);
+        if (sysfile_ssh_connection(NULL, getpid(), conn, sizeof(conn)) == 1 &&
+            (port = hardening_ssh_connection_port(conn)) != 0)
+                found[n++] = port;
+        for (size_t i = 0; i < n && m < max; i++) {
+                bool dup = found[i] == a->ssh_port;
+                for (size_t j = 0; j < m; j++)
+                        dup = dup || out[j] == found[i];
+                if (!dup)
+                        out[m++] = found[i];
+        }
+        return m;
+}
+
+/* The drop-in as this run wants it (old ports included). Caller frees. */
+static char *sshd_text_now(struct phase_ctx *c)
+{
+        uint16_t old[MAX_PORTS];
+        size_t n = old_ssh_ports(c, old, ELEMENTSOF(old));
+
+        return hardening_sshd_text(phase_answers(c)->ssh_port, old, n, root_has_key());
 }
 
 static int hardening_plan(struct phase_ctx *c)
@@ -353,9 +519,14 @@ static int hardening_plan(struct phase_ctx *c)
         }
         if (a->firewall) {
                 phase_plan(c, "PACKAGE_INSTALL", "ufw", "install ufw");
-                phase_plan(c, "COMMAND_EXEC", "ufw",
-                           "allow SSH %u/tcp (and every port SSH is reachable on now) and RDP %u/tcp, deny other incoming",
-                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+                if (a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                        phase_plan(c, "COMMAND_EXEC", "ufw",
+                                   "allow SSH %u/tcp (and every port SSH is reachable on now), deny other incoming; RDP %u/tcp stays closed (rdp_listen = localhost)",
+                                   (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+                else
+                        phase_plan(c, "COMMAND_EXEC", "ufw",
+                                   "allow SSH %u/tcp (and every port SSH is reachable on now) and RDP %u/tcp, deny other incoming",
+                                   (unsigned)a->ssh_port, (unsigned)a->rdp_port);
                 phase_plan(c, "SERVICE_ENABLE", "ufw", "turn the firewall on (after the rules)");
         }
         return 0;
@@ -379,7 +550,7 @@ static int hardening_verify(struct phase_ctx *c)
         bool ok = true;
 
         if (a->hardening) {
-                _cleanup_free_ char *text = hardening_sshd_text(a->ssh_port, root_has_key());
+                _cleanup_free_ char *text = sshd_text_now(c);
                 if (!sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_SSHD_DROPIN);
                         ok = false;
@@ -420,6 +591,14 @@ static int hardening_verify(struct phase_ctx *c)
                 if (!out || !hardening_ufw_active(out)) {
                         phase_verify_note(c, "the firewall (ufw) is not active");
                         ok = false;
+                } else if (a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                        if (!hardening_ufw_allows(out, ssh)) {
+                                phase_verify_note(c, "the firewall does not allow %s", ssh);
+                                ok = false;
+                        } else if (hardening_ufw_allows(out, rdp)) {
+                                phase_verify_note(c, "the firewall allows %s although rdp_listen = localhost", rdp);
+                                ok = false;
+                        }
                 } else if (!hardening_ufw_allows(out, ssh) || !hardening_ufw_allows(out, rdp)) {
                         phase_verify_note(c, "the firewall does not allow both %s and %s", ssh, rdp);
                         ok = false;
@@ -441,7 +620,9 @@ static int harden_sshd(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
         bool key = root_has_key();
-        _cleanup_free_ char *text = hardening_sshd_text(a->ssh_port, key);
+        uint16_t old_ports[MAX_PORTS];
+        size_t n_old = old_ssh_ports(c, old_ports, ELEMENTSOF(old_ports));
+        _cleanup_free_ char *text = hardening_sshd_text(a->ssh_port, old_ports, n_old, key);
         _cleanup_free_ char *old = NULL, *cand = NULL, *main_text = NULL, *main_path = NULL;
         struct ops_run_opts quiet = { .ok_statuses_any = true };
         int r;
@@ -519,6 +700,10 @@ static int harden_sshd(struct phase_ctx *c)
                         "sshd was reloaded but does not listen on port %u; look at journalctl -u ssh",
                         (unsigned)a->ssh_port));
         phase_log(c, LOG_INFO, "sshd listens on port %u", (unsigned)a->ssh_port);
+        for (size_t i = 0; i < n_old; i++)
+                phase_log(c, LOG_INFO,
+                          "sshd listens on port %u as well until a login on port %u is seen in its log (or confirmed); then that port is closed",
+                          (unsigned)old_ports[i], (unsigned)a->ssh_port);
         return phase_action_end(c, 0);
 }
 
@@ -668,8 +853,13 @@ static int setup_firewall(struct phase_ctx *c)
         r = ops_apt_install(c, hardening_firewall_packages, OPS_APT_NO_RECOMMENDS, 0.6, 0.8);
         if (r < 0)
                 return r;
-        phase_action_begin(c, "COMMAND_EXEC", "ufw", "Firewall: SSH %u/tcp and RDP %u/tcp",
-                           (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+        if (a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                phase_action_begin(c, "COMMAND_EXEC", "ufw",
+                                   "Firewall: SSH %u/tcp; RDP %u/tcp closed (reached through ssh -L)",
+                                   (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+        else
+                phase_action_begin(c, "COMMAND_EXEC", "ufw", "Firewall: SSH %u/tcp and RDP %u/tcp",
+                                   (unsigned)a->ssh_port, (unsigned)a->rdp_port);
 
         /* default deny incoming, in ufw's own defaults file (restored on rollback) */
         defaults = sysfile_read(UFW_DEFAULTS);
@@ -691,7 +881,8 @@ static int setup_firewall(struct phase_ctx *c)
                         n += hardening_sshd_ports(sshd_out, ports + n, MAX_PORTS);
         }
         n += ssh_ports_now(c, ports + n, MAX_PORTS);
-        ports[n++] = a->rdp_port;
+        if (a->rdp_listen != RDP_LISTEN_LOCALHOST)
+                ports[n++] = a->rdp_port;
 
         added = query_ok(c, show);
         if (!added)
@@ -705,6 +896,26 @@ static int setup_firewall(struct phase_ctx *c)
                 r = ufw_allow(c, ports[i], added);
                 if (r < 0)
                         return phase_action_end(c, r);
+        }
+        /* rdp_listen = localhost after an earlier run with all: its RDP rule
+         * goes (journaled as "ufw allow", so a rollback brings it back) */
+        if (a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                char pp[16];
+                const char *rule[] = { "allow", pp, NULL };
+                const char *const del[] = { "ufw", "delete", "allow", pp, NULL };
+                struct undo u = { .kind = UNDO_UFW_ADD_RULE, .list = (char **)rule };
+                _cleanup_free_ char *target = NULL;
+
+                snprintf(pp, sizeof(pp), "%u/tcp", (unsigned)a->rdp_port);
+                target = xasprintf("ufw delete allow %s", pp);
+                if (hardening_ufw_added(added, target + 11)) {
+                        phase_log(c, LOG_INFO, "the firewall closes %s again: rdp_listen = localhost", pp);
+                        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                                return phase_action_end(c, -EIO);
+                        r = ops_run(c, del, NULL);
+                        if (r < 0)
+                                return phase_action_end(c, r);
+                }
         }
 
         /* only now, with SSH allowed, may the firewall come on */
@@ -752,6 +963,78 @@ static int hardening_run(struct phase_ctx *c)
         return 0;
 }
 
+/* Closes the old SSH ports the drop-in keeps once a login on the new one
+ * is in sshd's log, or the person confirmed it: the drop-in without them
+ * (checked with sshd -t, journaled: a rollback puts them back), sshd
+ * restarted, and their firewall rules deleted (journaled as "ufw allow"). */
+static int hardening_settle(struct phase_ctx *c, bool confirmed)
+{
+        const struct answers *a = phase_answers(c);
+        const char *const show[] = { "ufw", "show", "added", NULL };
+        struct ops_run_opts quiet = { .ok_statuses_any = true };
+        _cleanup_free_ char *dropin = NULL, *text = NULL;
+        uint16_t kept[MAX_PORTS];
+        size_t n;
+        bool seen;
+        int r;
+
+        if (!a->hardening || !(dropin = sysfile_read(HARDENING_SSHD_DROPIN)))
+                return 1;
+        n = hardening_sshd_kept_ports(dropin, a->ssh_port, kept, ELEMENTSOF(kept));
+        if (n == 0)
+                return 1;
+        seen = login_seen_since_dropin(c, a->ssh_port);
+        if (!seen && !confirmed)
+                return 0;
+
+        phase_action_begin(c, "FILE_MODIFY", HARDENING_SSHD_DROPIN,
+                           "Closing the old SSH port %u: %s", (unsigned)kept[0],
+                           seen ? "a login on the new port was seen" : "the login on the new port was confirmed");
+        text = hardening_sshd_text(a->ssh_port, NULL, 0, root_has_key());
+        r = ops_unit_restart_on_undo(c, "ssh");
+        if (r >= 0)
+                r = ops_write_file(c, HARDENING_SSHD_DROPIN, text, strlen(text), 0644, 0, 0);
+        if (r < 0)
+                return phase_action_end(c, r);
+        {
+                const char *const test[] = { SSHD, "-t", NULL };
+                r = ops_run(c, test, &quiet);
+        }
+        if (r != 0) {
+                sshd_put_back(c, dropin);
+                return phase_action_end(c, phase_fail(c, r < 0 ? r : -EINVAL,
+                        "sshd -t rejects the SSH configuration without the old port (exit status %d); it was put back as it was",
+                        r));
+        }
+        r = ops_unit_restart(c, "ssh", true);
+        if (r >= 0 && a->firewall && path_exists("/usr/sbin/ufw")) {
+                _cleanup_free_ char *added = query_ok(c, show);
+                for (size_t i = 0; added && i < n && r >= 0; i++) {
+                        char pp[16], target[48];
+                        const char *rule[] = { "allow", pp, NULL };
+                        const char *const argv[] = { "ufw", "delete", "allow", pp, NULL };
+                        struct undo u = { .kind = UNDO_UFW_ADD_RULE, .list = (char **)rule };
+
+                        snprintf(pp, sizeof(pp), "%u/tcp", (unsigned)kept[i]);
+                        snprintf(target, sizeof(target), "ufw delete allow %s", pp);
+                        if (!hardening_ufw_added(added, target + 11))
+                                continue;
+                        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                                r = -EIO;
+                        else
+                                r = ops_run(c, argv, NULL);
+                }
+        }
+        if (r < 0)
+                return phase_action_end(c, r);
+        for (size_t i = 0; i < n; i++)
+                phase_log(c, LOG_INFO, "SSH port %u is closed (%s); SSH answers on port %u only",
+                          (unsigned)kept[i], seen ? "a login on the new port was seen in sshd's log" : "confirmed",
+                          (unsigned)a->ssh_port);
+        r = phase_action_end(c, 0);
+        return r < 0 ? r : 1;
+}
+
 const struct phase phase_hardening = {
         .id = "hardening",
         .title = "Security hardening",
@@ -765,4 +1048,5 @@ const struct phase phase_hardening = {
         .plan = hardening_plan,
         .verify = hardening_verify,
         .run = hardening_run,
+        .settle = hardening_settle,
 };

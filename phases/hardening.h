@@ -21,10 +21,21 @@
 extern const char *const hardening_fail2ban_packages[];
 extern const char *const hardening_firewall_packages[];
 
-/* The sshd drop-in: Port ssh_port, MaxAuthTries, LoginGraceTime,
+/* The sshd drop-in: Port ssh_port, then a Port line for each of the n_old
+ * ports SSH was reached on before (kept until a login on ssh_port is seen,
+ * see hardening_login_seen()), LogLevel VERBOSE (the log then says which
+ * port each connection came in on), MaxAuthTries, LoginGraceTime,
  * PermitEmptyPasswords no, and PermitRootLogin prohibit-password only when
  * root_has_key (otherwise root's login is left as it is). Caller frees. */
-char *hardening_sshd_text(uint16_t ssh_port, bool root_has_key);
+char *hardening_sshd_text(uint16_t ssh_port, const uint16_t *old, size_t n_old, bool root_has_key);
+/* The ports of the drop-in's "Port N" lines other than ssh_port (the old
+ * ports it keeps open), at most max; returns how many. */
+size_t hardening_sshd_kept_ports(const char *dropin, uint16_t ssh_port, uint16_t *ports, size_t max);
+/* Whether sshd's log (journalctl -o cat: one message a line) shows a login
+ * that came in on port: a "Connection from A port P on B port PORT" line
+ * (LogLevel VERBOSE) and later an "Accepted METHOD for USER from A port P"
+ * line of the same client address and port. */
+bool hardening_login_seen(const char *log, uint16_t port);
 /* The fail2ban jail drop-in: the sshd jail on ssh_port and the RDP jail
  * (HARDENING_XRDP_JAIL) on rdp_port, both reading the systemd journal: 5
  * failures in 10 minutes ban the address for an hour. Caller frees. */

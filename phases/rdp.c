@@ -261,12 +261,22 @@ int rdp_ini_set_port(const char *ini, uint16_t port, char **ret)
         return rdp_ini_set(ini, "Globals", "port", want, ret);
 }
 
-int rdp_xrdp_ini(const char *ini, uint16_t port, char **ret)
+void rdp_port_value(uint16_t port, bool localhost, char *buf, size_t size)
+{
+        if (localhost)
+                snprintf(buf, size, "tcp://127.0.0.1:%u", (unsigned)port);
+        else
+                snprintf(buf, size, "%u", (unsigned)port);
+}
+
+int rdp_xrdp_ini(const char *ini, uint16_t port, bool localhost, char **ret)
 {
         _cleanup_free_ char *a = NULL, *b = NULL;
+        char want[40];
         int r1, r2;
 
-        r1 = rdp_ini_set_port(ini, port, &a);
+        rdp_port_value(port, localhost, want, sizeof(want));
+        r1 = rdp_ini_set(ini, "Globals", "port", want, &a);
         if (r1 < 0)
                 return r1;
         r2 = rdp_ini_set(a ? a : ini, "Globals", "security_layer", RDP_SECURITY_LAYER, &b);
@@ -344,8 +354,8 @@ const char *rdp_plan_sound_note(struct phase_ctx *c)
 static void rdp_inputs(const struct answers *a, struct sha256_ctx *d)
 {
         char line[64];
-        int n = snprintf(line, sizeof(line), "rdp_port=%u\nsound=%d\n", (unsigned)a->rdp_port,
-                         a->sound);
+        int n = snprintf(line, sizeof(line), "rdp_port=%u\nsound=%d\nlisten=%s\n",
+                         (unsigned)a->rdp_port, a->sound, rdp_listen_name(a->rdp_listen));
         sha256_add(d, line, (size_t)n);
 }
 
@@ -354,7 +364,7 @@ static int rdp_plan(struct phase_ctx *c)
         const struct answers *a = phase_answers(c);
         _cleanup_strv_ char **pkgs = NULL;
         _cleanup_free_ char *list = NULL;
-        bool sound_packaged = false;
+        bool sound_packaged = false, local = a->rdp_listen == RDP_LISTEN_LOCALHOST;
         int r;
 
         r = rdp_packages(c, &pkgs, &sound_packaged);
@@ -368,8 +378,8 @@ static int rdp_plan(struct phase_ctx *c)
         phase_plan(c, "USER_MODIFY", "xrdp", "xrdp joins ssl-cert (reads the TLS key)");
         phase_plan(c, "FILE_CREATE", POLKIT_RULE,
                    "members of " RDP_POLKIT_GROUP " set up colour management and refresh software sources without a password");
-        phase_plan(c, "FILE_MODIFY", XRDP_INI, "xrdp listens on port %u, TLS only",
-                   (unsigned)a->rdp_port);
+        phase_plan(c, "FILE_MODIFY", XRDP_INI, "xrdp listens on port %u%s, TLS only",
+                   (unsigned)a->rdp_port, local ? " of 127.0.0.1 only (reached through ssh -L)" : "");
         phase_plan(c, "FILE_MODIFY", SESMAN_INI, "root may not log in over RDP");
         phase_plan(c, "SERVICE_ENABLE", "xrdp", "enabled, started, seen listening on port %u",
                    (unsigned)a->rdp_port);
@@ -381,7 +391,7 @@ static int rdp_verify(struct phase_ctx *c)
         const struct answers *a = phase_answers(c);
         _cleanup_strv_ char **pkgs = NULL, **missing = NULL;
         _cleanup_free_ char *ini = NULL, *sesman = NULL;
-        char port[64] = "", want[16], layer[64] = "", root[64] = "";
+        char port[64] = "", want[40], layer[64] = "", root[64] = "";
         int done = 1, r;
 
         r = rdp_packages(c, &pkgs, NULL);
@@ -403,7 +413,7 @@ static int rdp_verify(struct phase_ctx *c)
                 phase_verify_note(c, "%s is missing or differs", POLKIT_RULE);
                 done = 0;
         }
-        snprintf(want, sizeof(want), "%u", (unsigned)a->rdp_port);
+        rdp_port_value(a->rdp_port, a->rdp_listen == RDP_LISTEN_LOCALHOST, want, sizeof(want));
         if (read_file(XRDP_INI, 16u << 20, &ini, NULL) < 0 ||
             rdp_ini_get_port(ini, port, sizeof(port)) < 0 || strcmp(port, want) != 0) {
                 phase_verify_note(c, "%s sets port %s, not %s", XRDP_INI, port[0] ? port : "(none)",
@@ -432,7 +442,12 @@ static int rdp_verify(struct phase_ctx *c)
         } else {
                 r = sysfile_tcp_listening(NULL, a->rdp_port);
                 if (r <= 0) {
-                        phase_verify_note(c, "nothing listens on TCP port %s", want);
+                        phase_verify_note(c, "nothing listens on TCP port %u", (unsigned)a->rdp_port);
+                        done = 0;
+                } else if (a->rdp_listen == RDP_LISTEN_LOCALHOST &&
+                           sysfile_tcp_listening_beyond_loopback(NULL, a->rdp_port) != 0) {
+                        phase_verify_note(c, "TCP port %u listens on more than 127.0.0.1",
+                                          (unsigned)a->rdp_port);
                         done = 0;
                 }
         }
@@ -455,8 +470,8 @@ static int wait_listening(struct phase_ctx *c, uint16_t port)
 /* Sets what the phase wants in one of xrdp's INI files (xrdp.ini: the port
  * and TLS only; sesman.ini: no root login), journaled with a restart of
  * unit on undo. *ret_restart is set when the file changed. */
-static int edit_ini(struct phase_ctx *c, const char *path, uint16_t port, const char *unit,
-                    bool *ret_restart)
+static int edit_ini(struct phase_ctx *c, const char *path, uint16_t port, bool localhost,
+                    const char *unit, bool *ret_restart)
 {
         _cleanup_free_ char *ini = NULL, *neu = NULL;
         bool xrdp = strcmp(path, XRDP_INI) == 0;
@@ -467,7 +482,7 @@ static int edit_ini(struct phase_ctx *c, const char *path, uint16_t port, const 
         if (r < 0)
                 return phase_fail(c, r, "cannot read %s: %s (is xrdp installed?)", path,
                                   strerror(-r));
-        r = xrdp ? rdp_xrdp_ini(ini, port, &neu) : rdp_sesman_ini(ini, &neu);
+        r = xrdp ? rdp_xrdp_ini(ini, port, localhost, &neu) : rdp_sesman_ini(ini, &neu);
         if (r == -ENOENT)
                 return phase_fail(c, r,
                                   "%s has no [%s] section; restore the file of the xrdp package (apt-get install --reinstall -o Dpkg::Options::=--force-confask xrdp) and run again",
@@ -477,8 +492,8 @@ static int edit_ini(struct phase_ctx *c, const char *path, uint16_t port, const 
         if (stat(path, &st) < 0)
                 return phase_fail(c, -errno, "cannot look at %s: %m", path);
         if (xrdp)
-                phase_action_begin(c, "FILE_MODIFY", path, "xrdp listens on port %u, TLS only",
-                                   (unsigned)port);
+                phase_action_begin(c, "FILE_MODIFY", path, "xrdp listens on port %u%s, TLS only",
+                                   (unsigned)port, localhost ? " of 127.0.0.1 only" : "");
         else
                 phase_action_begin(c, "FILE_MODIFY", path, "No root login over RDP");
         r = ops_unit_restart_on_undo(c, unit);
@@ -537,10 +552,11 @@ static int rdp_run(struct phase_ctx *c)
                 return r;
         phase_progress(c, 0.7, NULL);
 
-        r = edit_ini(c, XRDP_INI, a->rdp_port, "xrdp", &restart);
+        r = edit_ini(c, XRDP_INI, a->rdp_port, a->rdp_listen == RDP_LISTEN_LOCALHOST, "xrdp",
+                     &restart);
         if (r < 0)
                 return r;
-        r = edit_ini(c, SESMAN_INI, 0, "xrdp-sesman", &restart_sesman);
+        r = edit_ini(c, SESMAN_INI, 0, false, "xrdp-sesman", &restart_sesman);
         if (r < 0)
                 return r;
         phase_progress(c, 0.75, NULL);
@@ -571,7 +587,8 @@ static int rdp_run(struct phase_ctx *c)
         r = phase_action_end(c, r);
         if (r < 0)
                 return r;
-        phase_log(c, LOG_INFO, "xrdp listens on TCP port %u", (unsigned)a->rdp_port);
+        phase_log(c, LOG_INFO, "xrdp listens on TCP port %u%s", (unsigned)a->rdp_port,
+                  a->rdp_listen == RDP_LISTEN_LOCALHOST ? " of 127.0.0.1 only" : "");
         phase_progress(c, 1.0, NULL);
         return 0;
 }

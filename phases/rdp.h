@@ -55,9 +55,13 @@ int rdp_ini_get_port(const char *ini, char *buf, size_t size);
  * *ret set (caller frees), 1 when the port is already exactly N (*ret
  * untouched), -ENOENT when there is no [Globals] section. */
 int rdp_ini_set_port(const char *ini, uint16_t port, char **ret);
-/* xrdp.ini as the phase wants it: [Globals] port and security_layer=tls.
- * Like rdp_ini_set() (0 + *ret, 1 unchanged, -ENOENT). */
-int rdp_xrdp_ini(const char *ini, uint16_t port, char **ret);
+/* The value of xrdp.ini's [Globals] port for the answers: "3389" listens on
+ * every address; with localhost "tcp://127.0.0.1:3389", xrdp's own form for
+ * one address (xrdp.ini(5): port=tcp://ADDR:PORT). */
+void rdp_port_value(uint16_t port, bool localhost, char *buf, size_t size);
+/* xrdp.ini as the phase wants it: [Globals] port (rdp_port_value()) and
+ * security_layer=tls. Like rdp_ini_set() (0 + *ret, 1 unchanged, -ENOENT). */
+int rdp_xrdp_ini(const char *ini, uint16_t port, bool localhost, char **ret);
 /* sesman.ini as the phase wants it: [Security] AllowRootLogin=false (root
  * may not log in over RDP, as over SSH with a password). Like
  * rdp_ini_set(). */

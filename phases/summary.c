@@ -13,18 +13,35 @@
 #include <string.h>
 
 #include "cert.h"
+#include "hardening.h"
 #include "phases.h"
 #include "rdp.h"
 #include "session.h"
+#include "sysfile.h"
 
 char **summary_lines(const struct answers *a, bool password_set, const char *host,
-                     const char *rdp_fingerprint, const char *log_path, const char *session_path)
+                     const char *rdp_fingerprint, const char *log_path, const char *session_path,
+                     unsigned old_ssh_port)
 {
         char **v = NULL;
         const char *h = host && *host ? host : "this server's address";
+        _cleanup_free_ char *target = NULL;
 
-        strv_pushf(&v, "Remote desktop: connect an RDP client to %s:%u and log in as %s", h,
-                   (unsigned)a->rdp_port, a->username);
+        if (a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                _cleanup_free_ char *tunnel = answers_rdp_tunnel(a->rdp_port, a->ssh_port, h);
+                strv_pushf(&v, "Remote desktop: through SSH only (rdp_listen = localhost): open the "
+                           "tunnel with %s, leave it open, then connect an RDP client to "
+                           "localhost:3389 and log in as %s", tunnel, a->username);
+                target = xstrdup("localhost:3389");
+        } else {
+                strv_pushf(&v, "Remote desktop: connect an RDP client to %s:%u and log in as %s", h,
+                           (unsigned)a->rdp_port, a->username);
+                target = xasprintf("%s:%u", h, (unsigned)a->rdp_port);
+        }
+        strv_pushf(&v, "  Windows: mstsc /v:%s (Remote Desktop Connection)", target);
+        strv_pushf(&v, "  macOS: Windows App (App Store), Add PC: %s", target);
+        strv_pushf(&v, "  Linux: Remmina (RDP, server %s), or xfreerdp /v:%s /u:%s", target, target,
+                   a->username);
         /* the client meets a self-signed certificate on its first connect:
          * this is how the person tells this server from one in between */
         if (rdp_fingerprint && *rdp_fingerprint) {
@@ -41,6 +58,17 @@ char **summary_lines(const struct answers *a, bool password_set, const char *hos
                 strv_push(&v, "RDP certificate: its fingerprint could not be read (see the log); "
                           "ask the server's administrator before you trust it");
         strv_pushf(&v, "SSH: ssh -p %u %s@%s", (unsigned)a->ssh_port, a->username, h);
+        if (old_ssh_port && old_ssh_port != a->ssh_port) {
+                strv_pushf(&v, "SSH port %u stays open as well until a login on port %u is seen in "
+                           "sshd's log (or you confirm it on the end screen or with vps-provision "
+                           "--attach); then port %u is closed. Try now from another terminal: "
+                           "ssh -p %u root@%s", old_ssh_port, (unsigned)a->ssh_port, old_ssh_port,
+                           (unsigned)a->ssh_port, h);
+                strv_pushf(&v, "If that does not connect, a firewall of your provider probably "
+                           "blocks port %u: open it there (port %u stays open meanwhile). A run "
+                           "whose process has ended closes port %u at the next vps-provision run "
+                           "after that login.", (unsigned)a->ssh_port, old_ssh_port, old_ssh_port);
+        }
         if (a->password_hash[0])
                 strv_push(&v, "Password: the one whose hash is in the answers file");
         else if (password_set)
@@ -112,8 +140,16 @@ static int summary_run(struct phase_ctx *c)
                          sizeof(session_file)) < 0)
                 session_file[0] = '\0';
         rdp_fingerprint(c, fingerprint, sizeof(fingerprint));
-        lines = summary_lines(phase_answers(c), user_phase_ran(c), host, fingerprint, log_path,
-                              session_file);
+        {
+                _cleanup_free_ char *dropin = phase_answers(c)->hardening
+                                                      ? sysfile_read(HARDENING_SSHD_DROPIN) : NULL;
+                uint16_t old = 0;
+
+                if (!dropin || hardening_sshd_kept_ports(dropin, phase_answers(c)->ssh_port, &old, 1) == 0)
+                        old = 0;
+                lines = summary_lines(phase_answers(c), user_phase_ran(c), host, fingerprint,
+                                      log_path, session_file, old);
+        }
         for (size_t i = 0; lines[i]; i++) {
                 phase_summary(c, "%s", lines[i]);
                 phase_log(c, LOG_INFO, "%s", lines[i]);

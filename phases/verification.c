@@ -231,6 +231,7 @@ void health_gather(struct phase_ctx *c, struct health_facts *f)
         if (a->fail2ban)
                 unit_state(c, "fail2ban", f->fail2ban, sizeof(f->fail2ban));
         f->rdp_listening = sysfile_tcp_listening(NULL, a->rdp_port);
+        f->rdp_beyond_loopback = sysfile_tcp_listening_beyond_loopback(NULL, a->rdp_port);
         f->ssh_listening = sysfile_tcp_listening(NULL, a->ssh_port);
         gather_apps(c, f);
         gather_user(c, f);
@@ -282,8 +283,18 @@ static void eval_services(const struct health_facts *f, const struct answers *a,
         struct check *k;
         bool xrdp_up = strcmp(f->xrdp, "active") == 0;
         bool ssh_up = strcmp(f->ssh, "active") == 0;
+        bool local = a->rdp_listen == RDP_LISTEN_LOCALHOST;
 
-        if (xrdp_up && f->rdp_listening == 1)
+        if (xrdp_up && f->rdp_listening == 1 && local && f->rdp_beyond_loopback != 0)
+                k = check_add(out, "services", "RDP server", CHECK_FAIL,
+                              "Set port=tcp://127.0.0.1:PORT in [Globals] of /etc/xrdp/xrdp.ini and restart xrdp, or run vps-provision --resume",
+                              "port %u listens on more than 127.0.0.1 although rdp_listen = localhost",
+                              (unsigned)a->rdp_port);
+        else if (xrdp_up && f->rdp_listening == 1 && local)
+                k = check_add(out, "services", "RDP server", CHECK_PASS, NULL,
+                              "xrdp running and listening on port %u of 127.0.0.1 only (reach it through ssh -L)",
+                              (unsigned)a->rdp_port);
+        else if (xrdp_up && f->rdp_listening == 1)
                 k = check_add(out, "services", "RDP server", CHECK_PASS, NULL,
                               "xrdp running and listening on port %u", (unsigned)a->rdp_port);
         else if (xrdp_up)
@@ -296,6 +307,7 @@ static void eval_services(const struct health_facts *f, const struct answers *a,
                               "xrdp is %s", f->xrdp[0] ? f->xrdp : "not installed");
         check_detail(k, "service_status", "%s", f->xrdp);
         check_detail(k, "port", "%u", (unsigned)a->rdp_port);
+        check_detail(k, "listen", "%s", rdp_listen_name(a->rdp_listen));
 
         k = check_add(out, "services", "RDP session manager", strcmp(f->xrdp_sesman, "active") == 0 ? CHECK_PASS : CHECK_FAIL,
                       strcmp(f->xrdp_sesman, "active") == 0 ? NULL : "Start it with systemctl start xrdp-sesman",
@@ -354,6 +366,19 @@ static void eval_network(const struct health_facts *f, const struct answers *a,
                 k = check_add(out, "network", "Firewall rules", CHECK_WARN,
                               "[network] firewall = no: make sure another firewall lets in only SSH and RDP",
                               "not managed by vps-provision (firewall = no)");
+        } else if (a->rdp_listen == RDP_LISTEN_LOCALHOST && f->ufw_allows_ssh && !f->ufw_allows_rdp) {
+                k = check_add(out, "network", "Firewall rules", CHECK_PASS, NULL,
+                              "SSH %u/tcp allowed; RDP %u/tcp not (rdp_listen = localhost)",
+                              (unsigned)a->ssh_port, (unsigned)a->rdp_port);
+        } else if (a->rdp_listen == RDP_LISTEN_LOCALHOST && f->ufw_allows_rdp) {
+                k = check_add(out, "network", "Firewall rules", CHECK_FAIL,
+                              "RDP is reached through ssh -L: remove the rule with ufw delete allow PORT/tcp",
+                              "the firewall lets RDP %u/tcp in although rdp_listen = localhost%s",
+                              (unsigned)a->rdp_port, f->ufw_allows_ssh ? "" : ", and does not allow SSH");
+        } else if (a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                k = check_add(out, "network", "Firewall rules", CHECK_FAIL,
+                              "Allow it with ufw allow PORT/tcp, or run vps-provision --resume",
+                              "the firewall does not allow SSH %u/tcp", (unsigned)a->ssh_port);
         } else if (f->ufw_allows_ssh && f->ufw_allows_rdp) {
                 k = check_add(out, "network", "Firewall rules", CHECK_PASS, NULL,
                               "SSH %u/tcp and RDP %u/tcp allowed", (unsigned)a->ssh_port,

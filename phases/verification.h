@@ -33,6 +33,7 @@ struct health_facts {
         /* services: "active", "inactive", "failed", … ("" = no such unit) */
         char xrdp[24], xrdp_sesman[24], ssh[24], fail2ban[24];
         int rdp_listening, ssh_listening;   /* 1 yes, 0 no, < 0 unknown */
+        int rdp_beyond_loopback;   /* the RDP port listens on more than loopback: 1, 0, < 0 unknown */
         /* applications */
         struct health_app apps[HEALTH_MAX_APPS];
         size_t n_apps;

@@ -276,7 +276,7 @@ static int run_process(struct engine_opts *o, int sfd, int ready_fd, int owner_f
 
         r = engine_new(o, &e);
         if (r < 0) {
-                snprintf(err, sizeof(err), "cannot start: %s", strerror(-r));
+                snprintf(err, sizeof(err), "cannot start: %s", engine_new_error(r));
                 say_ready(ready_fd, 'E', err);
                 return EXIT_INTERNAL;
         }

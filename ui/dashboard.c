@@ -47,6 +47,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "draw.h"
 #include "events.h"
 #include "queue.h"
@@ -101,6 +102,7 @@ struct dash {
         bool cancelling;
         struct event *creds;
         bool creds_confirm;      /* "saved it?" is asked */
+        bool ssh_confirmed;      /* the login on the new SSH port was confirmed */
         int creds_row, creds_col;/* where the password is on the screen; 0 = not drawn */
         struct event *end;
         char *end_note;
@@ -412,6 +414,7 @@ static void handle_event(struct dash *d, struct event *ev)
                 strscpy(res->host, sizeof(res->host), ev->credentials.host ? ev->credentials.host : "");
                 res->rdp_port = ev->credentials.rdp_port;
                 res->ssh_port = ev->credentials.ssh_port;
+                res->rdp_localhost = ev->credentials.rdp_localhost;
                 keep = true;
                 break;
         case EV_SESSION_END:
@@ -877,8 +880,16 @@ static void draw_creds(struct dash *d)
         /* drawn straight from the locked buffer; no copy is made */
         tui_put(y++, 15, COLS - 16, pw);
         tui_style_off(TP_RUN, A_BOLD);
-        snprintf(line, sizeof(line), "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
-                 c->credentials.rdp_port);
+        if (c->credentials.rdp_localhost) {
+                _cleanup_free_ char *t = answers_rdp_tunnel(c->credentials.rdp_port, c->credentials.ssh_port,
+                                                            c->credentials.host);
+                snprintf(line, sizeof(line), "Tunnel:    %s", t);
+                tui_put(y++, 4, w - 2, line);
+                snprintf(line, sizeof(line), "RDP:       localhost:3389  (through the tunnel above)");
+        } else {
+                snprintf(line, sizeof(line), "RDP:       %s:%u  (Remote Desktop client)", c->credentials.host,
+                         c->credentials.rdp_port);
+        }
         tui_put(y++, 4, w - 2, line);
         snprintf(line, sizeof(line), "SSH:       ssh -p %u %s@%s", c->credentials.ssh_port, c->credentials.username,
                  c->credentials.host);
@@ -924,9 +935,12 @@ static void draw_end(struct dash *d)
         }
         if (d->end_note && y + 1 < bottom)
                 y += put_wrapped(y + 1, 2, w, bottom - y - 1, d->end_note) + 1;
-        draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
-                            ? "Press Enter to exit (how to connect stays in the terminal)"
-                            : "Press Enter to exit");
+        if (ev->session_end.settle_waiting && !d->ssh_confirmed && !watching(d))
+                draw_footer("P: I have logged in on the new SSH port: close the old one   Enter: exit");
+        else
+                draw_footer(d->res->mode == MODE_PROVISION || d->res->mode == MODE_RESUME
+                                    ? "Press Enter to exit (how to connect stays in the terminal)"
+                                    : "Press Enter to exit");
 }
 
 static void redraw(struct dash *d)
@@ -1133,6 +1147,20 @@ static void on_key(struct dash *d, int k)
         case ST_END:
                 if (k == '\n' || k == '\r' || k == KEY_ENTER || k == 'q' || k == 'Q' || k == 3)
                         d->quit = true;
+                else if ((k == 'p' || k == 'P') && d->end && d->end->session_end.settle_waiting &&
+                         !d->ssh_confirmed && !watching(d)) {
+                        /* the run's process closes the old SSH port now */
+                        d->src->send(d->src->data, event_new(EV_SSH_PORT_CONFIRMED));
+                        d->ssh_confirmed = true;
+                        {
+                                static const char msg[] = "Confirmed: the old SSH port is being closed "
+                                                          "now (the log says when it is).";
+                                char *n = d->end_note ? xasprintf("%s %s", d->end_note, msg) : xstrdup(msg);
+                                free(d->end_note);
+                                d->end_note = n;
+                        }
+                        d->dirty = true;
+                }
                 break;
         case ST_RUN:
                 if (d->prompt) {

@@ -332,7 +332,13 @@ static void print_after(struct run_state *st, const struct tui_dashboard_result 
         print_wrapped(stdout, cols, 0, 2, line);
         if (provision && (code == 0 || res->login)) {
                 printf("How to connect (the password was shown once and is stored nowhere):\n");
-                snprintf(line, sizeof(line), "Remote Desktop:  %s:%u, user %s", host, rdp, user);
+                if (res->login ? res->rdp_localhost : a->rdp_listen == RDP_LISTEN_LOCALHOST) {
+                        _cleanup_free_ char *t = answers_rdp_tunnel(rdp, ssh, host);
+                        snprintf(line, sizeof(line), "Remote Desktop:  through SSH only: %s, then an RDP "
+                                 "client to localhost:3389, user %s", t, user);
+                } else {
+                        snprintf(line, sizeof(line), "Remote Desktop:  %s:%u, user %s", host, rdp, user);
+                }
                 print_wrapped(stdout, cols, 2, 17, line);
                 if (ssh == 22)
                         snprintf(line, sizeof(line), "SSH:             ssh %s@%s", user, host);
@@ -341,9 +347,12 @@ static void print_after(struct run_state *st, const struct tui_dashboard_result 
                 print_wrapped(stdout, cols, 2, 17, line);
                 if (st->ssh_port_before && ssh != st->ssh_port_before) {
                         snprintf(line, sizeof(line),
-                                 "SSH moved from port %u to %u: keep this session open until you have "
-                                 "logged in on the new port.",
-                                 (unsigned)st->ssh_port_before, ssh);
+                                 "SSH moved from port %u to %u. Port %u stays open until a login on "
+                                 "port %u is seen in sshd's log: try it now from another terminal "
+                                 "(ssh -p %u %s@%s); if it does not connect, open port %u in your "
+                                 "provider's firewall.",
+                                 (unsigned)st->ssh_port_before, ssh, (unsigned)st->ssh_port_before, ssh,
+                                 ssh, user, host, ssh);
                         print_wrapped(stdout, cols, 19, 0, line);
                 }
         }
@@ -377,7 +386,7 @@ static int start_engine(struct engine_opts *o, bool serve, struct engine **ret)
         int r = engine_new(o, &e);
 
         if (r < 0) {
-                fprintf(stderr, "vps-provision: cannot start: %s\n", strerror(-r));
+                fprintf(stderr, "vps-provision: cannot start: %s\n", engine_new_error(r));
                 return r;
         }
         if (serve && engine_serve(e, err, sizeof(err)) < 0)

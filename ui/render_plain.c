@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "answers.h"
 #include "secret.h"
 #include "util.h"
 
@@ -224,12 +225,19 @@ void render_plain_event(struct render_plain *r, const struct event *ev)
                         _cleanup_free_ char *note = creds_password_note(ev);
                         fprintf(r->out, "VPS-PROVISION-CREDENTIALS password: %s\n", note);
                 }
+                if (ev->credentials.rdp_localhost) {
+                        _cleanup_free_ char *t = answers_rdp_tunnel(ev->credentials.rdp_port,
+                                                                    ev->credentials.ssh_port,
+                                                                    ev->credentials.host);
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS rdp: localhost:3389 through the tunnel %s\n", t);
+                } else {
+                        fprintf(r->out, "VPS-PROVISION-CREDENTIALS rdp: %s:%u\n", ev->credentials.host,
+                                ev->credentials.rdp_port);
+                }
                 fprintf(r->out,
-                        "VPS-PROVISION-CREDENTIALS rdp: %s:%u\n"
                         "VPS-PROVISION-CREDENTIALS ssh: ssh -p %u %s@%s\n"
                         "==== END OF CREDENTIALS ====\n\n",
-                        ev->credentials.host, ev->credentials.rdp_port, ev->credentials.ssh_port,
-                        ev->credentials.username, ev->credentials.host);
+                        ev->credentials.ssh_port, ev->credentials.username, ev->credentials.host);
                 fflush(r->out);
                 break;
         case EV_SESSION_END:

@@ -225,8 +225,12 @@ static void port_rows(struct lines *l, const struct answers *a, const struct rev
         const struct port_listener *x = ports_find(listeners_of(f), a->rdp_port);
         bool conflict;
 
-        ROW(l, "RDP:", "%s:%u (Remote Desktop client)",
-            f && f->vps && f->vps->ip_address[0] ? f->vps->ip_address : "this server", (unsigned)a->rdp_port);
+        if (a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                ROW(l, "RDP:", "port %u on 127.0.0.1 only, through an SSH tunnel (ssh -L); the firewall "
+                    "keeps it closed", (unsigned)a->rdp_port);
+        else
+                ROW(l, "RDP:", "%s:%u (Remote Desktop client)",
+                    f && f->vps && f->vps->ip_address[0] ? f->vps->ip_address : "this server", (unsigned)a->rdp_port);
         if (review_port_conflict(f, a, "rdp_port", err, sizeof(err)))
                 SUB(l, RS_WARN, "! %s", err);
         else if (x)
@@ -243,8 +247,8 @@ static void port_rows(struct lines *l, const struct answers *a, const struct rev
                 SUB(l, RS_WARN, "! %s", err);
         if (n > 0 && !same && a->hardening)
                 SUB(l, RS_WARN,
-                    "! SSH moves from port %s to %u. Keep this session open until you have logged in on "
-                    "port %u (ssh -p %u), and let %u/tcp in at your provider's firewall (security group) "
+                    "! SSH moves from port %s to %u; the old port stays open until a login on "
+                    "port %u (ssh -p %u) is seen. Let %u/tcp in at your provider's firewall (security group) "
                     "first, if it has one.",
                     now, (unsigned)a->ssh_port, (unsigned)a->ssh_port, (unsigned)a->ssh_port,
                     (unsigned)a->ssh_port);
@@ -264,7 +268,9 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
         account_rows(&l, a, f);
         ROW(&l, "IDEs:", "%s", ides);
         port_rows(&l, a, f);
-        if (a->firewall)
+        if (a->firewall && a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                ROW(&l, "Firewall:", "ufw lets in only SSH (%u); RDP goes through it", (unsigned)a->ssh_port);
+        else if (a->firewall)
                 ROW(&l, "Firewall:", "ufw lets in only SSH (%u) and RDP (%u)", (unsigned)a->ssh_port,
                     (unsigned)a->rdp_port);
         else

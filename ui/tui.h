@@ -108,6 +108,7 @@ struct tui_dashboard_result {
         char username[64];
         char host[256];
         unsigned rdp_port, ssh_port;
+        bool rdp_localhost;       /* rdp_listen = localhost: through ssh -L */
 };
 
 /* Called once the session has ended (before the end screen), to save the

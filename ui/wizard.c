@@ -66,6 +66,8 @@ struct field {
         bool selected;                 /* entry: typing replaces the text */
         bool on;                       /* check box */
         int ide;                       /* IDE box: its entry in the catalog, else -1 */
+        const char *on_value, *off_value; /* check box of a choice key: its two values
+                                             (NULL: a yes/no key) */
 };
 
 enum button { B_NEXT, B_BACK, B_CANCEL, _B_MAX };
@@ -210,9 +212,24 @@ static void build_pages(struct wiz *w)
 
         pg = &w->pages[P_PORTS];
         pg->intro = "The ports people connect on. The firewall (next page) opens exactly these. "
-                    "They must differ, and neither may be xrdp-sesman's own 3350.";
+                    "They must differ, and neither may be xrdp-sesman's own 3350. A new SSH port: "
+                    "the old one stays open until a login on the new one is seen.";
         add_entry(w, pg, "RDP port", "network", "rdp_port", 6);
         add_entry(w, pg, "SSH port", "network", "ssh_port", 6);
+        {
+                char v[32] = "";
+                struct field *f;
+
+                get_answer(w, "network", "rdp_listen", v, sizeof(v));
+                f = add_check(pg, "Remote Desktop through an SSH tunnel only (rdp_listen = localhost)",
+                              strcmp(v, "localhost") == 0,
+                              "xrdp listens on 127.0.0.1 only and the firewall keeps the RDP port "
+                              "closed; the end shows the ssh -L command to reach it.");
+                f->section = "network";
+                f->key = "rdp_listen";
+                f->on_value = "localhost";
+                f->off_value = "all";
+        }
 
         pg = &w->pages[P_OPTIONS];
         for (size_t i = 0; i < ELEMENTSOF(option_keys); i++)
@@ -349,7 +366,9 @@ static void store_checks(struct wiz *w)
                                 strncat(list, ", ", sizeof(list) - strlen(list) - 1);
                         strncat(list, w->cat.entries[f->ide].id, sizeof(list) - strlen(list) - 1);
                 } else if (f->key) {
-                        (void)answers_set(w->a, f->section, f->key, f->on ? "yes" : "no", err, sizeof(err));
+                        const char *val = f->on ? (f->on_value ? f->on_value : "yes")
+                                                : (f->off_value ? f->off_value : "no");
+                        (void)answers_set(w->a, f->section, f->key, val, err, sizeof(err));
                 }
         }
         if (!any_ide)

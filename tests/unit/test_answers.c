@@ -51,6 +51,7 @@ static void assert_answers_equal(const struct answers *a, const struct answers *
         assert_string_equal(a->ide_catalog, b->ide_catalog);
         assert_int_equal(a->rdp_port, b->rdp_port);
         assert_int_equal(a->ssh_port, b->ssh_port);
+        assert_int_equal(a->rdp_listen, b->rdp_listen);
         assert_int_equal(a->firewall, b->firewall);
         assert_int_equal(a->hardening, b->hardening);
         assert_int_equal(a->fail2ban, b->fail2ban);
@@ -87,6 +88,7 @@ static void non_defaults(struct answers *a)
                 { "ides", "catalog", VPSP_SRCDIR "/assets/ide-catalog.json" },
                 { "network", "rdp_port", "13389" },
                 { "network", "ssh_port", "2222" },
+                { "network", "rdp_listen", "localhost" },
                 { "network", "firewall", "no" },
                 { "security", "hardening", "no" },
                 { "security", "fail2ban", "no" },
@@ -130,6 +132,7 @@ static void defaults(void **state)
         assert_string_equal(a.ide_catalog, "");
         assert_int_equal(a.rdp_port, 3389);
         assert_int_equal(a.ssh_port, 22);
+        assert_int_equal(a.rdp_listen, RDP_LISTEN_ALL);
         assert_true(a.firewall && a.hardening && a.fail2ban && a.sound);
         assert_false(a.display_manager || a.screen_locker || a.upgrade);
         assert_string_equal(a.apt_mirror, "");
@@ -148,7 +151,7 @@ static void key_table(void **state)
         (void)state;
 
         k = answers_keys(&n);
-        assert_int_equal(n, 24);
+        assert_int_equal(n, 25);
         answers_init(&a);
         answers_init(&b);
         for (size_t i = 0; i < n; i++) {
@@ -181,6 +184,9 @@ static void key_table(void **state)
         assert_string_equal(answers_type_name(ANSWERS_BOOL), "boolean");
         assert_string_equal(answers_type_name(ANSWERS_PORT), "port");
         assert_string_equal(on_failure_name(ON_FAILURE_KEEP), "keep");
+        assert_string_equal(rdp_listen_name(RDP_LISTEN_LOCALHOST), "localhost");
+        assert_string_equal(rdp_listen_name(RDP_LISTEN_ALL), "all");
+        assert_null(rdp_listen_name((enum rdp_listen)7));
         assert_string_equal(on_failure_name(ON_FAILURE_ROLLBACK), "rollback");
         /* Summaries of the desktop keys say why they are off. */
         assert_contains(answers_key_find("desktop", "display_manager")->doc, "xrdp");
@@ -232,6 +238,8 @@ static void set_get_round_trip(void **state)
                 { "run", "log_level", "debug", "debug" },
                 { "run", "log_level", "Warning", "warning" },
                 { "run", "log_level", "error", "error" },
+                { "network", "rdp_listen", "LocalHost", "localhost" },
+                { "network", "rdp_listen", "all", "all" },
                 { "run", "on_failure", "keep", "keep" },
                 { "run", "on_failure", "rollback", "rollback" },
                 { "run", "failure_wait", "0s", "0s" },
@@ -307,6 +315,12 @@ static void set_errors(void **state)
         assert_contains(err, "control character 0x0A");
         assert_int_equal(answers_set(&a, "network", "rdp_port", "0", err, sizeof(err)), -EINVAL);
         assert_contains(err, "must be between 1 and 65535");
+        assert_int_equal(answers_set(&a, "network", "rdp_listen", "public", err, sizeof(err)),
+                         -EINVAL);
+        assert_contains(err, "must be one of all or localhost (\"public\" is not one of them)");
+        assert_int_equal(answers_set(&a, "network", "rdp_listen", "localhst", err, sizeof(err)),
+                         -EINVAL);
+        assert_contains(err, "did you mean \"localhost\"?");
         assert_int_equal(answers_set(&a, "network", "firewall", "maybe", err, sizeof(err)),
                          -EINVAL);
         assert_contains(err, "must be yes or no (\"maybe\" is neither)");
@@ -443,6 +457,32 @@ static void errors_collected(void **state)
         assert_null(e.v);
         answers_errors_release(&e);
         answers_errors_release(NULL);
+}
+
+/* [network] rdp_listen in a file: a bad value names its line, its key and
+ * the allowed values, and leaves the struct as it was; a good one is taken
+ * whatever its case. */
+static void rdp_listen_in_file(void **state)
+{
+        struct answers a, before;
+        struct answers_errors e = { 0 };
+        (void)state;
+
+        answers_init(&a);
+        before = a;
+        assert_int_equal(parse_str("[network]\nrdp_port = 3390\nrdp_listen = loopback\n", &a, &e),
+                         -EINVAL);
+        assert_int_equal(e.n, 1);
+        assert_int_equal(e.v[0].line, 3);
+        assert_string_equal(e.v[0].key, "[network] rdp_listen");
+        assert_contains(e.v[0].message, "must be one of all or localhost");
+        assert_contains(e.v[0].message, "\"loopback\"");
+        assert_answers_equal(&a, &before);
+        answers_errors_release(&e);
+
+        assert_int_equal(parse_str("[network]\nrdp_listen = LOCALHOST\n", &a, &e), 0);
+        assert_int_equal(a.rdp_listen, RDP_LISTEN_LOCALHOST);
+        assert_int_equal(a.rdp_port, 3389);
 }
 
 static void error_format(void **state)
@@ -929,6 +969,7 @@ int main(void)
                 cmocka_unit_test(set_get_round_trip),
                 cmocka_unit_test(set_errors),
                 cmocka_unit_test(format_round_trip),
+                cmocka_unit_test(rdp_listen_in_file),
                 cmocka_unit_test(errors_collected),
                 cmocka_unit_test(error_format),
                 cmocka_unit_test(prefill_and_syntax),

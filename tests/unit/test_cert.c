@@ -2,11 +2,17 @@
 #include "testlib.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cert.h"
+#include "crypto.h"
+#include "engine.h"
 #include "util.h"
 
 /* tests/fixtures/cert/self-signed.pem; "openssl x509 -noout -fingerprint
@@ -62,12 +68,86 @@ static void failures(void **state)
         assert_string_equal(small, "untouched");
 }
 
+static bool libcrypto_mapped(void)
+{
+        char line[512];
+        bool found = false;
+        FILE *f = fopen("/proc/self/maps", "re");
+
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                found |= strstr(line, "/libcrypto.so") != NULL;
+        fclose(f);
+        return found;
+}
+
+static bool mapped_at_start;
+
+/* libcrypto is loaded by the first hash, not at start-up; a library that
+ * cannot be loaded fails with a sentence naming the package (checked in a
+ * child forked before anything was loaded, so its load is a first one). */
+static void loaded_on_demand(void **state)
+{
+        _cleanup_free_ char *pem = fixture("self-signed.pem");
+        int fds[2], st = 0;
+        char out[1024];
+        ssize_t n;
+        size_t len = 0;
+        pid_t pid;
+
+        (void)state;
+        assert_false(mapped_at_start);
+        assert_false(libcrypto_mapped());
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char buf[CERT_FINGERPRINT_MAX], sum[SHA256_HEX];
+                int bad = 0;
+
+                dup2(fds[1], STDOUT_FILENO);
+                dup2(fds[1], STDERR_FILENO);
+                crypto_set_library("libvpsp-test-absent.so.3");
+                bad += crypto_load() != -ELIBACC;
+                bad += !crypto_error() || !strstr(crypto_error(), "install the package libssl3");
+                bad += cert_sha256_fingerprint(pem, buf, sizeof(buf)) != -ELIBACC;
+                bad += !strstr(engine_new_error(-ELIBACC), "libssl3");
+                bad += strcmp(engine_new_error(-ENOMEM), strerror(ENOMEM)) != 0;
+                printf("checks failed: %d\n", bad);
+                fflush(stdout);
+                /* no way to report an error from sha256_hex(): a message and abort() */
+                sha256_hex("abc", 3, sum);
+                _exit(0);
+        }
+        close(fds[1]);
+        while (len < sizeof(out) - 1 && (n = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
+                len += (size_t)n;
+        out[len] = '\0';
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        print_message("%s", out);
+        assert_non_null(strstr(out, "checks failed: 0\n"));
+        assert_non_null(strstr(out, "vps-provision: libcrypto could not be loaded"));
+        assert_true(WIFSIGNALED(st));
+        assert_int_equal(WTERMSIG(st), SIGABRT);
+        /* here, the real library: loaded by the first use */
+        char sum[SHA256_HEX];
+
+        sha256_hex("abc", 3, sum);
+        assert_string_equal(sum, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_true(libcrypto_mapped());
+        assert_null(crypto_error());
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(loaded_on_demand),
                 cmocka_unit_test(fingerprint),
                 cmocka_unit_test(through_symlink),
                 cmocka_unit_test(failures),
         };
+
+        mapped_at_start = libcrypto_mapped();
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -469,7 +469,7 @@ static void test_credentials(void **state)
         ev->credentials.host = xstrdup("203.0.113.7");
         ev->credentials.rdp_port = 3389;
         ev->credentials.ssh_port = 2222;
-        o = roundtrip(ev, 6);
+        o = roundtrip(ev, 7);
         expect_str(o, "username", "devuser");
         expect_str(o, "password", secret_str(pw));
         expect_str(o, "password_source", "generated");
@@ -477,7 +477,17 @@ static void test_credentials(void **state)
         expect_str(o, "host", "203.0.113.7");
         expect_int(o, "rdp_port", 3389);
         expect_int(o, "ssh_port", 2222);
+        expect_str(o, "rdp_listen", "all");
         json_object_put(o);
+
+        /* rdp_listen = localhost: the tunnel to take instead of the address */
+        ev->credentials.rdp_localhost = true;
+        ev->seq = 18;
+        o = roundtrip(ev, 8);
+        expect_str(o, "rdp_listen", "localhost");
+        expect_str(o, "rdp_tunnel", "ssh -L 3389:localhost:3389 -p 2222 root@203.0.113.7");
+        json_object_put(o);
+        ev->credentials.rdp_localhost = false;
 
         where = secret_str(pw);
         assert_true(is_mapped(where));
@@ -488,7 +498,7 @@ static void test_credentials(void **state)
         ev = new_at(EV_CREDENTIALS, 19);
         ev->credentials.username = xstrdup("devuser");
         ev->credentials.password_kind = CREDS_PW_FROM_HASH;
-        o = roundtrip(ev, 6);
+        o = roundtrip(ev, 7);
         expect_str(o, "password", NULL);
         expect_str(o, "password_source", "password_hash");
         expect_str(o, "host", NULL);
@@ -513,7 +523,7 @@ static void test_credentials_note(void **state)
         assert_string_equal(note, "(unchanged: the account keeps its password)");
         assert_null(strstr(note, "hash"));
         free(note);
-        o = roundtrip(ev, 6);
+        o = roundtrip(ev, 7);
         expect_str(o, "password", NULL);
         expect_str(o, "password_source", "unchanged");
         json_object_put(o);
@@ -530,7 +540,7 @@ static void test_credentials_note(void **state)
         note = creds_password_note(ev);
         assert_string_equal(note, "(written to file descriptor 3)");
         free(note);
-        o = roundtrip(ev, 7);
+        o = roundtrip(ev, 8);
         expect_str(o, "password_source", "generated");
         expect_str(o, "password_to", "file descriptor 3");
         json_object_put(o);
@@ -559,11 +569,12 @@ static void test_session_end(void **state)
         ev->session_end.exit_code = 5;
         ev->session_end.message = xstrdup("Phase rdp failed and was rolled back; see the log");
         ev->session_end.summary = strv_copy((char *const *)summary);
-        o = roundtrip(ev, 4);
+        o = roundtrip(ev, 5);
         expect_str(o, "status", "ROLLED_BACK");
         expect_int(o, "exit_code", 5);
         expect_str(o, "message", "Phase rdp failed and was rolled back; see the log");
         expect_strv(o, "summary", summary);
+        assert_false(json_object_get_boolean(get(o, "settle_waiting", json_type_boolean)));
         json_object_put(o);
         event_free(ev);
 }

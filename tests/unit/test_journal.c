@@ -83,6 +83,7 @@ static struct undo sample_undo(enum undo_kind k)
                 u.value = S("/usr/bin/xfce4-session");
                 break;
         case UNDO_UFW_DELETE_RULE:
+        case UNDO_UFW_ADD_RULE:
                 u.list = rule;
                 break;
         case UNDO_REMOVE_APT_SOURCE:
@@ -462,6 +463,7 @@ static void test_undo_describe(void **state)
                 [UNDO_SET_ALTERNATIVE] = "set alternative x-session-manager back to /usr/bin/xfce4-session",
                 [UNDO_UFW_DELETE_RULE] = "delete firewall rule \"allow 3389/tcp\"",
                 [UNDO_UFW_DISABLE] = "turn the firewall (ufw) off again",
+                [UNDO_UFW_ADD_RULE] = "add firewall rule \"allow 3389/tcp\" again",
                 [UNDO_REMOVE_APT_SOURCE] = "remove apt source /etc/apt/sources.list.d/vscode.sources and 1 keyring",
                 [UNDO_MANDB_AUTO_UPDATE] = "turn man-db's automatic index updates back on",
         };

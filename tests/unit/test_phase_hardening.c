@@ -13,11 +13,12 @@
 #include "util.h"
 
 /* The keyword of every non-comment line must be one sshd knows, and each
- * appears once (sshd takes the first value; a second would be ignored). */
+ * appears once (sshd takes the first value; a second would be ignored),
+ * except Port, whose lines add up. */
 static void assert_sshd_lines(const char *text)
 {
         static const char *const known[] = { "Port", "PermitRootLogin", "MaxAuthTries",
-                                             "LoginGraceTime", "PermitEmptyPasswords" };
+                                             "LoginGraceTime", "PermitEmptyPasswords", "LogLevel" };
         char **seen = NULL;
         char *copy = xstrdup(text), *save = NULL;
 
@@ -31,7 +32,7 @@ static void assert_sshd_lines(const char *text)
                         ok = ok || strcmp(kw, known[i]) == 0;
                 if (!ok)
                         fail_msg("unexpected sshd line \"%s\"", l);
-                assert_false(strv_contains(seen, kw));
+                assert_false(strcmp(kw, "Port") != 0 && strv_contains(seen, kw));
                 strv_push(&seen, kw);
                 assert_non_null(strchr(l, ' '));
         }
@@ -39,11 +40,54 @@ static void assert_sshd_lines(const char *text)
         free(copy);
 }
 
+/* A login on the new port, as Debian 13's sshd logs it with LogLevel
+ * VERBOSE (journalctl -u ssh -o cat), is told from one on the old port,
+ * from a connection that never logged in, and from the "Accepted key"
+ * line that precedes every public-key login. */
+static void login_seen(void **state)
+{
+        (void)state;
+        static const char on22[] =
+                "Server listening on 0.0.0.0 port 2222.\n"
+                "Connection from 10.213.4.1 port 49162 on 10.213.4.2 port 22 rdomain \"\"\n"
+                "Accepted key ED25519 SHA256:HiCq found at /root/.ssh/authorized_keys:1\n"
+                "Postponed publickey for root from 10.213.4.1 port 49162 ssh2 [preauth]\n"
+                "Accepted publickey for root from 10.213.4.1 port 49162 ssh2: ED25519 SHA256:HiCq\n";
+        static const char failed2222[] =
+                "Connection from 198.51.100.9 port 40000 on 10.213.4.2 port 2222 rdomain \"\"\n"
+                "Accepted key ED25519 SHA256:HiCq found at /root/.ssh/authorized_keys:1\n"
+                "Connection closed by authenticating user root 198.51.100.9 port 40000 [preauth]\n"
+                "Accepted publickey for root from 198.51.100.9 port 400001 ssh2: ED25519 SHA256:x\n"
+                "Accepted publickey for root from 10.213.4.1 port 49162 ssh2: ED25519 SHA256:HiCq\n";
+        static const char on2222[] =
+                "Connection from 10.213.4.1 port 55926 on 10.213.4.2 port 2222 rdomain \"\"\n"
+                "Accepted key ED25519 SHA256:HiCq found at /root/.ssh/authorized_keys:1\n"
+                "Accepted publickey for root from 10.213.4.1 port 55926 ssh2: ED25519 SHA256:HiCq\n"
+                "pam_unix(sshd:session): session opened for user root(uid=0) by root(uid=0)\n";
+        static const char v6pw[] =
+                "Connection from 2001:db8::7 port 50022 on 2001:db8::1 port 2222 rdomain \"\"\n"
+                "Accepted password for devuser from 2001:db8::7 port 50022 ssh2\n";
+        _cleanup_free_ char *both = xasprintf("%s%s", on22, on2222);
+
+        assert_false(hardening_login_seen(on22, 2222));
+        assert_true(hardening_login_seen(on22, 22));
+        assert_false(hardening_login_seen(failed2222, 2222));
+        assert_true(hardening_login_seen(on2222, 2222));
+        assert_false(hardening_login_seen(on2222, 222));
+        assert_true(hardening_login_seen(both, 2222));
+        assert_true(hardening_login_seen(v6pw, 2222));
+        assert_false(hardening_login_seen("", 2222));
+        assert_false(hardening_login_seen(NULL, 2222));
+}
+
 static void sshd_text(void **state)
 {
         (void)state;
-        char *with = hardening_sshd_text(2222, true);
-        char *without = hardening_sshd_text(22, false);
+        static const uint16_t old[] = { 22, 2222, 2200 };
+        char *with = hardening_sshd_text(2222, NULL, 0, true);
+        char *without = hardening_sshd_text(22, NULL, 0, false);
+        char *kept = hardening_sshd_text(2222, old, ELEMENTSOF(old), true);
+        uint16_t ports[4];
 
         assert_sshd_lines(with);
         assert_sshd_lines(without);
@@ -54,8 +98,28 @@ static void sshd_text(void **state)
         assert_non_null(strstr(without, "\nPort 22\n"));
         /* no root key: root's login is not touched */
         assert_null(strstr(without, "\nPermitRootLogin"));
+        /* the port of each login is in the log */
+        assert_non_null(strstr(with, "\nLogLevel VERBOSE\n"));
+
+        /* the old ports, kept until a login on the new one: the new port
+         * first, each old one once, never the new one twice */
+        assert_sshd_lines(kept);
+        assert_non_null(strstr(kept, "\nPort 2222\n"));
+        assert_non_null(strstr(kept, "\nPort 22\n"));
+        assert_non_null(strstr(kept, "\nPort 2200\n"));
+        assert_true(strstr(kept, "\nPort 2222\n") < strstr(kept, "\nPort 22\n"));
+        assert_null(strstr(strstr(kept, "\nPort 2222\n") + 1, "\nPort 2222\n"));
+        assert_int_equal(hardening_sshd_kept_ports(kept, 2222, ports, 4), 2);
+        assert_int_equal(ports[0], 22);
+        assert_int_equal(ports[1], 2200);
+        assert_int_equal(hardening_sshd_kept_ports(kept, 2222, ports, 1), 1);
+        assert_int_equal(hardening_sshd_kept_ports(with, 2222, ports, 4), 0);
+        assert_int_equal(hardening_sshd_kept_ports("Port 99999\nPort x\n# Port 22\nPort 22", 2222, ports, 4), 1);
+        assert_int_equal(ports[0], 22);
+        assert_int_equal(hardening_sshd_kept_ports(NULL, 2222, ports, 4), 0);
         free(with);
         free(without);
+        free(kept);
 }
 
 static void jail_text(void **state)
@@ -207,6 +271,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(sshd_text),
+                cmocka_unit_test(login_seen),
                 cmocka_unit_test(jail_text),
                 cmocka_unit_test(socket_ports),
                 cmocka_unit_test(test_config),

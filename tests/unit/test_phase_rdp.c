@@ -183,13 +183,30 @@ static void test_security_settings(void **state)
 
         assert_int_equal(rdp_ini_get(ini, "Globals", "security_layer", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "negotiate");   /* upstream's default */
-        assert_int_equal(rdp_xrdp_ini(ini, 3390, &x), 0);
+        assert_int_equal(rdp_xrdp_ini(ini, 3390, false, &x), 0);
         assert_int_equal(rdp_ini_get(x, "globals", "SECURITY_LAYER", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "tls");
         assert_int_equal(rdp_ini_get_port(x, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "3390");
-        assert_int_equal(rdp_xrdp_ini(x, 3390, &again), 1);   /* nothing left to change */
+        assert_int_equal(rdp_xrdp_ini(x, 3390, false, &again), 1);   /* nothing left to change */
         assert_null(again);
+        /* rdp_listen = localhost: xrdp's address form, and back again */
+        {
+                _cleanup_free_ char *local = NULL, *back = NULL, *same = NULL;
+
+                assert_int_equal(rdp_xrdp_ini(x, 3390, true, &local), 0);
+                assert_int_equal(rdp_ini_get_port(local, buf, sizeof(buf)), 0);
+                assert_string_equal(buf, "tcp://127.0.0.1:3390");
+                assert_non_null(strstr(local, "\nport=tcp://127.0.0.1:3390\n"));
+                assert_int_equal(rdp_xrdp_ini(local, 3390, true, &same), 1);
+                assert_null(same);
+                assert_int_equal(rdp_xrdp_ini(local, 3390, false, &back), 0);
+                assert_string_equal(back, x);   /* only the port line changed */
+        }
+        rdp_port_value(3389, false, buf, sizeof(buf));
+        assert_string_equal(buf, "3389");
+        rdp_port_value(65535, true, buf, sizeof(buf));
+        assert_string_equal(buf, "tcp://127.0.0.1:65535");
         {
                 _cleanup_free_ char *a = without(ini, "\nport=3389\n");
                 _cleanup_free_ char *b1 = without(a, "\nsecurity_layer=negotiate\n");

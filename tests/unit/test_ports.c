@@ -49,6 +49,37 @@ static void test_parse(void **state)
         assert_int_equal(n, 4);
 }
 
+/* Which listeners face more than the loopback interface: 127.0.0.1:22 does
+ * not, 0.0.0.0:8080 and :::3389 do, an established socket is no listener,
+ * and ::1 or ::ffff:127.0.0.1 are loopback too (xrdp's tcp://127.0.0.1:N). */
+static void test_beyond_loopback(void **state)
+{
+        static const char loop6[] =
+                "  sl  local_address                         remote_address                        st\n"
+                "   0: 00000000000000000000000001000000:0D3D 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n"
+                "   1: 0000000000000000FFFF00000100007F:0D3E 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 2 1\n"
+                "   2: 0000000000000000FFFF00000A01D50A:0D3F 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 3 1\n";
+        static const char v4[] =
+                "  sl  local_address rem_address   st\n"
+                "   0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 5 1\n"
+                "   1: 7F00000A:0D3E 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 6 1\n";
+        (void)state;
+
+        assert_false(ports_listen_beyond_loopback(tcp4, 22));
+        assert_true(ports_listen_beyond_loopback(tcp4, 8080));
+        assert_false(ports_listen_beyond_loopback(tcp4, 3389));     /* established only */
+        assert_true(ports_listen_beyond_loopback(tcp6, 3389));
+        assert_true(ports_listen_beyond_loopback(tcp6, 22));
+        assert_false(ports_listen_beyond_loopback(tcp4, 9999));
+        assert_false(ports_listen_beyond_loopback(loop6, 3389));    /* ::1 */
+        assert_false(ports_listen_beyond_loopback(loop6, 3390));    /* ::ffff:127.0.0.1 */
+        assert_true(ports_listen_beyond_loopback(loop6, 3391));     /* ::ffff:10.213.1.10 */
+        assert_false(ports_listen_beyond_loopback(v4, 3389));       /* 127.0.0.1 */
+        assert_true(ports_listen_beyond_loopback(v4, 3390));        /* 10.0.0.127 */
+        assert_false(ports_listen_beyond_loopback(NULL, 22));
+        assert_false(ports_listen_beyond_loopback("", 22));
+}
+
 static void fake_fd(const char *dir, const char *pid, const char *fd, const char *target)
 {
         _cleanup_free_ char *fds = xasprintf("%s/%s/fd", dir, pid);
@@ -139,6 +170,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),
+                cmocka_unit_test(test_beyond_loopback),
                 cmocka_unit_test(test_fake_proc),
                 cmocka_unit_test(test_real_socket),
         };

@@ -120,8 +120,8 @@ static void test_consequences(void **state)
         assert_has(t, "Sudo:      yes, with the account's password");
         assert_has(t, "IDEs:      none");
         assert_has(t, "! nginx (pid 4242) already listens on port 3390, so xrdp could not");
-        assert_has(t, "! SSH moves from port 22 to 2222. Keep this session open until you have logged in on "
-                      "port 2222 (ssh -p 2222), and let 2222/tcp in at your provider's firewall");
+        assert_has(t, "! SSH moves from port 22 to 2222; the old port stays open until a login on "
+                      "port 2222 (ssh -p 2222) is seen. Let 2222/tcp in at your provider's firewall");
         /* no IDE: the download has no "plus the IDEs"; the IDE phase is off */
         assert_has(t, "about 350 MB of Debian packages (");
         assert_lacks(t, "  IDE ");
@@ -151,6 +151,17 @@ static void test_consequences(void **state)
         t3 = review_text(&a, NULL);
         assert_has(t3, "RDP:       this server:3390");
         assert_has(t3, "SSH:       port 2222 (no SSH server is seen listening now)");
+
+        /* RDP through an SSH tunnel: no address, no firewall rule for it */
+        {
+                _cleanup_free_ char *t4 = NULL;
+
+                assert_int_equal(answers_set(&a, "network", "rdp_listen", "localhost", err, sizeof(err)), 0);
+                t4 = review_text(&a, &f);
+                assert_has(t4, "RDP:       port 3390 on 127.0.0.1 only, through an SSH tunnel (ssh -L)");
+                assert_has(t4, "Firewall:  ufw lets in only SSH (2222); RDP goes through it");
+                assert_lacks(t4, "and RDP (3390)");
+        }
 }
 
 static void test_download(void **state)

@@ -742,6 +742,35 @@ static void test_ufw(void **state)
         assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
         u = (struct undo){ .kind = UNDO_UFW_DELETE_RULE, .list = rule };
         assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        u = (struct undo){ .kind = UNDO_UFW_ADD_RULE, .list = rule };
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 1);
+        assert_contains(msg, "not installed");
+}
+
+/* A rule a change deleted (the old SSH port, closed after a login on the new
+ * one) comes back with "ufw allow …"; ufw's failure is reported. */
+static void test_ufw_add_rule(void **state)
+{
+        (void)state;
+        char *rule[] = { S("allow"), S("22/tcp"), NULL };
+        char *bad[] = { S("allow"), S("22/tcp;reboot"), NULL };
+        struct undo u = { .kind = UNDO_UFW_ADD_RULE, .list = rule };
+        char msg[1024];
+
+        reset_calls();
+        test_stub(stubs, "ufw", "echo 'Rule added'");
+        assert_int_equal(apply(&u, msg, sizeof(msg)), 0);
+        assert_calls("ufw allow 22/tcp\n");
+        assert_contains(msg, "added firewall rule \"allow 22/tcp\" again");
+
+        test_stub(stubs, "ufw", "echo 'ERROR: problem running iptables' >&2; exit 1");
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "problem running iptables");
+
+        u.list = bad;
+        reset_calls();
+        assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
+        assert_calls("");
 }
 
 static void test_nothing_and_unknown(void **state)
@@ -1078,6 +1107,7 @@ int main(void)
                 cmocka_unit_test_setup(test_stop_unmask_restart_unit, setup_each),
                 cmocka_unit_test_setup(test_set_alternative, setup_each),
                 cmocka_unit_test_setup(test_ufw, setup_each),
+                cmocka_unit_test_setup(test_ufw_add_rule, setup_each),
                 cmocka_unit_test_setup(test_nothing_and_unknown, setup_each),
                 cmocka_unit_test_setup(test_with_journal, setup_each),
                 cmocka_unit_test_setup(test_home_used_is_kept, setup_each),
