@@ -15,7 +15,9 @@
  *      jail for failed RDP logins on the RDP port (a filter of our own for
  *      xrdp-sesman's "AUTHFAIL" lines: the RDP port is as open as SSH's and
  *      the developer account can use sudo), both reading the systemd
- *      journal (Debian 12/13 log sshd and xrdp-sesman only there).
+ *      journal (Debian 12/13 log sshd and xrdp-sesman only there), both
+ *      banning with nftables, ahead of the firewall's rules (see
+ *      hardening_jail_text).
  *   3. ufw ([network] firewall): incoming denied by default; the SSH port
  *      and every port SSH is reachable on now are allowed BEFORE the
  *      firewall is enabled, so the operator is never cut off by the run:
@@ -168,13 +170,26 @@ bool hardening_login_seen(const char *log, uint16_t port)
         return false;
 }
 
+/* A ban must reach the packets: fail2ban only records it, its ban action
+ * blocks. Debian 13's fail2ban bans with nft (defaults-debian.conf), which
+ * it only recommends, so the package list brings nftables; Debian 12's bans
+ * with iptables, present only when ufw is. Both jails name the action, so
+ * both releases block the same way, with or without ufw: an nftables
+ * table of fail2ban's own (inet f2b-table) whose input chain has priority
+ * -1, ahead of ufw's chains (iptables-nft, priority 0), which accept the
+ * SSH and RDP ports; its reject is final. The rule matches IPv4 packets by
+ * their source: a client that xrdp's dual-stack socket reports as
+ * ::ffff:192.0.2.7 is banned, and blocked, as 192.0.2.7. */
 char *hardening_jail_text(uint16_t ssh_port, uint16_t rdp_port)
 {
         return xasprintf("# fail2ban jails written by vps-provision; removed by its rollback.\n"
+                         "# A ban is an element of a set in the nftables table inet f2b-table,\n"
+                         "# checked before the firewall's rules (chain priority -1).\n"
                          "[sshd]\n"
                          "enabled = true\n"
                          "port = %u\n"
                          "backend = systemd\n"
+                         "banaction = " HARDENING_BANACTION "\n"
                          "maxretry = 5\n"
                          "findtime = 10m\n"
                          "bantime = 1h\n"
@@ -185,6 +200,7 @@ char *hardening_jail_text(uint16_t ssh_port, uint16_t rdp_port)
                          "filter = " HARDENING_XRDP_JAIL "\n"
                          "port = %u\n"
                          "backend = systemd\n"
+                         "banaction = " HARDENING_BANACTION "\n"
                          "maxretry = 5\n"
                          "findtime = 10m\n"
                          "bantime = 1h\n",
@@ -393,7 +409,9 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
 
 /* ---- the phase ------------------------------------------------------------ */
 
-const char *const hardening_fail2ban_packages[] = { "fail2ban", "python3-systemd", NULL };
+/* nftables: the nft program of the jails' ban action (fail2ban only
+ * recommends it, and the install leaves recommendations out). */
+const char *const hardening_fail2ban_packages[] = { "fail2ban", "python3-systemd", "nftables", NULL };
 const char *const hardening_firewall_packages[] = { "ufw", NULL };
 
 static bool hardening_enabled(const struct phase *p, const struct answers *a)
@@ -544,12 +562,18 @@ static int hardening_verify(struct phase_ctx *c)
         }
         if (a->fail2ban) {
                 _cleanup_free_ char *text = hardening_jail_text(a->ssh_port, a->rdp_port);
+                _cleanup_strv_ char **missing = NULL;
 
                 if (!sysfile_is(HARDENING_JAIL, text, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_JAIL);
                         ok = false;
                 } else if (!sysfile_is(HARDENING_XRDP_FILTER, hardening_xrdp_filter, 0644, 0, 0)) {
                         phase_verify_note(c, "%s is missing or differs", HARDENING_XRDP_FILTER);
+                        ok = false;
+                } else if (ops_pkgs_missing(c, hardening_fail2ban_packages, &missing) != 0 || missing) {
+                        _cleanup_free_ char *names = missing ? strv_join(missing, ", ") : NULL;
+                        phase_verify_note(c, "not installed: %s (fail2ban cannot ban without them)",
+                                          names ? names : "unknown (dpkg could not be asked)");
                         ok = false;
                 } else if (ops_unit_active(c, "fail2ban") != 1) {
                         phase_verify_note(c, "fail2ban is not running");
@@ -1016,7 +1040,8 @@ const struct phase phase_hardening = {
         .title = "Security hardening",
         .summary = "SSH server settings, fail2ban for SSH, and a firewall that lets in only SSH and RDP",
         .weight = 5,
-        /* apt-get --print-uris on a fresh Debian 13: ufw and fail2ban, without recommends */
+        /* apt-get --print-uris on a fresh Debian 13: ufw and fail2ban, without recommends
+         * (nftables adds 0.4 MB) */
         .download_mb = 7,
         .enabled = hardening_enabled,
         .inputs = hardening_inputs,

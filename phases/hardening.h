@@ -11,6 +11,8 @@
 #define HARDENING_JAIL "/etc/fail2ban/jail.d/vps-provision.local"
 /* The jail (and filter) for failed RDP logins. */
 #define HARDENING_XRDP_JAIL "vps-provision-xrdp"
+/* fail2ban's ban action in both jails (action.d/nftables.conf) */
+#define HARDENING_BANACTION "nftables"
 #define HARDENING_XRDP_FILTER "/etc/fail2ban/filter.d/" HARDENING_XRDP_JAIL ".conf"
 #define HARDENING_MAX_AUTH_TRIES 4
 

@@ -127,12 +127,28 @@ static void jail_text(void **state)
         (void)state;
         char *t = hardening_jail_text(2299, 3390);
         assert_true(startswith(t, "# "));
-        assert_non_null(strstr(t, "\n[sshd]\nenabled = true\nport = 2299\nbackend = systemd\n"));
+        /* both jails ban with nftables (fail2ban's table, ahead of ufw's
+         * chains), not with a default that differs between releases */
+        assert_non_null(strstr(t, "\n[sshd]\nenabled = true\nport = 2299\nbackend = systemd\n"
+                                  "banaction = nftables\nmaxretry = 5\n"));
         /* failed RDP logins have a jail of their own, on the RDP port */
         assert_non_null(strstr(t, "\n[vps-provision-xrdp]\nenabled = true\n"
                                   "filter = vps-provision-xrdp\nport = 3390\nbackend = systemd\n"
-                                  "maxretry = 5\n"));
+                                  "banaction = nftables\nmaxretry = 5\n"));
+        /* one banaction line per jail, and none in a [DEFAULT] that would
+         * change jails of other packages */
+        assert_null(strstr(t, "[DEFAULT]"));
+        assert_non_null(strstr(strstr(t, "\nbanaction = ") + 1, "\nbanaction = "));
+        assert_null(strstr(strstr(strstr(t, "\nbanaction = ") + 1, "\nbanaction = ") + 1, "\nbanaction = "));
         free(t);
+        /* the ban action's program comes with fail2ban (which only
+         * recommends it; the phase installs without recommendations) */
+        {
+                bool nft = false;
+                for (const char *const *p = hardening_fail2ban_packages; *p; p++)
+                        nft |= strcmp(*p, "nftables") == 0;
+                assert_true(nft);
+        }
         /* the filter: xrdp-sesexec's AUTHFAIL lines in xrdp-sesman's
          * journal, the address anchored at the end of the line */
         assert_non_null(strstr(hardening_xrdp_filter,
