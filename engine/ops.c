@@ -1064,6 +1064,37 @@ int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now)
         return r < 0 ? r : 0;
 }
 
+int ops_unit_disable(struct phase_ctx *c, const char *unit)
+{
+        const char *const q_en[] = { "systemctl", "is-enabled", unit, NULL };
+        const char *const q_act[] = { "systemctl", "is-active", unit, NULL };
+        const char *const dis_now[] = { "systemctl", "disable", "--now", unit, NULL };
+        const char *const stop[] = { "systemctl", "stop", unit, NULL };
+        _cleanup_free_ char *state = NULL, *target = NULL;
+        struct undo u = { .name = (char *)unit };
+        bool enabled;
+        int r;
+
+        r = query_status(c, q_en, &state);
+        if (r < 0)
+                return r;
+        enabled = r == 0 && startswith(state, "enabled");
+        if (!enabled) {
+                r = query_status(c, q_act, NULL);
+                if (r < 0)
+                        return r;
+                if (r != 0)
+                        return 1;
+        }
+        u.kind = enabled ? UNDO_ENABLE_UNIT : UNDO_START_UNIT;
+        /* the data model has no action type for stopping a service */
+        target = xasprintf("systemctl %s %s", enabled ? "disable --now" : "stop", unit);
+        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                return -EIO;
+        r = ops_run(c, enabled ? dis_now : stop, NULL);
+        return r < 0 ? r : 0;
+}
+
 int ops_unit_restart(struct phase_ctx *c, const char *unit, bool reload)
 {
         const char *const argv[] = { "systemctl", reload ? "reload-or-restart" : "restart", unit,

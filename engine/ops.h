@@ -127,6 +127,9 @@ int ops_set_password(struct phase_ctx *c, const char *user, const struct secret 
 /* systemctl enable [--now]. Undo: disable [--now]. Already enabled: 1
  * (and started when now). */
 int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now);
+/* systemctl disable --now when unit is enabled (undo: enable --now), stop
+ * when it only runs (undo: start). Neither enabled nor running: 1. */
+int ops_unit_disable(struct phase_ctx *c, const char *unit);
 /* systemctl restart / reload-or-restart (no undo of its own). */
 int ops_unit_restart(struct phase_ctx *c, const char *unit, bool reload);
 /* Journals "restart unit when undone" — call before changing a unit's

@@ -1104,6 +1104,104 @@ static void accounts_units_alternatives(void **state)
         test_pw = NULL;
 }
 
+/* ---- a unit taken off: sshd moved from ssh.socket to ssh.service ----------- */
+
+static int socket_script(struct phase_ctx *c)
+{
+        record(ops_unit_disable(c, "ssh.socket"));        /* enabled and running */
+        record(ops_unit_enable(c, "ssh.service", false));
+        record(ops_unit_disable(c, "other.socket"));      /* running, not enabled */
+        record(ops_unit_disable(c, "idle.socket"));       /* neither */
+        return 0;
+}
+
+static void unit_disabled_and_undone(void **state)
+{
+        struct etest_run r;
+        char body[1024];
+        _cleanup_free_ char *db = test_path(stubs, "units");
+        _cleanup_free_ char *calls = NULL;
+        (void)state;
+
+        assert_int_equal(mkdir_p(db, 0755), 0);
+        /* db/en-UNIT: enabled; db/act-UNIT: running */
+        snprintf(body, sizeof(body),
+                 "cd '%s' || exit 1\n"
+                 "for a; do u=$a; done\n"
+                 "case $1 in\n"
+                 "is-enabled) [ -e \"en-$u\" ] && { echo enabled; exit 0; }; echo disabled; exit 1 ;;\n"
+                 "is-active) [ -e \"act-$u\" ] && { echo active; exit 0; }; echo inactive; exit 3 ;;\n"
+                 "enable) touch \"en-$u\"; [ \"$2\" = --now ] && touch \"act-$u\" ;;\n"
+                 "disable) rm -f \"en-$u\"; [ \"$2\" = --now ] && rm -f \"act-$u\" ;;\n"
+                 "start) touch \"act-$u\" ;;\n"
+                 "stop) rm -f \"act-$u\" ;;\n"
+                 "esac\nexit 0\n", db);
+        test_stub(stubs, "systemctl", body);
+        {
+                const char *const made[] = { "en-ssh.socket", "act-ssh.socket", "act-other.socket" };
+                for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                        char *f = test_path(db, made[i]);
+                        test_write(f, "");
+                        free(f);
+                }
+        }
+        n_results = 0;
+        ran = false;
+        assert_int_equal(provision(socket_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(n_results, 4);
+        assert_int_equal(results[0], 0);
+        assert_int_equal(results[1], 0);
+        assert_int_equal(results[2], 0);
+        assert_int_equal(results[3], 1);
+        calls = test_stub_calls(stubs);
+        assert_non_null(strstr(calls, "systemctl disable --now ssh.socket\n"));
+        assert_non_null(strstr(calls, "systemctl enable ssh.service\n"));
+        assert_non_null(strstr(calls, "systemctl stop other.socket\n"));
+        /* idle.socket was only asked about */
+        assert_non_null(strstr(calls, "systemctl is-active idle.socket\n"));
+        assert_null(strstr(calls, "stop idle.socket"));
+        assert_null(strstr(calls, "disable --now idle.socket"));
+        free(calls);
+        calls = NULL;
+
+        /* the journal says what a rollback does */
+        {
+                struct journal *j = last_journal();
+                int a = journal_find(j, 0, "COMMAND_EXEC", "systemctl disable --now ssh.socket");
+                int b = journal_find(j, 0, "COMMAND_EXEC", "systemctl stop other.socket");
+
+                assert_true(a >= 0 && b > a);
+                assert_int_equal(journal_entry_at(j, (size_t)a)->undo.kind, UNDO_ENABLE_UNIT);
+                assert_string_equal(journal_entry_at(j, (size_t)a)->undo.name, "ssh.socket");
+                assert_int_equal(journal_entry_at(j, (size_t)b)->undo.kind, UNDO_START_UNIT);
+                assert_int_equal(journal_find(j, 0, "COMMAND_EXEC", "systemctl stop idle.socket"), -1);
+                journal_free(j);
+        }
+
+        /* a second run changes nothing: the socket is off, the service on */
+        n_results = 0;
+        ran = false;
+        assert_int_equal(provision(socket_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(results[0], 1);
+        assert_int_equal(results[1], 1);
+        assert_int_equal(results[2], 1);
+
+        /* the rollback: ssh.service off before ssh.socket comes back */
+        assert_int_equal(rollback(), EXIT_OK);
+        calls = test_stub_calls(stubs);
+        {
+                const char *svc = strstr(calls, "systemctl disable --now ssh.service\n");
+                const char *sock = strstr(calls, "systemctl enable --now ssh.socket\n");
+                const char *other = strstr(calls, "systemctl start other.socket\n");
+                assert_non_null(svc);
+                assert_non_null(sock);
+                assert_non_null(other);
+                assert_true(other < svc && svc < sock);
+        }
+}
+
 /* ---- the pure parts of the questions -------------------------------------- */
 
 static void parse_candidate(void **state)
@@ -1299,6 +1397,7 @@ int main(void)
                 cmocka_unit_test(install_finishes_half_installed),
                 cmocka_unit_test(resume_after_killed_install),
                 cmocka_unit_test(accounts_units_alternatives),
+                cmocka_unit_test(unit_disabled_and_undone),
                 cmocka_unit_test(lock_released_then_install),
                 cmocka_unit_test(lock_never_released),
         };
