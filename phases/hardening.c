@@ -627,17 +627,19 @@ static void sshd_put_back(struct phase_ctx *c, const char *old)
 }
 
 /* Takes sshd off socket activation when ssh.socket is enabled or running
- * (Debian 13 ships the unit; some images use it in place of ssh.service):
- * then systemd listens on the socket's ListenStream (22) and hands it to
- * sshd, which ignores its Port lines, so the answers' ssh_port would never
- * be listened on, and closing the old port would close the firewall on
- * the only port sshd answers. ssh.service instead makes sshd bind what its
+ * (Debian 13 ships the unit; some images use it in place of ssh.service).
+ * Then systemd listens on the socket's ListenStream (22) and hands it to
+ * sshd, which ignores its Port lines: the answers' ssh_port would never be
+ * listened on. Worse, on Debian 13 a reload of such an sshd fails whatever
+ * the port (the re-executed sshd has no socket and cannot bind 22, which
+ * systemd holds: "Cannot bind any address", ssh.service failed), so the
+ * phase failed on every such host. ssh.service makes sshd bind what its
  * configuration says: one place for the ports, which sshd -t checks and
- * sshd -T shows. Journaled: a rollback stops ssh.service and enables
+ * sshd -T shows, and the rest of this phase (settle() included) works as
+ * on any host. Journaled: a rollback stops ssh.service and enables
  * ssh.socket again. Live sessions stay (ssh.service stops only its main
- * process). 1 when switched (sshd must then be restarted, not reloaded:
- * a reload would keep the socket's descriptor), 0 when sshd was not
- * socket-activated, or -errno. */
+ * process). 1 when switched (sshd must then be restarted, not reloaded),
+ * 0 when sshd was not socket-activated, or -errno. */
 static int sshd_off_socket(struct phase_ctx *c)
 {
         const char *const q_en[] = { "systemctl", "is-enabled", SSH_SOCKET, NULL };
