@@ -1155,13 +1155,18 @@ static void unit_disabled_and_undone(void **state)
         assert_int_equal(results[2], 0);
         assert_int_equal(results[3], 1);
         calls = test_stub_calls(stubs);
-        assert_non_null(strstr(calls, "systemctl disable --now ssh.socket\n"));
-        assert_non_null(strstr(calls, "systemctl enable ssh.service\n"));
-        assert_non_null(strstr(calls, "systemctl stop other.socket\n"));
-        /* idle.socket was only asked about */
-        assert_non_null(strstr(calls, "systemctl is-active idle.socket\n"));
-        assert_null(strstr(calls, "stop idle.socket"));
-        assert_null(strstr(calls, "disable --now idle.socket"));
+        {
+                /* idle.socket was only asked about */
+                static const char *const made[] = { "systemctl disable --now ssh.socket\n",
+                                                    "systemctl enable ssh.service\n",
+                                                    "systemctl stop other.socket\n",
+                                                    "systemctl is-active idle.socket\n" };
+                for (size_t i = 0; i < ELEMENTSOF(made); i++)
+                        if (!strstr(calls, made[i]))
+                                fail_msg("no call %s in:\n%s", made[i], calls);
+                assert_null(strstr(calls, "stop idle.socket"));
+                assert_null(strstr(calls, "disable --now idle.socket"));
+        }
         free(calls);
         calls = NULL;
 
@@ -1192,13 +1197,14 @@ static void unit_disabled_and_undone(void **state)
         assert_int_equal(rollback(), EXIT_OK);
         calls = test_stub_calls(stubs);
         {
-                const char *svc = strstr(calls, "systemctl disable --now ssh.service\n");
-                const char *sock = strstr(calls, "systemctl enable --now ssh.socket\n");
-                const char *other = strstr(calls, "systemctl start other.socket\n");
-                assert_non_null(svc);
-                assert_non_null(sock);
-                assert_non_null(other);
-                assert_true(other < svc && svc < sock);
+                /* newest first: each after the one before it */
+                static const char *const undone[] = { "systemctl start other.socket\n",
+                                                      "systemctl disable --now ssh.service\n",
+                                                      "systemctl enable --now ssh.socket\n" };
+                const char *at = calls;
+                for (size_t i = 0; i < ELEMENTSOF(undone); i++)
+                        if (!(at = strstr(at, undone[i])))
+                                fail_msg("no call %s (in this order) in:\n%s", undone[i], calls);
         }
 }
 
