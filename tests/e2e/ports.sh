@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2016,SC2154 # programs in single quotes run in the container; $tmp, $user, $rdp_port come from the sourcing test
 # ports.sh — reaching a provisioned host as a person does, and the checks of
 # a run with a new SSH port and rdp_listen = localhost. Sourced by
-# test-provision, test-ssh-drop and test-fleet, which provide th_* (lib.sh),
-# $tmp, $user (the developer account) and $rdp_port.
+# test-provision and test-ssh-drop, which provide th_* (lib.sh), $tmp, $user
+# (the developer account) and $rdp_port.
 #
 #   proxy_env HOST                  http_proxy=... https_proxy=... (the archive's proxy)
 #   ssh_p PORT [SSH-ARGS] root@ADDR [CMD]    ssh on a port, bounded by SSH_P_LIMIT (60 s)
@@ -148,7 +148,7 @@ ports_tunnel_rdp() {
 }
 
 # Port 22 closed for good, within SECS: it refuses connections, ufw has
-# no rule for it, and the program's log says why; 2222 still answers.
+# no rule for it, and the program's log says why; PORT still answers.
 # ports_closed_checks HOST PORT SECS
 ports_closed_checks() {
         local h=$1 port=$2 secs=$3 addr i
