@@ -240,8 +240,10 @@ int ops_apt_update(struct phase_ctx *c)
                 delay *= 2;
                 r = -EAGAIN;
         }
-        if (r == 0)
+        if (r == 0) {
+                c->e->apt_lists_fresh = true;
                 engine_prefetch_begin(c);
+        }
         if (implicit)
                 phase_action_end(c, r);
         return r < 0 ? r : 0;
@@ -634,6 +636,23 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 return r;
         r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
                                  sizeof(err));
+        if (r == -ENOENT && !c->e->apt_lists_fresh) {
+                /* a re-run or resume whose system-prep is done never
+                 * refreshed the lists, and they may be old or cleaned
+                 * (apt-get clean, a cloud image's first boot): once per run */
+                phase_log(c, LOG_WARNING,
+                          "no package \"%s\" in apt's package lists, which this run has not refreshed yet; running apt-get update once and trying again",
+                          err);
+                r = ops_apt_update(c);
+                if (r < 0)
+                        return r;
+                strv_free(new_pkgs);
+                strv_free(upgraded);
+                new_pkgs = upgraded = NULL;
+                err[0] = '\0';
+                r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
+                                         sizeof(err));
+        }
         if (r == -ENOENT)
                 return phase_fail(c, r,
                                   "no package \"%s\" in the configured apt sources; check /etc/apt/sources.list* (and [system] apt_mirror)",

@@ -96,7 +96,9 @@ enum {
  * them) before anything is installed; progress comes from apt's status
  * channel and is reported with phase_progress() scaled into [from, to] of
  * the phase. pkgs are apt-get install words: names, "name-" (keep out),
- * paths of .deb files. */
+ * paths of .deb files. A package apt does not know, before this run's
+ * first apt-get update, makes it run one (ops_apt_update()) and plan
+ * again: the lists of a re-run or resume may be stale or cleaned. */
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to);
 

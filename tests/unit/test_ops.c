@@ -514,6 +514,114 @@ static void apt_install_progress_and_undo(void **state)
         assert_int_equal(rollback(), EXIT_OK);
 }
 
+/* apt-get as on a host whose lists were cleaned: "late" is unknown until
+ * an apt-get update has run; then it installs. */
+static const char apt_stale_stub[] =
+        "dir=\"$(dirname \"$0\")\"; log=\"$dir/apt.state\"\n"
+        "case \" $* \" in\n"
+        "*' update '*) touch \"$dir/apt.lists\" ;;\n"
+        "*' -s '*)\n"
+        "  [ -e \"$dir/apt.lists\" ] || { echo 'E: Unable to locate package late' >&2; exit 100; }\n"
+        "  grep -qx late \"$log\" 2>/dev/null || echo 'Inst late (1.0 Debian:13 [amd64])' ;;\n"
+        "*' install '*) echo late >> \"$log\" ;;\n"
+        "*' purge '*) sed -i '/^late$/d' \"$log\" ;;\n"
+        "esac\n";
+
+static int apt_late_script(struct phase_ctx *c)
+{
+        const char *const pkgs[] = { "late", NULL };
+        return ops_apt_install(c, pkgs, 0, 0, 1);
+}
+
+static int apt_update_then_late_script(struct phase_ctx *c)
+{
+        int r = ops_apt_update(c);
+        return r < 0 ? r : ops_apt_install(c, (const char *const[]){ "late", NULL }, 0, 0, 1);
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+        size_t n = 0;
+        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+/* Lists a run has not refreshed (a re-run whose system-prep is done) may
+ * lack a package: one apt-get update, then the install; never a second
+ * update, and none when the run's own update already ran. */
+static void apt_stale_lists_refreshed_once(void **state)
+{
+        struct etest_run r;
+        char *calls, *text, *lists = test_path(stubs, "apt.state"), *flag = test_path(stubs, "apt.lists");
+        size_t before;
+        (void)state;
+
+        unlink(flag);
+        test_stub(stubs, "apt-get", apt_stale_stub);
+        test_stub(stubs, "dpkg-query", dpkg_query_stub);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_late_script, &r), EXIT_OK);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "no package \"late\" in apt's package lists, which this run has not refreshed yet"));
+        free(text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        /* planned, updated, planned again, installed: in that order */
+        {
+                const char *sim = strstr(calls + before, "apt-get -s");
+                const char *upd = strstr(calls + before, " update\n");
+                const char *inst = strstr(calls + before, "APT::Status-Fd=3 install late\n");
+                assert_non_null(sim);
+                assert_non_null(upd);
+                assert_non_null(inst);
+                assert_true(sim < upd && upd < inst);
+                assert_non_null(strstr(upd, "apt-get -s"));
+        }
+        free(calls);
+        text = test_read(lists);
+        assert_string_equal(text, "late\n");
+        free(text);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* still unknown after the update: refused, and no second update */
+        test_stub(stubs, "apt-get",
+                  "case \" $* \" in *' -s '*) echo 'E: Unable to locate package late' >&2; exit 100 ;; esac\n");
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_late_script, &r), EXIT_FAILED_KEPT);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "no package \"late\" in the configured apt sources"));
+        free(text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        assert_int_equal(count_of(calls + before, "apt-get -s"), 2);  /* before and after the update */
+        assert_null(strstr(calls + before, "Status-Fd=3 install late"));
+        free(calls);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* the run's own update came first: no second one */
+        unlink(flag);
+        test_stub(stubs, "apt-get", apt_stale_stub);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_update_then_late_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        free(calls);
+        assert_int_equal(rollback(), EXIT_OK);
+        unlink(flag);
+        free(flag);
+        free(lists);
+}
+
 static int apt_cut_script(struct phase_ctx *c)
 {
         const char *const pkgs[] = { "xrdp", "ufw", "lightdm-", NULL };
@@ -595,6 +703,7 @@ static void apt_update_retries(void **state)
         char *calls;
         char *counter = test_path(stubs, "update.count");
         char body[512];
+        size_t before;
         (void)state;
 
         /* fails once (a mirror hiccup), then works */
@@ -603,16 +712,13 @@ static void apt_update_retries(void **state)
                  "[ \"$n\" -ge 1 ] || { echo 'E: Failed to fetch http://deb.debian.org' >&2; exit 100; }\n",
                  counter, counter);
         test_stub(stubs, "apt-get", body);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
         assert_int_equal(provision(update_script, &r), EXIT_OK);
         etest_run_release(&r);
         calls = test_stub_calls(stubs);
-        {
-                int n = 0;
-                for (const char *p = strstr(calls, "DPkg::Lock::Timeout=900 update\n"); p;
-                     p = strstr(p + 1, "DPkg::Lock::Timeout=900 update\n"))
-                        n++;
-                assert_int_equal(n, 2);
-        }
+        assert_int_equal(count_of(calls + before, "DPkg::Lock::Timeout=900 update\n"), 2);
         free(calls);
         free(counter);
         assert_int_equal(rollback(), EXIT_OK);
@@ -705,14 +811,6 @@ static char *pkgdb_sorted(void)
                 return xstrdup("");
         strv_sort(lines);
         return strv_join(lines, "\n");
-}
-
-static size_t count_of(const char *hay, const char *needle)
-{
-        size_t n = 0;
-        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-                n++;
-        return n;
 }
 
 /* The journal most recently written under the test root. Caller frees. */
@@ -1397,6 +1495,7 @@ int main(void)
                 cmocka_unit_test(commands),
                 cmocka_unit_test(output_batched),
                 cmocka_unit_test(apt_install_progress_and_undo),
+                cmocka_unit_test(apt_stale_lists_refreshed_once),
                 cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),
                 cmocka_unit_test(install_repairs_interrupted_dpkg),
