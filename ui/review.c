@@ -268,12 +268,25 @@ size_t review_build(const struct answers *a, const struct review_facts *f, const
         account_rows(&l, a, f);
         ROW(&l, "IDEs:", "%s", ides);
         port_rows(&l, a, f);
-        if (a->firewall && a->rdp_listen == RDP_LISTEN_LOCALHOST)
-                ROW(&l, "Firewall:", "ufw lets in only SSH (%u); RDP goes through it", (unsigned)a->ssh_port);
-        else if (a->firewall)
-                ROW(&l, "Firewall:", "ufw lets in only SSH (%u) and RDP (%u)", (unsigned)a->ssh_port,
-                    (unsigned)a->rdp_port);
-        else
+        if (a->firewall) {
+                char now[128], ssh[256];
+                bool same = false;
+
+                /* every port sshd listens on now stays open: with SSH hardening
+                 * until a login on the new one, without it for good */
+                if (sshd_ports(f, now, sizeof(now), &same, a->ssh_port) > 0 && !same && a->hardening)
+                        snprintf(ssh, sizeof(ssh), "%u, and %s until a login on %u", (unsigned)a->ssh_port,
+                                 now, (unsigned)a->ssh_port);
+                else if (sshd_ports(f, now, sizeof(now), &same, a->ssh_port) > 0 && !same)
+                        snprintf(ssh, sizeof(ssh), "%s and %u", now, (unsigned)a->ssh_port);
+                else
+                        snprintf(ssh, sizeof(ssh), "%u", (unsigned)a->ssh_port);
+                if (a->rdp_listen == RDP_LISTEN_LOCALHOST)
+                        ROW(&l, "Firewall:", "ufw lets in only SSH (%s); RDP goes through it", ssh);
+                else
+                        ROW(&l, "Firewall:", "ufw lets in only SSH (%s) and RDP (%u)", ssh,
+                            (unsigned)a->rdp_port);
+        } else
                 ROW(&l, "Firewall:", "none (every listening port stays reachable)");
         {
                 const char *on[4], *off[4];

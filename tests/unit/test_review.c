@@ -122,6 +122,8 @@ static void test_consequences(void **state)
         assert_has(t, "! nginx (pid 4242) already listens on port 3390, so xrdp could not");
         assert_has(t, "! SSH moves from port 22 to 2222; the old port stays open until a login on "
                       "port 2222 (ssh -p 2222) is seen. Let 2222/tcp in at your provider's firewall");
+        /* the firewall row says the old port stays open too */
+        assert_has(t, "Firewall:  ufw lets in only SSH (2222, and 22 until a login on 2222) and RDP (3390)");
         /* no IDE: the download has no "plus the IDEs"; the IDE phase is off */
         assert_has(t, "about 350 MB of Debian packages (");
         assert_lacks(t, "  IDE ");
@@ -146,6 +148,7 @@ static void test_consequences(void **state)
         t2 = review_text(&a, &f);
         assert_lacks(t2, "SSH moves");
         assert_has(t2, "sshd stays on port 22: only SSH hardening moves it");
+        assert_has(t2, "Firewall:  ufw lets in only SSH (22 and 2222) and RDP (3390)");
 
         /* nothing known about the server: no claims about it */
         t3 = review_text(&a, NULL);
@@ -159,7 +162,7 @@ static void test_consequences(void **state)
                 assert_int_equal(answers_set(&a, "network", "rdp_listen", "localhost", err, sizeof(err)), 0);
                 t4 = review_text(&a, &f);
                 assert_has(t4, "RDP:       port 3390 on 127.0.0.1 only, through an SSH tunnel (ssh -L)");
-                assert_has(t4, "Firewall:  ufw lets in only SSH (2222); RDP goes through it");
+                assert_has(t4, "Firewall:  ufw lets in only SSH (22 and 2222); RDP goes through it");
                 assert_lacks(t4, "and RDP (3390)");
         }
 }
