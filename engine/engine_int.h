@@ -96,6 +96,7 @@ struct engine {
         int prefetch_index;
         bool prefetch_tried;
         bool prefetch_reported;     /* its outcome was logged */
+        bool apt_lists_fresh;       /* an apt-get update of this run succeeded */
         int next_prompt_id;
         /* the initramfs updates held while a rollback runs (rollback.h);
          * NULL when no hold is on */

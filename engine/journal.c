@@ -59,6 +59,8 @@ static const char *const kind_names[_UNDO_KIND_MAX] = {
         [UNDO_MANDB_AUTO_UPDATE] = "mandb_auto_update",
         [UNDO_UFW_ADD_RULE] = "ufw_add_rule",
         [UNDO_INITRAMFS_UPDATE] = "initramfs_update",
+        [UNDO_ENABLE_UNIT] = "enable_unit",
+        [UNDO_START_UNIT] = "start_unit",
 };
 
 /* Which fields each kind needs (checked when read back from JSON). */
@@ -92,6 +94,8 @@ static const unsigned kind_needs[_UNDO_KIND_MAX] = {
         [UNDO_MANDB_AUTO_UPDATE] = F_PATH,
         [UNDO_UFW_ADD_RULE] = F_LIST,
         [UNDO_INITRAMFS_UPDATE] = F_PATH | F_VALUE,
+        [UNDO_ENABLE_UNIT] = F_NAME,
+        [UNDO_START_UNIT] = F_NAME,
 };
 
 static const char *const result_names[] = {
@@ -205,6 +209,10 @@ char *undo_describe(const struct undo *u)
                 return xasprintf("unmask %s", or_q(u->name));
         case UNDO_RESTART_UNIT:
                 return xasprintf("restart %s if it is running", or_q(u->name));
+        case UNDO_ENABLE_UNIT:
+                return xasprintf("enable and start %s again", or_q(u->name));
+        case UNDO_START_UNIT:
+                return xasprintf("start %s again", or_q(u->name));
         case UNDO_SET_ALTERNATIVE:
                 if (!u->value || !*u->value)
                         return xasprintf("set alternative %s back to automatic", or_q(u->name));

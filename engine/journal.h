@@ -63,6 +63,10 @@ enum undo_kind {
                                     * line before the run ("" = none). The initramfs updates
                                     * were held for the run (update_initramfs=no): the line
                                     * back, then one update-initramfs -u */
+        UNDO_ENABLE_UNIT,          /* name: a unit this change disables and stops (systemctl
+                                      enable --now when undone) */
+        UNDO_START_UNIT,           /* name: a unit this change stops (it was running but not
+                                      enabled: systemctl start when undone) */
         _UNDO_KIND_MAX,
 };
 

@@ -240,8 +240,10 @@ int ops_apt_update(struct phase_ctx *c)
                 delay *= 2;
                 r = -EAGAIN;
         }
-        if (r == 0)
+        if (r == 0) {
+                c->e->apt_lists_fresh = true;
                 engine_prefetch_begin(c);
+        }
         if (implicit)
                 phase_action_end(c, r);
         return r < 0 ? r : 0;
@@ -634,6 +636,23 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 return r;
         r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
                                  sizeof(err));
+        if (r == -ENOENT && !c->e->apt_lists_fresh) {
+                /* a re-run or resume whose system-prep is done never
+                 * refreshed the lists, and they may be old or cleaned
+                 * (apt-get clean, a cloud image's first boot): once per run */
+                phase_log(c, LOG_WARNING,
+                          "no package \"%s\" in apt's package lists, which this run has not refreshed yet; running apt-get update once and trying again",
+                          err);
+                r = ops_apt_update(c);
+                if (r < 0)
+                        return r;
+                strv_free(new_pkgs);
+                strv_free(upgraded);
+                new_pkgs = upgraded = NULL;
+                err[0] = '\0';
+                r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
+                                         sizeof(err));
+        }
         if (r == -ENOENT)
                 return phase_fail(c, r,
                                   "no package \"%s\" in the configured apt sources; check /etc/apt/sources.list* (and [system] apt_mirror)",
@@ -1061,6 +1080,37 @@ int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now)
         if (phase_journal(c, "SERVICE_ENABLE", unit, &u) < 0)
                 return -EIO;
         r = ops_run(c, now ? en_now : en, NULL);
+        return r < 0 ? r : 0;
+}
+
+int ops_unit_disable(struct phase_ctx *c, const char *unit)
+{
+        const char *const q_en[] = { "systemctl", "is-enabled", unit, NULL };
+        const char *const q_act[] = { "systemctl", "is-active", unit, NULL };
+        const char *const dis_now[] = { "systemctl", "disable", "--now", unit, NULL };
+        const char *const stop[] = { "systemctl", "stop", unit, NULL };
+        _cleanup_free_ char *state = NULL, *target = NULL;
+        struct undo u = { .name = (char *)unit };
+        bool enabled;
+        int r;
+
+        r = query_status(c, q_en, &state);
+        if (r < 0)
+                return r;
+        enabled = r == 0 && startswith(state, "enabled");
+        if (!enabled) {
+                r = query_status(c, q_act, NULL);
+                if (r < 0)
+                        return r;
+                if (r != 0)
+                        return 1;
+        }
+        u.kind = enabled ? UNDO_ENABLE_UNIT : UNDO_START_UNIT;
+        /* the data model has no action type for stopping a service */
+        target = xasprintf("systemctl %s %s", enabled ? "disable --now" : "stop", unit);
+        if (phase_journal(c, "COMMAND_EXEC", target, &u) < 0)
+                return -EIO;
+        r = ops_run(c, enabled ? dis_now : stop, NULL);
         return r < 0 ? r : 0;
 }
 

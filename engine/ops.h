@@ -96,7 +96,9 @@ enum {
  * them) before anything is installed; progress comes from apt's status
  * channel and is reported with phase_progress() scaled into [from, to] of
  * the phase. pkgs are apt-get install words: names, "name-" (keep out),
- * paths of .deb files. */
+ * paths of .deb files. A package apt does not know, before this run's
+ * first apt-get update, makes it run one (ops_apt_update()) and plan
+ * again: the lists of a re-run or resume may be stale or cleaned. */
 int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags, double from,
                     double to);
 
@@ -127,6 +129,9 @@ int ops_set_password(struct phase_ctx *c, const char *user, const struct secret 
 /* systemctl enable [--now]. Undo: disable [--now]. Already enabled: 1
  * (and started when now). */
 int ops_unit_enable(struct phase_ctx *c, const char *unit, bool now);
+/* systemctl disable --now when unit is enabled (undo: enable --now), stop
+ * when it only runs (undo: start). Neither enabled nor running: 1. */
+int ops_unit_disable(struct phase_ctx *c, const char *unit);
 /* systemctl restart / reload-or-restart (no undo of its own). */
 int ops_unit_restart(struct phase_ctx *c, const char *unit, bool reload);
 /* Journals "restart unit when undone" — call before changing a unit's

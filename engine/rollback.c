@@ -1359,7 +1359,8 @@ static int systemctl_do(const struct rollback_env *env, const char *verb, const 
         return 0;
 }
 
-/* disable_unit, stop_unit, unmask_unit, restart_unit: act on the unit's current state. */
+/* disable_unit, stop_unit, unmask_unit, restart_unit, enable_unit, start_unit: act on the
+ * unit's current state. */
 static int undo_unit(const struct rollback_env *env, const struct undo *u, char *msg,
                      size_t msglen)
 {
@@ -1372,7 +1373,7 @@ static int undo_unit(const struct rollback_env *env, const struct undo *u, char 
                          u->name ? u->name : "");
                 return -EINVAL;
         }
-        if (u->kind == UNDO_DISABLE_UNIT || u->kind == UNDO_UNMASK_UNIT) {
+        if (u->kind == UNDO_DISABLE_UNIT || u->kind == UNDO_UNMASK_UNIT || u->kind == UNDO_ENABLE_UNIT) {
                 r = unit_query("is-enabled", u->name, enabled, sizeof(enabled), msg, msglen);
                 if (r < 0)
                         return r;
@@ -1412,6 +1413,19 @@ static int undo_unit(const struct rollback_env *env, const struct undo *u, char 
                         return systemctl_do(env, "try-reload-or-restart", NULL, u->name,
                                             "reloaded or restarted", msg, msglen);
                 snprintf(msg, msglen, "%s is not running; nothing to restart", u->name);
+                return 1;
+        case UNDO_ENABLE_UNIT:
+                if (!is_enabled)
+                        return systemctl_do(env, "enable", "--now", u->name, "enabled and started",
+                                            msg, msglen);
+                if (!is_active)
+                        return systemctl_do(env, "start", NULL, u->name, "started", msg, msglen);
+                snprintf(msg, msglen, "%s is enabled and running already", u->name);
+                return 1;
+        case UNDO_START_UNIT:
+                if (!is_active)
+                        return systemctl_do(env, "start", NULL, u->name, "started", msg, msglen);
+                snprintf(msg, msglen, "%s is running already", u->name);
                 return 1;
         default:
                 return -EINVAL;
@@ -2029,6 +2043,8 @@ int rollback_apply(void *env_, const struct journal_entry *e, char *msg, size_t 
         case UNDO_STOP_UNIT:
         case UNDO_UNMASK_UNIT:
         case UNDO_RESTART_UNIT:
+        case UNDO_ENABLE_UNIT:
+        case UNDO_START_UNIT:
                 return undo_unit(env, u, msg, msglen);
         case UNDO_SET_ALTERNATIVE:
                 return undo_set_alternative(env, u, msg, msglen);

@@ -10,7 +10,9 @@
  *      configuration (a bad file never reaches the live directory), and
  *      once in place with "sshd -t" (it is taken out again if that fails).
  *      PermitRootLogin prohibit-password is set only when root has a key:
- *      otherwise root's password may be the only way in.
+ *      otherwise root's password may be the only way in. A socket-activated
+ *      sshd (ssh.socket enabled or running) ignores its Port lines, so it
+ *      is moved to ssh.service first (journaled; see sshd_off_socket).
  *   2. fail2ban ([security] fail2ban): the sshd jail on the SSH port and a
  *      jail for failed RDP logins on the RDP port (a filter of our own for
  *      xrdp-sesman's "AUTHFAIL" lines: the RDP port is as open as SSH's and
@@ -47,6 +49,7 @@
 #include "verification.h"
 
 #define SSHD "/usr/sbin/sshd"
+#define SSH_SOCKET "ssh.socket"
 #define SSHD_CONFIG "/etc/ssh/sshd_config"
 #define ROOT_KEYS "/root/.ssh/authorized_keys"
 #define UFW_DEFAULTS "/etc/default/ufw"
@@ -382,6 +385,13 @@ bool hardening_ufw_active(const char *status)
         return each_line(status, exact_line, (void *)"Status: active");
 }
 
+bool hardening_socket_in_use(const char *is_enabled, const char *is_active)
+{
+        return (is_enabled && (each_line(is_enabled, exact_line, (void *)"enabled") ||
+                               each_line(is_enabled, exact_line, (void *)"enabled-runtime"))) ||
+               (is_active && each_line(is_active, exact_line, (void *)"active"));
+}
+
 static bool allow_line(const char *line, size_t len, void *u)
 {
         const char *pp = u;
@@ -616,6 +626,64 @@ static void sshd_put_back(struct phase_ctx *c, const char *old)
                 (void)ops_remove_file(c, HARDENING_SSHD_DROPIN);
 }
 
+/* Takes sshd off socket activation when ssh.socket is enabled or running
+ * (Debian 13 ships the unit; some images use it in place of ssh.service).
+ * Then systemd listens on the socket's ListenStream (22) and hands it to
+ * sshd, which ignores its Port lines: the answers' ssh_port would never be
+ * listened on. Worse, on Debian 13 a reload of such an sshd fails whatever
+ * the port (the re-executed sshd has no socket and cannot bind 22, which
+ * systemd holds: "Cannot bind any address", ssh.service failed), so the
+ * phase failed on every such host. ssh.service makes sshd bind what its
+ * configuration says: one place for the ports, which sshd -t checks and
+ * sshd -T shows, and the rest of this phase (settle() included) works as
+ * on any host. Journaled: a rollback stops ssh.service and enables
+ * ssh.socket again. Live sessions stay (ssh.service stops only its main
+ * process). 1 when switched (sshd must then be restarted, not reloaded),
+ * 0 when sshd was not socket-activated, or -errno. */
+static int sshd_off_socket(struct phase_ctx *c)
+{
+        const char *const q_en[] = { "systemctl", "is-enabled", SSH_SOCKET, NULL };
+        const char *const q_act[] = { "systemctl", "is-active", SSH_SOCKET, NULL };
+        _cleanup_free_ char *en = query_ok(c, q_en), *act = query_ok(c, q_act);
+        int r;
+
+        if (!hardening_socket_in_use(en, act))
+                return 0;
+        phase_log(c, LOG_INFO,
+                  "sshd is socket-activated (%s is %s): it listens where the socket says and ignores "
+                  "its Port lines, so %s is disabled and ssh.service enabled in its place "
+                  "(a rollback switches back)", SSH_SOCKET, act && startswith(act, "active") ? "running" : "enabled",
+                  SSH_SOCKET);
+        r = ops_unit_disable(c, SSH_SOCKET);
+        if (r >= 0)
+                r = ops_unit_enable(c, "ssh.service", false);
+        return r < 0 ? r : 1;
+}
+
+/* sshd reloaded (or restarted) with its configuration as it is now, and
+ * listening on the answers' port within 10 s; the old ports it keeps are
+ * logged. 0 or -errno (the phase failed). */
+static int sshd_restarted(struct phase_ctx *c, size_t n_old, const uint16_t *old_ports, bool reload)
+{
+        const struct answers *a = phase_answers(c);
+        int r = ops_unit_restart(c, "ssh", reload);
+
+        if (r < 0)
+                return r;
+        r = ops_wait_listening(c, a->ssh_port, 10000);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return phase_fail(c, -EIO, "sshd was %s but does not listen on port %u; look at journalctl -u ssh",
+                                  reload ? "reloaded" : "restarted", (unsigned)a->ssh_port);
+        phase_log(c, LOG_INFO, "sshd listens on port %u", (unsigned)a->ssh_port);
+        for (size_t i = 0; i < n_old; i++)
+                phase_log(c, LOG_INFO,
+                          "sshd listens on port %u as well until a login on port %u is seen in its log (or confirmed); then that port is closed",
+                          (unsigned)old_ports[i], (unsigned)a->ssh_port);
+        return 0;
+}
+
 static int harden_sshd(struct phase_ctx *c)
 {
         const struct answers *a = phase_answers(c);
@@ -636,8 +704,13 @@ static int harden_sshd(struct phase_ctx *c)
                 phase_log(c, LOG_WARNING,
                           "root has no key in %s: PermitRootLogin is left as it is, so root is not locked out",
                           ROOT_KEYS);
-        if (sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0))
-                return phase_action_end(c, 0);
+        if (sysfile_is(HARDENING_SSHD_DROPIN, text, 0644, 0, 0)) {
+                /* in place, but a socket may have taken sshd over since */
+                r = sshd_off_socket(c);
+                if (r > 0)
+                        r = sshd_restarted(c, n_old, old_ports, false);
+                return phase_action_end(c, r < 0 ? r : 0);
+        }
 
         /* 1. the candidate alone, before it reaches the live directory */
         r = sysfile_write_temp(phase_paths(c)->state_dir, "sshd-candidate.conf", text, 0600, &cand);
@@ -689,22 +762,10 @@ static int harden_sshd(struct phase_ctx *c)
                         "sshd -t rejects the SSH configuration with %s in it (exit status %d); it was put back as it was",
                         HARDENING_SSHD_DROPIN, r));
         }
-        r = ops_unit_restart(c, "ssh", true);
-        if (r < 0)
-                return phase_action_end(c, r);
-        r = ops_wait_listening(c, a->ssh_port, 10000);
-        if (r < 0)
-                return phase_action_end(c, r);
-        if (r == 0)
-                return phase_action_end(c, phase_fail(c, -EIO,
-                        "sshd was reloaded but does not listen on port %u; look at journalctl -u ssh",
-                        (unsigned)a->ssh_port));
-        phase_log(c, LOG_INFO, "sshd listens on port %u", (unsigned)a->ssh_port);
-        for (size_t i = 0; i < n_old; i++)
-                phase_log(c, LOG_INFO,
-                          "sshd listens on port %u as well until a login on port %u is seen in its log (or confirmed); then that port is closed",
-                          (unsigned)old_ports[i], (unsigned)a->ssh_port);
-        return phase_action_end(c, 0);
+        r = sshd_off_socket(c);
+        if (r >= 0)
+                r = sshd_restarted(c, n_old, old_ports, r == 0);
+        return phase_action_end(c, r < 0 ? r : 0);
 }
 
 /* Waits up to 20 s for fail2ban's jail to answer (the server answers a

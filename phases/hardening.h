@@ -66,5 +66,10 @@ char *hardening_sshd_value(const char *sshd_T, const char *key);
 bool hardening_ufw_added(const char *show_added, const char *rule);
 /* "ufw status": "Status: active"? */
 bool hardening_ufw_active(const char *status);
+/* Whether sshd is socket-activated, from the output of "systemctl
+ * is-enabled ssh.socket" and "systemctl is-active ssh.socket" (NULL: the
+ * question failed, as for a disabled or stopped unit): enabled (also
+ * enabled-runtime) or active. */
+bool hardening_socket_in_use(const char *is_enabled, const char *is_active);
 /* "ufw status": an ALLOW (or LIMIT) line for port_proto ("22/tcp")? */
 bool hardening_ufw_allows(const char *status, const char *port_proto);

@@ -221,7 +221,7 @@ static void build_pages(struct wiz *w)
                 struct field *f;
 
                 get_answer(w, "network", "rdp_listen", v, sizeof(v));
-                f = add_check(pg, "Remote Desktop through an SSH tunnel only (rdp_listen = localhost)",
+                f = add_check(pg, "RDP only through an SSH tunnel (rdp_listen = localhost)",
                               strcmp(v, "localhost") == 0,
                               "xrdp listens on 127.0.0.1 only and the firewall keeps the RDP port "
                               "closed; the end shows the ssh -L command to reach it.");

@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2016,SC2154 # programs in single quotes run in the container; $tmp, $user, $rdp_port come from test-provision
 # xrdp-security.sh — the RDP hardening checked with real FreeRDP clients on a
 # host the caller already provisioned. Sourced by test-provision, which
-# provides th_* (lib.sh), rdp_login, $tmp, $user and $rdp_port.
+# provides th_* (lib.sh), rdp_login and tcp_open (ports.sh), $tmp, $user and
+# $rdp_port.
 #
 # xrdp_security_checks HOST PWFILE (PWFILE: the password of $user):
 #  1. five failed FreeRDP logins from this machine's address get that address
@@ -23,11 +24,7 @@ xs_authfails() {
 }
 
 # Exit status 0 when a TCP connection to HOST's RDP port is accepted within 5 s.
-xs_tcp_open() {
-        local addr
-        addr=$(cat "$TH_CACHE/hosts/$1/net-addr")
-        timeout -k 1 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' xs "$addr" "$rdp_port" 2>/dev/null
-}
+xs_tcp_open() { tcp_open "$(cat "$TH_CACHE/hosts/$1/net-addr")" "$rdp_port"; }
 
 # 0 when ADDR is in the banned list of the xrdp jail of HOST.
 xs_banned() {

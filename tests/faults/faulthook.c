@@ -17,15 +17,27 @@
  *                          dpkg stage, which maintainer script was cut off);
  *   VPSP_FAULT_DO=fill:DIR fills the filesystem of DIR (a file DIR/.fill
  *                          written until ENOSPC), then goes on.
- * The fault happens once; the trace gets a "FAULT" line first. */
+ * The fault happens once; the trace gets a "FAULT" line first.
+ *
+ * Points of kind "script" are maintainer scripts seen running: a thread
+ * looks every 2 ms for processes this program started whose command line
+ * names /var/lib/dpkg/info/ (dpkg runs "/bin/sh /var/lib/dpkg/info/P.postinst
+ * configure V", and "... triggered NAMES" for a trigger), each pid once;
+ * the detail is the command line. A cut at one (VPSP_FAULT_AT=script~TEXT)
+ * freezes the tree while that script runs, which a point at dpkg's own
+ * line cannot: the script starts milliseconds after it. The thread runs
+ * when VPSP_FAULT_AT's kind is script, or with VPSP_FAULT_SCRIPTS=1 (a
+ * trace that lists them). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -201,7 +213,9 @@ static void fill(const char *dir)
         close(fd);
 }
 
-static void hook(const char *kind, const char *detail, size_t len)
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void hook_locked(const char *kind, const char *detail, size_t len)
 {
         unsigned long n = count(kind);
         bool hit;
@@ -221,6 +235,78 @@ static void hook(const char *kind, const char *detail, size_t len)
                 fill(action + 5);
         else
                 kill_all();
+}
+
+/* The program's points and the script watcher's, one at a time. */
+static void hook(const char *kind, const char *detail, size_t len)
+{
+        pthread_mutex_lock(&hook_lock);
+        hook_locked(kind, detail, len);
+        pthread_mutex_unlock(&hook_lock);
+}
+
+/* The command line of pid, NULs as spaces, into buf; its length or 0. */
+static size_t cmdline_of(long pid, char *buf, size_t size)
+{
+        char file[64];
+        ssize_t n;
+        int fd;
+
+        snprintf(file, sizeof(file), "/proc/%ld/cmdline", pid);
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = read(fd, buf, size - 1);
+        close(fd);
+        if (n <= 0)
+                return 0;
+        while (n > 0 && buf[n - 1] == '\0')
+                n--;
+        for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == '\0' || buf[i] == '\n')
+                        buf[i] = ' ';
+        buf[n] = '\0';
+        return (size_t)n;
+}
+
+#define SEEN 4096
+
+static void *watch_scripts(void *unused)
+{
+        static long seen[SEEN];
+        size_t nseen = 0;
+        pid_t self = getpid();
+        const struct timespec tick = { .tv_nsec = 2 * 1000 * 1000 };
+
+        (void)unused;
+        for (;;) {
+                DIR *d = opendir("/proc");
+                struct dirent *de;
+
+                while (d && (de = readdir(d))) {
+                        char *end, argv[1024];
+                        long pid = strtol(de->d_name, &end, 10);
+                        size_t len;
+                        bool old = false;
+
+                        if (*end || pid <= 1 || pid == self)
+                                continue;
+                        for (size_t i = 0; i < nseen && i < SEEN && !old; i++)
+                                old = seen[i] == pid;
+                        if (old)
+                                continue;
+                        len = cmdline_of(pid, argv, sizeof(argv));
+                        /* dpkg's fork shows dpkg's line until its exec: looked at again */
+                        if (!len || !strstr(argv, "/var/lib/dpkg/info/") || !descends((pid_t)pid, self))
+                                continue;
+                        seen[nseen++ % SEEN] = pid;
+                        hook("script", argv, len);
+                }
+                if (d)
+                        closedir(d);
+                nanosleep(&tick, NULL);
+        }
+        return NULL;
 }
 
 __attribute__((constructor)) static void faulthook_init(void)
@@ -250,4 +336,17 @@ __attribute__((constructor)) static void faulthook_init(void)
         }
         if (trace || at)
                 fault_point_hook = hook;
+        if (strcmp(at_kind, "script") == 0 ||
+            (trace && getenv("VPSP_FAULT_SCRIPTS") && strcmp(getenv("VPSP_FAULT_SCRIPTS"), "1") == 0)) {
+                pthread_t t;
+                pthread_attr_t attr;
+
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                if (pthread_create(&t, &attr, watch_scripts, NULL) != 0) {
+                        fprintf(stderr, "VPSP_FAULT: cannot start the maintainer-script watcher\n");
+                        _exit(2);
+                }
+                pthread_attr_destroy(&attr);
+        }
 }

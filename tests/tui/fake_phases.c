@@ -15,6 +15,10 @@
  *   VPSP_TEST_PROC        a /proc for the wizard's listening ports (net/tcp,
  *                         PID/fd links, PID/comm)
  *   VPSP_TEST_PASSWD      a passwd file for the review's "account exists"
+ *   VPSP_TEST_SETTLE      1: "fake-prep" has a change that waits for the
+ *                         person, as closing the old SSH port does: its
+ *                         settle() writes settled.txt only once confirmed
+ *                         (the end screen's P key)
  *
  * Every change goes through ops.h, so it is journaled with its undo and a
  * rollback really removes the files again. */
@@ -219,9 +223,26 @@ static int run_fail(struct phase_ctx *c)
         return mark_done(c);
 }
 
+/* With VPSP_TEST_SETTLE=1: waits until the person confirms, then writes
+ * settled.txt (journaled, so a rollback removes it). */
+static int settle_prep(struct phase_ctx *c, bool confirmed)
+{
+        int r;
+
+        if (env_long("VPSP_TEST_SETTLE", 0) != 1)
+                return 1;
+        if (!confirmed)
+                return 0;
+        r = write_scratch(c, "settled.txt", "confirmed\n");
+        if (r < 0)
+                return r;
+        phase_log(c, LOG_INFO, "the test change that waited for the person is made (confirmed)");
+        return 1;
+}
+
 static const struct phase fake_prep = {
         .id = "fake-prep", .title = "Test preparation", .summary = "counts a few steps",
-        .weight = 20, .plan = plan_marker, .verify = verify_marker, .run = run_prep,
+        .weight = 20, .plan = plan_marker, .verify = verify_marker, .run = run_prep, .settle = settle_prep,
 };
 static const struct phase fake_files = {
         .id = "fake-files", .title = "Test files", .summary = "writes a file into the scratch directory",

@@ -78,6 +78,10 @@ static struct undo sample_undo(enum undo_kind k)
         case UNDO_RESTART_UNIT:
                 u.name = S("xrdp.service");
                 break;
+        case UNDO_ENABLE_UNIT:
+        case UNDO_START_UNIT:
+                u.name = S("ssh.socket");
+                break;
         case UNDO_SET_ALTERNATIVE:
                 u.name = S("x-session-manager");
                 u.value = S("/usr/bin/xfce4-session");
@@ -472,6 +476,8 @@ static void test_undo_describe(void **state)
                 [UNDO_REMOVE_APT_SOURCE] = "remove apt source /etc/apt/sources.list.d/vscode.sources and 1 keyring",
                 [UNDO_MANDB_AUTO_UPDATE] = "turn man-db's automatic index updates back on",
                 [UNDO_INITRAMFS_UPDATE] = "turn the initramfs updates back on (/etc/initramfs-tools/update-initramfs.conf) and regenerate the initramfs",
+                [UNDO_ENABLE_UNIT] = "enable and start ssh.socket again",
+                [UNDO_START_UNIT] = "start ssh.socket again",
         };
         for (unsigned k = 0; k < _UNDO_KIND_MAX; k++) {
                 struct undo u = sample_undo((enum undo_kind)k);

@@ -514,6 +514,114 @@ static void apt_install_progress_and_undo(void **state)
         assert_int_equal(rollback(), EXIT_OK);
 }
 
+/* apt-get as on a host whose lists were cleaned: "late" is unknown until
+ * an apt-get update has run; then it installs. */
+static const char apt_stale_stub[] =
+        "dir=\"$(dirname \"$0\")\"; log=\"$dir/apt.state\"\n"
+        "case \" $* \" in\n"
+        "*' update '*) touch \"$dir/apt.lists\" ;;\n"
+        "*' -s '*)\n"
+        "  [ -e \"$dir/apt.lists\" ] || { echo 'E: Unable to locate package late' >&2; exit 100; }\n"
+        "  grep -qx late \"$log\" 2>/dev/null || echo 'Inst late (1.0 Debian:13 [amd64])' ;;\n"
+        "*' install '*) echo late >> \"$log\" ;;\n"
+        "*' purge '*) sed -i '/^late$/d' \"$log\" ;;\n"
+        "esac\n";
+
+static int apt_late_script(struct phase_ctx *c)
+{
+        const char *const pkgs[] = { "late", NULL };
+        return ops_apt_install(c, pkgs, 0, 0, 1);
+}
+
+static int apt_update_then_late_script(struct phase_ctx *c)
+{
+        int r = ops_apt_update(c);
+        return r < 0 ? r : ops_apt_install(c, (const char *const[]){ "late", NULL }, 0, 0, 1);
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+        size_t n = 0;
+        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+/* Lists a run has not refreshed (a re-run whose system-prep is done) may
+ * lack a package: one apt-get update, then the install; never a second
+ * update, and none when the run's own update already ran. */
+static void apt_stale_lists_refreshed_once(void **state)
+{
+        struct etest_run r;
+        char *calls, *text, *lists = test_path(stubs, "apt.state"), *flag = test_path(stubs, "apt.lists");
+        size_t before;
+        (void)state;
+
+        unlink(flag);
+        test_stub(stubs, "apt-get", apt_stale_stub);
+        test_stub(stubs, "dpkg-query", dpkg_query_stub);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_late_script, &r), EXIT_OK);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "no package \"late\" in apt's package lists, which this run has not refreshed yet"));
+        free(text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        /* planned, updated, planned again, installed: in that order */
+        {
+                const char *sim = strstr(calls + before, "apt-get -s");
+                const char *upd = strstr(calls + before, " update\n");
+                const char *inst = strstr(calls + before, "APT::Status-Fd=3 install late\n");
+                assert_non_null(sim);
+                assert_non_null(upd);
+                assert_non_null(inst);
+                assert_true(sim < upd && upd < inst);
+                assert_non_null(strstr(upd, "apt-get -s"));
+        }
+        free(calls);
+        text = test_read(lists);
+        assert_string_equal(text, "late\n");
+        free(text);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* still unknown after the update: refused, and no second update */
+        test_stub(stubs, "apt-get",
+                  "case \" $* \" in *' -s '*) echo 'E: Unable to locate package late' >&2; exit 100 ;; esac\n");
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_late_script, &r), EXIT_FAILED_KEPT);
+        text = run_text(&r);
+        assert_non_null(strstr(text, "no package \"late\" in the configured apt sources"));
+        free(text);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        assert_int_equal(count_of(calls + before, "apt-get -s"), 2);  /* before and after the update */
+        assert_null(strstr(calls + before, "Status-Fd=3 install late"));
+        free(calls);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* the run's own update came first: no second one */
+        unlink(flag);
+        test_stub(stubs, "apt-get", apt_stale_stub);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
+        assert_int_equal(provision(apt_update_then_late_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, " update\n"), 1);
+        free(calls);
+        assert_int_equal(rollback(), EXIT_OK);
+        unlink(flag);
+        free(flag);
+        free(lists);
+}
+
 static int apt_cut_script(struct phase_ctx *c)
 {
         const char *const pkgs[] = { "xrdp", "ufw", "lightdm-", NULL };
@@ -595,6 +703,7 @@ static void apt_update_retries(void **state)
         char *calls;
         char *counter = test_path(stubs, "update.count");
         char body[512];
+        size_t before;
         (void)state;
 
         /* fails once (a mirror hiccup), then works */
@@ -603,16 +712,13 @@ static void apt_update_retries(void **state)
                  "[ \"$n\" -ge 1 ] || { echo 'E: Failed to fetch http://deb.debian.org' >&2; exit 100; }\n",
                  counter, counter);
         test_stub(stubs, "apt-get", body);
+        calls = test_stub_calls(stubs);
+        before = strlen(calls);
+        free(calls);
         assert_int_equal(provision(update_script, &r), EXIT_OK);
         etest_run_release(&r);
         calls = test_stub_calls(stubs);
-        {
-                int n = 0;
-                for (const char *p = strstr(calls, "DPkg::Lock::Timeout=900 update\n"); p;
-                     p = strstr(p + 1, "DPkg::Lock::Timeout=900 update\n"))
-                        n++;
-                assert_int_equal(n, 2);
-        }
+        assert_int_equal(count_of(calls + before, "DPkg::Lock::Timeout=900 update\n"), 2);
         free(calls);
         free(counter);
         assert_int_equal(rollback(), EXIT_OK);
@@ -705,14 +811,6 @@ static char *pkgdb_sorted(void)
                 return xstrdup("");
         strv_sort(lines);
         return strv_join(lines, "\n");
-}
-
-static size_t count_of(const char *hay, const char *needle)
-{
-        size_t n = 0;
-        for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-                n++;
-        return n;
 }
 
 /* The journal most recently written under the test root. Caller frees. */
@@ -1104,6 +1202,110 @@ static void accounts_units_alternatives(void **state)
         test_pw = NULL;
 }
 
+/* ---- a unit taken off: sshd moved from ssh.socket to ssh.service ----------- */
+
+static int socket_script(struct phase_ctx *c)
+{
+        record(ops_unit_disable(c, "ssh.socket"));        /* enabled and running */
+        record(ops_unit_enable(c, "ssh.service", false));
+        record(ops_unit_disable(c, "other.socket"));      /* running, not enabled */
+        record(ops_unit_disable(c, "idle.socket"));       /* neither */
+        return 0;
+}
+
+static void unit_disabled_and_undone(void **state)
+{
+        struct etest_run r;
+        char body[1024];
+        _cleanup_free_ char *db = test_path(stubs, "units");
+        _cleanup_free_ char *calls = NULL;
+        (void)state;
+
+        assert_int_equal(mkdir_p(db, 0755), 0);
+        /* db/en-UNIT: enabled; db/act-UNIT: running */
+        snprintf(body, sizeof(body),
+                 "cd '%s' || exit 1\n"
+                 "for a; do u=$a; done\n"
+                 "case $1 in\n"
+                 "is-enabled) [ -e \"en-$u\" ] && { echo enabled; exit 0; }; echo disabled; exit 1 ;;\n"
+                 "is-active) [ -e \"act-$u\" ] && { echo active; exit 0; }; echo inactive; exit 3 ;;\n"
+                 "enable) touch \"en-$u\"; [ \"$2\" = --now ] && touch \"act-$u\" ;;\n"
+                 "disable) rm -f \"en-$u\"; [ \"$2\" = --now ] && rm -f \"act-$u\" ;;\n"
+                 "start) touch \"act-$u\" ;;\n"
+                 "stop) rm -f \"act-$u\" ;;\n"
+                 "esac\nexit 0\n", db);
+        test_stub(stubs, "systemctl", body);
+        {
+                const char *const made[] = { "en-ssh.socket", "act-ssh.socket", "act-other.socket" };
+                for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                        char *f = test_path(db, made[i]);
+                        test_write(f, "");
+                        free(f);
+                }
+        }
+        n_results = 0;
+        ran = false;
+        assert_int_equal(provision(socket_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(n_results, 4);
+        assert_int_equal(results[0], 0);
+        assert_int_equal(results[1], 0);
+        assert_int_equal(results[2], 0);
+        assert_int_equal(results[3], 1);
+        calls = test_stub_calls(stubs);
+        {
+                /* idle.socket was only asked about */
+                static const char *const made[] = { "systemctl disable --now ssh.socket\n",
+                                                    "systemctl enable ssh.service\n",
+                                                    "systemctl stop other.socket\n",
+                                                    "systemctl is-active idle.socket\n" };
+                for (size_t i = 0; i < ELEMENTSOF(made); i++)
+                        if (!strstr(calls, made[i]))
+                                fail_msg("no call %s in:\n%s", made[i], calls);
+                assert_null(strstr(calls, "stop idle.socket"));
+                assert_null(strstr(calls, "disable --now idle.socket"));
+        }
+        free(calls);
+        calls = NULL;
+
+        /* the journal says what a rollback does */
+        {
+                struct journal *j = last_journal();
+                int a = journal_find(j, 0, "COMMAND_EXEC", "systemctl disable --now ssh.socket");
+                int b = journal_find(j, 0, "COMMAND_EXEC", "systemctl stop other.socket");
+
+                assert_true(a >= 0 && b > a);
+                assert_int_equal(journal_entry_at(j, (size_t)a)->undo.kind, UNDO_ENABLE_UNIT);
+                assert_string_equal(journal_entry_at(j, (size_t)a)->undo.name, "ssh.socket");
+                assert_int_equal(journal_entry_at(j, (size_t)b)->undo.kind, UNDO_START_UNIT);
+                assert_int_equal(journal_find(j, 0, "COMMAND_EXEC", "systemctl stop idle.socket"), -1);
+                journal_free(j);
+        }
+
+        /* a second run changes nothing: the socket is off, the service on */
+        n_results = 0;
+        ran = false;
+        assert_int_equal(provision(socket_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(results[0], 1);
+        assert_int_equal(results[1], 1);
+        assert_int_equal(results[2], 1);
+
+        /* the rollback: ssh.service off before ssh.socket comes back */
+        assert_int_equal(rollback(), EXIT_OK);
+        calls = test_stub_calls(stubs);
+        {
+                /* newest first: each after the one before it */
+                static const char *const undone[] = { "systemctl start other.socket\n",
+                                                      "systemctl disable --now ssh.service\n",
+                                                      "systemctl enable --now ssh.socket\n" };
+                const char *at = calls;
+                for (size_t i = 0; i < ELEMENTSOF(undone); i++)
+                        if (!(at = strstr(at, undone[i])))
+                                fail_msg("no call %s (in this order) in:\n%s", undone[i], calls);
+        }
+}
+
 /* ---- the pure parts of the questions -------------------------------------- */
 
 static void parse_candidate(void **state)
@@ -1293,12 +1495,14 @@ int main(void)
                 cmocka_unit_test(commands),
                 cmocka_unit_test(output_batched),
                 cmocka_unit_test(apt_install_progress_and_undo),
+                cmocka_unit_test(apt_stale_lists_refreshed_once),
                 cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),
                 cmocka_unit_test(install_repairs_interrupted_dpkg),
                 cmocka_unit_test(install_finishes_half_installed),
                 cmocka_unit_test(resume_after_killed_install),
                 cmocka_unit_test(accounts_units_alternatives),
+                cmocka_unit_test(unit_disabled_and_undone),
                 cmocka_unit_test(lock_released_then_install),
                 cmocka_unit_test(lock_never_released),
         };

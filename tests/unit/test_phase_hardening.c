@@ -190,6 +190,22 @@ static void socket_ports(void **state)
         assert_int_equal(hardening_ssh_connection_port(NULL), 0);
 }
 
+/* ssh.socket in use: enabled (at boot) or running now. */
+static void socket_in_use(void **state)
+{
+        (void)state;
+        assert_true(hardening_socket_in_use("enabled\n", NULL));
+        assert_true(hardening_socket_in_use("enabled-runtime\n", NULL));
+        assert_true(hardening_socket_in_use(NULL, "active\n"));
+        assert_true(hardening_socket_in_use("disabled\n", "active\n"));
+        /* systemctl answers these with a non-zero status: NULL here */
+        assert_false(hardening_socket_in_use(NULL, NULL));
+        /* printed on exit status 0 all the same, but not "in use" */
+        assert_false(hardening_socket_in_use("static\n", "inactive\n"));
+        assert_false(hardening_socket_in_use("masked\n", "activating\n"));
+        assert_false(hardening_socket_in_use("", ""));
+}
+
 static void test_config(void **state)
 {
         (void)state;
@@ -274,6 +290,7 @@ int main(void)
                 cmocka_unit_test(login_seen),
                 cmocka_unit_test(jail_text),
                 cmocka_unit_test(socket_ports),
+                cmocka_unit_test(socket_in_use),
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(sshd_T_parsing),
                 cmocka_unit_test(ufw_parsing),

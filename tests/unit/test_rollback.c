@@ -608,6 +608,45 @@ static void test_disable_unit(void **state)
         assert_contains(msg, "systemctl disable --now xrdp.service exited with status 1");
 }
 
+/* u undone with systemctl saying ENABLED and ACTIVE: apply returns want,
+ * after exactly the systemctl calls in calls. */
+static void expect_unit_undo(const struct undo *u, const char *enabled, const char *active, int want,
+                             const char *calls)
+{
+        char msg[1024];
+
+        reset_calls();
+        stub_systemctl(enabled, active, 0);
+        assert_int_equal(apply(u, msg, sizeof(msg)), want);
+        assert_calls(calls);
+}
+
+/* A unit the run disabled (ssh.socket, sshd moved to ssh.service): enabled
+ * and started again, or only started (it ran without being enabled). */
+static void test_enable_start_unit(void **state)
+{
+        (void)state;
+        struct undo u = { .kind = UNDO_ENABLE_UNIT, .name = S("ssh.socket") };
+        char msg[1024];
+
+        expect_unit_undo(&u, "disabled", "inactive", 0,
+                         "systemctl is-enabled ssh.socket\nsystemctl is-active ssh.socket\n"
+                         "systemctl enable --now ssh.socket\n");
+        expect_unit_undo(&u, "enabled", "inactive", 0,
+                         "systemctl is-enabled ssh.socket\nsystemctl is-active ssh.socket\n"
+                         "systemctl start ssh.socket\n");
+        expect_unit_undo(&u, "enabled", "active", 1,
+                         "systemctl is-enabled ssh.socket\nsystemctl is-active ssh.socket\n");
+        stub_systemctl("disabled", "inactive", 1);
+        assert_true(apply(&u, msg, sizeof(msg)) < 0);
+        assert_contains(msg, "systemctl enable --now ssh.socket exited with status 1");
+
+        u.kind = UNDO_START_UNIT;
+        expect_unit_undo(&u, "disabled", "inactive", 0,
+                         "systemctl is-active ssh.socket\nsystemctl start ssh.socket\n");
+        expect_unit_undo(&u, "disabled", "active", 1, "systemctl is-active ssh.socket\n");
+}
+
 static void test_stop_unmask_restart_unit(void **state)
 {
         (void)state;
@@ -1466,6 +1505,7 @@ int main(void)
                 cmocka_unit_test_setup(test_delete_group, setup_each),
                 cmocka_unit_test_setup(test_remove_group_member, setup_each),
                 cmocka_unit_test_setup(test_disable_unit, setup_each),
+                cmocka_unit_test_setup(test_enable_start_unit, setup_each),
                 cmocka_unit_test_setup(test_stop_unmask_restart_unit, setup_each),
                 cmocka_unit_test_setup(test_set_alternative, setup_each),
                 cmocka_unit_test_setup(test_ufw, setup_each),

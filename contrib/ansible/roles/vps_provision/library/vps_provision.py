@@ -348,7 +348,11 @@ def run(m, h):
     c = ev["credentials"]
     if c:
         result["credentials"] = dict(username=c.get("username"), password=c.get("password"), host=c.get("host"),
-                                     rdp_port=c.get("rdp_port"), ssh_port=c.get("ssh_port"))
+                                     rdp_port=c.get("rdp_port"), ssh_port=c.get("ssh_port"),
+                                     rdp_listen=c.get("rdp_listen", "all"))
+        if c.get("rdp_tunnel"):
+            # rdp_listen = localhost: RDP is reached through this ssh -L only
+            result["credentials"]["rdp_tunnel"] = c["rdp_tunnel"]
     h.exit(**result)
 
 
