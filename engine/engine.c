@@ -766,6 +766,8 @@ static void *engine_main(void *userdata)
                 goto out;
         engine_emit_session_start(e);
         started = true;
+        /* a rollback stopped at its end left the initramfs updates held */
+        engine_initramfs_leftover(e);
 
         engine_step_preflight(e);
         if (e->preflight_refused) {

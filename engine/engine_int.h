@@ -98,6 +98,9 @@ struct engine {
         bool prefetch_reported;     /* its outcome was logged */
         bool apt_lists_fresh;       /* an apt-get update of this run succeeded */
         int next_prompt_id;
+        /* the initramfs updates held while a rollback runs (rollback.h);
+         * NULL when no hold is on */
+        struct initramfs_rb_hold *rb_hold;
 };
 
 struct phase_ctx {
@@ -237,6 +240,10 @@ void engine_prefetch_end(struct engine *e);
 /* --rollback: the newest session that still has changes to undo. Returns
  * the exit code (after engine_finish()). */
 int engine_rollback_mode(struct engine *e);
+/* Ends the initramfs hold a stopped rollback left behind (its record in
+ * the state directory), if any: the configuration back, the regeneration
+ * it owed. */
+void engine_initramfs_leftover(struct engine *e);
 /* Undoes every pending change of session_id in j, newest first; removes
  * that session's checkpoints. Returns the number of undos that failed. */
 int engine_rollback_session(struct engine *e, struct journal *j, const char *session_id);

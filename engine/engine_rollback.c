@@ -86,16 +86,92 @@ static int undo_one(void *userdata, const struct journal_entry *je, char *msg, s
         return r;
 }
 
+/* Holds the initramfs updates for a rollback (rollback.h) with h, its
+ * record under the state directory named in rec; e->rb_hold = h when on. A
+ * hold that cannot begin is logged and the rollback goes on without it. */
+static void rb_hold_begin(struct engine *e, struct initramfs_rb_hold *h, char *rec, size_t reclen)
+{
+        char msg[1024] = "";
+        int r;
+
+        snprintf(rec, reclen, "%s/%s", e->o.paths.state_dir, INITRAMFS_HOLD_RECORD);
+        *h = (struct initramfs_rb_hold){ .conf = INITRAMFS_CONF, .record = rec, .boot_dir = "/boot" };
+        r = initramfs_rb_hold_begin(h, msg, sizeof(msg));
+        if (r < 0)
+                engine_log(e, e->cur, LOG_WARNING, "rollback", "%s; the rollback goes on without it", msg);
+        else if (r == 0)
+                engine_log(e, e->cur, LOG_INFO, "rollback", "%s", msg);
+        if (h->on)
+                e->rb_hold = h;
+}
+
+/* Ends e->rb_hold (one update-initramfs -u when something asked for it),
+ * shown as an action of its own. Returns 1 when it failed (the record stays:
+ * the next --rollback ends it), else 0. */
+static int rb_hold_end(struct engine *e, const struct rollback_env *env)
+{
+        struct initramfs_rb_hold *h = e->rb_hold;
+        struct event *ev;
+        char msg[1024] = "";
+        int64_t t0 = now_ms();
+        int r;
+
+        if (!h)
+                return 0;
+        ev = event_new(EV_ACTION_START);
+        ev->action_start.phase_index = e->cur;
+        ev->action_start.type = xstrdup("ROLLBACK");
+        ev->action_start.target = xstrdup("initramfs-tools/update_initramfs");
+        ev->action_start.title = xstrdup("Ending the hold of the initramfs updates");
+        engine_emit(e, ev);
+        r = initramfs_rb_hold_end(h, env, msg, sizeof(msg));
+        if (r < 0)
+                engine_log(e, e->cur, LOG_ERROR, "rollback", "%s", msg);
+        else
+                engine_log(e, e->cur, LOG_INFO, "rollback", "%s (%.1f s)", msg,
+                           (double)(now_ms() - t0) / 1000.0);
+        ev = event_new(EV_ACTION_END);
+        ev->action_end.phase_index = e->cur;
+        ev->action_end.ok = r >= 0;
+        ev->action_end.duration_ms = now_ms() - t0;
+        ev->action_end.message = r < 0 ? xstrdup(msg) : NULL;
+        engine_emit(e, ev);
+        initramfs_rb_hold_release(h);
+        e->rb_hold = NULL;
+        return r < 0 ? 1 : 0;
+}
+
+void engine_initramfs_leftover(struct engine *e)
+{
+        struct initramfs_rb_hold h;
+        struct rollback_env env = { .on_line = NULL };
+        char rec[PATH_MAX];
+
+        snprintf(rec, sizeof(rec), "%s/%s", e->o.paths.state_dir, INITRAMFS_HOLD_RECORD);
+        if (!path_exists(rec))
+                return;
+        rb_hold_begin(e, &h, rec, sizeof(rec));
+        (void)rb_hold_end(e, &env);
+}
+
 /* Undoes every pending change of session_id in j, newest first; removes
  * that session's checkpoints. Returns the number of undos that failed. */
 int engine_rollback_session(struct engine *e, struct journal *j, const char *session_id)
 {
         const struct journal_entry **list = NULL;
         struct undo_run u = { .e = e };
+        struct initramfs_rb_hold hold;
+        char rec[PATH_MAX];
+        bool own_hold = false;
         size_t n;
         int failures, r;
 
         n = journal_pending(j, session_id, &list);
+        if (!e->rb_hold && n > 0) {
+                rb_hold_begin(e, &hold, rec, sizeof(rec));
+                own_hold = e->rb_hold != NULL;
+        }
+        u.env.initramfs_hold = e->rb_hold;
         u.total = n;
         u.env.on_line = undo_line;
         u.env.userdata = &u;
@@ -106,6 +182,8 @@ int engine_rollback_session(struct engine *e, struct journal *j, const char *ses
                    n == 1 ? "" : "s", session_id);
         failures = journal_rollback(j, list, n, undo_one, &u);
         free(list);
+        if (own_hold)
+                failures += rb_hold_end(e, &u.env);
         /* where a home the person used was kept: in the log, the output
          * and the end screen */
         for (size_t k = 0; u.env.notes && u.env.notes[k]; k++) {
@@ -279,7 +357,9 @@ int engine_rollback_mode(struct engine *e)
         bool all;
         struct journal *j = NULL;
         const char *failed_id = NULL;
-        int failures;
+        struct initramfs_rb_hold hold;
+        char rec[PATH_MAX];
+        int failures, earlier_failures = 0, hold_failed;
 
         if (n_found < 0) {
                 engine_emit_session_start(e);
@@ -299,6 +379,8 @@ int engine_rollback_mode(struct engine *e)
         if (!e->have_session) {
                 free(runs);
                 engine_emit_session_start(e);
+                /* a rollback stopped after its last undo: its hold ends */
+                engine_initramfs_leftover(e);
                 engine_finish(e, EXIT_OK, SESSION_COMPLETED,
                               "nothing to roll back: no run has changes left to undo");
                 return EXIT_OK;
@@ -370,24 +452,37 @@ int engine_rollback_mode(struct engine *e)
                 log_open(e->session.log_path);
         e->cur = 0;
         e->phase_start_ms = now_ms();
-        failures = engine_rollback_session(e, j, e->session.session_id);
-        mark_rolled_back(&e->session);
+        /* one hold of the initramfs updates for every run undone */
+        {
+                struct rollback_env hold_env = { .on_line = undo_line };
+                struct undo_run hold_u = { .e = e };
+
+                hold_env.userdata = &hold_u;
+                rb_hold_begin(e, &hold, rec, sizeof(rec));
+                failures = engine_rollback_session(e, j, e->session.session_id);
+                mark_rolled_back(&e->session);
+                if (!failures && all) {
+                        done = 1;
+                        earlier_failures = rollback_earlier(e, runs + 1, n_runs - 1, &done, &failed_id);
+                }
+                hold_failed = rb_hold_end(e, &hold_env);
+        }
         if (failures) {
                 engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_FAILED,
                               "the rollback of session %s could not undo %d change%s (see the log); fix the cause and run --rollback again%s",
                               e->session.session_id, failures, failures == 1 ? "" : "s",
                               all ? " (the earlier runs were not touched)" : "");
+        } else if (earlier_failures) {
+                engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_ROLLED_BACK,
+                              "%zu of %zu runs were rolled back; session %s could not undo %d change%s (see "
+                              "the log): fix the cause and run --rollback --all again",
+                              done, n_runs, failed_id, earlier_failures, earlier_failures == 1 ? "" : "s");
+        } else if (hold_failed) {
+                engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_ROLLED_BACK,
+                              "every change was undone, but the initramfs updates held during the rollback could not be ended (see the log): fix the cause and run --rollback again");
         } else if (all) {
-                done = 1;
-                failures = rollback_earlier(e, runs + 1, n_runs - 1, &done, &failed_id);
-                if (failures)
-                        engine_finish(e, EXIT_ROLLBACK_FAILED, SESSION_ROLLED_BACK,
-                                      "%zu of %zu runs were rolled back; session %s could not undo %d change%s (see "
-                                      "the log): fix the cause and run --rollback --all again",
-                                      done, n_runs, failed_id, failures, failures == 1 ? "" : "s");
-                else
-                        engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK, "all %zu runs were rolled back (%zu changes)",
-                                      n_runs, total);
+                engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK, "all %zu runs were rolled back (%zu changes)",
+                              n_runs, total);
         } else if (n_runs > 1) {
                 engine_finish(e, EXIT_OK, SESSION_ROLLED_BACK,
                               "session %s was rolled back; %zu earlier run%s still ha%s %zu change%s: "

@@ -324,6 +324,8 @@ static size_t remove_orphan_dirs(char *const *dirs)
         return removed;
 }
 
+static int hold_ask(struct initramfs_rb_hold *h);
+
 /* purge_packages: purge those still installed. */
 static int undo_purge_packages(const struct rollback_env *env, const struct undo *u, char *msg,
                                size_t msglen)
@@ -372,6 +374,16 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         for (size_t i = 0; installed[i]; i++)
                 strv_push(&argv, installed[i]);
         dirs = owned_etc_dirs(installed);
+        /* a package's removal may ask for a new initramfs (initramfs-tools'
+         * trigger); during the rollback's hold it is made once, at the end */
+        if (env && env->initramfs_hold && env->initramfs_hold->on) {
+                r = hold_ask(env->initramfs_hold);
+                if (r < 0) {
+                        snprintf(msg, msglen, "cannot write %s: %s; run the rollback again",
+                                 env->initramfs_hold->record, strerror(-r));
+                        return r;
+                }
+        }
         r = cmd_run(env, (const char *const *)argv, &c);
         if (r != 0)
                 return fail_cmd(msg, msglen, "apt-get purge", r, &c);
@@ -1676,23 +1688,15 @@ char *initramfs_conf_setting(const char *text)
         return found ? xstrndup(found, found_len) : NULL;
 }
 
-int initramfs_conf_swap(const char *path, const char *from, const char *to)
+/* text (len bytes) with its last line equal to from replaced by to, into
+ * out (from NULL: to appended; to "": the line removed). 1 when there is no
+ * such line (out untouched), 0 done. */
+static int conf_text_swap(const char *text, size_t len, const char *from, const char *to,
+                          struct buf *out)
 {
-        _cleanup_free_ char *text = NULL;
-        struct buf out;
         const char *hit = NULL;
-        size_t len, hit_len = 0;
-        struct stat st;
-        int r;
+        size_t hit_len = 0;
 
-        r = read_file(path, 1 << 20, &text, &len);
-        if (r < 0)
-                return r;
-        if (strlen(text) != len)
-                return -EINVAL;   /* not a text file */
-        if (stat(path, &st) < 0)
-                return -errno;
-        buf_init(&out, len + strlen(to) + 2);
         if (from) {
                 for (const char *p = text; *p;) {
                         size_t n = strcspn(p, "\n");
@@ -1706,23 +1710,242 @@ int initramfs_conf_swap(const char *path, const char *from, const char *to)
                 }
                 if (!hit)
                         return 1;
-                buf_append(&out, text, (size_t)(hit - text));
+                buf_init(out, len + strlen(to) + 2);
+                buf_append(out, text, (size_t)(hit - text));
                 if (*to)
-                        buf_append(&out, to, strlen(to));
+                        buf_append(out, to, strlen(to));
                 else if (hit[hit_len] == '\n')
                         hit_len++;   /* the whole line goes */
-                buf_append(&out, hit + hit_len, len - (size_t)(hit - text) - hit_len);
+                buf_append(out, hit + hit_len, len - (size_t)(hit - text) - hit_len);
         } else {
-                buf_append(&out, text, len);
+                buf_init(out, len + strlen(to) + 2);
+                buf_append(out, text, len);
                 if (len && text[len - 1] != '\n')
-                        buf_append(&out, "\n", 1);
-                buf_append(&out, to, strlen(to));
-                buf_append(&out, "\n", 1);
+                        buf_append(out, "\n", 1);
+                buf_append(out, to, strlen(to));
+                buf_append(out, "\n", 1);
         }
+        return 0;
+}
+
+int initramfs_conf_swap(const char *path, const char *from, const char *to)
+{
+        _cleanup_free_ char *text = NULL;
+        struct buf out;
+        size_t len;
+        struct stat st;
+        int r;
+
+        r = read_file(path, 1 << 20, &text, &len);
+        if (r < 0)
+                return r;
+        if (strlen(text) != len)
+                return -EINVAL;   /* not a text file */
+        if (stat(path, &st) < 0)
+                return -errno;
+        r = conf_text_swap(text, len, from, to, &out);
+        if (r == 1)
+                return 1;
         r = write_file_atomic(path, out.data ? out.data : "", out.len, st.st_mode & 07777,
                               st.st_uid, st.st_gid);
         buf_release(&out);
         return r < 0 ? r : 0;
+}
+
+/* Whether an update_initramfs line's value is "no" (as sh reads it). */
+static bool initramfs_value_no(const char *line)
+{
+        const char *v = line ? line + strlen("update_initramfs=") : "yes";
+        return strcmp(v, "no") == 0 || strcmp(v, "\"no\"") == 0 || strcmp(v, "'no'") == 0;
+}
+
+/* The record's first line says whether a regeneration is owed. */
+#define HOLD_RECORD_ASKED "asked=1\n"
+#define HOLD_RECORD_NOT_ASKED "asked=0\n"
+
+/* Writes the record: the flag, then the text the configuration gets back. */
+static int hold_record_save(const struct initramfs_rb_hold *h)
+{
+        _cleanup_free_ char *data = xasprintf("%s%s", h->asked ? HOLD_RECORD_ASKED : HOLD_RECORD_NOT_ASKED,
+                                              h->text);
+        return write_file_atomic(h->record, data, strlen(data), 0600, (uid_t)-1, (gid_t)-1);
+}
+
+/* Sets the hold's update_initramfs line in the configuration, unless it
+ * says no already. 0 or -errno. */
+static int hold_conf_set(const char *conf)
+{
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        size_t len;
+        int r;
+
+        r = read_file(conf, 1 << 20, &text, &len);
+        if (r < 0)
+                return r;
+        if (strlen(text) != len)
+                return -EINVAL;
+        line = initramfs_conf_setting(text);
+        if (line && initramfs_value_no(line))
+                return 0;
+        r = initramfs_conf_swap(conf, line, INITRAMFS_HOLD_LINE);
+        return r == 1 ? -EIO : r;
+}
+
+int initramfs_rb_hold_begin(struct initramfs_rb_hold *h, char *msg, size_t msglen)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        int r;
+
+        if (h->on)
+                return 1;
+        r = read_file(h->record, 1 << 20, &data, &len);
+        if (r == 0) {
+                /* a rollback was stopped during its hold: it goes on */
+                bool asked = len >= strlen(HOLD_RECORD_ASKED) &&
+                             strncmp(data, HOLD_RECORD_ASKED, strlen(HOLD_RECORD_ASKED)) == 0;
+                if (strlen(data) != len ||
+                    (!asked && (len < strlen(HOLD_RECORD_NOT_ASKED) ||
+                                strncmp(data, HOLD_RECORD_NOT_ASKED, strlen(HOLD_RECORD_NOT_ASKED)) != 0))) {
+                        snprintf(msg, msglen, "%s is damaged: it should hold what %s gets back", h->record,
+                                 h->conf);
+                        return -EBADMSG;
+                }
+                free(h->text);
+                h->text = xstrdup(data + strlen(HOLD_RECORD_ASKED));
+                h->asked = asked;
+                r = hold_conf_set(h->conf);
+                if (r < 0 && r != -ENOENT) {
+                        snprintf(msg, msglen, "cannot write %s: %s", h->conf, strerror(-r));
+                        return r;
+                }
+                h->on = true;
+                snprintf(msg, msglen, "the initramfs updates stay held, as by the rollback that was stopped (%s)",
+                         h->record);
+                return 0;
+        }
+        if (r != -ENOENT) {
+                snprintf(msg, msglen, "cannot read %s: %s", h->record, strerror(-r));
+                return r;
+        }
+        free(data);
+        data = NULL;
+        r = read_file(h->conf, 1 << 20, &data, &len);
+        if (r == -ENOENT) {
+                snprintf(msg, msglen, "no %s: no initramfs updates to hold", h->conf);
+                return 1;
+        }
+        if (r == 0 && strlen(data) != len)
+                r = -EINVAL;
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot read %s: %s", h->conf, strerror(-r));
+                return r;
+        }
+        free(h->text);
+        h->text = TAKE_PTR(data);
+        h->asked = false;
+        /* the record first: a rollback stopped between the two writes finds
+         * the configuration as it was, and puts back the same bytes */
+        r = hold_record_save(h);
+        if (r == 0)
+                r = hold_conf_set(h->conf);
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot hold the initramfs updates (%s, %s): %s", h->record, h->conf,
+                         strerror(-r));
+                (void)unlink(h->record);
+                return r;
+        }
+        h->on = true;
+        snprintf(msg, msglen, "initramfs updates held during the rollback (%s in %s)", INITRAMFS_HOLD_LINE,
+                 h->conf);
+        return 0;
+}
+
+/* Marks the regeneration as owed (in the record first). */
+static int hold_ask(struct initramfs_rb_hold *h)
+{
+        if (h->asked)
+                return 0;
+        h->asked = true;
+        return hold_record_save(h);
+}
+
+/* Whether boot_dir has a kernel (a vmlinuz-VERSION). */
+static bool boot_has_kernel(const char *boot_dir)
+{
+        DIR *d = opendir(boot_dir);
+        struct dirent *de;
+        bool found = false;
+
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d)))
+                found = strncmp(de->d_name, "vmlinuz-", strlen("vmlinuz-")) == 0;
+        closedir(d);
+        return found;
+}
+
+int initramfs_rb_hold_end(struct initramfs_rb_hold *h, const struct rollback_env *env, char *msg,
+                          size_t msglen)
+{
+        const char *const argv[] = { "update-initramfs", "-u", NULL };
+        _cleanup_free_ char *line = NULL;
+        struct cmd_ctx c;
+        struct stat st;
+        bool regen;
+        int r;
+
+        if (!h->on)
+                return 1;
+        if (stat(h->conf, &st) < 0) {
+                if (errno != ENOENT) {
+                        r = -errno;
+                        snprintf(msg, msglen, "cannot look at %s: %s", h->conf, strerror(-r));
+                        return r;
+                }
+                /* initramfs-tools was purged: nothing to put back, nothing to make */
+                if (unlink(h->record) < 0 && errno != ENOENT) {
+                        r = -errno;
+                        snprintf(msg, msglen, "cannot remove %s: %s", h->record, strerror(-r));
+                        return r;
+                }
+                h->on = false;
+                snprintf(msg, msglen, "%s is gone (initramfs-tools was removed): no initramfs to make", h->conf);
+                return 1;
+        }
+        r = write_file_atomic(h->conf, h->text, strlen(h->text), st.st_mode & 07777, st.st_uid, st.st_gid);
+        if (r < 0) {
+                snprintf(msg, msglen, "cannot write %s: %s; run the rollback again", h->conf, strerror(-r));
+                return r;
+        }
+        line = initramfs_conf_setting(h->text);
+        regen = h->asked && !initramfs_value_no(line) && boot_has_kernel(h->boot_dir);
+        if (regen) {
+                /* before the record goes: a rollback stopped here makes it again */
+                r = cmd_run(env, argv, &c);
+                if (r != 0)
+                        return fail_cmd(msg, msglen, "update-initramfs -u", r, &c);
+        }
+        if (unlink(h->record) < 0 && errno != ENOENT) {
+                r = -errno;
+                snprintf(msg, msglen, "cannot remove %s: %s", h->record, strerror(-r));
+                return r;
+        }
+        h->on = false;
+        if (regen)
+                snprintf(msg, msglen, "the initramfs updates are on again (%s) and the initramfs is regenerated once",
+                         h->conf);
+        else
+                snprintf(msg, msglen, "the initramfs updates are as before the rollback (%s)%s", h->conf,
+                         !h->asked ? "; nothing asked for a new initramfs"
+                         : !boot_has_kernel(h->boot_dir) ? "; no kernel in /boot to make one for" : "");
+        return regen ? 0 : 1;
+}
+
+void initramfs_rb_hold_release(struct initramfs_rb_hold *h)
+{
+        free(h->text);
+        h->text = NULL;
 }
 
 int rollback_initramfs_update(const struct rollback_env *env, const struct undo *u, char *msg,
@@ -1736,6 +1959,33 @@ int rollback_initramfs_update(const struct rollback_env *env, const struct undo 
                 snprintf(msg, msglen, "the journal entry names no usable configuration file (%s)",
                          u->path ? u->path : "none");
                 return -EINVAL;
+        }
+        if (env && env->initramfs_hold && env->initramfs_hold->on &&
+            strcmp(env->initramfs_hold->conf, u->path) == 0) {
+                /* the rollback holds the updates: the run's line goes back
+                 * into what the configuration gets at the rollback's end */
+                struct initramfs_rb_hold *h = env->initramfs_hold;
+                struct buf out;
+
+                r = conf_text_swap(h->text, strlen(h->text), INITRAMFS_HOLD_LINE, u->value, &out);
+                if (r == 1) {
+                        snprintf(msg, msglen, "the initramfs updates are on already (%s had no %s)", u->path,
+                                 INITRAMFS_HOLD_LINE);
+                        return 1;
+                }
+                free(h->text);
+                h->text = buf_steal(&out);
+                h->asked = true;   /* the regeneration the run put off */
+                r = hold_record_save(h);
+                if (r < 0) {
+                        snprintf(msg, msglen, "cannot write %s: %s; run the rollback again", h->record,
+                                 strerror(-r));
+                        return r;
+                }
+                snprintf(msg, msglen,
+                         "the initramfs updates will be on again (%s) at the end of the rollback, with one regeneration",
+                         u->path);
+                return 0;
         }
         r = initramfs_conf_swap(u->path, INITRAMFS_HOLD_LINE, u->value);
         if (r == -ENOENT) {

@@ -57,6 +57,8 @@
 #include "journal.h"
 #include "run.h"
 
+struct initramfs_rb_hold;
+
 struct rollback_env {
         run_line_fn on_line;   /* may be NULL */
         void *userdata;
@@ -72,6 +74,11 @@ struct rollback_env {
          * home directory was kept), appended by rollback_apply(); a strv the
          * caller frees. */
         char **notes;
+        /* The rollback's hold of the initramfs updates, when it is on (may
+         * be NULL): a purge marks the regeneration as owed, and the undo of
+         * a run's own hold (UNDO_INITRAMFS_UPDATE) changes what the
+         * configuration gets back at the hold's end instead of the file. */
+        struct initramfs_rb_hold *initramfs_hold;
 };
 
 /* 0 = undone, 1 = nothing to do, -errno with msg = failed. env is a
@@ -112,3 +119,42 @@ int initramfs_conf_swap(const char *path, const char *from, const char *to);
  * filled (env may be NULL). */
 int rollback_initramfs_update(const struct rollback_env *env, const struct undo *u, char *msg,
                               size_t msglen);
+
+/* The initramfs updates held during a rollback: the purges of packages
+ * with initramfs hooks or initramfs-tools' trigger would each regenerate
+ * the initramfs (minutes on a small server); the hold makes it once, at the
+ * rollback's end. A record in the state directory (root-only) keeps the
+ * configuration's text to put back and whether a regeneration is owed, so
+ * that a rollback that is stopped and run again ends the same way:
+ *   begin  the record (the configuration's bytes, "asked=0"), then
+ *          update_initramfs=no in the configuration (left as it is when it
+ *          says no already: the administrator's, or a stopped run's hold);
+ *          a record already there (a stopped rollback) is taken over and
+ *          the configuration held again
+ *   during a purge sets asked=1 before it runs; the undo of a run's hold
+ *          changes the record's text (its line back) and sets asked=1
+ *   end    the record's text written back (mode and owner kept), then one
+ *          "update-initramfs -u" when asked=1, the text does not say no and
+ *          boot_dir has a kernel, then the record removed; the
+ *          configuration gone (initramfs-tools purged): only the record
+ *          goes. */
+struct initramfs_rb_hold {
+        const char *conf;       /* INITRAMFS_CONF */
+        const char *record;     /* STATE_DIR/initramfs-hold */
+        const char *boot_dir;   /* "/boot" */
+        bool on;
+        bool asked;
+        char *text;             /* what conf gets back at the end */
+};
+/* The record's name in the state directory. */
+#define INITRAMFS_HOLD_RECORD "initramfs-hold"
+/* 0 held, 1 nothing to hold (no configuration, or on already), -errno with
+ * msg filled (nothing held, the record not left behind). */
+int initramfs_rb_hold_begin(struct initramfs_rb_hold *h, char *msg, size_t msglen);
+/* 0 ended with one regeneration, 1 ended without (or not on), -errno with
+ * msg filled (the hold stays recorded: the next rollback ends it). env may
+ * be NULL. */
+int initramfs_rb_hold_end(struct initramfs_rb_hold *h, const struct rollback_env *env, char *msg,
+                          size_t msglen);
+/* Frees what begin kept (not the record). */
+void initramfs_rb_hold_release(struct initramfs_rb_hold *h);

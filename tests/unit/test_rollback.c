@@ -1216,9 +1216,279 @@ static void test_initramfs_update_undo(void **state)
         assert_int_equal(apply(&u, msg, sizeof(msg)), -EINVAL);
 }
 
+
+/* A rollback's hold of the initramfs updates in a fresh directory: the
+ * configuration (with INITRAMFS_CONF_TEXT), its record, and a /boot with a
+ * kernel when with_kernel. */
+struct rb_fixture {
+        char *dir, *conf, *record, *boot;
+        struct initramfs_rb_hold h;
+};
+
+static void rb_fixture_init(struct rb_fixture *f, const char *conf_text, bool with_kernel)
+{
+        f->dir = test_tmpdir();
+        f->conf = test_path(f->dir, "update-initramfs.conf");
+        f->record = test_path(f->dir, "initramfs-hold");
+        f->boot = test_path(f->dir, "boot");
+        assert_int_equal(mkdir(f->boot, 0755), 0);
+        if (with_kernel) {
+                _cleanup_free_ char *k = test_path(f->boot, "vmlinuz-6.12.0-1-amd64");
+                test_write(k, "kernel");
+        }
+        if (conf_text) {
+                test_write(f->conf, conf_text);
+                assert_int_equal(chmod(f->conf, 0640), 0);
+        }
+        f->h = (struct initramfs_rb_hold){ .conf = f->conf, .record = f->record, .boot_dir = f->boot };
+}
+
+static void rb_fixture_release(struct rb_fixture *f)
+{
+        initramfs_rb_hold_release(&f->h);
+        free(f->conf);
+        free(f->record);
+        free(f->boot);
+}
+
+/* A purge of one package while h is on (stubs of dpkg, dpkg-query and
+ * apt-get); what rollback_apply() returned. */
+static int purge_during(struct initramfs_rb_hold *h)
+{
+        char *pkgs[] = { S("plymouth"), NULL };
+        struct journal_entry je = { .seq = 8, .type = S("X"),
+                                    .undo = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs } };
+        struct rollback_env henv = env;
+        char msg[1024];
+
+        henv.initramfs_hold = h;
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tplymouth\\tamd64\\tnono\\n'");
+        test_stub(stubs, "apt-get", "echo 'Removing plymouth ...'");
+        return rollback_apply(&henv, &je, msg, sizeof(msg));
+}
+
+/* How many times update-initramfs ran (calls.log). */
+static unsigned regen_calls(void)
+{
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        unsigned n = 0;
+
+        for (const char *p = calls; (p = strstr(p, "update-initramfs")); p++)
+                if (p == calls || p[-1] == '\n')
+                        n++;
+        return n;
+}
+
+static void assert_file_has(const char *path, const char *needle)
+{
+        _cleanup_free_ char *text = test_read(path);
+        assert_contains(text, needle);
+}
+
+static void assert_file_is(const char *path, const char *want)
+{
+        _cleanup_free_ char *text = test_read(path);
+        if (strcmp(text, want) != 0)
+                fail_msg("%s holds:\n%s\nwanted:\n%s", path, text, want);
+}
+
+/* A purge during the hold: the configuration says no while it runs (the
+ * apt-get stub prints what it saw), the record says a regeneration is
+ * owed before the purge; the end puts the same bytes and mode back, runs
+ * update-initramfs -u once, and removes the record; a second end does
+ * nothing. */
+static void test_initramfs_rb_hold_purge(void **state)
+{
+        (void)state;
+        struct rb_fixture f;
+        char *pkgs[] = { S("plymouth"), NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = pkgs };
+        struct journal_entry je = { .seq = 9, .type = S("X") };
+        struct rollback_env henv = env;
+        _cleanup_free_ char *apt_body = NULL;
+        char msg[1024];
+
+        rb_fixture_init(&f, INITRAMFS_CONF_TEXT, true);
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_contains(msg, "held during the rollback");
+        assert_true(f.h.on);
+        assert_file_is(f.record, "asked=0\n" INITRAMFS_CONF_TEXT);
+        assert_file_is(f.conf, "#\n# update_initramfs [ yes | all | no ]\n#\n\nupdate_initramfs=no\n\nbackup_initramfs=no\n");
+        assert_int_equal(mode_of(f.conf), 0640);
+        /* begun already: nothing more */
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 1);
+
+        henv.initramfs_hold = &f.h;
+        je.undo = u;
+        test_stub(stubs, "dpkg", "echo amd64");
+        test_stub(stubs, "dpkg-query", "printf 'ii \\tplymouth\\tamd64\\tnono\\n'");
+        /* the purge sees the hold and the record's flag (shell builtins only) */
+        apt_body = xasprintf("h=no; while IFS= read -r l; do case \"$l\" in update_initramfs=no) h=yes;; esac; "
+                             "done <'%s'; IFS= read -r r <'%s'; echo \"held=$h $r\"",
+                             f.conf, f.record);
+        test_stub(stubs, "apt-get", apt_body);
+        test_stub(stubs, "update-initramfs", "echo 'update-initramfs: Generating /boot/initrd.img-6.12.0-1-amd64'");
+        assert_int_equal(rollback_apply(&henv, &je, msg, sizeof(msg)), 0);
+        _cleanup_free_ char *calls = test_stub_calls(stubs);
+        assert_null(strstr(calls, "update-initramfs"));
+        assert_string_equal(seen.last, "held=yes asked=1");
+        assert_true(f.h.asked);
+
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &env, msg, sizeof(msg)), 0);
+        assert_contains(msg, "regenerated once");
+        assert_false(f.h.on);
+        assert_file_is(f.conf, INITRAMFS_CONF_TEXT);
+        assert_int_equal(mode_of(f.conf), 0640);
+        assert_false(path_exists(f.record));
+        free(calls);
+        calls = test_stub_calls(stubs);
+        assert_non_null(strstr(calls, "\nupdate-initramfs -u\n"));
+        assert_null(strstr(strstr(calls, "update-initramfs -u") + 1, "update-initramfs"));
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &env, msg, sizeof(msg)), 1);
+        rb_fixture_release(&f);
+}
+
+/* The rollback of a run stopped during its own hold: the configuration
+ * says no already (left as it is), the undo of the run's hold changes only
+ * the record (no regeneration mid-way, the file still says no), the end
+ * writes the line from before the run and regenerates once. */
+static void test_initramfs_rb_hold_run_hold(void **state)
+{
+        (void)state;
+        struct rb_fixture f;
+        const char *held = "#\nupdate_initramfs=no\nbackup_initramfs=no\n";
+        struct rollback_env henv = env;
+        struct journal_entry je = { .seq = 3, .type = S("X") };
+        char msg[1024];
+
+        rb_fixture_init(&f, held, true);
+        test_stub(stubs, "update-initramfs", "echo made");
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_file_is(f.conf, held);
+        henv.initramfs_hold = &f.h;
+        je.undo = (struct undo){ .kind = UNDO_INITRAMFS_UPDATE, .path = f.conf,
+                                 .value = S("update_initramfs=yes") };
+        assert_int_equal(rollback_apply(&henv, &je, msg, sizeof(msg)), 0);
+        assert_contains(msg, "at the end of the rollback");
+        assert_file_is(f.conf, held);
+        assert_file_is(f.record, "asked=1\n#\nupdate_initramfs=yes\nbackup_initramfs=no\n");
+        assert_calls("");
+        /* the same undo again (a rollback stopped after it, before its
+         * outcome was journaled): nothing more */
+        assert_int_equal(rollback_apply(&henv, &je, msg, sizeof(msg)), 1);
+
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &henv, msg, sizeof(msg)), 0);
+        assert_file_is(f.conf, "#\nupdate_initramfs=yes\nbackup_initramfs=no\n");
+        assert_calls("update-initramfs -u\n");
+        assert_false(path_exists(f.record));
+        rb_fixture_release(&f);
+}
+
+/* A rollback stopped during its hold (the struct dropped without an end):
+ * the next one takes the record over, the configuration stays held, the
+ * owed regeneration is made once at its end; stopped between the record
+ * and the configuration's write: the configuration is held again and comes
+ * back byte for byte, with no regeneration (none was asked for). */
+static void test_initramfs_rb_hold_stopped(void **state)
+{
+        (void)state;
+        struct rb_fixture f;
+        struct initramfs_rb_hold again;
+        char msg[1024];
+
+        rb_fixture_init(&f, INITRAMFS_CONF_TEXT, true);
+        test_stub(stubs, "update-initramfs", "echo made");
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_int_equal(purge_during(&f.h), 0);
+        initramfs_rb_hold_release(&f.h);   /* killed */
+
+        again = (struct initramfs_rb_hold){ .conf = f.conf, .record = f.record, .boot_dir = f.boot };
+        assert_int_equal(initramfs_rb_hold_begin(&again, msg, sizeof(msg)), 0);
+        assert_contains(msg, "stay held");
+        assert_true(again.asked);
+        assert_string_equal(again.text, INITRAMFS_CONF_TEXT);
+        assert_file_has(f.conf, "\nupdate_initramfs=no\n");
+        assert_int_equal(initramfs_rb_hold_end(&again, &env, msg, sizeof(msg)), 0);
+        assert_file_is(f.conf, INITRAMFS_CONF_TEXT);
+        assert_int_equal(regen_calls(), 1);
+        assert_false(path_exists(f.record));
+        initramfs_rb_hold_release(&again);
+
+        /* the record written, the configuration not yet */
+        test_write(f.record, "asked=0\n" INITRAMFS_CONF_TEXT);
+        again = (struct initramfs_rb_hold){ .conf = f.conf, .record = f.record, .boot_dir = f.boot };
+        assert_int_equal(initramfs_rb_hold_begin(&again, msg, sizeof(msg)), 0);
+        assert_file_has(f.conf, "\nupdate_initramfs=no\n");
+        assert_int_equal(initramfs_rb_hold_end(&again, &env, msg, sizeof(msg)), 1);
+        assert_contains(msg, "nothing asked");
+        assert_file_is(f.conf, INITRAMFS_CONF_TEXT);
+        assert_int_equal(regen_calls(), 1);   /* not again */
+        initramfs_rb_hold_release(&again);
+
+        /* a damaged record: refused, the configuration untouched */
+        test_write(f.record, "garbage");
+        again = (struct initramfs_rb_hold){ .conf = f.conf, .record = f.record, .boot_dir = f.boot };
+        assert_int_equal(initramfs_rb_hold_begin(&again, msg, sizeof(msg)), -EBADMSG);
+        assert_false(again.on);
+        assert_file_is(f.conf, INITRAMFS_CONF_TEXT);
+        initramfs_rb_hold_release(&again);
+        rb_fixture_release(&f);
+}
+
+/* No regeneration without a kernel in /boot, nor when the configuration
+ * said no before (the administrator's: not written at all); the
+ * configuration purged during the hold: only the record goes; no
+ * configuration: nothing to hold. */
+static void test_initramfs_rb_hold_cases(void **state)
+{
+        (void)state;
+        struct rb_fixture f;
+        const char *off = "update_initramfs='no'\n";
+        char msg[1024];
+
+        test_stub(stubs, "update-initramfs", "echo made");
+        rb_fixture_init(&f, INITRAMFS_CONF_TEXT, false);
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_int_equal(purge_during(&f.h), 0);
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &env, msg, sizeof(msg)), 1);
+        assert_contains(msg, "no kernel");
+        assert_file_is(f.conf, INITRAMFS_CONF_TEXT);
+        rb_fixture_release(&f);
+
+        rb_fixture_init(&f, off, true);
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_file_is(f.conf, off);
+        assert_int_equal(purge_during(&f.h), 0);
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &env, msg, sizeof(msg)), 1);
+        assert_file_is(f.conf, off);
+        rb_fixture_release(&f);
+
+        rb_fixture_init(&f, INITRAMFS_CONF_TEXT, true);
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 0);
+        assert_int_equal(purge_during(&f.h), 0);
+        assert_int_equal(unlink(f.conf), 0);   /* initramfs-tools purged */
+        assert_int_equal(initramfs_rb_hold_end(&f.h, &env, msg, sizeof(msg)), 1);
+        assert_contains(msg, "is gone");
+        assert_false(path_exists(f.conf));
+        assert_false(path_exists(f.record));
+        rb_fixture_release(&f);
+
+        rb_fixture_init(&f, NULL, true);
+        assert_int_equal(initramfs_rb_hold_begin(&f.h, msg, sizeof(msg)), 1);
+        assert_false(f.h.on);
+        assert_false(path_exists(f.record));
+        assert_int_equal(regen_calls(), 0);   /* in none of the cases */
+        rb_fixture_release(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(test_initramfs_rb_hold_purge, setup_each),
+                cmocka_unit_test_setup(test_initramfs_rb_hold_run_hold, setup_each),
+                cmocka_unit_test_setup(test_initramfs_rb_hold_stopped, setup_each),
+                cmocka_unit_test_setup(test_initramfs_rb_hold_cases, setup_each),
                 cmocka_unit_test_setup(test_restore_file, setup_each),
                 cmocka_unit_test_setup(test_restore_file_tampered_backup, setup_each),
                 cmocka_unit_test_setup(test_restore_file_missing_backup, setup_each),
