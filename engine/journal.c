@@ -234,7 +234,7 @@ char *undo_describe(const struct undo *u)
         case UNDO_MANDB_AUTO_UPDATE:
                 return xstrdup("turn man-db's automatic index updates back on");
         case UNDO_INITRAMFS_UPDATE:
-                return xasprintf("turn the initramfs updates back on (%s) and regenerate the initramfs",
+                return xasprintf("turn the initramfs updates back on (%s); the initramfs is regenerated once",
                                  or_q(u->path));
         case _UNDO_KIND_MAX:
                 break;

@@ -475,7 +475,7 @@ static void test_undo_describe(void **state)
                 [UNDO_UFW_ADD_RULE] = "add firewall rule \"allow 3389/tcp\" again",
                 [UNDO_REMOVE_APT_SOURCE] = "remove apt source /etc/apt/sources.list.d/vscode.sources and 1 keyring",
                 [UNDO_MANDB_AUTO_UPDATE] = "turn man-db's automatic index updates back on",
-                [UNDO_INITRAMFS_UPDATE] = "turn the initramfs updates back on (/etc/initramfs-tools/update-initramfs.conf) and regenerate the initramfs",
+                [UNDO_INITRAMFS_UPDATE] = "turn the initramfs updates back on (/etc/initramfs-tools/update-initramfs.conf); the initramfs is regenerated once",
                 [UNDO_ENABLE_UNIT] = "enable and start ssh.socket again",
                 [UNDO_START_UNIT] = "start ssh.socket again",
         };
