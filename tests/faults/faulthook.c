@@ -181,16 +181,47 @@ static void list_tree(const char *path)
         fclose(out);
 }
 
+/* The pids of every descendant of this process into v (at most max). */
+static size_t tree_pids(pid_t *v, size_t max)
+{
+        pid_t self = getpid();
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d)) && n < max) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+
+                if (*end || pid <= 1 || pid == self)
+                        continue;
+                if (descends((pid_t)pid, self))
+                        v[n++] = (pid_t)pid;
+        }
+        closedir(d);
+        return n;
+}
+
 static void kill_all(void)
 {
+        static pid_t frozen[4096];
         const char *ps = getenv("VPSP_FAULT_PS");
+        size_t n;
 
         /* freeze the tree until no new process shows up, then kill it */
-        for (int i = 0, last = -1, n; i < 20 && (n = signal_tree(SIGSTOP)) != last; i++)
-                last = n;
+        for (int i = 0, last = -1, k; i < 20 && (k = signal_tree(SIGSTOP)) != last; i++)
+                last = k;
         if (ps)
                 list_tree(ps);
-        signal_tree(SIGKILL);
+        /* Frozen, the tree holds still: its pids are taken once, before any
+         * dies. A walk that kills as it goes loses a child whose parent died
+         * first (reparented to init, it no longer descends from here) and
+         * leaves it stopped for good, holding dpkg's lock. */
+        n = tree_pids(frozen, sizeof(frozen) / sizeof(frozen[0]));
+        for (size_t i = 0; i < n; i++)
+                kill(frozen[i], SIGKILL);
         kill(getpid(), SIGKILL);
         _exit(137);
 }
