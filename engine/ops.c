@@ -646,10 +646,7 @@ int ops_apt_install(struct phase_ctx *c, const char *const *pkgs, unsigned flags
                 r = ops_apt_update(c);
                 if (r < 0)
                         return r;
-                strv_free(new_pkgs);
-                strv_free(upgraded);
-                new_pkgs = upgraded = NULL;
-                err[0] = '\0';
+                /* the failed plan left new_pkgs and upgraded untouched */
                 r = apt_simulate_install((const char *const *)args, &new_pkgs, &upgraded, err,
                                          sizeof(err));
         }

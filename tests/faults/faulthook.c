@@ -118,69 +118,6 @@ static bool descends(pid_t pid, pid_t root)
         return false;
 }
 
-/* Sends sig to every descendant of this process; returns how many. */
-static int signal_tree(int sig)
-{
-        pid_t self = getpid();
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        int n = 0;
-
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-
-                if (*end || pid <= 1 || pid == self)
-                        continue;
-                if (descends((pid_t)pid, self) && kill((pid_t)pid, sig) == 0)
-                        n++;
-        }
-        closedir(d);
-        return n;
-}
-
-/* Writes "PID ARGV..." of every descendant of this process to path. */
-static void list_tree(const char *path)
-{
-        pid_t self = getpid();
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        FILE *out = fopen(path, "we");
-
-        if (!d || !out) {
-                if (d)
-                        closedir(d);
-                if (out)
-                        fclose(out);
-                return;
-        }
-        while ((de = readdir(d))) {
-                char *end, file[64], argv[1024];
-                long pid = strtol(de->d_name, &end, 10);
-                ssize_t n;
-                int fd;
-
-                if (*end || pid <= 1 || pid == self || !descends((pid_t)pid, self))
-                        continue;
-                snprintf(file, sizeof(file), "/proc/%ld/cmdline", pid);
-                fd = open(file, O_RDONLY | O_CLOEXEC);
-                n = fd < 0 ? -1 : read(fd, argv, sizeof(argv) - 1);
-                if (fd >= 0)
-                        close(fd);
-                if (n <= 0)
-                        continue;
-                for (ssize_t i = 0; i < n; i++)
-                        if (argv[i] == '\0' || argv[i] == '\n')
-                                argv[i] = ' ';
-                argv[n] = '\0';
-                fprintf(out, "%ld %s\n", pid, argv);
-        }
-        closedir(d);
-        fclose(out);
-}
-
 /* The pids of every descendant of this process into v (at most max). */
 static size_t tree_pids(pid_t *v, size_t max)
 {
@@ -204,9 +141,43 @@ static size_t tree_pids(pid_t *v, size_t max)
         return n;
 }
 
+#define TREE_MAX 4096
+
+/* Sends sig to every descendant of this process; returns how many. */
+static int signal_tree(int sig)
+{
+        static pid_t v[TREE_MAX];
+        size_t n = tree_pids(v, TREE_MAX);
+        int k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += kill(v[i], sig) == 0;
+        return k;
+}
+
+static size_t cmdline_of(long pid, char *buf, size_t size);
+
+/* Writes "PID ARGV..." of every descendant of this process to path. */
+static void list_tree(const char *path)
+{
+        static pid_t v[TREE_MAX];
+        size_t n = tree_pids(v, TREE_MAX);
+        FILE *out = fopen(path, "we");
+
+        if (!out)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char argv[1024];
+
+                if (cmdline_of(v[i], argv, sizeof(argv)))
+                        fprintf(out, "%ld %s\n", (long)v[i], argv);
+        }
+        fclose(out);
+}
+
 static void kill_all(void)
 {
-        static pid_t frozen[4096];
+        static pid_t frozen[TREE_MAX];
         const char *ps = getenv("VPSP_FAULT_PS");
         size_t n;
 
@@ -219,7 +190,7 @@ static void kill_all(void)
          * dies. A walk that kills as it goes loses a child whose parent died
          * first (reparented to init, it no longer descends from here) and
          * leaves it stopped for good, holding dpkg's lock. */
-        n = tree_pids(frozen, sizeof(frozen) / sizeof(frozen[0]));
+        n = tree_pids(frozen, TREE_MAX);
         for (size_t i = 0; i < n; i++)
                 kill(frozen[i], SIGKILL);
         kill(getpid(), SIGKILL);

@@ -514,6 +514,17 @@ static void apt_install_progress_and_undo(void **state)
         assert_int_equal(rollback(), EXIT_OK);
 }
 
+/* How long the stub calls log is now: what a later part of a test adds
+ * starts there. */
+static size_t calls_len(void)
+{
+        char *calls = test_stub_calls(stubs);
+        size_t n = strlen(calls);
+
+        free(calls);
+        return n;
+}
+
 /* apt-get as on a host whose lists were cleaned: "late" is unknown until
  * an apt-get update has run; then it installs. */
 static const char apt_stale_stub[] =
@@ -560,9 +571,7 @@ static void apt_stale_lists_refreshed_once(void **state)
         unlink(flag);
         test_stub(stubs, "apt-get", apt_stale_stub);
         test_stub(stubs, "dpkg-query", dpkg_query_stub);
-        calls = test_stub_calls(stubs);
-        before = strlen(calls);
-        free(calls);
+        before = calls_len();
         assert_int_equal(provision(apt_late_script, &r), EXIT_OK);
         text = run_text(&r);
         assert_non_null(strstr(text, "no package \"late\" in apt's package lists, which this run has not refreshed yet"));
@@ -590,9 +599,7 @@ static void apt_stale_lists_refreshed_once(void **state)
         /* still unknown after the update: refused, and no second update */
         test_stub(stubs, "apt-get",
                   "case \" $* \" in *' -s '*) echo 'E: Unable to locate package late' >&2; exit 100 ;; esac\n");
-        calls = test_stub_calls(stubs);
-        before = strlen(calls);
-        free(calls);
+        before = calls_len();
         assert_int_equal(provision(apt_late_script, &r), EXIT_FAILED_KEPT);
         text = run_text(&r);
         assert_non_null(strstr(text, "no package \"late\" in the configured apt sources"));
@@ -608,9 +615,7 @@ static void apt_stale_lists_refreshed_once(void **state)
         /* the run's own update came first: no second one */
         unlink(flag);
         test_stub(stubs, "apt-get", apt_stale_stub);
-        calls = test_stub_calls(stubs);
-        before = strlen(calls);
-        free(calls);
+        before = calls_len();
         assert_int_equal(provision(apt_update_then_late_script, &r), EXIT_OK);
         etest_run_release(&r);
         calls = test_stub_calls(stubs);
@@ -712,9 +717,7 @@ static void apt_update_retries(void **state)
                  "[ \"$n\" -ge 1 ] || { echo 'E: Failed to fetch http://deb.debian.org' >&2; exit 100; }\n",
                  counter, counter);
         test_stub(stubs, "apt-get", body);
-        calls = test_stub_calls(stubs);
-        before = strlen(calls);
-        free(calls);
+        before = calls_len();
         assert_int_equal(provision(update_script, &r), EXIT_OK);
         etest_run_release(&r);
         calls = test_stub_calls(stubs);
@@ -894,9 +897,7 @@ static void install_repairs_interrupted_dpkg(void **state)
         entry = test_path(dpkg_updates, "0001");
         test_write(entry, "Package: libleft\nStatus: install ok unpacked\n");
         install_words = terminal_packages;
-        calls = test_stub_calls(stubs);
-        before = strlen(calls);
-        free(calls);
+        before = calls_len();
         assert_int_equal(resume(install_script, &r), EXIT_OK);
         assert_int_equal(results[0], 0);
         text = run_text(&r);
