@@ -703,6 +703,8 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
         struct fetch_result res;
         struct check *c;
         size_t n = strlen(mirror);
+        unsigned attempts = 1;
+        int64_t t0;
         bool answered;
 
         while (n > 0 && mirror[n - 1] == '/')
@@ -710,14 +712,32 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
         url = xasprintf("%s/dists/%s/InRelease", mirror, codename);
         fetch_opts_init(&o);
         o.proxy = env->proxy;
+        t0 = now_ms();
         (void)fetch_head(url, timeout, &o, &res);
         answered = res.kind == FETCH_OK || res.kind == FETCH_ERR_HTTP;
+        /* A mirror or proxy that is slow for a moment (a proxy that waits
+         * on its upstream, a DNS hiccup, a 503) must not refuse the server
+         * when apt itself would retry and succeed: once more, with three
+         * times the time. A wrong address (4xx) or a bad URL is final. */
+        if (res.kind != FETCH_ERR_URL && (!answered || res.http_status >= 500)) {
+                attempts = 2;
+                (void)fetch_head(url, timeout * 3, &o, &res);
+                answered = res.kind == FETCH_OK || res.kind == FETCH_ERR_HTTP;
+        }
+        res.duration_ms = now_ms() - t0;
         if (!answered)
                 c = check_add(l, "network", name, CHECK_FAIL,
                               "check the network and DNS, or set [system] apt_mirror",
-                              "cannot reach %s (%s): check the network and DNS, or set "
-                              "[system] apt_mirror",
-                              mirror, res.detail[0] ? res.detail : res.message);
+                              "cannot reach %s (%s; %u attempts in %.1f s): check the network "
+                              "and DNS, or set [system] apt_mirror",
+                              mirror, res.detail[0] ? res.detail : res.message, attempts,
+                              (double)res.duration_ms / 1000.0);
+        else if (res.http_status >= 500)
+                c = check_add(l, "network", name, CHECK_FAIL,
+                              "try again later, or set [system] apt_mirror",
+                              "%s answered HTTP %ld for dists/%s/InRelease twice (a server or "
+                              "proxy error): try again later, or set [system] apt_mirror",
+                              mirror, res.http_status, codename);
         else if (res.http_status != 200)
                 c = check_add(l, "network", name, CHECK_FAIL,
                               "check the mirror address, or set [system] apt_mirror",
@@ -735,6 +755,7 @@ static void check_archive(const struct preflight_env *env, const struct vps_info
         else
                 check_detail(c, "error", "%s", res.message);
         check_detail(c, "time_ms", "%lld", (long long)res.duration_ms);
+        check_detail(c, "attempts", "%u", attempts);
 }
 
 int preflight_check(const struct preflight_env *env, struct vps_info *info, bool force,

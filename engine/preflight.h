@@ -76,7 +76,8 @@ void preflight_gather(const struct preflight_env *env, struct vps_info *ret);
  * The archive check (an HTTP HEAD of MIRROR/dists/CODENAME/InRelease
  * through engine/fetch's fetch_head(), with env->proxy, which must answer
  * 200) runs only when env->mirror_url is set (libcurl is loaded then, not
- * before).
+ * before). No answer in network_timeout_ms, or a 5xx, is asked once more
+ * with three times the time before the check fails (detail "attempts").
  * Returns the number of failures; sets info->validated. */
 int preflight_check(const struct preflight_env *env, struct vps_info *info, bool force,
                     struct check_list *ret);

@@ -580,6 +580,8 @@ struct server {
         pthread_mutex_t mu;
         int requests;
         char last[256];
+        int stall;      /* this many first connections get no answer at all */
+        int busy;       /* then this many get 503 */
 };
 
 /* Reads one request's head and answers 200 for the trixie InRelease (with
@@ -607,12 +609,26 @@ static void serve_one(struct server *s, int c)
                        ? 200
                        : 404;
         pthread_mutex_lock(&s->mu);
+        if (s->stall > 0) {
+                /* no answer: the client gives up and closes */
+                s->stall--;
+                s->requests++;
+                pthread_mutex_unlock(&s->mu);
+                while (read(c, req, sizeof(req)) > 0)
+                        ;
+                return;
+        }
+        if (s->busy > 0) {
+                s->busy--;
+                code = 503;
+        }
         s->requests++;
         snprintf(s->last, sizeof(s->last), "%s %s", method, path);
         pthread_mutex_unlock(&s->mu);
         n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 %d %s\r\nContent-Length: 5\r\nConnection: close\r\n\r\n%s", code,
-                     code == 200 ? "OK" : "Not Found", strcmp(method, "HEAD") == 0 ? "" : "hello");
+                     code == 200 ? "OK" : code == 503 ? "Service Unavailable" : "Not Found",
+                     strcmp(method, "HEAD") == 0 ? "" : "hello");
         (void)!write(c, resp, (size_t)n);
 }
 
@@ -758,10 +774,14 @@ static void archive_unreachable(void **state)
         f->env.network_timeout_ms = 300;
         int64_t t0 = now_ms();
         assert_int_equal(run_checks(f, false, &v, &l), 1);
+        /* asked twice: 300 ms, then 900 ms */
+        assert_true(now_ms() - t0 >= 1200);
         assert_true(now_ms() - t0 < 5000);
         c = find_check(&l, "Debian archive");
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "timed out"));
+        assert_non_null(strstr(c->message, "; 2 attempts in "));
+        assert_string_equal(detail(c, "attempts"), "2");
         check_list_release(&l);
         close(fd);
 
@@ -770,6 +790,75 @@ static void archive_unreachable(void **state)
         assert_int_equal(run_checks(f, false, &v, &l), 1);
         assert_int_equal(find_check(&l, "Debian archive")->status, CHECK_FAIL);
         check_list_release(&l);
+        fake_free(f);
+}
+
+/* A mirror (or the proxy in front of it) that is slow or busy for a
+ * moment: asked once more, and the server is not refused for it. */
+static void archive_slow_once(void **state)
+{
+        (void)state;
+        struct fake *f = fake_new();
+        struct check_list l = { 0 };
+        struct server s;
+        struct vps_info v;
+        const struct check *c;
+        char mirror[128];
+
+        server_start(&s);
+        snprintf(mirror, sizeof(mirror), "http://127.0.0.1:%d", s.port);
+        f->env.mirror_url = mirror;
+        f->env.network_timeout_ms = 300;
+
+        /* no answer to the first request within its time */
+        pthread_mutex_lock(&s.mu);
+        s.stall = 1;
+        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(run_checks(f, false, &v, &l), 0);
+        c = find_check(&l, "Debian archive");
+        assert_int_equal(c->status, CHECK_PASS);
+        assert_string_equal(detail(c, "attempts"), "2");
+        assert_string_equal(detail(c, "http_code"), "200");
+        pthread_mutex_lock(&s.mu);
+        assert_int_equal(s.requests, 2);
+        pthread_mutex_unlock(&s.mu);
+        check_list_release(&l);
+
+        /* 503 once (a proxy whose upstream is slow) */
+        pthread_mutex_lock(&s.mu);
+        s.busy = 1;
+        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(run_checks(f, false, &v, &l), 0);
+        c = find_check(&l, "Debian archive");
+        assert_int_equal(c->status, CHECK_PASS);
+        assert_string_equal(detail(c, "attempts"), "2");
+        check_list_release(&l);
+
+        /* 503 twice: refused, and the message says it is the server's error */
+        pthread_mutex_lock(&s.mu);
+        s.busy = 2;
+        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(run_checks(f, false, &v, &l), 1);
+        c = find_check(&l, "Debian archive");
+        assert_int_equal(c->status, CHECK_FAIL);
+        assert_non_null(strstr(c->message, "answered HTTP 503 for dists/trixie/InRelease twice"));
+        assert_string_equal(c->fix, "try again later, or set [system] apt_mirror");
+        assert_string_equal(detail(c, "http_code"), "503");
+        check_list_release(&l);
+
+        /* a 404 is final: asked once */
+        pthread_mutex_lock(&s.mu);
+        s.requests = 0;
+        pthread_mutex_unlock(&s.mu);
+        snprintf(mirror, sizeof(mirror), "http://127.0.0.1:%d/nothing", s.port);
+        assert_int_equal(run_checks(f, false, &v, &l), 1);
+        c = find_check(&l, "Debian archive");
+        assert_string_equal(detail(c, "attempts"), "1");
+        pthread_mutex_lock(&s.mu);
+        assert_int_equal(s.requests, 1);
+        pthread_mutex_unlock(&s.mu);
+        check_list_release(&l);
+        server_stop(&s);
         fake_free(f);
 }
 
@@ -1039,6 +1128,7 @@ int main(void)
                 cmocka_unit_test(virtualization),
                 cmocka_unit_test(archive_reachable),
                 cmocka_unit_test(archive_unreachable),
+                cmocka_unit_test(archive_slow_once),
                 cmocka_unit_test(default_mirror_one_line),
                 cmocka_unit_test(default_mirror_deb822),
                 cmocka_unit_test(json_round_trip),
