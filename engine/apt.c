@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -181,20 +182,33 @@ void apt_pkg_list_parse(const char *out, const char *native, struct apt_pkg_list
         *ret = l;
 }
 
-/* dpkg's architecture ("amd64"), asked once per call of a reader. */
+/* dpkg's architecture ("amd64"): asked once per process (dpkg's native
+ * architecture is fixed when dpkg is built; --add-architecture adds
+ * foreign ones only). A copy in *ret. */
 static int native_arch(char **ret)
 {
+        static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+        static char arch[64];
         const char *const argv[] = { "dpkg", "--print-architecture", NULL };
         char *out = NULL;
-        int r = run_capture(argv, 256, &out);
+        int r = 0;
 
-        if (r != 0) {
+        pthread_mutex_lock(&mu);
+        if (!arch[0]) {
+                r = run_capture(argv, 256, &out);
+                if (r == 0) {
+                        strstrip(out);
+                        if (*out && strlen(out) < sizeof(arch))
+                                strscpy(arch, sizeof(arch), out);
+                        else
+                                r = -EIO;
+                }
                 free(out);
-                return r < 0 ? r : -EIO;
         }
-        strstrip(out);
-        *ret = out;
-        return 0;
+        if (r == 0)
+                *ret = xstrdup(arch);
+        pthread_mutex_unlock(&mu);
+        return r < 0 ? r : r > 0 ? -EIO : 0;
 }
 
 int apt_pkg_list_query(const char *const *names, struct apt_pkg_list *ret)
@@ -466,59 +480,80 @@ int apt_lock_holder(const char *lock_path, pid_t *ret_pid, char *ret_comm, size_
         return 1;
 }
 
-/* One value of "apt-config shell V KEY": "V='value'" or nothing. */
-static int apt_config_value(const char *key, char *buf, size_t size)
+/* The values of n apt configuration keys with one "apt-config shell V0 KEY0
+ * V1 KEY1 ...", which prints VI='value' for each key that is set (each
+ * call costs a start of apt's configuration parser): vals[i] gets the
+ * value, "" when unset. 0, or -errno. */
+static int apt_config_values(const char *const *keys, size_t n, char (*vals)[320])
 {
-        const char *const argv[] = { "apt-config", "shell", "V", key, NULL };
+        const char *argv[2 + 2 * 4 + 1] = { "apt-config", "shell" };
+        static const char *const names[] = { "V0", "V1", "V2", "V3" };
         _cleanup_free_ char *out = NULL;
-        char *p, *q;
+        char *line, *save = NULL;
         int r;
 
-        buf[0] = '\0';
+        if (n > ELEMENTSOF(names))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                argv[2 + 2 * i] = names[i];
+                argv[3 + 2 * i] = keys[i];
+                vals[i][0] = '\0';
+        }
+        argv[2 + 2 * n] = NULL;
         r = run_capture(argv, 4096, &out);
         if (r < 0)
                 return r;
         if (r != 0)
                 return -EIO;
-        p = strstr(out, "V='");
-        if (!p)
-                return 0;
-        p += 3;
-        q = strchr(p, '\'');
-        if (!q)
-                return 0;
-        *q = '\0';
-        snprintf(buf, size, "%s", p);
+        for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *q;
+
+                if (line[0] != 'V' || line[1] < '0' || line[1] >= (char)('0' + n) || line[2] != '=' ||
+                    line[3] != '\'')
+                        continue;
+                q = strchr(line + 4, '\'');
+                if (!q)
+                        continue;
+                *q = '\0';
+                snprintf(vals[line[1] - '0'], sizeof(vals[0]), "%s", line + 4);
+        }
         return 0;
 }
 
 int apt_proxy(const char *scheme, const char *host, char *buf, size_t size)
 {
-        char key[320];
+        char keys[3][320], vals[3][320];
+        const char *k[3];
+        size_t n = 0, i_host = SIZE_MAX, i_scheme, i_http = SIZE_MAX;
         int r;
 
         buf[0] = '\0';
+        /* a per-host setting wins, DIRECT included; https falls back to
+         * the http proxy, as apt does */
         if (host && *host) {
-                /* a per-host setting wins, DIRECT included */
-                snprintf(key, sizeof(key), "Acquire::%s::Proxy::%s", scheme, host);
-                r = apt_config_value(key, buf, size);
-                if (r < 0)
-                        return r;
-                if (buf[0]) {
-                        if (strcasecmp(buf, "DIRECT") == 0)
-                                buf[0] = '\0';
-                        return 0;
-                }
+                snprintf(keys[n], sizeof(keys[n]), "Acquire::%s::Proxy::%s", scheme, host);
+                i_host = n++;
         }
-        snprintf(key, sizeof(key), "Acquire::%s::Proxy", scheme);
-        r = apt_config_value(key, buf, size);
+        snprintf(keys[n], sizeof(keys[n]), "Acquire::%s::Proxy", scheme);
+        i_scheme = n++;
+        if (strcmp(scheme, "http") != 0) {
+                snprintf(keys[n], sizeof(keys[n]), "Acquire::http::Proxy");
+                i_http = n++;
+        }
+        for (size_t i = 0; i < n; i++)
+                k[i] = keys[i];
+        r = apt_config_values(k, n, vals);
         if (r < 0)
                 return r;
-        if (!buf[0] && strcmp(scheme, "http") != 0)
-                r = apt_config_value("Acquire::http::Proxy", buf, size);
-        if (r >= 0 && strcasecmp(buf, "DIRECT") == 0)
+        if (i_host != SIZE_MAX && vals[i_host][0])
+                snprintf(buf, size, "%s", vals[i_host]);
+        else if (vals[i_scheme][0])
+                snprintf(buf, size, "%s", vals[i_scheme]);
+        else if (i_http != SIZE_MAX)
+                snprintf(buf, size, "%s", vals[i_http]);
+        if (strcasecmp(buf, "DIRECT") == 0)
                 buf[0] = '\0';
-        return r;
+        return 0;
 }
 
 /* "name:any (>= 1.0)" → "name" in buf. */

@@ -49,6 +49,7 @@
 
 #include "crypto.h"
 #include "engine_int.h"
+#include "ops.h"
 #include "log.h"
 
 #define PROGRESS_INTERVAL_MS 200
@@ -416,6 +417,7 @@ void engine_free(struct engine *e)
         if (e->cancel_efd >= 0)
                 close(e->cancel_efd);
         journal_free(e->journal);
+        ops_memo_drop(e);
         lock_release(e->lock);
         /* prepared (or loaded) even when no file was written: release it
          * whatever have_session says; a zeroed session releases fine */

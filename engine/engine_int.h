@@ -101,6 +101,12 @@ struct engine {
         /* the initramfs updates held while a rollback runs (rollback.h);
          * NULL when no hold is on */
         struct initramfs_rb_hold *rb_hold;
+        /* answers of ops_query_memo() while the run has changed nothing
+         * yet (a re-run asks the same questions in several phases);
+         * memo_dead once anything changed: from then on every question is
+         * asked again */
+        struct query_memo *memo;
+        bool memo_dead;
 };
 
 struct phase_ctx {

@@ -15,6 +15,7 @@
 #include "apt.h"
 #include "checkpoint.h"
 #include "engine_int.h"
+#include "ops.h"
 #include "log.h"
 #include "rollback.h"
 #include "run.h"
@@ -394,6 +395,7 @@ void engine_step_deferred(struct engine *e)
                            msg);
                 return;
         }
+        ops_memo_drop(e);
         if (journal_append(e->journal, e->session.session_id, "engine", "COMMAND_EXEC",
                            MANDB_TARGET, &done) < 0)
                 engine_log(e, -1, LOG_WARNING, "engine", "cannot journal the end of man-db's pause");

@@ -66,6 +66,7 @@ int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_o
                 ro.stdin_len = o->stdin_len;
         }
         log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
+        ops_memo_drop(c->e);
         ctx_output_hold(c, true);
         r = run_command(&ro, &res);
         ctx_output_hold(c, false);
@@ -114,6 +115,68 @@ int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out)
                 return r;
         }
         *ret_out = buf_steal(&q.out);
+        return r;
+}
+
+/* ---- answers remembered while nothing has changed ---------------------- */
+
+struct query_memo {
+        struct query_memo *next;
+        char *key;      /* the argv, each word followed by '\n' */
+        char *out;
+        int status;
+};
+
+static char *memo_key(const char *const *argv)
+{
+        struct buf b;
+
+        buf_init(&b, 1u << 16);
+        for (size_t i = 0; argv[i]; i++) {
+                buf_append(&b, argv[i], strlen(argv[i]));
+                buf_append(&b, "\n", 1);
+        }
+        return buf_steal(&b);
+}
+
+void ops_memo_drop(struct engine *e)
+{
+        if (!e)
+                return;
+        e->memo_dead = true;
+        while (e->memo) {
+                struct query_memo *m = e->memo;
+                e->memo = m->next;
+                free(m->key);
+                free(m->out);
+                free(m);
+        }
+}
+
+int ops_query_memo(struct phase_ctx *c, const char *const *argv, char **ret_out)
+{
+        struct engine *e = c ? c->e : NULL;
+        _cleanup_free_ char *key = NULL;
+        struct query_memo *m;
+        int r;
+
+        if (!e || e->memo_dead)
+                return ops_query(c, argv, ret_out);
+        key = memo_key(argv);
+        for (m = e->memo; m; m = m->next)
+                if (strcmp(m->key, key) == 0) {
+                        log_write(LOG_DEBUG, phase_id(c), "asked before, nothing changed since: %s",
+                                  argv[0]);
+                        *ret_out = xstrdup(m->out);
+                        return m->status;
+                }
+        r = ops_query(c, argv, ret_out);
+        if (r < 0)
+                return r;
+        m = xmalloc(sizeof(*m));
+        *m = (struct query_memo){ .next = e->memo, .key = TAKE_PTR(key),
+                                  .out = xstrdup(*ret_out ? *ret_out : ""), .status = r };
+        e->memo = m;
         return r;
 }
 
@@ -329,6 +392,7 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
         ro.status_fd = STATUS_FD;
         ro.timeout_ms = APT_TIMEOUT_MS;
         log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
+        ops_memo_drop(c->e);
         r = run_command(&ro, &res);
         if (r == 0) {
                 phase_progress(c, to, NULL);
@@ -1253,7 +1317,7 @@ int ops_apt_has(struct phase_ctx *c, const char *pkg)
 {
         const char *const argv[] = { "apt-cache", "policy", "--", pkg, NULL };
         _cleanup_free_ char *out = NULL;
-        int r = ask(c, argv, &out);
+        int r = ops_query_memo(c, argv, &out);
 
         return r < 0 ? r : r == 0 && ops_parse_candidate(out);
 }

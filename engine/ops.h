@@ -23,6 +23,7 @@
 #include "phase.h"
 
 struct secret;
+struct engine;
 
 struct ops_run_opts {
         const void *stdin_data;   /* bytes for the child's stdin (a secret goes here) */
@@ -39,6 +40,15 @@ int ops_run(struct phase_ctx *c, const char *const *argv, const struct ops_run_o
 /* Runs a read-only query and returns its stdout (caller frees). Returns the
  * exit status (>= 0, *ret_out set) or -errno (not started). No phase_fail(). */
 int ops_query(struct phase_ctx *c, const char *const *argv, char **ret_out);
+/* ops_query() for a question whose answer only a change can alter (ufw
+ * status, sshd -T, apt-cache policy): until the run changes anything
+ * (ops_memo_drop()), the same argv gets the first answer again without a
+ * new process. Never for a question polled until its answer changes. */
+int ops_query_memo(struct phase_ctx *c, const char *const *argv, char **ret_out);
+/* The run is about to change something (a journal entry, a command of
+ * ops_run(), apt): every remembered answer is dropped, and nothing is
+ * remembered again in this run. */
+void ops_memo_drop(struct engine *e);
 
 /* apt-get update, waiting for a dpkg lock held by another process (saying
  * who holds it) and retrying with backoff (2, 4, 8 … s, 5 tries) on

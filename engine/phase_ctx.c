@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "ops.h"
 #include "log.h"
 
 /* ---- read-only context ------------------------------------------------- */
@@ -304,6 +305,7 @@ int64_t phase_journal(struct phase_ctx *c, const char *type, const char *target,
 
         if (!c->e->journal)
                 return -EBADF;
+        ops_memo_drop(c->e);
         seq = journal_append(c->e->journal, c->e->session.session_id, phase_id(c), type, target,
                              u);
         if (seq < 0) {

@@ -417,6 +417,36 @@ bool hardening_ufw_allows(const char *status, const char *port_proto)
         return each_line(status, allow_line, (void *)port_proto);
 }
 
+/* "`- Jail list:\tsshd, vps-provision-xrdp": names split at commas and
+ * blanks, compared whole */
+static bool jail_line(const char *line, size_t len, void *u)
+{
+        static const char tag[] = "Jail list:";
+        const char *jail = u, *p, *end = line + len;
+        size_t n = strlen(jail);
+
+        p = memmem(line, len, tag, sizeof(tag) - 1);
+        if (!p || n == 0)
+                return false;
+        for (p += sizeof(tag) - 1; p < end;) {
+                const char *w;
+
+                while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                        p++;
+                w = p;
+                while (p < end && *p != ' ' && *p != '\t' && *p != ',')
+                        p++;
+                if ((size_t)(p - w) == n && memcmp(w, jail, n) == 0)
+                        return true;
+        }
+        return false;
+}
+
+bool hardening_f2b_has_jail(const char *status, const char *jail)
+{
+        return status && jail && each_line(status, jail_line, (void *)jail);
+}
+
 /* ---- the phase ------------------------------------------------------------ */
 
 /* nftables: the nft program of the jails' ban action (fail2ban only
@@ -447,6 +477,7 @@ static bool root_has_key(void)
 
 /* stdout of a query, or NULL when it could not run or failed. */
 static char *query_ok(struct phase_ctx *c, const char *const *argv);
+static char *query_ok_memo(struct phase_ctx *c, const char *const *argv);
 
 /* Whether sshd's log shows a login on port since the drop-in was last
  * written (its mtime; none without a drop-in). */
@@ -485,7 +516,7 @@ static size_t old_ssh_ports(struct phase_ctx *c, uint16_t *out, size_t max)
 
         if (!path_exists(SSHD))
                 return 0;
-        cfg = query_ok(c, sshd_T);
+        cfg = query_ok_memo(c, sshd_T);
         if (cfg)
                 n = hardening_sshd_ports(cfg, found, MAX_PORTS);
         if (sysfile_ssh_connection(NULL, getpid(), conn, sizeof(conn)) == 1 &&
@@ -543,15 +574,27 @@ static int hardening_plan(struct phase_ctx *c)
 }
 
 /* stdout of a query, or NULL when it could not run or failed. */
-static char *query_ok(struct phase_ctx *c, const char *const *argv)
+static char *query_ok_as(struct phase_ctx *c, const char *const *argv, bool memo)
 {
         char *out = NULL;
-        int r = ops_query(c, argv, &out);
+        int r = memo ? ops_query_memo(c, argv, &out) : ops_query(c, argv, &out);
         if (r != 0) {
                 free(out);
                 return NULL;
         }
         return out;
+}
+
+static char *query_ok(struct phase_ctx *c, const char *const *argv)
+{
+        return query_ok_as(c, argv, false);
+}
+
+/* query_ok() through ops_query_memo(): for what plan and verify ask (never
+ * for a question polled until it changes) */
+static char *query_ok_memo(struct phase_ctx *c, const char *const *argv)
+{
+        return query_ok_as(c, argv, true);
 }
 
 static int hardening_verify(struct phase_ctx *c)
@@ -593,7 +636,7 @@ static int hardening_verify(struct phase_ctx *c)
         }
         if (a->firewall) {
                 const char *const status[] = { "ufw", "status", NULL };
-                _cleanup_free_ char *out = query_ok(c, status);
+                _cleanup_free_ char *out = query_ok_memo(c, status);
                 char ssh[16], rdp[16];
 
                 snprintf(ssh, sizeof(ssh), "%u/tcp", (unsigned)a->ssh_port);

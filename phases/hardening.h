@@ -73,3 +73,6 @@ bool hardening_ufw_active(const char *status);
 bool hardening_socket_in_use(const char *is_enabled, const char *is_active);
 /* "ufw status": an ALLOW (or LIMIT) line for port_proto ("22/tcp")? */
 bool hardening_ufw_allows(const char *status, const char *port_proto);
+/* "fail2ban-client status": does its "Jail list:" line name jail? (one
+ * question for every jail, where "status JAIL" asks for one) */
+bool hardening_f2b_has_jail(const char *status, const char *jail);

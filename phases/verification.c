@@ -20,6 +20,7 @@
  * and has no failure. */
 #include "verification.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
@@ -44,16 +45,32 @@
 
 /* ---- gathering ------------------------------------------------------------ */
 
-static void unit_state(struct phase_ctx *c, const char *unit, char *buf, size_t size)
+/* The states of n units ("active", "inactive", "failed", ...; "" when
+ * systemctl cannot be asked) with one "systemctl is-active U...", which
+ * prints one line per unit in the order asked. */
+static void unit_states(struct phase_ctx *c, const char *const *units, char *const *bufs,
+                        size_t size, size_t n)
 {
-        const char *const q[] = { "systemctl", "is-active", unit, NULL };
+        const char *q[8] = { "systemctl", "is-active" };
         _cleanup_free_ char *out = NULL;
+        const char *p;
 
-        buf[0] = '\0';
+        assert(n <= ELEMENTSOF(q) - 3);
+        for (size_t i = 0; i < n; i++) {
+                q[2 + i] = units[i];
+                bufs[i][0] = '\0';
+        }
+        q[2 + n] = NULL;
         if (ops_query(c, q, &out) < 0 || !out)
                 return;
-        out[strcspn(out, " \n")] = '\0';
-        strscpy(buf, size, out);
+        p = out;
+        for (size_t i = 0; i < n && *p; i++) {
+                size_t len = strcspn(p, " \n");
+                snprintf(bufs[i], size, "%.*s", (int)len, p);
+                p += strcspn(p, "\n");
+                if (*p)
+                        p++;
+        }
 }
 
 /* Where command is on the usual PATH, "" when nowhere. */
@@ -168,7 +185,7 @@ static void gather_security(struct phase_ctx *c, struct health_facts *f)
         if (path_exists("/usr/sbin/sshd")) {
                 const char *const q[] = { "/usr/sbin/sshd", "-T", NULL };
                 _cleanup_free_ char *out = NULL;
-                if (ops_query(c, q, &out) == 0 && out) {
+                if (ops_query_memo(c, q, &out) == 0 && out) {
                         _cleanup_free_ char *prl = hardening_sshd_value(out, "permitrootlogin");
                         _cleanup_free_ char *mat = hardening_sshd_value(out, "maxauthtries");
                         uint16_t ports[16];
@@ -188,7 +205,7 @@ static void gather_security(struct phase_ctx *c, struct health_facts *f)
         if (f->ufw_installed) {
                 const char *const q[] = { "ufw", "status", NULL };
                 _cleanup_free_ char *out = NULL;
-                if (ops_query(c, q, &out) == 0 && out) {
+                if (ops_query_memo(c, q, &out) == 0 && out) {
                         char ssh[16], rdp[16];
                         snprintf(ssh, sizeof(ssh), "%u/tcp", (unsigned)a->ssh_port);
                         snprintf(rdp, sizeof(rdp), "%u/tcp", (unsigned)a->rdp_port);
@@ -200,13 +217,12 @@ static void gather_security(struct phase_ctx *c, struct health_facts *f)
         f->f2b_jail = -1;
         f->f2b_rdp_jail = -1;
         if (a->fail2ban) {
-                const char *const q[] = { "fail2ban-client", "status", "sshd", NULL };
-                const char *const qr[] = { "fail2ban-client", "status", HARDENING_XRDP_JAIL, NULL };
-                _cleanup_free_ char *out = NULL, *out_rdp = NULL;
+                /* one question for both jails (a python start each) */
+                const char *const q[] = { "fail2ban-client", "status", NULL };
+                _cleanup_free_ char *out = NULL;
                 int r = ops_query(c, q, &out);
-                f->f2b_jail = r < 0 ? 0 : r == 0;
-                r = ops_query(c, qr, &out_rdp);
-                f->f2b_rdp_jail = r < 0 ? 0 : r == 0;
+                f->f2b_jail = r == 0 && hardening_f2b_has_jail(out, "sshd");
+                f->f2b_rdp_jail = r == 0 && hardening_f2b_has_jail(out, HARDENING_XRDP_JAIL);
         }
 }
 
@@ -258,11 +274,16 @@ void health_gather(struct phase_ctx *c, struct health_facts *f)
         f->disk_available_gb = statvfs("/", &sv) == 0
                                        ? (double)sv.f_bavail * (double)sv.f_frsize / (1024.0 * 1024.0 * 1024.0)
                                        : -1;
-        unit_state(c, "xrdp", f->xrdp, sizeof(f->xrdp));
-        unit_state(c, "xrdp-sesman", f->xrdp_sesman, sizeof(f->xrdp_sesman));
-        unit_state(c, "ssh", f->ssh, sizeof(f->ssh));
-        if (a->fail2ban)
-                unit_state(c, "fail2ban", f->fail2ban, sizeof(f->fail2ban));
+        {
+                const char *const units[] = { "xrdp", "xrdp-sesman", "ssh", "fail2ban" };
+                char *const bufs[] = { f->xrdp, f->xrdp_sesman, f->ssh, f->fail2ban };
+
+                static_assert(sizeof(f->xrdp) == sizeof(f->fail2ban) &&
+                                      sizeof(f->xrdp_sesman) == sizeof(f->xrdp) &&
+                                      sizeof(f->ssh) == sizeof(f->xrdp),
+                              "one size for every unit state");
+                unit_states(c, units, bufs, sizeof(f->xrdp), a->fail2ban ? 4 : 3);
+        }
         f->rdp_listening = sysfile_tcp_listening(NULL, a->rdp_port);
         f->rdp_beyond_loopback = sysfile_tcp_listening_beyond_loopback(NULL, a->rdp_port);
         f->ssh_listening = sysfile_tcp_listening(NULL, a->ssh_port);

@@ -56,7 +56,7 @@ struct health_facts {
         int sshd_max_auth_tries;         /* sshd -T maxauthtries (-1 = unknown) */
         bool sshd_port_configured;       /* ssh_port among sshd -T's ports */
         bool root_has_key;
-        int f2b_jail;                    /* fail2ban-client status sshd: 1 ok, 0 not, < 0 not run */
+        int f2b_jail;                    /* fail2ban-client status lists sshd: 1 yes, 0 not, < 0 not asked */
         int f2b_rdp_jail;                /* the same for the RDP jail (HARDENING_XRDP_JAIL) */
 };
 

@@ -356,14 +356,18 @@ static void lock_holder(void **state)
         free(lock);
 }
 
+/* The start of a stub apt-config whose body is a "case $k in ... esac"
+ * for each NAME ($v) and KEY ($k) pair of "apt-config shell ...". */
+#define APT_SHELL "shift; while [ $# -ge 2 ]; do v=$1 k=$2; shift 2; "
+
 static void proxy(void **state)
 {
         char buf[256];
         (void)state;
 
-        /* apt-config shell prints V='value' only for keys that are set */
+        /* apt-config shell NAME KEY...: NAME='value' for each key that is set */
         test_stub(stubs, "apt-config",
-                  "case $3 in Acquire::http::Proxy) echo \"V='http://10.213.0.1:3142'\" ;; esac");
+                  APT_SHELL "case $k in Acquire::http::Proxy) echo \"$v='http://10.213.0.1:3142'\" ;; esac; done");
         assert_int_equal(apt_proxy("http", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "http://10.213.0.1:3142");
         /* https falls back to the http proxy, as apt does */
@@ -371,16 +375,16 @@ static void proxy(void **state)
         assert_string_equal(buf, "http://10.213.0.1:3142");
 
         test_stub(stubs, "apt-config",
-                  "case $3 in Acquire::https::Proxy) echo \"V='DIRECT'\" ;;"
-                  " Acquire::http::Proxy) echo \"V='http://p:1'\" ;; esac");
+                  APT_SHELL "case $k in Acquire::https::Proxy) echo \"$v='DIRECT'\" ;;"
+                  " Acquire::http::Proxy) echo \"$v='http://p:1'\" ;; esac; done");
         assert_int_equal(apt_proxy("https", NULL, buf, sizeof(buf)), 0);
         assert_string_equal(buf, "");
 
         /* a per-host DIRECT wins over the general proxy */
         test_stub(stubs, "apt-config",
-                  "case $3 in Acquire::http::Proxy::10.213.0.1) echo \"V='DIRECT'\" ;;"
-                  " Acquire::http::Proxy::mirror.example) echo \"V='http://near:3142'\" ;;"
-                  " Acquire::http::Proxy) echo \"V='http://p:1'\" ;; esac");
+                  APT_SHELL "case $k in Acquire::http::Proxy::10.213.0.1) echo \"$v='DIRECT'\" ;;"
+                  " Acquire::http::Proxy::mirror.example) echo \"$v='http://near:3142'\" ;;"
+                  " Acquire::http::Proxy) echo \"$v='http://p:1'\" ;; esac; done");
         assert_int_equal(apt_proxy("http", "10.213.0.1", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "");
         assert_int_equal(apt_proxy("http", "mirror.example", buf, sizeof(buf)), 0);
@@ -394,6 +398,24 @@ static void proxy(void **state)
 
         test_stub(stubs, "apt-config", "exit 100");
         assert_int_equal(apt_proxy("http", NULL, buf, sizeof(buf)), -EIO);
+
+        /* one apt-config for every key asked: host, scheme, http */
+        test_stub(stubs, "apt-config",
+                  "echo \"$*\" >>\"$(dirname \"$0\")/apt-config.args\"; " APT_SHELL
+                  "case $k in Acquire::http::Proxy) echo \"$v='http://p:1'\" ;; esac; done");
+        {
+                char *args_path = test_path(stubs, "apt-config.args"), *args;
+
+                unlink(args_path);
+                assert_int_equal(apt_proxy("https", "deb.debian.org", buf, sizeof(buf)), 0);
+                assert_string_equal(buf, "http://p:1");
+                args = test_read(args_path);
+                assert_string_equal(args, "shell V0 Acquire::https::Proxy::deb.debian.org "
+                                          "V1 Acquire::https::Proxy V2 Acquire::http::Proxy\n");
+                free(args);
+                unlink(args_path);
+                free(args_path);
+        }
 }
 
 static int setup(void **state)

@@ -627,6 +627,94 @@ static void apt_stale_lists_refreshed_once(void **state)
         free(lists);
 }
 
+/* ---- answers remembered while nothing has changed ----------------------- */
+
+/* "memoq": counts its calls in memoq.n, answers "answer N", exits 3. */
+static const char memoq_stub[] =
+        "d=\"$(dirname \"$0\")\"; n=$(( $(cat \"$d/memoq.n\" 2>/dev/null || echo 0) + 1 ))\n"
+        "echo $n >\"$d/memoq.n\"; echo \"answer $n\"; exit 3\n";
+static char *memo_out[5];
+static int memo_rc[5];
+
+static int memo_script(struct phase_ctx *c)
+{
+        const char *const q[] = { "memoq", "status", NULL };
+        const char *const other[] = { "memoq", "other", NULL };
+        const char *const change[] = { "changer", NULL };
+
+        memo_rc[0] = ops_query_memo(c, q, &memo_out[0]);      /* asked */
+        memo_rc[1] = ops_query_memo(c, q, &memo_out[1]);      /* the same answer, not asked */
+        memo_rc[2] = ops_query_memo(c, other, &memo_out[2]);  /* another question */
+        record(ops_run(c, change, NULL));                     /* a change */
+        memo_rc[3] = ops_query_memo(c, q, &memo_out[3]);      /* asked again */
+        memo_rc[4] = ops_query_memo(c, q, &memo_out[4]);      /* and every time after */
+        return 0;
+}
+
+static int memo_journal_script(struct phase_ctx *c)
+{
+        const char *const q[] = { "memoq", "status", NULL };
+        _cleanup_free_ char *f = fpath("memo.conf");
+
+        memo_rc[0] = ops_query_memo(c, q, &memo_out[0]);
+        record(ops_write_file(c, f, "x\n", 2, 0644, getuid(), getgid()));   /* journaled */
+        memo_rc[1] = ops_query_memo(c, q, &memo_out[1]);
+        return 0;
+}
+
+static void memo_release(void)
+{
+        for (size_t i = 0; i < ELEMENTSOF(memo_out); i++) {
+                free(memo_out[i]);
+                memo_out[i] = NULL;
+                memo_rc[i] = -1;
+        }
+}
+
+/* A re-run asks the same questions in several phases (ufw status, sshd
+ * -T, apt-cache policy): until the run changes something, the first
+ * answer serves; after any change, every question is asked again. */
+static void query_memo_until_a_change(void **state)
+{
+        static const char *const want[] = { "answer 1\n", "answer 1\n", "answer 2\n", "answer 3\n",
+                                            "answer 4\n" };
+        _cleanup_free_ char *counter = test_path(stubs, "memoq.n");
+        struct etest_run r;
+        char *calls;
+        size_t before;
+        (void)state;
+
+        test_stub(stubs, "memoq", memoq_stub);
+        test_stub(stubs, "changer", "exit 0");
+        unlink(counter);
+        memo_release();
+        before = calls_len();
+        assert_int_equal(provision(memo_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                assert_int_equal(memo_rc[i], 3);
+                assert_non_null(memo_out[i]);
+                assert_string_equal(memo_out[i], want[i]);
+        }
+        calls = test_stub_calls(stubs);
+        assert_int_equal(count_of(calls + before, "memoq status\n"), 3);
+        assert_int_equal(count_of(calls + before, "memoq other\n"), 1);
+        free(calls);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* a journaled change (a file written) ends it too; a new run
+         * starts with nothing remembered */
+        unlink(counter);
+        memo_release();
+        assert_int_equal(provision(memo_journal_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_string_equal(memo_out[0], "answer 1\n");
+        assert_string_equal(memo_out[1], "answer 2\n");
+        memo_release();
+        assert_int_equal(rollback(), EXIT_OK);
+        unlink(counter);
+}
+
 static int apt_cut_script(struct phase_ctx *c)
 {
         const char *const pkgs[] = { "xrdp", "ufw", "lightdm-", NULL };
@@ -1497,6 +1585,7 @@ int main(void)
                 cmocka_unit_test(output_batched),
                 cmocka_unit_test(apt_install_progress_and_undo),
                 cmocka_unit_test(apt_stale_lists_refreshed_once),
+                cmocka_unit_test(query_memo_until_a_change),
                 cmocka_unit_test(apt_interrupted_install_completed),
                 cmocka_unit_test(apt_update_retries),
                 cmocka_unit_test(install_repairs_interrupted_dpkg),

@@ -281,6 +281,19 @@ static void ufw_parsing(void **state)
         assert_false(hardening_ufw_allows(ufw_status_active, "22"));
         assert_false(hardening_ufw_allows("Status: inactive\n", "22/tcp"));
         assert_true(hardening_ufw_allows("22/tcp (v6)                LIMIT       Anywhere (v6)\n", "22/tcp"));
+
+        /* fail2ban-client status, as fail2ban 1.1 prints it */
+        static const char f2b[] = "Status\n|- Number of jail:\t2\n`- Jail list:\tsshd, vps-provision-xrdp\n";
+        assert_true(hardening_f2b_has_jail(f2b, "sshd"));
+        assert_true(hardening_f2b_has_jail(f2b, "vps-provision-xrdp"));
+        /* a prefix, a longer name, or a jail of another line are not it */
+        assert_false(hardening_f2b_has_jail(f2b, "ssh"));
+        assert_false(hardening_f2b_has_jail(f2b, "vps-provision"));
+        assert_false(hardening_f2b_has_jail("Status\n|- Number of jail:\t0\n`- Jail list:\t\n", "sshd"));
+        assert_false(hardening_f2b_has_jail("sshd\n", "sshd"));
+        assert_false(hardening_f2b_has_jail(f2b, ""));
+        assert_false(hardening_f2b_has_jail(NULL, "sshd"));
+        assert_true(hardening_f2b_has_jail("`- Jail list:\tsshd\n", "sshd"));
 }
 
 int main(void)
