@@ -463,6 +463,11 @@ static int line_seq(struct journal *j, struct json_object *o, uint64_t *ret, cha
                 return -EBADMSG;
         }
         seq = json_object_get_int64(v);
+        if (seq >= 1 && (uint64_t)seq > JOURNAL_SEQ_MAX) {
+                snprintf(why, whylen, "seq %" PRId64 " is beyond %" PRIu64 " (2^53): no run writes it",
+                         seq, JOURNAL_SEQ_MAX);
+                return -EBADMSG;
+        }
         if (seq < 1 || (uint64_t)seq <= j->last_seq) {
                 snprintf(why, whylen, "seq %" PRId64 " does not follow seq %" PRIu64, seq,
                          j->last_seq);
@@ -781,6 +786,8 @@ int64_t journal_append(struct journal *j, const char *session_id, const char *ph
 
         if (!type || !*type || !u || (unsigned)u->kind >= _UNDO_KIND_MAX)
                 return -EINVAL;
+        if (j->last_seq >= JOURNAL_SEQ_MAX)
+                return -EOVERFLOW;
 
         e = xcalloc(1, sizeof(*e));
         e->seq = j->last_seq + 1;
@@ -824,6 +831,8 @@ int journal_record_result(struct journal *j, uint64_t seq, enum undo_result res,
                 return -ENOENT;
         if (res != UNDO_OK && res != UNDO_SKIPPED && res != UNDO_FAILED)
                 return -EINVAL;
+        if (j->last_seq >= JOURNAL_SEQ_MAX)
+                return -EOVERFLOW;
 
         iso8601_now(now);
         o = json_object_new_object();
@@ -844,6 +853,11 @@ int journal_record_result(struct journal *j, uint64_t seq, enum undo_result res,
 }
 
 /* Number of change records (outcome lines are not counted). */
+uint64_t journal_last_seq(const struct journal *j)
+{
+        return j->last_seq;
+}
+
 size_t journal_count(const struct journal *j)
 {
         return j->n;

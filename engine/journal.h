@@ -124,15 +124,22 @@ void journal_free(struct journal *j);
 bool journal_repaired(const struct journal *j);   /* a torn tail was cut off on open */
 const char *journal_path(const struct journal *j);
 
-/* Appends a change record, fsyncs, returns its seq (>= 1) or -errno. The
- * undo is copied. */
+/* The highest seq a journal holds: 2^53, the largest integer every JSON
+ * reader keeps exact. A line beyond it is refused as damaged (json-c
+ * clamps a longer number to INT64_MAX, and the next seq would overflow);
+ * an append past it fails with -EOVERFLOW. */
+#define JOURNAL_SEQ_MAX (UINT64_C(1) << 53)
+
+/* Appends a change record, fsyncs, returns its seq (>= 1) or -errno
+ * (-EOVERFLOW past JOURNAL_SEQ_MAX). The undo is copied. */
 int64_t journal_append(struct journal *j, const char *session_id, const char *phase,
                        const char *type, const char *target, const struct undo *u);
-/* Appends an outcome for entry seq, fsyncs. */
+/* Appends an outcome for entry seq, fsyncs (-EOVERFLOW like journal_append). */
 int journal_record_result(struct journal *j, uint64_t seq, enum undo_result r,
                           const char *message);
 
 size_t journal_count(const struct journal *j);                   /* change records */
+uint64_t journal_last_seq(const struct journal *j);              /* of any line; 0 when empty */
 const struct journal_entry *journal_entry_at(const struct journal *j, size_t i); /* in seq order */
 /* Change records still to undo (result PENDING or FAILED), in the given
  * session (NULL = any), newest first. UNDO_NOTHING records are included

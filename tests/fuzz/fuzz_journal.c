@@ -136,7 +136,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* What a run does next: append a change, record an outcome. */
         struct undo u = { .kind = UNDO_REMOVE_FILE, .path = (char *)"/etc/fuzz" };
         int64_t seq = journal_append(j, "20260101-000000", "fuzz", "FILE_CREATE", "/etc/fuzz", &u);
+        if (journal_last_seq(j) >= JOURNAL_SEQ_MAX) {
+                /* a journal at its last seq takes nothing more, and says so */
+                FUZZ_CHECK(journal_last_seq(j) == JOURNAL_SEQ_MAX);
+                FUZZ_CHECK(seq == -EOVERFLOW);
+                journal_free(j);
+                return 0;
+        }
         FUZZ_CHECK(seq >= 1);
+        if ((uint64_t)seq == JOURNAL_SEQ_MAX) {
+                /* the last seq went to the change: no line left for its outcome */
+                FUZZ_CHECK(journal_record_result(j, (uint64_t)seq, UNDO_OK, "done") == -EOVERFLOW);
+                journal_free(j);
+                return 0;
+        }
         FUZZ_CHECK(journal_record_result(j, (uint64_t)seq, UNDO_OK, "done") == 0);
 
         r = journal_open_fd(dup_of(fd), "journal-fuzz.jsonl", &again, err, sizeof(err));

@@ -348,6 +348,45 @@ static void test_bad_middle_line(void **state)
         check_bad_journal(GOOD1 "{\"seq\":3,\"undo_of\":1,\"result\":\"maybe\"}\n", "line 2");
 }
 
+/* GOOD1 with another seq. */
+#define SEQ_LINE(n) "{\"seq\":" n ",\"time\":\"2026-11-22T10:15:00Z\",\"session\":\"s\",\"type\":\"FILE_CREATE\",\"target\":\"/x\",\"undo\":{\"kind\":\"remove_file\",\"path\":\"/x\"}}\n"
+
+/* seq stays within 1..2^53 (found by fuzz/journal: a 57-digit seq, which
+ * json-c clamps to INT64_MAX, made the next append's seq overflow) */
+static void test_seq_bounds(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *path = new_journal_path(), *before = NULL, *after = NULL;
+        struct undo u = sample_undo(UNDO_STOP_UNIT);
+        struct journal *j;
+
+        check_bad_journal(SEQ_LINE("111111111111111111111111111111111111111111111111111111111") GOOD2,
+                          "line 1: seq 9223372036854775807 is beyond 9007199254740992 (2^53)");
+        check_bad_journal(GOOD1 SEQ_LINE("9007199254740993"), "line 2: seq 9007199254740993 is beyond");
+
+        /* the last seq a journal holds: it opens, and takes nothing more */
+        test_write(path, SEQ_LINE("9007199254740992"));
+        j = open_ok(path);
+        assert_int_equal(journal_last_seq(j), JOURNAL_SEQ_MAX);
+        before = test_read(path);
+        assert_int_equal(journal_append(j, "s", "rdp", "SERVICE_START", "xrdp", &u), -EOVERFLOW);
+        assert_int_equal(journal_record_result(j, JOURNAL_SEQ_MAX, UNDO_OK, "done"), -EOVERFLOW);
+        after = test_read(path);
+        assert_string_equal(after, before);
+        journal_free(j);
+
+        /* one below: the change gets the last seq, its outcome none */
+        test_write(path, SEQ_LINE("9007199254740991"));
+        j = open_ok(path);
+        assert_int_equal(journal_append(j, "s", "rdp", "SERVICE_START", "xrdp", &u), (int64_t)JOURNAL_SEQ_MAX);
+        assert_int_equal(journal_record_result(j, JOURNAL_SEQ_MAX, UNDO_OK, "done"), -EOVERFLOW);
+        journal_free(j);
+        j = open_ok(path);
+        assert_int_equal(journal_count(j), 2);
+        assert_int_equal(journal_entry_at(j, 1)->seq, JOURNAL_SEQ_MAX);
+        journal_free(j);
+}
+
 static void test_outcomes_reloaded(void **state)
 {
         (void)state;
@@ -638,6 +677,7 @@ int main(void)
                 cmocka_unit_test(test_torn_tail_zeroes),
                 cmocka_unit_test(test_torn_tail_overlong),
                 cmocka_unit_test(test_bad_middle_line),
+                cmocka_unit_test(test_seq_bounds),
                 cmocka_unit_test(test_outcomes_reloaded),
                 cmocka_unit_test(test_undo_json_roundtrip),
                 cmocka_unit_test(test_undo_json_rejects),
