@@ -272,7 +272,16 @@ struct json_object *undo_to_json(const struct undo *u)
         return o;
 }
 
-/* An optional string member: absent/null → NULL; not a string → -EBADMSG. */
+/* A JSON string that C can hold whole: "\u0000" inside would cut it short
+ * (a package name "\u0000x" read as ""), so such a string is not one. */
+static bool is_whole_string(struct json_object *v)
+{
+        return json_object_is_type(v, json_type_string) &&
+               strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
+/* An optional string member: absent/null → NULL; not a string (or one with
+ * a NUL inside) → -EBADMSG. */
 static int get_opt_string(struct json_object *o, const char *key, char **ret)
 {
         struct json_object *v;
@@ -281,7 +290,7 @@ static int get_opt_string(struct json_object *o, const char *key, char **ret)
                 *ret = NULL;
                 return 0;
         }
-        if (!json_object_is_type(v, json_type_string))
+        if (!is_whole_string(v))
                 return -EBADMSG;
         *ret = xstrdup(json_object_get_string(v));
         return 0;
@@ -329,7 +338,7 @@ int undo_from_json(struct json_object *o, struct undo *ret)
 
         if (!o || !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
-        if (!json_object_object_get_ex(o, "kind", &v) || !json_object_is_type(v, json_type_string))
+        if (!json_object_object_get_ex(o, "kind", &v) || !is_whole_string(v))
                 return -EBADMSG;
         if (undo_kind_from_name(json_object_get_string(v), &u.kind) < 0)
                 return -EBADMSG;
@@ -358,8 +367,7 @@ int undo_from_json(struct json_object *o, struct undo *ret)
                 u.list = xcalloc(n + 1, sizeof(char *));
                 for (size_t i = 0; i < n; i++) {
                         struct json_object *s = json_object_array_get_idx(v, i);
-                        if (!json_object_is_type(s, json_type_string) ||
-                            json_object_get_string_len(s) == 0)
+                        if (!is_whole_string(s) || json_object_get_string_len(s) == 0)
                                 return -EBADMSG;
                         u.list[i] = xstrdup(json_object_get_string(s));
                 }
@@ -485,8 +493,7 @@ static int line_time(struct json_object *o, char ret[ISO8601_MAX])
         ret[0] = '\0';
         if (!json_object_object_get_ex(o, "time", &v))
                 return 0;
-        if (!json_object_is_type(v, json_type_string) ||
-            strscpy(ret, ISO8601_MAX, json_object_get_string(v)) < 0)
+        if (!is_whole_string(v) || strscpy(ret, ISO8601_MAX, json_object_get_string(v)) < 0)
                 return -EBADMSG;
         return 0;
 }
@@ -519,7 +526,7 @@ static int journal_take_line(struct journal *j, struct json_object *o, char *why
                         return -EBADMSG;
                 }
                 if (!json_object_object_get_ex(o, "result", &v) ||
-                    !json_object_is_type(v, json_type_string) ||
+                    !is_whole_string(v) ||
                     result_from_name(json_object_get_string(v), &res) < 0) {
                         snprintf(why, whylen, "\"result\" is not ok, skipped or failed");
                         return -EBADMSG;

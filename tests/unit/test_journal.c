@@ -346,6 +346,9 @@ static void test_bad_middle_line(void **state)
         check_bad_journal(GOOD1 GOOD2 "{\"seq\":3,\"undo_of\":9,\"result\":\"ok\"}\n" GOOD1,
                           "line 3");
         check_bad_journal(GOOD1 "{\"seq\":3,\"undo_of\":1,\"result\":\"maybe\"}\n", "line 2");
+        check_bad_journal(GOOD1 "{\"seq\":3,\"undo_of\":1,\"result\":\"ok\\u0000\"}\n", "line 2");
+        check_bad_journal("{\"seq\":1,\"time\":\"2026\\u0000\",\"type\":\"FILE_CREATE\",\"undo\":{\"kind\":\"remove_file\",\"path\":\"/x\"}}\n" GOOD2,
+                          "line 1");
 }
 
 /* GOOD1 with another seq. */
@@ -476,6 +479,11 @@ static void test_undo_json_rejects(void **state)
         check_undo_rejected("{\"kind\":\"remove_group_member\",\"name\":\"u\"}");
         check_undo_rejected("{\"kind\":\"restore_file\",\"path\":\"/a\",\"backup\":\"/b\","
                             "\"sha256\":\"" SHA_A "\",\"mode\":-1,\"uid\":0,\"gid\":0}");
+        /* a NUL inside a string would cut it short in C (found by fuzz/journal:
+         * a package "\u0000o1:i386" read as "", which no undo may name) */
+        check_undo_rejected("{\"kind\":\"purge_packages\",\"list\":[\"xrdp\",\"\\u0000o1:i386\"]}");
+        check_undo_rejected("{\"kind\":\"remove_file\",\"path\":\"/etc/x\\u0000y\"}");
+        check_undo_rejected("{\"kind\":\"remove_file\\u0000\",\"path\":\"/etc/x\"}");
         /* set_alternative with "" (back to auto) is fine */
         struct json_object *o = json_tokener_parse(
                 "{\"kind\":\"set_alternative\",\"name\":\"editor\",\"value\":\"\"}");
