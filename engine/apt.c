@@ -522,35 +522,26 @@ static int apt_config_values(const char *const *keys, size_t n, char (*vals)[320
 
 int apt_proxy(const char *scheme, const char *host, char *buf, size_t size)
 {
+        /* the keys in the order apt takes them: a per-host setting (DIRECT
+         * included), the scheme's, and for https the http proxy */
         char keys[3][320], vals[3][320];
         const char *k[3];
-        size_t n = 0, i_host = SIZE_MAX, i_scheme, i_http = SIZE_MAX;
+        size_t n = 0;
         int r;
 
         buf[0] = '\0';
-        /* a per-host setting wins, DIRECT included; https falls back to
-         * the http proxy, as apt does */
-        if (host && *host) {
-                snprintf(keys[n], sizeof(keys[n]), "Acquire::%s::Proxy::%s", scheme, host);
-                i_host = n++;
-        }
-        snprintf(keys[n], sizeof(keys[n]), "Acquire::%s::Proxy", scheme);
-        i_scheme = n++;
-        if (strcmp(scheme, "http") != 0) {
-                snprintf(keys[n], sizeof(keys[n]), "Acquire::http::Proxy");
-                i_http = n++;
-        }
+        if (host && *host)
+                snprintf(keys[n++], sizeof(keys[0]), "Acquire::%s::Proxy::%s", scheme, host);
+        snprintf(keys[n++], sizeof(keys[0]), "Acquire::%s::Proxy", scheme);
+        if (strcmp(scheme, "http") != 0)
+                snprintf(keys[n++], sizeof(keys[0]), "Acquire::http::Proxy");
         for (size_t i = 0; i < n; i++)
                 k[i] = keys[i];
         r = apt_config_values(k, n, vals);
         if (r < 0)
                 return r;
-        if (i_host != SIZE_MAX && vals[i_host][0])
-                snprintf(buf, size, "%s", vals[i_host]);
-        else if (vals[i_scheme][0])
-                snprintf(buf, size, "%s", vals[i_scheme]);
-        else if (i_http != SIZE_MAX)
-                snprintf(buf, size, "%s", vals[i_http]);
+        for (size_t i = 0; i < n && !buf[0]; i++)
+                snprintf(buf, size, "%s", vals[i]);
         if (strcasecmp(buf, "DIRECT") == 0)
                 buf[0] = '\0';
         return 0;

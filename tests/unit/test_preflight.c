@@ -793,6 +793,36 @@ static void archive_unreachable(void **state)
         fake_free(f);
 }
 
+/* What the server does with its next requests (stall: no answer at all,
+ * then busy: 503); its request count starts again at 0. */
+static void server_script(struct server *s, int stall, int busy)
+{
+        pthread_mutex_lock(&s->mu);
+        s->stall = stall;
+        s->busy = busy;
+        s->requests = 0;
+        pthread_mutex_unlock(&s->mu);
+}
+
+static int server_requests(struct server *s)
+{
+        int n;
+
+        pthread_mutex_lock(&s->mu);
+        n = s->requests;
+        pthread_mutex_unlock(&s->mu);
+        return n;
+}
+
+/* The checks run with want_failures failures; the archive check of them. */
+static const struct check *archive_checked(struct fake *f, struct check_list *l, int want_failures)
+{
+        struct vps_info v;
+
+        assert_int_equal(run_checks(f, false, &v, l), want_failures);
+        return find_check(l, "Debian archive");
+}
+
 /* A mirror (or the proxy in front of it) that is slow or busy for a
  * moment: asked once more, and the server is not refused for it. */
 static void archive_slow_once(void **state)
@@ -801,7 +831,6 @@ static void archive_slow_once(void **state)
         struct fake *f = fake_new();
         struct check_list l = { 0 };
         struct server s;
-        struct vps_info v;
         const struct check *c;
         char mirror[128];
 
@@ -811,52 +840,38 @@ static void archive_slow_once(void **state)
         f->env.network_timeout_ms = 300;
 
         /* no answer to the first request within its time */
-        pthread_mutex_lock(&s.mu);
-        s.stall = 1;
-        pthread_mutex_unlock(&s.mu);
-        assert_int_equal(run_checks(f, false, &v, &l), 0);
-        c = find_check(&l, "Debian archive");
+        server_script(&s, 1, 0);
+        c = archive_checked(f, &l, 0);
         assert_int_equal(c->status, CHECK_PASS);
         assert_string_equal(detail(c, "attempts"), "2");
         assert_string_equal(detail(c, "http_code"), "200");
-        pthread_mutex_lock(&s.mu);
-        assert_int_equal(s.requests, 2);
-        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(server_requests(&s), 2);
         check_list_release(&l);
 
         /* 503 once (a proxy whose upstream is slow) */
-        pthread_mutex_lock(&s.mu);
-        s.busy = 1;
-        pthread_mutex_unlock(&s.mu);
-        assert_int_equal(run_checks(f, false, &v, &l), 0);
-        c = find_check(&l, "Debian archive");
+        server_script(&s, 0, 1);
+        c = archive_checked(f, &l, 0);
         assert_int_equal(c->status, CHECK_PASS);
         assert_string_equal(detail(c, "attempts"), "2");
+        assert_int_equal(server_requests(&s), 2);
         check_list_release(&l);
 
         /* 503 twice: refused, and the message says it is the server's error */
-        pthread_mutex_lock(&s.mu);
-        s.busy = 2;
-        pthread_mutex_unlock(&s.mu);
-        assert_int_equal(run_checks(f, false, &v, &l), 1);
-        c = find_check(&l, "Debian archive");
+        server_script(&s, 0, 2);
+        c = archive_checked(f, &l, 1);
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "answered HTTP 503 for dists/trixie/InRelease twice"));
         assert_string_equal(c->fix, "try again later, or set [system] apt_mirror");
         assert_string_equal(detail(c, "http_code"), "503");
+        assert_int_equal(server_requests(&s), 2);
         check_list_release(&l);
 
         /* a 404 is final: asked once */
-        pthread_mutex_lock(&s.mu);
-        s.requests = 0;
-        pthread_mutex_unlock(&s.mu);
+        server_script(&s, 0, 0);
         snprintf(mirror, sizeof(mirror), "http://127.0.0.1:%d/nothing", s.port);
-        assert_int_equal(run_checks(f, false, &v, &l), 1);
-        c = find_check(&l, "Debian archive");
+        c = archive_checked(f, &l, 1);
         assert_string_equal(detail(c, "attempts"), "1");
-        pthread_mutex_lock(&s.mu);
-        assert_int_equal(s.requests, 1);
-        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(server_requests(&s), 1);
         check_list_release(&l);
         server_stop(&s);
         fake_free(f);
