@@ -540,27 +540,27 @@ static unsigned edit_distance(const char *a, const char *b)
         return d[la][lb];
 }
 
-/* Is word close enough to candidate to suggest it? A few typos, or a
- * shortened form ("warn" for "warning"). */
-static bool near(const char *word, const char *candidate)
-{
-        size_t len = strlen(candidate), wl = strlen(word);
-        unsigned limit = len >= 9 ? 3 : len >= 4 ? 2 : 1;
-
-        if (wl >= 3 && wl < len && strncasecmp(word, candidate, wl) == 0)
-                return true;
-        return edit_distance(word, candidate) <= limit;
-}
-
-/* The closest of names[0..n) to word, or NULL when none is close. */
+/* The closest of names[0..n) to word, or NULL when none is close enough to
+ * suggest: a few typos (the edit distance within a limit that grows with
+ * the name's length), or a shortened form ("warn" for "warning"). */
 static const char *closest(const char *word, const char *const *names, size_t n)
 {
         const char *best = NULL;
+        size_t wl = strlen(word);
         unsigned bd = 1000;
 
         for (size_t i = 0; i < n; i++) {
-                unsigned d = edit_distance(word, names[i]);
-                if (d < bd && near(word, names[i])) {
+                size_t len = strlen(names[i]);
+                unsigned limit = len >= 9 ? 3 : len >= 4 ? 2 : 1, d;
+                bool prefix = wl >= 3 && wl < len && strncasecmp(word, names[i], wl) == 0;
+
+                /* the distance is at least the difference of the lengths:
+                 * a word much longer or shorter is not near (a line of a
+                 * damaged file costs no distance table per name) */
+                if (!prefix && (wl > len + limit || len > wl + limit))
+                        continue;
+                d = edit_distance(word, names[i]);
+                if (d < bd && (prefix || d <= limit)) {
                         bd = d;
                         best = names[i];
                 }
@@ -1285,6 +1285,10 @@ static size_t utf8_bad_offset(const char *s, size_t len)
                 unsigned char c = (unsigned char)s[i];
                 size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
+                if (c != 0 && c < 0x80) {       /* ASCII, most of any file: no call */
+                        i++;
+                        continue;
+                }
                 if (n > len - i || !utf8_valid(s + i, n))
                         return i;
                 i += n;
