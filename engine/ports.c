@@ -15,6 +15,7 @@
 void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **inodes, size_t *n)
 {
         const char *l = text ? strchr(text, '\n') : NULL;   /* the first line is a header */
+        size_t cap = *n;
 
         while (l && *++l) {
                 unsigned lport = 0, state = 0;
@@ -34,8 +35,12 @@ void ports_parse_proc_net_tcp(const char *text, uint16_t **ports, uint64_t **ino
                 if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %llu",
                            local, &lport, &state, &inode) == 4 &&
                     state == 0x0A && lport > 0 && lport <= 65535) {
-                        *ports = xrealloc(*ports, (*n + 1) * sizeof(**ports));
-                        *inodes = xrealloc(*inodes, (*n + 1) * sizeof(**inodes));
+                        if (*n == cap) {        /* doubling: a table of many
+                                                 * sockets costs no copy per line */
+                                cap = cap ? 2 * cap : 16;
+                                *ports = xrealloc(*ports, cap * sizeof(**ports));
+                                *inodes = xrealloc(*inodes, cap * sizeof(**inodes));
+                        }
                         (*ports)[*n] = (uint16_t)lport;
                         (*inodes)[*n] = inode;
                         (*n)++;
