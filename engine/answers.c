@@ -510,20 +510,24 @@ static char lower(char c)
 }
 
 /* Edit distance (insert, delete, replace, swap of neighbours), ignoring
- * case; long words count as far apart. */
-static unsigned edit_distance(const char *a, const char *b)
+ * case, when it is at most max; max + 1 when it is more (the table stops
+ * at the second row in a row whose every entry is beyond max: no later
+ * entry can come back under it), and for words longer than MAXW. */
+static unsigned edit_distance_within(const char *a, const char *b, unsigned max)
 {
         enum { MAXW = 48 };
         size_t la = strlen(a), lb = strlen(b);
-        unsigned d[MAXW + 1][MAXW + 1];
+        unsigned d[MAXW + 1][MAXW + 1], prev_min = 0;
 
         if (la > MAXW || lb > MAXW)
-                return 1000;
+                return max + 1;
         for (size_t i = 0; i <= la; i++)
                 d[i][0] = (unsigned)i;
         for (size_t j = 0; j <= lb; j++)
                 d[0][j] = (unsigned)j;
-        for (size_t i = 1; i <= la; i++)
+        for (size_t i = 1; i <= la; i++) {
+                unsigned row_min = d[i][0];
+
                 for (size_t j = 1; j <= lb; j++) {
                         char ca = lower(a[i - 1]), cb = lower(b[j - 1]);
                         unsigned best = d[i - 1][j - 1] + (ca != cb);
@@ -536,8 +540,16 @@ static unsigned edit_distance(const char *a, const char *b)
                             d[i - 2][j - 2] + 1 < best)
                                 best = d[i - 2][j - 2] + 1;
                         d[i][j] = best;
+                        if (best < row_min)
+                                row_min = best;
                 }
-        return d[la][lb];
+                /* an entry comes from the two rows above it (a swap
+                 * reaches back two) and never gets smaller */
+                if (row_min > max && prev_min > max)
+                        return max + 1;
+                prev_min = row_min;
+        }
+        return d[la][lb] <= max ? d[la][lb] : max + 1;
 }
 
 /* The closest of names[0..n) to word, or NULL when none is close enough to
@@ -552,15 +564,20 @@ static const char *closest(const char *word, const char *const *names, size_t n)
         for (size_t i = 0; i < n; i++) {
                 size_t len = strlen(names[i]);
                 unsigned limit = len >= 9 ? 3 : len >= 4 ? 2 : 1, d;
-                bool prefix = wl >= 3 && wl < len && strncasecmp(word, names[i], wl) == 0;
 
-                /* the distance is at least the difference of the lengths:
-                 * a word much longer or shorter is not near (a line of a
-                 * damaged file costs no distance table per name) */
-                if (!prefix && (wl > len + limit || len > wl + limit))
-                        continue;
-                d = edit_distance(word, names[i]);
-                if (d < bd && (prefix || d <= limit)) {
+                if (wl >= 3 && wl < len && strncasecmp(word, names[i], wl) == 0) {
+                        d = (unsigned)(len - wl);       /* its start: the rest deleted */
+                } else {
+                        /* the distance is at least the difference of the
+                         * lengths: a word much longer or shorter is not near
+                         * (a line of a damaged file costs no table) */
+                        if (wl > len + limit || len > wl + limit)
+                                continue;
+                        d = edit_distance_within(word, names[i], limit);
+                        if (d > limit)
+                                continue;
+                }
+                if (d < bd) {
                         bd = d;
                         best = names[i];
                 }
