@@ -148,16 +148,23 @@ ports_tunnel_rdp() {
 }
 
 # Port 22 closed for good, within SECS: it refuses connections, ufw has
-# no rule for it, and the program's log says why; PORT still answers.
+# no rule for it, and the program's log says why; PORT still answers. The
+# program restarts sshd first and deletes the firewall rule next, then logs
+# the line: the checks wait for the line, not for the port, which closes
+# a moment before the rule goes.
 # ports_closed_checks HOST PORT SECS
 ports_closed_checks() {
         local h=$1 port=$2 secs=$3 addr i
+        local line="SSH port 22 is closed (a login on the new port was seen in sshd's log)"
         addr=$(cat "$TH_CACHE/hosts/$h/net-addr")
-        for ((i = 0; i < secs; i++)); do tcp_open "$addr" 22 || break; sleep 1; done
-        ! tcp_open "$addr" 22 || th_fail "$h: port 22 still answers $secs s after a login on $port" "$h"
+        for ((i = 0; i < secs; i++)); do
+                th_exec "$h" grep -rqF "$line" /var/log/vps-provision && break
+                sleep 1
+        done
+        th_exec "$h" grep -rqF "$line" /var/log/vps-provision ||
+                th_fail "$h: within $secs s of a login on $port the log does not say that port 22 was closed" "$h"
+        ! tcp_open "$addr" 22 || th_fail "$h: port 22 still answers after the log says it is closed" "$h"
         ! ufw_allows "$h" 22 || { th_exec "$h" ufw status >&2; th_fail "$h: ufw still allows 22" "$h"; }
-        th_exec "$h" grep -rqF "SSH port 22 is closed (a login on the new port was seen in sshd's log)" \
-                /var/log/vps-provision || th_fail "$h: the log does not say why port 22 was closed" "$h"
         tcp_open "$addr" "$port" || th_fail "$h: port $port does not answer after 22 closed" "$h"
         th_info "ok: $h: port 22 closed (sshd and ufw, the log says why), $port answers"
 }
