@@ -225,8 +225,10 @@ struct event *queue_wait_pop(struct queue *q, int timeout_ms)
 
                 if (ev)
                         return ev;
+                /* closed: one more pop, since the last event may have come
+                 * between the pop above and the close (nothing comes after) */
                 if (queue_is_closed(q))
-                        return NULL;
+                        return queue_pop(q);
                 if (timeout_ms >= 0) {
                         int64_t left = deadline - now_ms();
                         if (left <= 0)

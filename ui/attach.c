@@ -289,13 +289,16 @@ static int run_process(struct engine_opts *o, int sfd, int ready_fd, int owner_f
         }
         say_ready(ready_fd, 'S', engine_socket(e));
 
-        /* nobody draws these here: the clients get them from the server */
-        while (!queue_is_closed(engine_events(e)) || queue_pop(engine_events(e))) {
+        /* nobody draws these here: the clients get them from the server.
+         * The close is read before the drain: nothing is pushed after it,
+         * so the drain that follows takes the last event too. */
+        for (bool closed = false; !closed;) {
                 struct pollfd p[2] = { { .fd = queue_fd(engine_events(e)), .events = POLLIN },
                                        { .fd = sfd, .events = POLLIN } };
                 struct event *ev;
 
-                if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+                closed = queue_is_closed(engine_events(e));
+                if (!closed && poll(p, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
                         break;
                 if (sfd >= 0 && (p[1].revents & POLLIN)) {
                         struct signalfd_siginfo si;

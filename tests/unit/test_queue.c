@@ -514,6 +514,42 @@ static void test_many_producers(void **state)
         queue_free(q);
 }
 
+/* The last event and the close, from another thread, while the consumer
+ * waits: queue_wait_pop() must hand over the event before it says "closed"
+ * (the engine pushes its session end and closes its queue at once; a
+ * consumer between its empty pop and its look at the close lost the
+ * session end: unit/engine's lock_held_gives_6 failed so in a cold run). */
+static void *push_then_close_main(void *arg)
+{
+        struct queue *q = arg;
+
+        if (queue_push(q, state_ev(7)) == 0)
+                queue_close(q);
+        return NULL;
+}
+
+static void test_wait_pop_last_before_close(void **state)
+{
+        int rounds = test_under_valgrind() ? 300 : 60000;
+        (void)state;
+
+        for (int r = 0; r < rounds; r++) {
+                struct queue *q = NULL;
+                struct event *ev;
+                pthread_t th;
+
+                assert_int_equal(queue_new(4, &q), 0);
+                assert_int_equal(pthread_create(&th, NULL, push_then_close_main, q), 0);
+                ev = queue_wait_pop(q, 10000);
+                if (!ev)
+                        fail_msg("round %d: the event pushed before the close was lost", r);
+                event_free(ev);
+                assert_null(queue_wait_pop(q, 10000));   /* closed and empty: at once */
+                assert_int_equal(pthread_join(th, NULL), 0);
+                queue_free(q);
+        }
+}
+
 /* The flood: one producer pushes n events, every EVERY-th a state event
  * and the rest log lines, then a session_end; the consumer pops slowly. */
 #define EVERY 1000
@@ -655,6 +691,7 @@ int main(void)
                 cmocka_unit_test(test_wait_pop_timeout),
                 cmocka_unit_test(test_wait_pop_wakes_on_push),
                 cmocka_unit_test(test_close),
+                cmocka_unit_test(test_wait_pop_last_before_close),
                 cmocka_unit_test(test_ownership),
                 cmocka_unit_test(test_many_producers),
                 cmocka_unit_test(test_flood_slow_consumer),
