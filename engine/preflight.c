@@ -1098,7 +1098,10 @@ int vps_info_from_json(struct json_object *o, struct vps_info *ret)
                     !json_object_is_type(m, json_type_int))
                         return -EINVAL;
                 v.disk_available_gb = json_object_get_double(m);
-                if (!isfinite(v.disk_available_gb) || v.disk_available_gb < 0)
+                /* a zettabyte is no server's disk; beyond it, the tenths
+                 * the JSON writer rounds to would not fit an int64 */
+                if (!isfinite(v.disk_available_gb) || v.disk_available_gb < 0 ||
+                    v.disk_available_gb > VPS_DISK_GB_MAX)
                         return -EINVAL;
         }
         if (json_object_object_get_ex(o, "validated", &m) && m) {

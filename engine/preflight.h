@@ -11,6 +11,9 @@
 
 struct json_object;
 
+/* The most disk_available_gb a session file may say (a zettabyte). */
+#define VPS_DISK_GB_MAX 1e12
+
 struct vps_info {
         char hostname[256];
         char ip_address[64];      /* primary address: source of the default route */

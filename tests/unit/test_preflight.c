@@ -1055,6 +1055,10 @@ static void json_bad_input(void **state)
                 "{\"ram_mb\":1.5}",
                 "{\"disk_available_gb\":\"75\"}",
                 "{\"disk_available_gb\":-1.0}",
+                /* found by the long fuzz/session campaign: 1e113 made the
+                 * writer's rounding cast a double beyond int64 (UB) */
+                "{\"disk_available_gb\":1e113}",
+                "{\"disk_available_gb\":1000000000000.5}",
                 "{\"validated\":\"yes\"}",
                 "{\"os_version\":\"12345678901234567890\"}",
         };
