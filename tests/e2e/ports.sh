@@ -154,14 +154,17 @@ ports_tunnel_rdp() {
 # a moment before the rule goes.
 # ports_closed_checks HOST PORT SECS
 ports_closed_checks() {
-        local h=$1 port=$2 secs=$3 addr i
+        local h=$1 port=$2 secs=$3 addr i logged=0
         local line="SSH port 22 is closed (a login on the new port was seen in sshd's log)"
         addr=$(cat "$TH_CACHE/hosts/$h/net-addr")
         for ((i = 0; i < secs; i++)); do
-                th_exec "$h" grep -rqF "$line" /var/log/vps-provision && break
+                if th_exec "$h" grep -rqF "$line" /var/log/vps-provision; then
+                        logged=1
+                        break
+                fi
                 sleep 1
         done
-        th_exec "$h" grep -rqF "$line" /var/log/vps-provision ||
+        [ "$logged" = 1 ] ||
                 th_fail "$h: within $secs s of a login on $port the log does not say that port 22 was closed" "$h"
         ! tcp_open "$addr" 22 || th_fail "$h: port 22 still answers after the log says it is closed" "$h"
         ! ufw_allows "$h" 22 || { th_exec "$h" ufw status >&2; th_fail "$h: ufw still allows 22" "$h"; }
