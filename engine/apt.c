@@ -87,7 +87,9 @@ int apt_status_parse(const char *line, size_t len, struct apt_status *ret)
         return 0;
 }
 
-char **apt_argv(int status_fd, const char *const *words)
+/* apt_argv() and apt_argv_unpack(): the same options, one more for the
+ * second. */
+static char **argv_build(int status_fd, bool unsafe_io, const char *const *words)
 {
         char **v = NULL;
 
@@ -104,6 +106,10 @@ char **apt_argv(int status_fd, const char *const *words)
         strv_push(&v, "Dpkg::Use-Pty=0");
         strv_push(&v, "-o");
         strv_pushf(&v, "DPkg::Lock::Timeout=%d", APT_LOCK_TIMEOUT_S);
+        if (unsafe_io) {
+                strv_push(&v, "-o");
+                strv_push(&v, APT_UNSAFE_IO);
+        }
         if (status_fd >= 0) {
                 strv_push(&v, "-o");
                 strv_pushf(&v, "APT::Status-Fd=%d", status_fd);
@@ -111,6 +117,107 @@ char **apt_argv(int status_fd, const char *const *words)
         for (size_t i = 0; words && words[i]; i++)
                 strv_push(&v, words[i]);
         return v;
+}
+
+char **apt_argv(int status_fd, const char *const *words)
+{
+        return argv_build(status_fd, false, words);
+}
+
+char **apt_argv_unpack(int status_fd, const char *const *words)
+{
+        return argv_build(status_fd, true, words);
+}
+
+void apt_verify_parse(const char *out, char ***ret_changed, char ***ret_conffiles,
+                      char ***ret_missing)
+{
+        char **changed = NULL, **conffiles = NULL, **missing = NULL;
+
+        for (const char *line = out; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                const char *path = line + 12;
+                size_t plen = len > 12 ? len - 12 : 0;
+                bool is_missing = len > 12 && strncmp(line, "missing  ", 9) == 0;
+                bool is_checks = len > 12 && !is_missing;
+
+                /* "XXXXXXXXX A /path": nine result characters, a space, the
+                 * attribute ('c' or a space), a space, the path */
+                for (size_t k = 0; is_checks && k < 9; k++)
+                        if (line[k] == ' ' || line[k] == '\t')
+                                is_checks = false;
+                if ((is_missing || is_checks) && line[9] == ' ' &&
+                    (line[10] == 'c' || line[10] == ' ') && line[11] == ' ' && path[0] == '/') {
+                        if (is_missing) {
+                                /* "missing   c /etc/foo (No such file or directory)" */
+                                const char *paren = NULL;
+                                for (size_t k = plen; k > 1; k--)
+                                        if (path[k - 2] == ' ' && path[k - 1] == '(') {
+                                                paren = path + k - 2;
+                                                break;
+                                        }
+                                if (paren && path[plen - 1] == ')')
+                                        plen = (size_t)(paren - path);
+                                strv_push_take(&missing, xstrndup(path, plen));
+                        } else if (line[2] == '5')
+                                strv_push_take(line[10] == 'c' ? &conffiles : &changed,
+                                               xstrndup(path, plen));
+                }
+                line = nl ? nl + 1 : line + len;
+        }
+        if (ret_changed)
+                *ret_changed = changed;
+        else
+                strv_free(changed);
+        if (ret_conffiles)
+                *ret_conffiles = conffiles;
+        else
+                strv_free(conffiles);
+        if (ret_missing)
+                *ret_missing = missing;
+        else
+                strv_free(missing);
+}
+
+char *apt_search_pattern(const char *path)
+{
+        struct buf b;
+
+        buf_init(&b, SIZE_MAX);
+        for (const char *p = path; *p; p++) {
+                if (*p == '*' || *p == '?' || *p == '[' || *p == '\\')
+                        buf_append(&b, "\\", 1);
+                buf_append(&b, p, 1);
+        }
+        return buf_steal(&b);
+}
+
+char **apt_search_owners_parse(const char *out)
+{
+        char **owners = NULL, **uniq = NULL;
+
+        for (const char *line = out; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                _cleanup_free_ char *l = xstrndup(line, len);
+                char *sep = strstr(l, ": /"), *save = NULL;
+
+                line = nl ? nl + 1 : line + len;
+                if (!sep || startswith(l, "diversion by "))
+                        continue;
+                *sep = '\0';
+                for (char *w = strtok_r(l, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
+                        strv_push(&owners, w);
+        }
+        if (!owners)
+                return NULL;
+        strv_sort(owners);
+        for (size_t i = 0; owners[i]; i++)
+                if (i == 0 || strcmp(owners[i], owners[i - 1]) != 0)
+                        strv_push(&uniq, owners[i]);
+        strv_free(owners);
+        return uniq;
 }
 
 enum apt_pkg_state apt_pkg_state_parse(const char *abbrev, size_t len)

@@ -41,6 +41,40 @@ int apt_status_parse(const char *line, size_t len, struct apt_status *ret);
  * by the caller's words. The result is a strv the caller frees. */
 char **apt_argv(int status_fd, const char *const *words);
 
+/* apt_argv() for a transaction in which dpkg unpacks packages (install,
+ * install --reinstall, dist-upgrade), with -o
+ * DPkg::Options::=--force-unsafe-io after DPkg::Lock::Timeout: dpkg then
+ * skips its fsync before each extracted file's rename, about half of a
+ * full run's time. Safe only with what ops.c does around every such
+ * transaction: one sync(2) when it ends (before its step is recorded as
+ * done), and on a resume after an interruption, dpkg --verify of its
+ * packages and a reinstall of those whose files are damaged. Never for
+ * apt-get update, a download, a simulation or a removal (nothing is
+ * unpacked there). */
+char **apt_argv_unpack(int status_fd, const char *const *words);
+#define APT_UNSAFE_IO "DPkg::Options::=--force-unsafe-io"
+
+/* What "dpkg --verify --verify-format rpm" printed: one line per path that
+ * failed a check, "??5?????? c /etc/foo" (the third character '5': its
+ * md5sum differs from the one dpkg recorded at unpack time; "c": a
+ * configuration file) or "missing   c /etc/foo (error)". ret_changed gets
+ * the paths of files that are not configuration files whose md5sum
+ * differs, ret_conffiles the configuration files whose md5sum differs,
+ * ret_missing the missing paths (each a strv in output order, NULL when
+ * none; any of them may be NULL when not wanted). Other lines (dpkg's
+ * warnings) are skipped. */
+void apt_verify_parse(const char *out, char ***ret_changed, char ***ret_conffiles,
+                      char ***ret_missing);
+
+/* "dpkg-query -S" patterns for exact paths: each of the characters dpkg
+ * takes as a wildcard or escape (*, ?, [, \) escaped with a backslash, so
+ * "/usr/bin/[" names that file only. Caller frees. */
+char *apt_search_pattern(const char *path);
+/* The packages "dpkg-query -S PATH…" names as owners ("pkg1, pkg2:arm64:
+ * /path"; "diversion by …" lines skipped), as a sorted strv without
+ * duplicates, or NULL. */
+char **apt_search_owners_parse(const char *out);
+
 /* ---- dpkg's database: one reader, one rule for "installed" --------------
  *
  * Every question "is this package installed?" in the program is answered

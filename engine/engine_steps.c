@@ -326,6 +326,16 @@ int engine_step_phase(struct engine *e, int i)
                 engine_progress(e, NULL, true);
                 engine_save_session(e);
 
+                /* a dpkg transaction of this session cut off before its
+                 * sync (a kill, a power cut) is checked and repaired first,
+                 * before verify() can take its damaged files for done */
+                r = ops_apt_settle(&c);
+                if (r < 0) {
+                        s->duration_ms = now_ms() - t0;
+                        code = after_failure(e, &c, r);
+                        continue;
+                }
+
                 inputs_digest(e, s->p, inputs);
                 if (already_done(e, &c, inputs)) {
                         s->duration_ms = now_ms() - t0;

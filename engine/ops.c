@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "apt.h"
 #include "engine_int.h"
@@ -370,11 +371,38 @@ static void apt_line(void *userdata, enum run_stream stream, const char *line, s
         }
 }
 
-/* Runs apt-get with its status channel feeding the phase's progress. */
+/* sync(2), not syncfs(2) on "/": dpkg writes under /usr, /etc, /var and
+ * /boot, and any of them may be a filesystem of its own; sync() reaches
+ * every one, at the price of also flushing what others wrote, which on a
+ * server being provisioned is little. On Linux it returns once the data is
+ * written. */
+static void disk_sync_all(void)
+{
+        sync();
+}
+
+void (*ops_disk_sync)(void) = disk_sync_all;
+
+/* After a dpkg transaction (whatever its outcome): its files to disk, then
+ * the journal record that says so (ops.h). Before the caller ends its
+ * action or the engine writes a checkpoint. 0, or -EIO after phase_fail(). */
+static int transaction_synced(struct phase_ctx *c)
+{
+        struct undo u = { .kind = UNDO_NOTHING };
+        int64_t t0 = now_ms();
+
+        ops_disk_sync();
+        log_write(LOG_DEBUG, phase_id(c), "synced the package files to disk in %lld ms",
+                  (long long)(now_ms() - t0));
+        return phase_journal(c, "COMMAND_EXEC", OPS_SYNC_TARGET, &u) < 0 ? -EIO : 0;
+}
+
+/* Runs apt-get with its status channel feeding the phase's progress. The
+ * transaction unpacks with unsafe I/O; its end is synced and journaled. */
 static int apt_run_words(struct phase_ctx *c, const char *const *words, double from, double to,
                          const char *what)
 {
-        _cleanup_strv_ char **argv = apt_argv(STATUS_FD, words);
+        _cleanup_strv_ char **argv = apt_argv_unpack(STATUS_FD, words);
         _cleanup_free_ char *cmd = cmdline((const char *const *)argv);
         struct apt_run a = { .c = c, .from = from, .to = to };
         struct run_opts ro;
@@ -394,6 +422,9 @@ static int apt_run_words(struct phase_ctx *c, const char *const *words, double f
         log_write(LOG_DEBUG, phase_id(c), "running: %s", cmd);
         ops_memo_drop(c->e);
         r = run_command(&ro, &res);
+        /* done, failed or cancelled: what dpkg unpacked goes to disk first */
+        if (transaction_synced(c) < 0)
+                return -EIO;
         if (r == 0) {
                 phase_progress(c, to, NULL);
                 return 0;
@@ -432,6 +463,9 @@ static char *half_installed(const char *const *words)
  * < 0 after phase_fail(). */
 static int dpkg_repair(struct phase_ctx *c, const char *const *words)
 {
+        /* no --force-unsafe-io: it only changes how dpkg unpacks, and
+         * --configure unpacks nothing (it runs maintainer scripts and
+         * triggers); what those write is synced after it all the same */
         const char *const argv[] = { "dpkg", "--force-confdef", "--force-confold",
                                      "--configure", "-a", NULL };
         struct ops_run_opts o = { .timeout_ms = APT_TIMEOUT_MS };
@@ -456,8 +490,11 @@ static int dpkg_repair(struct phase_ctx *c, const char *const *words)
         r = ops_wait_package_manager(c);
         if (r >= 0)
                 r = phase_journal(c, "COMMAND_EXEC", "dpkg --configure -a", &u) < 0 ? -EIO : 0;
-        if (r >= 0)
+        if (r >= 0) {
                 r = ops_run(c, argv, &o);
+                if (transaction_synced(c) < 0 && r >= 0)
+                        r = -EIO;
+        }
         if (implicit)
                 phase_action_end(c, r);
         return r < 0 ? r : 0;
@@ -479,6 +516,288 @@ int ops_apt_upgrade(struct phase_ctx *c)
         if (implicit)
                 phase_action_end(c, r);
         return r;
+}
+
+/* ---- a dpkg transaction cut off before its sync ------------------------- */
+
+/* The dpkg transactions the journal records (ops.h): the packages each
+ * names go into *names; *all is set for one that names none but may have
+ * touched any (dist-upgrade). false for any other record. */
+static bool transaction_packages(const struct journal_entry *je, char ***names, bool *all)
+{
+        if (!je->type || !je->target)
+                return false;
+        if (strcmp(je->type, "PACKAGE_INSTALL") == 0 && je->undo.kind == UNDO_PURGE_PACKAGES) {
+                /* the words it was asked for, and what apt said it would add */
+                _cleanup_strv_ char **words = NULL, **asked = NULL;
+                _cleanup_free_ char *t = xstrdup(je->target);
+                char *save = NULL;
+
+                for (char *w = strtok_r(t, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                        strv_push(&words, w);
+                asked = apt_word_names((const char *const *)words);
+                for (size_t i = 0; asked && asked[i]; i++)
+                        if (!strv_contains(*names, asked[i]))
+                                strv_push(names, asked[i]);
+        } else if (strcmp(je->type, "COMMAND_EXEC") != 0)
+                return false;
+        else if (strcmp(je->target, "apt-get dist-upgrade") == 0)
+                *all = true;
+        else if (strcmp(je->target, OPS_REINSTALL_TARGET) != 0 &&
+                 strcmp(je->target, "dpkg --configure -a") != 0)
+                return false;
+        for (size_t i = 0; je->undo.list && je->undo.list[i]; i++)
+                if (!strv_contains(*names, je->undo.list[i]))
+                        strv_push(names, je->undo.list[i]);
+        return true;
+}
+
+/* Whether the session's journal holds dpkg transactions after its last
+ * sync record; their packages in *ret_names (may stay NULL), *ret_all as
+ * in transaction_packages(), the seq of the first of them in *ret_seq. */
+static bool cut_transactions(struct phase_ctx *c, char ***ret_names, bool *ret_all,
+                             uint64_t *ret_seq)
+{
+        struct journal *j = ctx_journal(c);
+        _cleanup_strv_ char **names = NULL;
+        bool all = false, found = false;
+        uint64_t seq = 0;
+
+        if (!j)
+                return false;
+        for (size_t i = 0; i < journal_count(j); i++) {
+                const struct journal_entry *je = journal_entry_at(j, i);
+
+                if (!je->session_id || strcmp(je->session_id, phase_session_id(c)) != 0)
+                        continue;
+                if (je->type && strcmp(je->type, "COMMAND_EXEC") == 0 && je->target &&
+                    strcmp(je->target, OPS_SYNC_TARGET) == 0) {
+                        strv_free(names);
+                        names = NULL;
+                        all = found = false;
+                        continue;
+                }
+                if (transaction_packages(je, &names, &all) && !found) {
+                        found = true;
+                        seq = je->seq;
+                }
+        }
+        if (!found)
+                return false;
+        *ret_names = TAKE_PTR(names);
+        *ret_all = all;
+        *ret_seq = seq;
+        return true;
+}
+
+/* Of names, those dpkg has a record of as installed or half-installed,
+ * plus (with_half) every package dpkg reports as not fully installed.
+ * Sorted. -errno when dpkg-query cannot run. */
+static int dpkg_present(char *const *names, bool with_half, char ***ret)
+{
+        struct apt_pkg_list l;
+        char **v = NULL;
+        int r = apt_pkg_list_query(NULL, &l);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names && names[i]; i++) {
+                enum apt_pkg_state st = apt_pkg_list_state(&l, names[i]);
+                if ((st == APT_PKG_INSTALLED || st == APT_PKG_HALF) && !strv_contains(v, names[i]))
+                        strv_push(&v, names[i]);
+        }
+        for (size_t i = 0; with_half && i < l.n; i++)
+                if (l.v[i].state == APT_PKG_HALF && !strv_contains(v, l.v[i].name))
+                        strv_push(&v, l.v[i].name);
+        apt_pkg_list_release(&l);
+        strv_sort(v);
+        *ret = v;
+        return 0;
+}
+
+/* Whether owner (as dpkg-query -S names it: "name" or "name:arch") is
+ * the package pkg (as the journal names it). */
+static bool same_package(const char *owner, const char *pkg)
+{
+        size_t n = strlen(pkg);
+
+        return strcmp(owner, pkg) == 0 ||
+               (!strchr(pkg, ':') && strncmp(owner, pkg, n) == 0 && owner[n] == ':');
+}
+
+/* "a, b, c" or "a, b, c (and 12 more)" for the log. Caller frees. */
+static char *name_list(char *const *v)
+{
+        size_t n = strv_length(v);
+        struct buf b;
+
+        buf_init(&b, SIZE_MAX);
+        for (size_t i = 0; i < n && i < 20; i++)
+                buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+        if (n > 20)
+                buf_printf(&b, " (and %zu more)", n - 20);
+        return buf_steal(&b);
+}
+
+/* Runs dpkg --verify on pkgs (NULL: every package) and finds which of them
+ * own a file whose md5sum differs from the package's. 0 with the packages
+ * in *ret (sorted, NULL when none); -ENOEXEC when dpkg --verify cannot
+ * check them (why in why), other -errno when a command cannot run. */
+static int verify_packages(struct phase_ctx *c, char *const *pkgs, char ***ret, char *why,
+                           size_t whylen)
+{
+        _cleanup_strv_ char **argv = NULL, **changed = NULL, **conffiles = NULL,
+                            **missing = NULL, **owners = NULL, **damaged = NULL;
+        _cleanup_free_ char *out = NULL, *owned = NULL;
+        int r;
+
+        strv_push(&argv, "dpkg");
+        strv_push(&argv, "--verify");
+        strv_push(&argv, "--verify-format");
+        strv_push(&argv, "rpm");
+        for (size_t i = 0; pkgs && pkgs[i]; i++)
+                strv_push(&argv, pkgs[i]);
+        r = ops_query(c, (const char *const *)argv, &out);
+        if (r < 0) {
+                snprintf(why, whylen, "it cannot run: %s", strerror(-r));
+                return -ENOEXEC;
+        }
+        /* 1: some file failed a check; 2 and more: dpkg could not check
+         * (too old for --verify, a damaged database) */
+        if (r > 1) {
+                snprintf(why, whylen, "it ended with exit status %d", r);
+                return -ENOEXEC;
+        }
+        apt_verify_parse(out, &changed, &conffiles, &missing);
+        if (conffiles) {
+                _cleanup_free_ char *l = name_list(conffiles);
+                phase_log(c, LOG_WARNING,
+                          "dpkg --verify: configuration files differ from the packages' (changed since they were installed, by this run or by hand, or damaged by the interruption); a reinstall keeps them as they are, so check them: %s",
+                          l);
+        }
+        if (missing) {
+                _cleanup_free_ char *l = name_list(missing);
+                phase_log(c, LOG_WARNING,
+                          "dpkg --verify: files missing (left alone: removed on purpose or excluded by dpkg's path-exclude; apt-get install --reinstall restores a package's): %s",
+                          l);
+        }
+        if (!changed) {
+                *ret = NULL;
+                return 0;
+        }
+        /* which of the packages own the damaged files */
+        strv_free(argv);
+        argv = NULL;
+        strv_push(&argv, "dpkg-query");
+        strv_push(&argv, "-S");
+        for (size_t i = 0; changed[i]; i++)
+                strv_push_take(&argv, apt_search_pattern(changed[i]));
+        r = ops_query(c, (const char *const *)argv, &owned);
+        if (r < 0)
+                return phase_fail(c, r, "cannot ask dpkg-query which packages own the damaged files: %s",
+                                  strerror(-r));
+        owners = apt_search_owners_parse(owned);
+        for (size_t i = 0; owners && owners[i]; i++) {
+                const char *name = owners[i];
+
+                for (size_t k = 0; pkgs && pkgs[k]; k++)
+                        if (same_package(owners[i], pkgs[k]))
+                                name = pkgs[k];
+                if ((!pkgs || strv_contains(pkgs, name)) && !strv_contains(damaged, name))
+                        strv_push(&damaged, name);
+        }
+        if (!damaged) {
+                _cleanup_free_ char *l = name_list(changed);
+                phase_log(c, LOG_WARNING,
+                          "dpkg --verify: files differ from their packages', but dpkg-query names none of the checked packages as their owner: %s",
+                          l);
+        }
+        strv_sort(damaged);
+        *ret = TAKE_PTR(damaged);
+        return 0;
+}
+
+int ops_apt_settle(struct phase_ctx *c)
+{
+        _cleanup_strv_ char **named = NULL, **check = NULL, **reinstall = NULL, **words = NULL;
+        _cleanup_free_ char *list = NULL;
+        struct undo u = { .kind = UNDO_NOTHING };
+        char why[256] = "";
+        uint64_t seq;
+        bool all, implicit;
+        int r;
+
+        if (!cut_transactions(c, &named, &all, &seq))
+                return 1;
+        implicit = ctx_action_auto_begin(c, "COMMAND_EXEC", "dpkg --verify",
+                                         "Checking the files of an interrupted installation");
+        /* before the repair: what dpkg left half-done is part of it */
+        r = dpkg_present(named, true, &check);
+        if (r < 0) {
+                r = phase_fail(c, r, "cannot ask dpkg-query which packages are installed: %s",
+                               strerror(-r));
+                goto out;
+        }
+        list = all ? xstrdup("every installed package") : name_list(check);
+        phase_log(c, LOG_WARNING,
+                  "a package installation of this session (journal entry %llu) was cut off before its files were synced to disk (dpkg unpacks without syncing each file; a power cut can leave them empty); checking %s with dpkg --verify",
+                  (unsigned long long)seq, check || all ? list : "nothing: none of its packages is installed");
+        r = dpkg_repair(c, (const char *const *)check);
+        if (r < 0)
+                goto out;
+        if (check || all) {
+                /* the repair may have finished or dropped some of them */
+                _cleanup_strv_ char **now = NULL;
+
+                r = dpkg_present(check, false, &now);
+                if (r < 0) {
+                        r = phase_fail(c, r, "cannot ask dpkg-query which packages are installed: %s",
+                                       strerror(-r));
+                        goto out;
+                }
+                strv_free(check);
+                check = TAKE_PTR(now);
+        }
+        if (check || all) {
+                r = verify_packages(c, all ? NULL : check, &reinstall, why, sizeof(why));
+                if (r == -ENOEXEC) {
+                        free(list);
+                        list = name_list(check);
+                        phase_log(c, LOG_WARNING,
+                                  "dpkg --verify cannot check the files (%s); reinstalling the packages of the interrupted installation instead: %s",
+                                  why, check ? list : "(none named)");
+                        reinstall = strv_copy(check);
+                        r = 0;
+                }
+                if (r < 0)
+                        goto out;
+        }
+        if (!reinstall) {
+                phase_log(c, LOG_INFO, "dpkg --verify: the files of the interrupted installation are intact");
+                r = transaction_synced(c);
+                goto out;
+        }
+        free(list);
+        list = name_list(reinstall);
+        if (!why[0])
+                phase_log(c, LOG_WARNING,
+                          "reinstalling %zu package%s whose files dpkg --verify found changed (md5sum differs from the package's, as the interruption can leave them): %s",
+                          strv_length(reinstall), strv_length(reinstall) == 1 ? "" : "s", list);
+        u.list = reinstall;
+        if (phase_journal(c, "COMMAND_EXEC", OPS_REINSTALL_TARGET, &u) < 0) {
+                r = -EIO;
+                goto out;
+        }
+        strv_push(&words, "install");
+        strv_push(&words, "--reinstall");
+        for (size_t i = 0; reinstall[i]; i++)
+                strv_push(&words, reinstall[i]);
+        r = apt_run_words(c, (const char *const *)words, c->fraction, c->fraction,
+                          "reinstalling the damaged packages");
+out:
+        if (implicit)
+                phase_action_end(c, r);
+        return r < 0 ? r : 0;
 }
 
 /* An earlier install of the same packages in this session and phase whose

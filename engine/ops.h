@@ -67,6 +67,44 @@ int ops_wait_package_manager(struct phase_ctx *c);
  * repair of an interrupted dpkg as ops_apt_install(). */
 int ops_apt_upgrade(struct phase_ctx *c);
 
+/* ---- dpkg transactions with unsafe I/O ------------------------------------
+ *
+ * Every apt transaction that unpacks packages (ops_apt_install(),
+ * ops_apt_upgrade(), the reinstall of ops_apt_settle()) runs dpkg with
+ * --force-unsafe-io (apt_argv_unpack()): dpkg does not fsync each file it
+ * extracts, so a power cut can leave those files empty although dpkg's own
+ * database (which it always syncs) says the package is unpacked or
+ * installed. Two things make that safe:
+ *   - when the transaction ends, however it ends (done, failed, cancelled),
+ *     ops_disk_sync runs before anything records the step as done (the
+ *     action's end in the session, the phase's checkpoint), and then a
+ *     journal record of type COMMAND_EXEC, target OPS_SYNC_TARGET, says
+ *     that everything before it is on disk; dpkg --configure -a (the
+ *     repair) is followed by the same;
+ *   - ops_apt_settle(), at the start of every phase, finds the dpkg
+ *     transactions of the session journaled after the last such record
+ *     (cut off before their sync: a kill or a power cut) and checks their
+ *     packages with dpkg --verify, reinstalling those whose files differ. */
+#define OPS_SYNC_TARGET "sync"
+#define OPS_REINSTALL_TARGET "apt-get install --reinstall"
+/* What puts the written data on disk after a dpkg transaction: sync(2) in
+ * the program. A test seam: unit tests point it at a function that
+ * records when it is called (only before an engine runs). */
+extern void (*ops_disk_sync)(void);
+/* When the session's journal holds dpkg transactions after its last sync
+ * record (see above): their packages (those the records name, and every
+ * package dpkg reports as not fully installed; every package for a cut-off
+ * dist-upgrade) are checked with dpkg --verify after dpkg --configure -a has
+ * finished dpkg's work, and those with a file whose md5sum differs from the
+ * package's (not a configuration file: a reinstall keeps those as they are,
+ * so they are only named in the log) are reinstalled with apt-get install
+ * --reinstall (journaled with nothing to undo: the packages stay on the
+ * purge list of the install that added them). When dpkg --verify cannot
+ * run, the log says so and the transactions' packages are reinstalled.
+ * Ends with a sync record either way. 1 when nothing was cut off, 0 when
+ * checked (and repaired), < 0 after phase_fail(). */
+int ops_apt_settle(struct phase_ctx *c);
+
 /* Pauses man-db's index updates for the run (journaled; undo:
  * UNDO_MANDB_AUTO_UPDATE): debconf man-db/auto-update false, so that a man-db
  * the run installs does not build its index, and its flag file removed, so

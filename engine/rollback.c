@@ -364,6 +364,8 @@ static int undo_purge_packages(const struct rollback_env *env, const struct undo
         strv_push(&argv, "Dpkg::Options::=--force-confdef");
         strv_push(&argv, "-o");
         strv_push(&argv, "Dpkg::Options::=--force-confold");
+        /* No --force-unsafe-io (apt_argv_unpack()): it only changes how dpkg
+         * unpacks, and a purge unpacks nothing; dpkg keeps its defaults. */
         /* Every listed package was new in this run (the install's
          * simulation said so), so a guarded one among them (Debian 13's
          * e2fsprogs, "Important: yes", comes with udisks2) was not there

@@ -92,6 +92,99 @@ static void argv_shape(void **state)
         strv_free(v);
 }
 
+/* Only a transaction that unpacks gets dpkg's unsafe I/O, and ahead of
+ * the words (after them apt would take it for a package). */
+static void argv_unsafe_io(void **state)
+{
+        const char *const words[] = { "install", "xrdp", NULL };
+        const char *const update[] = { "update", NULL };
+        char **v;
+        char *j;
+        (void)state;
+
+        v = apt_argv_unpack(3, words);
+        j = strv_join(v, " ");
+        assert_string_equal(j, "apt-get -y -q -o Dpkg::Options::=--force-confdef "
+                               "-o Dpkg::Options::=--force-confold -o Dpkg::Use-Pty=0 "
+                               "-o DPkg::Lock::Timeout=900 -o DPkg::Options::=--force-unsafe-io "
+                               "-o APT::Status-Fd=3 install xrdp");
+        free(j);
+        strv_free(v);
+
+        v = apt_argv(3, words);
+        assert_false(strv_contains(v, APT_UNSAFE_IO));
+        strv_free(v);
+        v = apt_argv(-1, update);
+        assert_false(strv_contains(v, APT_UNSAFE_IO));
+        strv_free(v);
+}
+
+/* dpkg --verify --verify-format rpm, as dpkg(1) documents it. */
+static void verify_output(void **state)
+{
+        static const char out[] =
+                "??5??????   /usr/bin/bar\n"
+                "??5?????? c /etc/foo\n"
+                "missing   c /etc/gone.conf (No such file or directory)\n"
+                "missing     /usr/share/doc/x/copyright\n"
+                "?M5??????   /usr/lib/with space (1).so\n"
+                "?M???????   /usr/lib/mode-only\n"
+                "dpkg: warning: something else\n"
+                "??5??????   relative/not/a/path\n"
+                "??5??????   /usr/bin/last";
+        char **changed = NULL, **conf = NULL, **missing = NULL, *j;
+        (void)state;
+
+        apt_verify_parse(out, &changed, &conf, &missing);
+        j = strv_join(changed, "|");
+        assert_string_equal(j, "/usr/bin/bar|/usr/lib/with space (1).so|/usr/bin/last");
+        free(j);
+        j = strv_join(conf, "|");
+        assert_string_equal(j, "/etc/foo");
+        free(j);
+        j = strv_join(missing, "|");
+        assert_string_equal(j, "/etc/gone.conf|/usr/share/doc/x/copyright");
+        free(j);
+        strv_free(changed);
+        strv_free(conf);
+        strv_free(missing);
+
+        /* clean: nothing at all */
+        changed = conf = missing = (char **)1;
+        apt_verify_parse("", &changed, &conf, &missing);
+        assert_null(changed);
+        assert_null(conf);
+        assert_null(missing);
+        apt_verify_parse(NULL, &changed, NULL, NULL);
+        assert_null(changed);
+}
+
+/* dpkg-query -S: exact patterns in, owners out. */
+static void search_owners(void **state)
+{
+        char *p, **o, *j;
+        (void)state;
+
+        p = apt_search_pattern("/usr/bin/[");
+        assert_string_equal(p, "/usr/bin/\\[");
+        free(p);
+        p = apt_search_pattern("/a*b?c\\d");
+        assert_string_equal(p, "/a\\*b\\?c\\\\d");
+        free(p);
+
+        o = apt_search_owners_parse("diversion by dash from: /bin/sh\n"
+                                    "diversion by dash to: /bin/sh.distrib\n"
+                                    "libc6:amd64, libc6:i386: /usr/lib/x: y\n"
+                                    "coreutils: /usr/bin/[\n"
+                                    "coreutils: /usr/bin/ls\n"
+                                    "dpkg-query: no path found matching pattern /nope\n");
+        j = strv_join(o, " ");
+        assert_string_equal(j, "coreutils libc6:amd64 libc6:i386");
+        free(j);
+        strv_free(o);
+        assert_null(apt_search_owners_parse(""));
+}
+
 static void installed_list(void **state)
 {
         char **l = NULL;
@@ -446,6 +539,9 @@ int main(void)
                 cmocka_unit_test(install_words),
                 cmocka_unit_test(dpkg_pending),
                 cmocka_unit_test(simulate),
+                cmocka_unit_test(argv_unsafe_io),
+                cmocka_unit_test(verify_output),
+                cmocka_unit_test(search_owners),
                 cmocka_unit_test(lock_holder),
                 cmocka_unit_test(proxy),
         };

@@ -47,6 +47,27 @@ static int (*script)(struct phase_ctx *c);
 static bool ran;
 static unsigned lock_wait_s = 1800;   /* [run] apt_lock_wait of the next run */
 
+/* The sync seam (ops_disk_sync): how many calls, and at each what the
+ * stubs had been asked by then and whether the phase's checkpoint existed. */
+#define MAX_SYNCS 8
+static size_t n_syncs;
+static size_t sync_calls_len[MAX_SYNCS];
+static bool sync_checkpoint_seen[MAX_SYNCS];
+
+static size_t calls_len(void);
+static char *checkpoint_path(void);
+
+static void sync_recorder(void)
+{
+        _cleanup_free_ char *cp = checkpoint_path();
+
+        if (n_syncs < MAX_SYNCS) {
+                sync_calls_len[n_syncs] = calls_len();
+                sync_checkpoint_seen[n_syncs] = path_exists(cp);
+        }
+        n_syncs++;
+}
+
 static void record(int r)
 {
         if (n_results < MAX_RESULTS)
@@ -1135,6 +1156,279 @@ static void resume_after_killed_install(void **state)
         }
 }
 
+/* ---- unsafe I/O: the sync after every transaction ------------------------ */
+
+static char *checkpoint_path(void)
+{
+        return test_path(T, "state/checkpoints/ops.json");
+}
+
+static int update_and_install_script(struct phase_ctx *c)
+{
+        const char *const pkgs[] = { "xrdp", NULL };
+        int r = ops_apt_update(c);
+
+        return r < 0 ? r : ops_apt_install(c, pkgs, 0, 0, 1);
+}
+
+/* The install (and only it: not apt-get update, not the simulation) runs
+ * dpkg with unsafe I/O; one sync follows it, before the checkpoint, then
+ * the journal's sync record; a failed install is synced too. */
+static void install_unsafe_io_then_sync(void **state)
+{
+        _cleanup_free_ char *cp = checkpoint_path(), *calls = NULL;
+        struct etest_run r;
+        struct journal *j;
+        const char *p;
+        size_t before;
+        int ii, is;
+        (void)state;
+
+        test_stub(stubs, "apt-get", apt_stub);
+        test_stub(stubs, "dpkg-query", dpkg_query_stub);
+        unlink(cp);
+        before = calls_len();
+        n_syncs = 0;
+        assert_int_equal(provision(update_and_install_script, &r), EXIT_OK);
+        etest_run_release(&r);
+        assert_int_equal(n_syncs, 1);
+        assert_true(path_exists(cp));
+        /* the sync came after apt-get install, and before the checkpoint */
+        assert_false(sync_checkpoint_seen[0]);
+        calls = test_stub_calls(stubs);
+        p = strstr(calls + before, " install xrdp\n");
+        assert_non_null(p);
+        assert_true((size_t)(p - calls) < sync_calls_len[0]);
+        /* the option: on the install only */
+        for (const char *l = calls + before; *l;) {
+                const char *nl = strchr(l, '\n');
+                _cleanup_free_ char *line = xstrndup(l, nl ? (size_t)(nl - l) : strlen(l));
+                bool unsafe = strstr(line, "-o DPkg::Options::=--force-unsafe-io ") != NULL;
+
+                if (strstr(line, " update") || strstr(line, "apt-get -s"))
+                        assert_false(unsafe);
+                if (strstr(line, "APT::Status-Fd=3 install xrdp"))
+                        assert_true(unsafe);
+                l = nl ? nl + 1 : l + strlen(l);
+        }
+        assert_int_equal(count_of(calls + before, "--force-unsafe-io"), 1);
+        j = last_journal();
+        ii = journal_find(j, 0, "PACKAGE_INSTALL", "xrdp");
+        is = journal_find(j, 0, "COMMAND_EXEC", OPS_SYNC_TARGET);
+        assert_true(ii >= 0 && is == ii + 1);
+        journal_free(j);
+        assert_int_equal(rollback(), EXIT_OK);
+
+        /* apt fails half-way: synced all the same, no checkpoint */
+        test_stub(stubs, "apt-get",
+                  "case \" $* \" in *' -s '*) echo 'Inst xrdp (1.0 Debian:13 [amd64])' ;;"
+                  " *' install '*) echo 'E: Sub-process /usr/bin/dpkg returned an error code (1)';"
+                  " exit 100 ;; esac\n");
+        unlink(cp);
+        n_syncs = 0;
+        assert_int_equal(provision(apt_late_script, &r), EXIT_FAILED_KEPT);
+        etest_run_release(&r);
+        assert_int_equal(n_syncs, 1);
+        assert_false(path_exists(cp));
+        j = last_journal();
+        ii = journal_find(j, 0, "PACKAGE_INSTALL", "late");
+        is = journal_find(j, 0, "COMMAND_EXEC", OPS_SYNC_TARGET);
+        assert_true(ii >= 0 && is == ii + 1);
+        journal_free(j);
+        assert_int_equal(rollback(), EXIT_OK);
+}
+
+/* ---- resuming after a transaction cut off before its sync ----------------
+ *
+ * The first run journals an install of xfce4-terminal and stops dead (no
+ * sync record: what a kill or a power cut leaves). dpkg's database (the
+ * pkgdb stubs) holds the named packages, one of them unpacked only, and a
+ * half-installed package no record names; stub dpkg --verify prints
+ * stubs/verify.d/PKG for each package it is given, and stub dpkg-query -S
+ * the owners in stubs/owners. */
+
+static void verify_stubs(int verify_status)
+{
+        char body[2048];
+
+        snprintf(body, sizeof(body),
+                 "dir=\"$(dirname \"$0\")\"; db=\"$dir/pkgdb\"\n"
+                 "case \"$*\" in\n"
+                 "--print-architecture) echo amd64 ;;\n"
+                 "*--configure*) sed -i 's/^iU /ii /' \"$db\"; rm -f '%s'/[0-9]* ;;\n"
+                 "--verify*) shift 3; for p; do cat \"$dir/verify.d/$p\" 2>/dev/null; done;"
+                 " exit %d ;;\n"
+                 "esac\n",
+                 dpkg_updates, verify_status);
+        test_stub(stubs, "dpkg", body);
+}
+
+static void verify_fixture(bool damaged)
+{
+        _cleanup_free_ char *d = test_path(stubs, "verify.d"), *owners = test_path(stubs, "owners");
+        static const char *const outputs[][2] = {
+                { "xfce4-terminal", "??5??????   /usr/bin/xfce4-terminal\n" },
+                { "libvte-2.91-0", "??5?????? c /etc/vte.conf\n" },
+                { "libhalf", "missing     /usr/share/doc/libhalf/copyright\n"
+                             "??5??????   /usr/lib/libhalf.so.1\n" },
+                { "bystander", "??5??????   /usr/bin/bystander\n" },
+        };
+
+        test_rmtree(d);
+        assert_int_equal(mkdir_p(d, 0755), 0);
+        for (size_t i = 0; damaged && i < ELEMENTSOF(outputs); i++) {
+                _cleanup_free_ char *f = test_path(d, outputs[i][0]);
+                test_write(f, outputs[i][1]);
+        }
+        test_write(owners, "xfce4-terminal: /usr/bin/xfce4-terminal\n"
+                           "libvte-2.91-0: /etc/vte.conf\n"
+                           "libhalf:amd64: /usr/lib/libhalf.so.1\n"
+                           "bystander: /usr/bin/bystander\n");
+        /* dpkg-query: -S from the owners file, the rest as pkgdb_stubs() */
+        test_stub(stubs, "dpkg-query",
+                  "dir=\"$(dirname \"$0\")\"; db=\"$dir/pkgdb\"; names=\n"
+                  "if [ \"$1\" = -S ]; then shift; for p; do grep \": $p\\$\" \"$dir/owners\"; done;"
+                  " exit 0; fi\n"
+                  "for a; do case $a in -*) ;; *) names=\"$names $a\" ;; esac; done\n"
+                  "touch \"$db\"\n"
+                  "if [ -n \"$names\" ]; then\n"
+                  "  for p in $names; do grep \" $p\\$\" \"$db\"; done\n"
+                  "else cat \"$db\"; fi | while read -r s p; do\n"
+                  "  printf '%s \\t%s\\tamd64\\t\\n' \"$s\" \"$p\"\n"
+                  "done\n");
+}
+
+/* Journals an install and stops as if the program died inside it. */
+static int cut_script(struct phase_ctx *c)
+{
+        char *list[] = { (char *)"xfce4-terminal", (char *)"libvte-2.91-0", NULL };
+        struct undo u = { .kind = UNDO_PURGE_PACKAGES, .list = list };
+
+        if (phase_journal(c, "PACKAGE_INSTALL", "xfce4-terminal", &u) < 0)
+                return -EIO;
+        return phase_fail(c, -EIO, "stopped dead inside the install");
+}
+
+/* The resumed phase: by its start the engine has settled the cut
+ * transaction, so a second look finds nothing. */
+static int settled_script(struct phase_ctx *c)
+{
+        record(ops_apt_settle(c));
+        return 0;
+}
+
+/* Runs the cut-off install and its resume; returns the stub calls the
+ * resume made (caller frees) and its log text in *ret_text. */
+static char *cut_then_resume(int verify_status, bool damaged, char **ret_text)
+{
+        struct etest_run r;
+        _cleanup_free_ char *calls = NULL;
+        size_t before;
+
+        pkgdb_stubs();
+        verify_stubs(verify_status);
+        verify_fixture(damaged);
+        pkgdb_write("");
+        ran = false;
+        assert_int_equal(provision(cut_script, &r), EXIT_FAILED_KEPT);
+        etest_run_release(&r);
+        pkgdb_write("ii xfce4-terminal\niU libvte-2.91-0\niU libhalf\nii bystander\n");
+        before = calls_len();
+        n_syncs = 0;
+        assert_int_equal(resume(settled_script, &r), EXIT_OK);
+        assert_int_equal(n_results, 1);
+        assert_int_equal(results[0], 1);
+        *ret_text = run_text(&r);
+        etest_run_release(&r);
+        calls = test_stub_calls(stubs);
+        return xstrdup(calls + before);
+}
+
+/* The last records of the journal: the reinstall (when want_list), then
+ * the sync record, which settles the session. */
+static void assert_settled(const char *want_list)
+{
+        struct journal *j = last_journal();
+        size_t n = journal_count(j);
+        const struct journal_entry *last = journal_entry_at(j, n - 1);
+
+        assert_string_equal(last->target, OPS_SYNC_TARGET);
+        if (want_list) {
+                const struct journal_entry *re = journal_entry_at(j, n - 2);
+                _cleanup_free_ char *l = strv_join(re->undo.list, " ");
+
+                assert_string_equal(re->target, OPS_REINSTALL_TARGET);
+                assert_int_equal(re->undo.kind, UNDO_NOTHING);
+                assert_string_equal(l, want_list);
+        } else
+                assert_int_equal(journal_find(j, 0, "COMMAND_EXEC", OPS_REINSTALL_TARGET), -1);
+        journal_free(j);
+}
+
+/* Damaged files: dpkg --configure -a first, dpkg --verify on the cut
+ * install's packages and the half-installed one, and a reinstall (unsafe
+ * I/O, synced) of exactly those with a changed file that is not a
+ * configuration file. */
+static void resume_verifies_and_reinstalls(void **state)
+{
+        _cleanup_free_ char *calls = NULL, *text = NULL;
+        const char *repair, *verify, *reinst;
+        (void)state;
+
+        calls = cut_then_resume(1, true, &text);
+        repair = strstr(calls, repair_call);
+        verify = strstr(calls, "dpkg --verify --verify-format rpm libhalf libvte-2.91-0 xfce4-terminal\n");
+        reinst = strstr(calls, "-o DPkg::Options::=--force-unsafe-io -o APT::Status-Fd=3 "
+                               "install --reinstall libhalf xfce4-terminal\n");
+        if (!repair || !verify || !reinst)
+                fail_msg("calls of the resume:\n%s", calls);
+        assert_true(repair < verify && verify < reinst);
+        assert_int_equal(count_of(calls, "dpkg --verify "), 1);
+        assert_int_equal(count_of(calls, "--reinstall"), 1);
+        assert_null(strstr(calls, "bystander"));
+        assert_int_equal(n_syncs, 2);   /* after the repair, after the reinstall */
+        assert_non_null(strstr(text, "was cut off before its files were synced"));
+        assert_non_null(strstr(text, "reinstalling 2 packages whose files dpkg --verify found changed"));
+        assert_non_null(strstr(text, "libhalf, xfce4-terminal"));
+        assert_non_null(strstr(text, "configuration files differ from the packages'"));
+        assert_non_null(strstr(text, "/etc/vte.conf"));
+        assert_settled("libhalf xfce4-terminal");
+        assert_int_equal(rollback(), EXIT_OK);
+        pkgdb_write("");
+}
+
+/* Clean files: verified, nothing reinstalled, settled all the same. */
+static void resume_verifies_clean(void **state)
+{
+        _cleanup_free_ char *calls = NULL, *text = NULL;
+        (void)state;
+
+        calls = cut_then_resume(0, false, &text);
+        assert_non_null(strstr(calls, "dpkg --verify --verify-format rpm libhalf libvte-2.91-0 xfce4-terminal\n"));
+        assert_null(strstr(calls, "--reinstall"));
+        assert_null(strstr(calls, "dpkg-query -S"));
+        assert_non_null(strstr(text, "are intact"));
+        assert_settled(NULL);
+        assert_int_equal(rollback(), EXIT_OK);
+        pkgdb_write("");
+}
+
+/* dpkg --verify unusable (exit 2): said so, and every checked package of
+ * the cut install reinstalled. */
+static void resume_verify_unusable(void **state)
+{
+        _cleanup_free_ char *calls = NULL, *text = NULL;
+        (void)state;
+
+        calls = cut_then_resume(2, false, &text);
+        if (!strstr(calls, "install --reinstall libhalf libvte-2.91-0 xfce4-terminal\n"))
+                fail_msg("calls of the resume:\n%s", calls);
+        assert_non_null(strstr(text, "dpkg --verify cannot check the files (it ended with exit status 2)"));
+        assert_settled("libhalf libvte-2.91-0 xfce4-terminal");
+        assert_int_equal(rollback(), EXIT_OK);
+        pkgdb_write("");
+}
+
 /* ---- accounts, password, units, alternatives ------------------------------ */
 
 static struct secret *test_pw;
@@ -1564,6 +1858,7 @@ static int setup(void **state)
         assert_int_equal(mkdir_p(files, 0755), 0);
         test_path_prepend(stubs);
         etest_host(T);
+        ops_disk_sync = sync_recorder;
         return 0;
 }
 
@@ -1591,6 +1886,10 @@ int main(void)
                 cmocka_unit_test(install_repairs_interrupted_dpkg),
                 cmocka_unit_test(install_finishes_half_installed),
                 cmocka_unit_test(resume_after_killed_install),
+                cmocka_unit_test(install_unsafe_io_then_sync),
+                cmocka_unit_test(resume_verifies_and_reinstalls),
+                cmocka_unit_test(resume_verifies_clean),
+                cmocka_unit_test(resume_verify_unusable),
                 cmocka_unit_test(accounts_units_alternatives),
                 cmocka_unit_test(unit_disabled_and_undone),
                 cmocka_unit_test(lock_released_then_install),

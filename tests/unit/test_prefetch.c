@@ -211,11 +211,16 @@ static void later_packages_downloaded_ahead(void **state)
         for (const char *l = calls; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
                 size_t n = strcspn(l, "\n");
                 _cleanup_free_ char *line = xasprintf("%.*s", (int)n, l);
+                /* dpkg's unsafe I/O: the installs' only, never the download's */
+                if (strstr(line, "apt-get") && strstr(line, " install ") && !strstr(line, " -s "))
+                        assert_true((strstr(line, "--force-unsafe-io") != NULL) ==
+                                    (strstr(line, "--download-only") == NULL));
                 if (!strstr(line, "--download-only"))
                         continue;
                 assert_null(strstr(line, "basepkg"));
                 assert_null(strstr(line, "notapackage"));
         }
+        assert_non_null(strstr(calls, "-o DPkg::Options::=--force-unsafe-io -o APT::Status-Fd=3 install "));
         assert_non_null(strstr(calls, "Dir::Cache::Archives=" ));
         assert_non_null(strstr(calls, ahead));
 
