@@ -162,19 +162,14 @@ static const char *or_q(const char *s)
 static char *describe_packages(char *const *list)
 {
         size_t n = strv_length(list);
-        struct buf b;
+        _cleanup_free_ char *some = NULL;
 
         if (n == 0)
                 return xstrdup("purge no packages");
         if (n == 1)
                 return xasprintf("purge package %s", list[0]);
-        buf_init(&b, SIZE_MAX);
-        buf_printf(&b, "purge %zu packages: ", n);
-        for (size_t i = 0; i < n && i < 3; i++)
-                buf_printf(&b, "%s%s", i ? ", " : "", list[i]);
-        if (n > 3)
-                buf_printf(&b, " (and %zu more)", n - 3);
-        return buf_steal(&b);
+        some = strv_join_some(list, 3);
+        return xasprintf("purge %zu packages: %s", n, some);
 }
 
 /* One readable line per kind, for the rollback preview and the log. */

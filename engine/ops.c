@@ -520,6 +520,12 @@ int ops_apt_upgrade(struct phase_ctx *c)
 
 /* ---- a dpkg transaction cut off before its sync ------------------------- */
 
+/* The packages or files of a list, for the log: the first 20, then how many more. */
+static char *log_names(char *const *v)
+{
+        return strv_join_some(v, 20);
+}
+
 /* The dpkg transactions the journal records (ops.h): the packages each
  * names go into *names; *all is set for one that names none but may have
  * touched any (dist-upgrade). false for any other record. */
@@ -625,20 +631,6 @@ static bool same_package(const char *owner, const char *pkg)
                (!strchr(pkg, ':') && strncmp(owner, pkg, n) == 0 && owner[n] == ':');
 }
 
-/* "a, b, c" or "a, b, c (and 12 more)" for the log. Caller frees. */
-static char *name_list(char *const *v)
-{
-        size_t n = strv_length(v);
-        struct buf b;
-
-        buf_init(&b, SIZE_MAX);
-        for (size_t i = 0; i < n && i < 20; i++)
-                buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
-        if (n > 20)
-                buf_printf(&b, " (and %zu more)", n - 20);
-        return buf_steal(&b);
-}
-
 /* Runs dpkg --verify on pkgs (NULL: every package) and finds which of them
  * own a file whose md5sum differs from the package's. 0 with the packages
  * in *ret (sorted, NULL when none); -ENOEXEC when dpkg --verify cannot
@@ -670,13 +662,13 @@ static int verify_packages(struct phase_ctx *c, char *const *pkgs, char ***ret, 
         }
         apt_verify_parse(out, &changed, &conffiles, &missing);
         if (conffiles) {
-                _cleanup_free_ char *l = name_list(conffiles);
+                _cleanup_free_ char *l = log_names(conffiles);
                 phase_log(c, LOG_WARNING,
                           "dpkg --verify: configuration files differ from the packages' (changed since they were installed, by this run or by hand, or damaged by the interruption); a reinstall keeps them as they are, so check them: %s",
                           l);
         }
         if (missing) {
-                _cleanup_free_ char *l = name_list(missing);
+                _cleanup_free_ char *l = log_names(missing);
                 phase_log(c, LOG_WARNING,
                           "dpkg --verify: files missing (left alone: removed on purpose or excluded by dpkg's path-exclude; apt-get install --reinstall restores a package's): %s",
                           l);
@@ -707,7 +699,7 @@ static int verify_packages(struct phase_ctx *c, char *const *pkgs, char ***ret, 
                         strv_push(&damaged, name);
         }
         if (!damaged) {
-                _cleanup_free_ char *l = name_list(changed);
+                _cleanup_free_ char *l = log_names(changed);
                 phase_log(c, LOG_WARNING,
                           "dpkg --verify: files differ from their packages', but dpkg-query names none of the checked packages as their owner: %s",
                           l);
@@ -738,7 +730,7 @@ int ops_apt_settle(struct phase_ctx *c)
                                strerror(-r));
                 goto out;
         }
-        list = all ? xstrdup("every installed package") : name_list(check);
+        list = all ? xstrdup("every installed package") : log_names(check);
         phase_log(c, LOG_WARNING,
                   "a package installation of this session (journal entry %llu) was cut off before its files were synced to disk (dpkg unpacks without syncing each file; a power cut can leave them empty); checking %s with dpkg --verify",
                   (unsigned long long)seq, check || all ? list : "nothing: none of its packages is installed");
@@ -762,7 +754,7 @@ int ops_apt_settle(struct phase_ctx *c)
                 r = verify_packages(c, all ? NULL : check, &reinstall, why, sizeof(why));
                 if (r == -ENOEXEC) {
                         free(list);
-                        list = name_list(check);
+                        list = log_names(check);
                         phase_log(c, LOG_WARNING,
                                   "dpkg --verify cannot check the files (%s); reinstalling the packages of the interrupted installation instead: %s",
                                   why, check ? list : "(none named)");
@@ -778,7 +770,7 @@ int ops_apt_settle(struct phase_ctx *c)
                 goto out;
         }
         free(list);
-        list = name_list(reinstall);
+        list = log_names(reinstall);
         if (!why[0])
                 phase_log(c, LOG_WARNING,
                           "reinstalling %zu package%s whose files dpkg --verify found changed (md5sum differs from the package's, as the interruption can leave them): %s",

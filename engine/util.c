@@ -155,6 +155,19 @@ char *strv_join(char *const *v, const char *sep)
         return buf_steal(&b);
 }
 
+char *strv_join_some(char *const *v, size_t max)
+{
+        size_t n = strv_length(v);
+        struct buf b;
+
+        buf_init(&b, SIZE_MAX);
+        for (size_t i = 0; i < n && i < max; i++)
+                buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+        if (n > max)
+                buf_printf(&b, " (and %zu more)", n - max);
+        return buf_steal(&b);
+}
+
 void strv_free(char **v)
 {
         for (size_t i = 0; v && v[i]; i++)

@@ -52,6 +52,9 @@ char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 void strv_sort(char **v);
 char *strv_join(char *const *v, const char *sep);   /* "" for empty */
+/* "a, b, c" of the first max entries, then " (and N more)" when there are
+ * more; "" for empty. Caller frees. */
+char *strv_join_some(char *const *v, size_t max);
 void strv_free(char **v);
 static inline void strv_freep(char ***v) { strv_free(*v); }
 

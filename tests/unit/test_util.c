@@ -37,6 +37,16 @@ static void strv_ops(void **state)
         j = strv_join(c, ", ");
         assert_string_equal(j, "apple, fig-7, pear");
         free(j);
+        /* the first few, then how many more */
+        j = strv_join_some(c, 2);
+        assert_string_equal(j, "apple, fig-7 (and 1 more)");
+        free(j);
+        j = strv_join_some(c, 3);
+        assert_string_equal(j, "apple, fig-7, pear");
+        free(j);
+        j = strv_join_some(NULL, 3);
+        assert_string_equal(j, "");
+        free(j);
         /* the copy is deep: the original keeps its order */
         assert_string_equal(v[0], "pear");
         assert_ptr_not_equal(c[0], v[1]);
